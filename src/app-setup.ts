@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { RawServerDefault } from 'fastify';
+import helmet from '@fastify/helmet';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { NestFactory } from '@nestjs/core';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { GatewayError } from './common/gateway-error';
+import { RouteTable } from './common/route-table';
+import { setupSwagger } from './common/swagger';
+import type { AppConfig } from './config/app-config';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** A request id: the caller's `x-request-id` when it is sane, else 32 lowercase hex characters. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID().replace(/-/g, '');
+  // pino-http reads the same id from the raw request.
+  (req as IncomingMessage & { id?: string }).id = id;
+  return id;
+}
+
+export function createAdapter(config: AppConfig): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: requestIdOf,
+    return503OnClosing: true,
+    // Keep-alive sockets that sit idle would hold a graceful shutdown open.
+    forceCloseConnections: 'idle',
+    logger: false,
+  });
+}
+
+/**
+ * Everything an app instance needs before `init()`, shared by `main.ts`, the OpenAPI generator
+ * and the e2e tests, so that tests exercise exactly what production runs.
+ */
+export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  const routes = app.get(RouteTable);
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
+
+  fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
+  // Accept an empty body sent with `Content-Type: application/json` (the reference's clients do
+  // this on activate/deactivate); everything else goes through Fastify's safe JSON parser.
+  const defaultJson = fastify.getDefaultJsonParser('error', 'error');
+  app.useBodyParser<RawServerDefault>('application/json', { bodyLimit: config.bodyLimitBytes }, (req, body, done) => {
+    if (Buffer.isBuffer(body) && body.length === 0) return done(null, undefined);
+    defaultJson(req, body.toString(), (error, value) => {
+      // A GatewayError passes Nest's external-error mapping untouched, so the filter sees the code.
+      if (error) return done(new GatewayError('INVALID_JSON', `Malformed JSON body: ${error.message}`), undefined);
+      done(null, value);
+    });
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        // Served over plain HTTP on a LAN too: do not make browsers upgrade asset requests.
+        upgradeInsecureRequests: null,
+      },
+    },
+  });
+  if (config.corsOrigins.length > 0) {
+    app.enableCors({ origin: config.corsOrigins.includes('*') ? true : [...config.corsOrigins], maxAge: 600 });
+  }
+  app.setGlobalPrefix('api', { exclude: ['metrics'] });
+  if (config.swaggerEnabled) setupSwagger(app);
+}
+
+/** Creates, configures and initialises the gateway (without listening). */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), createAdapter(config), {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  await configureApp(app, config);
+  await app.init();
+  return app;
+}

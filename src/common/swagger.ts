@@ -1,0 +1,32 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { GATEWAY_VERSION, SERVICE_NAME } from './version';
+
+export const SWAGGER_UI_PATH = 'api/docs';
+export const OPENAPI_JSON_PATH = 'api/docs-json';
+
+/** The OpenAPI document of the running app. Deterministic, so `openapi.json` can be diffed in CI. */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle(SERVICE_NAME)
+    .setDescription(
+      'Decides which registered backend instance an application should call, and learns from the ' +
+        'outcomes it reports. Every success is HTTP 200 with `{code:200,message,data,timestamp}`; every ' +
+        'error is `{code,message,error,details?,requestId,timestamp}` with HTTP status = `code`.',
+    )
+    .setVersion(GATEWAY_VERSION)
+    .addApiKey({ type: 'apiKey', in: 'header', name: 'api-key' }, 'api-key')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'admin-jwt')
+    .build();
+  return SwaggerModule.createDocument(app, config, {
+    operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
+  });
+}
+
+export function setupSwagger(app: INestApplication): void {
+  SwaggerModule.setup(SWAGGER_UI_PATH, app, () => buildOpenApiDocument(app), {
+    jsonDocumentUrl: OPENAPI_JSON_PATH,
+    yamlDocumentUrl: 'api/docs-yaml',
+    customSiteTitle: `${SERVICE_NAME} — API`,
+  });
+}

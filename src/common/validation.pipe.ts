@@ -1,0 +1,32 @@
+import { type ArgumentMetadata, Injectable, type PipeTransform, type Type } from '@nestjs/common';
+import { lenientValidationPipe, strictValidationPipe } from './validation';
+
+const LENIENT = Symbol('gateway:lenient-dto');
+
+/**
+ * Marks a DTO of a [compat] endpoint: unknown properties are stripped, not rejected, because
+ * the reference gateway ignored them and its clients send extra fields.
+ *
+ * @example
+ * @Lenient()
+ * export class ReportResultDto { … }
+ */
+export const Lenient = (): ClassDecorator => (target) => {
+  Reflect.defineMetadata(LENIENT, true, target);
+};
+
+/** The global validation pipe: strict for new endpoints, lenient for `@Lenient()` DTOs. */
+@Injectable()
+export class GatewayValidationPipe implements PipeTransform {
+  private readonly strict = strictValidationPipe();
+  private readonly lenient = lenientValidationPipe();
+
+  transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    const lenient = isLenient(metadata.metatype);
+    return (lenient ? this.lenient : this.strict).transform(value, metadata);
+  }
+}
+
+function isLenient(metatype: Type<unknown> | undefined): boolean {
+  return metatype !== undefined && Reflect.getMetadata(LENIENT, metatype) === true;
+}
