@@ -3,10 +3,7 @@
  * contract tests under `test/`. The swagger plugin runs in ts-jest too, so the OpenAPI document
  * seen by tests is the one the build produces.
  */
-const swaggerPlugin = {
-  path: '@nestjs/swagger/plugin',
-  options: { introspectComments: true, classValidatorShim: true, dtoFileNameSuffix: ['.dto.ts'] },
-};
+const swaggerPlugin = { path: '<rootDir>/test/swagger-transformer.js' };
 
 /** @type {import('jest').Config} */
 module.exports = {

@@ -44,8 +44,18 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   app.flushLogs();
 
   fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
-  fastify.addHook('onRequest', (request, reply, done) => {
+  // While draining, answer in-flight requests with `Connection: close` so keep-alive sockets do
+  // not hold the shutdown open until their idle timeout.
+  let draining = false;
+  fastify.addHook('preClose', (done) => {
+    draining = true;
+    done();
+  });
+  fastify.addHook('onSend', (request, reply, _payload, done) => {
     void reply.header('x-request-id', request.id);
+    if (draining) void reply.header('connection', 'close');
+    // [compat] every success is HTTP 200, creates included: the reference's clients check `== 200`.
+    if (reply.statusCode === 201) void reply.code(200);
     done();
   });
   // Accept an empty body sent with `Content-Type: application/json` (the reference's clients do
@@ -53,7 +63,7 @@ export async function configureApp(app: NestFastifyApplication, config: AppConfi
   const defaultJson = fastify.getDefaultJsonParser('error', 'error');
   app.useBodyParser<RawServerDefault>('application/json', { bodyLimit: config.bodyLimitBytes }, (req, body, done) => {
     if (Buffer.isBuffer(body) && body.length === 0) return done(null, undefined);
-    defaultJson(req, body.toString(), (error, value) => {
+    void defaultJson(req, body.toString(), (error, value) => {
       // A GatewayError passes Nest's external-error mapping untouched, so the filter sees the code.
       if (error) return done(new GatewayError('INVALID_JSON', `Malformed JSON body: ${error.message}`), undefined);
       done(null, value);

@@ -22,6 +22,7 @@ async function bootstrap(): Promise<void> {
   }
   const app = await createApp(config);
   await app.listen({ port: config.port, host: config.host });
+  new Logger('Gateway').log(`Listening on ${await app.getUrl()} (database: ${config.database.type})`);
   installShutdown(app, config);
 }
 
@@ -54,6 +55,8 @@ function installShutdown(app: NestFastifyApplication, config: AppConfig): void {
 }
 
 bootstrap().catch((error: unknown) => {
-  process.stderr.write(`API-Premium Gateway failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `API-Premium Gateway failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -11,7 +11,13 @@ import { loadConfig } from '../config/app-config';
  */
 async function main(): Promise<void> {
   const target = resolve(process.argv[2] ?? 'openapi.json');
-  const config = loadConfig({ ...process.env, DATABASE_URL: '', GATEWAY_SQLITE_PATH: ':memory:', LOG_LEVEL: 'error', LOG_PRETTY: 'false' });
+  const config = loadConfig({
+    ...process.env,
+    DATABASE_URL: '',
+    GATEWAY_SQLITE_PATH: ':memory:',
+    LOG_LEVEL: 'error',
+    LOG_PRETTY: 'false',
+  });
   const app = await createApp(config);
   const document = buildOpenApiDocument(app);
   writeFileSync(target, `${JSON.stringify(document, null, 2)}\n`);

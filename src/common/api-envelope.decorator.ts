@@ -68,7 +68,12 @@ export function ApiEnvelope(model?: Type<unknown>, options: ApiEnvelopeOptions =
       : { $ref: getSchemaPath(model) }
     : undefined;
   const schema = data
-    ? { allOf: [{ $ref: getSchemaPath(SuccessEnvelopeDto) }, { type: 'object', required: ['data'], properties: { data } }] }
+    ? {
+        allOf: [
+          { $ref: getSchemaPath(SuccessEnvelopeDto) },
+          { type: 'object', required: ['data'], properties: { data } },
+        ],
+      }
     : { $ref: getSchemaPath(SuccessEnvelopeDto) };
   return applyDecorators(
     ApiExtraModels(SuccessEnvelopeDto, ErrorEnvelopeDto, FieldErrorDto, ...(model ? [model] : [])),

@@ -13,7 +13,9 @@ export function flattenValidationErrors(errors: readonly ValidationError[], pref
 
 export function validationError(details: readonly FieldError[]): GatewayError {
   const first = details[0];
-  const summary = first ? `${first.message}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}` : 'Invalid request';
+  const summary = first
+    ? `${first.message}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}`
+    : 'Invalid request';
   return new GatewayError('VALIDATION_FAILED', summary, { details });
 }
 

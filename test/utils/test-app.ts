@@ -1,0 +1,58 @@
+import type { ModuleMetadata } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import type TestAgent from 'supertest/lib/agent';
+import { configureApp, createAdapter } from '../../src/app-setup';
+import { AppModule } from '../../src/app.module';
+import { Clock, FakeClock } from '../../src/common/clock';
+import { type AppConfig, loadConfig } from '../../src/config/app-config';
+import { sqliteDatabase, type TestDatabase } from './test-database';
+
+export interface TestAppOptions {
+  readonly database?: TestDatabase;
+  /** Extra environment variables (on top of quiet logging and the database's). */
+  readonly env?: Record<string, string>;
+  readonly clock?: FakeClock;
+  /** Extra controllers/providers for a test (e.g. a route that throws). */
+  readonly extra?: Pick<ModuleMetadata, 'controllers' | 'providers' | 'imports'>;
+}
+
+export interface TestApp {
+  readonly app: NestFastifyApplication;
+  readonly config: AppConfig;
+  readonly clock: FakeClock;
+  /** A supertest agent over real HTTP to the app. */
+  http(): TestAgent;
+  close(): Promise<void>;
+}
+
+/** Boots the real AppModule over HTTP, exactly as `main.ts` configures it, on a fresh database. */
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const database = options.database ?? sqliteDatabase();
+  const clock = options.clock ?? new FakeClock();
+  const env = { LOG_LEVEL: 'silent', LOG_PRETTY: 'false', ...(await database.prepare()), ...options.env };
+  const config = loadConfig(env);
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(config), ...(options.extra?.imports ?? [])],
+    controllers: options.extra?.controllers ?? [],
+    providers: options.extra?.providers ?? [],
+  })
+    .overrideProvider(Clock)
+    .useValue(clock)
+    .compile();
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(config), { bufferLogs: true });
+  await configureApp(app, config);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return {
+    app,
+    config,
+    clock,
+    http: () => request(app.getHttpServer()),
+    close: async () => {
+      await app.close();
+      await database.dispose();
+    },
+  };
+}
