@@ -13,7 +13,14 @@ module.exports = {
   testRegex: ['src/.*\\.spec\\.ts$', 'test/.*\\.(e2e-spec|spec)\\.ts$', 'libs/.*\\.spec\\.ts$'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { diagnostics: false, astTransformers: { before: [swaggerPlugin] } }],
+    // ESM-only dependencies of CommonJS packages (@fastify/static → content-disposition@3): Jest on
+    // Node 20 cannot require(esm), so they are compiled to CommonJS for the tests.
+    '^.+/node_modules/content-disposition/.+\\.js$': [
+      'ts-jest',
+      { diagnostics: false, tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2023' } },
+    ],
   },
+  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
   testTimeout: 30000,
   collectCoverageFrom: ['src/**/*.ts', '!src/main.ts', '!src/cli/**'],
 };

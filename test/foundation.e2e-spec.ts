@@ -55,7 +55,12 @@ describeEachDatabase('foundation', (database) => {
       expect(res.body).toEqual({
         code: 200,
         message: 'success',
-        data: { status: 'UP', service: 'API Premium Gateway', version: expect.any(String), timestamp: gateway.clock.now() },
+        data: {
+          status: 'UP',
+          service: 'API Premium Gateway',
+          version: expect.any(String),
+          timestamp: gateway.clock.now(),
+        },
         timestamp: gateway.clock.now(),
       });
     });

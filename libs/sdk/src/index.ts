@@ -1,0 +1,2 @@
+export { createGatewayApi, type GatewayApi, type GatewayApiOptions } from './client';
+export type { components, paths } from './generated/schema';
