@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# Build: compile TypeScript with the dev dependencies, then keep only production ones.
+FROM node:20-slim AS build
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY src ./src
+# npm ci builds the native better-sqlite3 addon and, through `prepare`, the app itself.
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+
+# Run: no compilers, a non-root user, the SQLite file on a volume.
+FROM node:20-slim
+ENV NODE_ENV=production PORT=8081 HOST=0.0.0.0 GATEWAY_SQLITE_PATH=/data/gateway.sqlite LOG_PRETTY=false
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+RUN mkdir -p /data && chown -R node:node /data
+USER node
+VOLUME ["/data"]
+EXPOSE 8081
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8081)+'/api/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# node directly, not npm: npm does not forward SIGTERM, and the graceful drain needs it.
+CMD ["node", "dist/main.js"]
