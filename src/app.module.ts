@@ -6,6 +6,9 @@ import { type AppConfig, loadConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { StateModule } from './state/state.module';
+import { AuthModule } from './auth/auth.module';
+import { TenancyModule } from './tenancy/tenancy.module';
 
 @Module({})
 export class AppModule {
@@ -17,7 +20,10 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config)),
         CommonModule,
+        StateModule,
         DatabaseModule,
+        TenancyModule,
+        AuthModule,
         HealthModule,
       ],
     };

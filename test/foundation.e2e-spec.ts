@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { IsInt, IsString, Min } from 'class-validator';
-import { Public } from './utils/public-stub';
+import { Public } from '../src/auth/auth.decorators';
 import { createTestApp, type TestApp } from './utils/test-app';
 import { describeEachDatabase } from './utils/test-database';
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Controller, Get, Module } from '@nestjs/common';
-import { Public } from './utils/public-stub';
+import { Public } from '../src/auth/auth.decorators';
 import { createTestApp } from './utils/test-app';
 
 const ROOT = join(__dirname, '..');

@@ -28,6 +28,20 @@ export interface AppConfig {
   readonly corsOrigins: readonly string[];
   readonly shutdownTimeoutMs: number;
   readonly swaggerEnabled: boolean;
+  readonly auth: AuthConfig;
+}
+
+export interface AuthConfig {
+  readonly adminUsername: string;
+  /** Unset: generated and printed once when no admin exists yet. */
+  readonly adminPassword?: string;
+  /** Keys seeded as UNUSED at start-up if absent (how AgentX keeps its configured key). */
+  readonly bootstrapApiKeys: readonly string[];
+  /** Unset: generated once and stored in `settings`, so every node accepts the same tokens. */
+  readonly jwtSecret?: string;
+  readonly jwtTtlSeconds: number;
+  /** Requests per minute per API key (per IP on public routes); 0 turns throttling off. */
+  readonly throttlePerMinute: number;
 }
 
 /** Injection token of {@link AppConfig}. */
@@ -60,6 +74,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     corsOrigins: read.list('GATEWAY_CORS_ORIGINS'),
     shutdownTimeoutMs: read.int('GATEWAY_SHUTDOWN_TIMEOUT_MS', 10_000, { min: 0, max: 600_000 }),
     swaggerEnabled: read.bool('GATEWAY_SWAGGER_ENABLED', true),
+    auth: readAuth(read),
   };
   if (read.problems.length > 0) throw new ConfigValidationError(read.problems);
   return config;
@@ -79,5 +94,29 @@ function readDatabase(read: EnvReader): DatabaseConfig {
     username: decodeURIComponent(url.username),
     password: decodeURIComponent(url.password),
     database,
+  };
+}
+
+function readAuth(read: EnvReader): AuthConfig {
+  const adminPassword = read.optionalString('GATEWAY_ADMIN_PASSWORD');
+  if (adminPassword !== undefined && adminPassword.length < 8) {
+    read.problems.push('GATEWAY_ADMIN_PASSWORD: expected at least 8 characters');
+  }
+  const jwtSecret = read.optionalString('GATEWAY_JWT_SECRET');
+  if (jwtSecret !== undefined && jwtSecret.length < 32) {
+    read.problems.push('GATEWAY_JWT_SECRET: expected at least 32 characters');
+  }
+  const bootstrapApiKeys = read.list('GATEWAY_BOOTSTRAP_API_KEYS');
+  const shortKey = bootstrapApiKeys.find((key) => key.length < 16 || key.length > 256);
+  if (shortKey !== undefined) {
+    read.problems.push('GATEWAY_BOOTSTRAP_API_KEYS: expected keys of 16 to 256 characters');
+  }
+  return {
+    adminUsername: read.string('GATEWAY_ADMIN_USERNAME', 'admin'),
+    adminPassword,
+    bootstrapApiKeys,
+    jwtSecret,
+    jwtTtlSeconds: read.int('GATEWAY_JWT_TTL_SECONDS', 3600, { min: 60, max: 7 * 86400 }),
+    throttlePerMinute: read.int('GATEWAY_THROTTLE_PER_MINUTE', 600_000, { min: 0 }),
   };
 }

@@ -9,6 +9,9 @@ import { Clock, FakeClock } from '../../src/common/clock';
 import { type AppConfig, loadConfig } from '../../src/config/app-config';
 import { sqliteDatabase, type TestDatabase } from './test-database';
 
+/** The admin every test app is bootstrapped with. */
+export const TEST_ADMIN = { username: 'admin', password: 'admin-test-password' } as const;
+
 export interface TestAppOptions {
   readonly database?: TestDatabase;
   /** Extra environment variables (on top of quiet logging and the database's). */
@@ -31,7 +34,14 @@ export interface TestApp {
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.database ?? sqliteDatabase();
   const clock = options.clock ?? new FakeClock();
-  const env = { LOG_LEVEL: 'silent', LOG_PRETTY: 'false', ...(await database.prepare()), ...options.env };
+  const env = {
+    LOG_LEVEL: 'silent',
+    LOG_PRETTY: 'false',
+    GATEWAY_ADMIN_USERNAME: TEST_ADMIN.username,
+    GATEWAY_ADMIN_PASSWORD: TEST_ADMIN.password,
+    ...(await database.prepare()),
+    ...options.env,
+  };
   const config = loadConfig(env);
   const moduleRef = await Test.createTestingModule({
     imports: [AppModule.forRoot(config), ...(options.extra?.imports ?? [])],

@@ -45,7 +45,9 @@ export function mysqlDatabase(baseUrl: string): TestDatabase {
       url.pathname = `/${schema}`;
       return { DATABASE_URL: url.toString() };
     },
-    dispose: () => admin((run) => run(`DROP DATABASE IF EXISTS \`${schema}\``)),
+    dispose: async () => {
+      await admin((run) => run(`DROP DATABASE IF EXISTS \`${schema}\``));
+    },
   };
 }
 

@@ -1,0 +1,42 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { Clock } from '../common/clock';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { TenancyModule } from '../tenancy/tenancy.module';
+import { AdminAuthController } from './admin-auth.controller';
+import { GatewayAuthGuard } from './gateway-auth.guard';
+import { GatewayThrottlerGuard } from './gateway-throttler.guard';
+import { LoginLimiter } from './login-limiter';
+import { SlidingWindowThrottlerStorage } from './sliding-window-throttler.storage';
+import { ApiKeyStrategy } from './strategies/api-key.strategy';
+import { JwtStrategy } from './strategies/jwt.strategy';
+
+/** Authentication (API keys, admin JWTs) and throttling, applied to every route. */
+@Module({
+  imports: [
+    TenancyModule,
+    PassportModule,
+    JwtModule.register({}),
+    ThrottlerModule.forRootAsync({
+      inject: [APP_CONFIG, Clock],
+      useFactory: (config: AppConfig, clock: Clock) => ({
+        throttlers: [{ name: 'per-minute', ttl: 60_000, limit: config.auth.throttlePerMinute }],
+        skipIf: () => config.auth.throttlePerMinute === 0,
+        storage: new SlidingWindowThrottlerStorage(clock),
+      }),
+    }),
+  ],
+  controllers: [AdminAuthController],
+  providers: [
+    ApiKeyStrategy,
+    JwtStrategy,
+    LoginLimiter,
+    // Order matters: authentication first, so throttling can count per API key.
+    { provide: APP_GUARD, useClass: GatewayAuthGuard },
+    { provide: APP_GUARD, useClass: GatewayThrottlerGuard },
+  ],
+})
+export class AuthModule {}

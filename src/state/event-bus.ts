@@ -1,0 +1,49 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { StateEvent, StateEventOf, StateEventType } from './state-events';
+
+/**
+ * Publish/subscribe of state changes. The memory implementation delivers synchronously within
+ * the process; the Redis one (cluster mode) also delivers to the other nodes.
+ *
+ * @example
+ * constructor(@InjectEventBus() private readonly events: EventBus) {
+ *   events.subscribe('apikey.changed', (event) => this.cache.drop(event.keyHash));
+ * }
+ * this.events.publish({ type: 'apikey.changed', keyHash });
+ */
+export interface EventBus {
+  publish(event: StateEvent): void;
+  /** Returns a function that unsubscribes. */
+  subscribe<T extends StateEventType>(type: T, handler: (event: StateEventOf<T>) => void): () => void;
+}
+
+/** Injection token of {@link EventBus}. */
+export const EventBus = Symbol('EventBus');
+
+export const InjectEventBus = (): ParameterDecorator => Inject(EventBus);
+
+type Handler = (event: StateEvent) => void;
+
+/** In-process delivery. A failing subscriber is logged and does not stop the others. */
+@Injectable()
+export class MemoryEventBus implements EventBus {
+  private readonly logger = new Logger('EventBus');
+  private readonly handlers = new Map<StateEventType, Set<Handler>>();
+
+  publish(event: StateEvent): void {
+    for (const handler of this.handlers.get(event.type) ?? []) {
+      try {
+        handler(event);
+      } catch (error) {
+        this.logger.error({ err: error, event: event.type }, 'An event subscriber failed');
+      }
+    }
+  }
+
+  subscribe<T extends StateEventType>(type: T, handler: (event: StateEventOf<T>) => void): () => void {
+    const set = this.handlers.get(type) ?? new Set<Handler>();
+    this.handlers.set(type, set);
+    set.add(handler as Handler);
+    return () => set.delete(handler as Handler);
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * Everything one part of the gateway tells the others (and, in cluster mode, the other nodes)
+ * about shared state. A discriminated union: subscribers get the exact event type.
+ */
+export type StateEvent =
+  /** An API key changed (created, bound, revoked, rotated away, deleted, edited): drop cached auth. */
+  | { readonly type: 'apikey.changed'; readonly keyHash: string }
+  /** A project's status or settings changed: cached principals and settings of it are stale. */
+  | { readonly type: 'project.changed'; readonly projectId: string }
+  /** A project and everything it owned are gone. */
+  | { readonly type: 'project.deleted'; readonly projectId: string };
+
+export type StateEventType = StateEvent['type'];
+export type StateEventOf<T extends StateEventType> = Extract<StateEvent, { type: T }>;

@@ -1,0 +1,62 @@
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, Matches, Max, Min, ValidateNested } from 'class-validator';
+
+export const WHEN_ALL_UNAVAILABLE = ['fail', 'least-bad'] as const;
+export type WhenAllUnavailable = (typeof WHEN_ALL_UNAVAILABLE)[number];
+
+/** Circuit-breaker defaults of a project (RESILIENCE.md §2); instances may override them. */
+export class BreakerSettings {
+  /** Trip after this many consecutive failures. */
+  @IsOptional() @IsInt() @Min(1) @Max(1000) consecutiveFailures?: number;
+  /** Trip when the failure rate in the window reaches this percentage. */
+  @IsOptional() @IsInt() @Min(1) @Max(100) failureRateThreshold?: number;
+  /** Calls needed in the window before the failure rate counts. */
+  @IsOptional() @IsInt() @Min(1) @Max(100000) minimumCalls?: number;
+  /** Length of the sliding window, seconds. */
+  @IsOptional() @IsInt() @Min(1) @Max(3600) windowSeconds?: number;
+  /** Open time of the first trip, seconds (multiplied by consecutive trips). */
+  @IsOptional() @IsInt() @Min(1) @Max(3600) openSeconds?: number;
+  /** Cap of the open time, seconds. */
+  @IsOptional() @IsInt() @Min(1) @Max(86400) maxOpenSeconds?: number;
+  /** Concurrent probe calls admitted while half-open. */
+  @IsOptional() @IsInt() @Min(1) @Max(100) halfOpenProbes?: number;
+  /** A call slower than this counts as slow (slow-call rule off when unset). */
+  @IsOptional() @IsInt() @Min(1) @Max(3600000) slowCallMs?: number;
+  /** Trip when this percentage of calls in the window is slow. */
+  @IsOptional() @IsInt() @Min(1) @Max(100) slowCallRateThreshold?: number;
+}
+
+/** Capacity defaults of a project (RESILIENCE.md §3–4). */
+export class QuotaSettings {
+  /** How long an unreported selection holds capacity, ms. */
+  @IsOptional() @IsInt() @Min(1000) @Max(3600000) leaseTtlMs?: number;
+  /** Cool-down after a RATE_LIMITED report without Retry-After, ms. */
+  @IsOptional() @IsInt() @Min(0) @Max(3600000) rateLimitCooldownMs?: number;
+  /** Longest cool-down a RATE_LIMITED report can cause, ms. */
+  @IsOptional() @IsInt() @Min(0) @Max(3600000) maxRateLimitCooldownMs?: number;
+}
+
+/** A project's settings. Every field is optional: unset means the gateway default. */
+export class ProjectSettings {
+  /** Strategy used when a select request names none (`smart` when unset). */
+  @IsOptional() @Matches(/^[a-z0-9][a-z0-9-]{0,63}$/, { message: 'defaultStrategy must be a strategy name such as smart' })
+  defaultStrategy?: string;
+
+  /** `fail` (default): answer NO_HEALTHY_INSTANCE; `least-bad`: return the least-bad instance, degraded. */
+  @IsOptional() @IsIn(WHEN_ALL_UNAVAILABLE) whenAllUnavailable?: WhenAllUnavailable;
+
+  @IsOptional() @ValidateNested() @Type(() => BreakerSettings) breaker?: BreakerSettings;
+
+  @IsOptional() @ValidateNested() @Type(() => QuotaSettings) quotas?: QuotaSettings;
+
+  /** Lifetime of an affinity binding, seconds (refreshed on use). */
+  @IsOptional() @IsInt() @Min(1) @Max(86400) affinityTtlSeconds?: number;
+}
+
+/** Merges a settings patch: given top-level fields replace, nested groups merge field by field. */
+export function mergeSettings(current: ProjectSettings, patch: ProjectSettings): ProjectSettings {
+  const merged: ProjectSettings = { ...current, ...patch };
+  if (patch.breaker) merged.breaker = { ...current.breaker, ...patch.breaker };
+  if (patch.quotas) merged.quotas = { ...current.quotas, ...patch.quotas };
+  return JSON.parse(JSON.stringify(merged)) as ProjectSettings;
+}

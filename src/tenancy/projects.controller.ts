@@ -1,0 +1,44 @@
+import { Body, Controller, Get, HttpCode, Patch, Post } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { Authenticated, CurrentPrincipal, Public, asProject } from '../auth/auth.decorators';
+import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
+import type { Principal } from './principal';
+import { CreateProjectWithKeyDto, ProjectDto, toProjectDto } from './dto/project.dto';
+import { ProjectSettings } from './project-settings';
+import { ProjectsService } from './projects.service';
+
+@ApiTags('projects')
+@Controller('projects')
+export class ProjectsController {
+  constructor(private readonly projects: ProjectsService) {}
+
+  /**
+   * [compat] Creates the project of an issued key and binds the key, or returns the key's project
+   * when it is already bound (idempotent). The key in the body is the credential.
+   */
+  @Public()
+  @Post()
+  @HttpCode(200)
+  @ApiEnvelope(ProjectDto)
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_API_KEY', 'API_KEY_REVOKED', 'API_KEY_EXPIRED', 'THROTTLED')
+  async create(@Body() body: CreateProjectWithKeyDto): Promise<ProjectDto> {
+    return toProjectDto(await this.projects.createForKey(body));
+  }
+
+  /** The caller's project, with its settings. */
+  @Authenticated({ scopes: ['read'] })
+  @Get('current')
+  @ApiEnvelope(ProjectDto)
+  async current(@CurrentPrincipal() principal: Principal): Promise<ProjectDto> {
+    return toProjectDto(await this.projects.get(asProject(principal).projectId));
+  }
+
+  /** Changes the caller's project settings; nested groups (`breaker`, `quotas`) merge field by field. */
+  @Authenticated({ scopes: ['registry:write'] })
+  @Patch('current/settings')
+  @ApiEnvelope(ProjectDto)
+  @ApiErrors('VALIDATION_FAILED')
+  async updateSettings(@CurrentPrincipal() principal: Principal, @Body() body: ProjectSettings): Promise<ProjectDto> {
+    return toProjectDto(await this.projects.updateSettings(asProject(principal).projectId, body));
+  }
+}
