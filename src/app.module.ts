@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
 import { CommonModule } from './common/common.module';
 import { loggerParams } from './common/logging';
 import { type AppConfig, loadConfig } from './config/app-config';
@@ -13,12 +14,15 @@ import { TenancyModule } from './tenancy/tenancy.module';
 @Module({})
 export class AppModule {
   /** The whole gateway for one validated configuration (tests pass their own). */
-  static forRoot(config: AppConfig = loadConfig()): DynamicModule {
+  static forRoot(
+    config: AppConfig = loadConfig(),
+    options: { logDestination?: DestinationStream } = {},
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerParams(config)),
+        LoggerModule.forRoot(loggerParams(config, options.logDestination)),
         CommonModule,
         StateModule,
         DatabaseModule,

@@ -9,7 +9,7 @@ import { AUTH_OPTIONS, type AuthenticatedOptions, PUBLIC_ROUTE } from './auth.de
 /** Passport's api-key strategy; its errors are already GatewayErrors with the right code. */
 class ApiKeyPassportGuard extends AuthGuard('api-key') {
   override handleRequest<T>(error: unknown, principal: T): T {
-    if (error) throw error;
+    if (error instanceof Error) throw error;
     if (!principal) throw new GatewayError('INVALID_API_KEY', 'Invalid API key');
     return principal;
   }
@@ -18,7 +18,7 @@ class ApiKeyPassportGuard extends AuthGuard('api-key') {
 /** Passport's jwt strategy, with its failures mapped to stable codes. */
 class JwtPassportGuard extends AuthGuard('jwt') {
   override handleRequest<T>(error: unknown, principal: T, info: unknown): T {
-    if (error) throw error;
+    if (error instanceof Error) throw error;
     if (principal) return principal;
     const message = info instanceof Error ? info.message : '';
     if (/no auth token/i.test(message)) {

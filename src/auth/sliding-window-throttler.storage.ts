@@ -23,7 +23,13 @@ export class SlidingWindowThrottlerStorage implements ThrottlerStorage {
 
   constructor(@InjectClock() private readonly clock: Clock) {}
 
-  increment(key: string, ttl: number, limit: number, _blockDuration: number, name: string): Promise<ThrottlerStorageRecord> {
+  increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    _blockDuration: number,
+    name: string,
+  ): Promise<ThrottlerStorageRecord> {
     const now = this.clock.now();
     const id = `${name}:${key}`;
     const window = this.roll(this.windows.get(id) ?? this.create(id, now, ttl), now, ttl);

@@ -2,11 +2,15 @@ import { ValidationPipe, type ValidationPipeOptions } from '@nestjs/common';
 import type { ValidationError } from 'class-validator';
 import { type FieldError, GatewayError } from './gateway-error';
 
-/** Flattens class-validator's nested errors into dotted field paths: `instances.3.apiType`. */
+/**
+ * Flattens class-validator's nested errors into one entry per field, with a dotted path
+ * (`instances.3.apiType`) and every broken constraint of that field in its message.
+ */
 export function flattenValidationErrors(errors: readonly ValidationError[], prefix = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = prefix ? `${prefix}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
+    const messages = Object.values(error.constraints ?? {});
+    const own = messages.length > 0 ? [{ field, message: messages.join('; ') }] : [];
     return [...own, ...flattenValidationErrors(error.children ?? [], field)];
   });
 }

@@ -1,6 +1,7 @@
 import type { DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '../config/app-config';
 import { MIGRATIONS } from './migrations';
+import { QueryCountingLogger } from './query-logger';
 
 type EntityList = NonNullable<DataSourceOptions['entities']>;
 
@@ -15,7 +16,8 @@ export function dataSourceOptions(database: DatabaseConfig, entities: EntityList
     migrationsTableName: 'migrations',
     synchronize: false,
     migrationsRun: false,
-    logging: false,
+    logger: new QueryCountingLogger(),
+    maxQueryExecutionTime: 1000,
   } as const;
   if (database.type === 'sqlite') {
     return {

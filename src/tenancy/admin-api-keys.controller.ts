@@ -53,7 +53,12 @@ export class AdminApiKeysController {
   @ApiErrors('VALIDATION_FAILED')
   async validate(@Query() query: ValidateApiKeyQueryDto): Promise<ApiKeyValidationDto> {
     const result = await this.authenticator.refusal(query.apiKey);
-    return { valid: result.code === undefined, status: result.status, projectId: result.projectId, reason: result.code };
+    return {
+      valid: result.code === undefined,
+      status: result.status,
+      projectId: result.projectId,
+      reason: result.code,
+    };
   }
 
   @Get(':id')

@@ -25,6 +25,8 @@ export class AdminUsersService {
   }
 
   async create(username: string, password: string, role: AdminRole): Promise<AdminUserEntity> {
-    return this.users.save(this.users.create({ id: newId(), username, passwordHash: await hashPassword(password), role }));
+    return this.users.save(
+      this.users.create({ id: newId(), username, passwordHash: await hashPassword(password), role }),
+    );
   }
 }

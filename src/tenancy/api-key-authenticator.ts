@@ -108,7 +108,8 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
       throw new GatewayError('API_KEY_EXPIRED', 'This API key has expired');
     }
     if (!state.projectId) throw new GatewayError('API_KEY_NOT_BOUND', 'This API key is not bound to a project');
-    if (state.projectStatus !== 'ACTIVE') throw new GatewayError('PROJECT_INACTIVE', 'The project of this API key is inactive');
+    if (state.projectStatus !== 'ACTIVE')
+      throw new GatewayError('PROJECT_INACTIVE', 'The project of this API key is inactive');
     return state.principal;
   }
 

@@ -70,7 +70,10 @@ export class ApiKeysService {
   async setStatus(id: string, status: Exclude<ApiKeyStatus, 'UNUSED'>): Promise<ApiKeyEntity> {
     const key = await this.get(id);
     if (status === 'ACTIVE' && !key.projectId) {
-      throw new GatewayError('API_KEY_NOT_BOUND', 'An unbound key cannot be activated; bind it with POST /api/projects');
+      throw new GatewayError(
+        'API_KEY_NOT_BOUND',
+        'An unbound key cannot be activated; bind it with POST /api/projects',
+      );
     }
     key.status = status;
     return this.saveAndInvalidate(key);

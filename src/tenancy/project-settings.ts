@@ -39,7 +39,8 @@ export class QuotaSettings {
 /** A project's settings. Every field is optional: unset means the gateway default. */
 export class ProjectSettings {
   /** Strategy used when a select request names none (`smart` when unset). */
-  @IsOptional() @Matches(/^[a-z0-9][a-z0-9-]{0,63}$/, { message: 'defaultStrategy must be a strategy name such as smart' })
+  @IsOptional()
+  @Matches(/^[a-z0-9][a-z0-9-]{0,63}$/, { message: 'defaultStrategy must be a strategy name such as smart' })
   defaultStrategy?: string;
 
   /** `fail` (default): answer NO_HEALTHY_INSTANCE; `least-bad`: return the least-bad instance, degraded. */
@@ -55,8 +56,13 @@ export class ProjectSettings {
 
 /** Merges a settings patch: given top-level fields replace, nested groups merge field by field. */
 export function mergeSettings(current: ProjectSettings, patch: ProjectSettings): ProjectSettings {
-  const merged: ProjectSettings = { ...current, ...patch };
-  if (patch.breaker) merged.breaker = { ...current.breaker, ...patch.breaker };
-  if (patch.quotas) merged.quotas = { ...current.quotas, ...patch.quotas };
+  const merged: ProjectSettings = { ...current, ...defined(patch) };
+  if (patch.breaker) merged.breaker = { ...current.breaker, ...defined(patch.breaker) };
+  if (patch.quotas) merged.quotas = { ...current.quotas, ...defined(patch.quotas) };
   return JSON.parse(JSON.stringify(merged)) as ProjectSettings;
+}
+
+/** The fields that were given (a DTO instance may carry declared-but-unset ones). */
+function defined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

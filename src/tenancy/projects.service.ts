@@ -28,7 +28,12 @@ export class ProjectsService {
   async list(query: ProjectQueryDto): Promise<Page<ProjectEntity>> {
     const search = query.search ? `%${query.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
     const base = query.status ? { status: query.status } : {};
-    const where = search ? [{ ...base, name: Like(search) }, { ...base, description: Like(search) }] : base;
+    const where = search
+      ? [
+          { ...base, name: Like(search) },
+          { ...base, description: Like(search) },
+        ]
+      : base;
     const [items, total] = await this.projects.findAndCount({
       where,
       order: { createdAt: 'DESC', id: 'ASC' },

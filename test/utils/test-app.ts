@@ -1,5 +1,6 @@
 import type { ModuleMetadata } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { DestinationStream } from 'pino';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent';
@@ -17,6 +18,8 @@ export interface TestAppOptions {
   /** Extra environment variables (on top of quiet logging and the database's). */
   readonly env?: Record<string, string>;
   readonly clock?: FakeClock;
+  /** Receives every log line (JSON), e.g. to prove secrets never reach the logs. */
+  readonly logDestination?: DestinationStream;
   /** Extra controllers/providers for a test (e.g. a route that throws). */
   readonly extra?: Pick<ModuleMetadata, 'controllers' | 'providers' | 'imports'>;
 }
@@ -44,7 +47,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   };
   const config = loadConfig(env);
   const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forRoot(config), ...(options.extra?.imports ?? [])],
+    imports: [AppModule.forRoot(config, { logDestination: options.logDestination }), ...(options.extra?.imports ?? [])],
     controllers: options.extra?.controllers ?? [],
     providers: options.extra?.providers ?? [],
   })

@@ -41,8 +41,14 @@ export class CreateTenancy1767225700000 implements MigrationInterface {
         ],
       }),
     );
-    await queryRunner.createIndex('api_keys', new TableIndex({ name: 'uq_api_keys_key_hash', columnNames: ['key_hash'], isUnique: true }));
-    await queryRunner.createIndex('api_keys', new TableIndex({ name: 'ix_api_keys_project_id', columnNames: ['project_id'] }));
+    await queryRunner.createIndex(
+      'api_keys',
+      new TableIndex({ name: 'uq_api_keys_key_hash', columnNames: ['key_hash'], isUnique: true }),
+    );
+    await queryRunner.createIndex(
+      'api_keys',
+      new TableIndex({ name: 'ix_api_keys_project_id', columnNames: ['project_id'] }),
+    );
     // Deleting a project deletes its keys in the same statement, so nothing is left half-deleted.
     await queryRunner.createForeignKey(
       'api_keys',

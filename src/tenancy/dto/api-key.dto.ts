@@ -76,7 +76,8 @@ export class IssueApiKeyDto {
 
 export class CreateApiKeyDto extends IssueApiKeyDto {
   /** Bind the key to this project at once (ACTIVE); unset: an UNUSED key for `POST /api/projects`. */
-  @IsOptional() @Matches(/^[0-9a-f]{32}$/, { message: 'projectId must be 32 lowercase hex characters' })
+  @IsOptional()
+  @Matches(/^[0-9a-f]{32}$/, { message: 'projectId must be 32 lowercase hex characters' })
   projectId?: string;
 }
 
@@ -89,7 +90,8 @@ export class ApiKeyStatusDto {
 }
 
 export class ApiKeyQueryDto extends PageQueryDto {
-  @IsOptional() @Matches(/^[0-9a-f]{32}$/, { message: 'projectId must be 32 lowercase hex characters' })
+  @IsOptional()
+  @Matches(/^[0-9a-f]{32}$/, { message: 'projectId must be 32 lowercase hex characters' })
   projectId?: string;
 
   @ApiPropertyOptional({ enum: API_KEY_STATUSES })

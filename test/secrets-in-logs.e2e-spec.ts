@@ -1,0 +1,47 @@
+import { Writable } from 'node:stream';
+import { adminToken, createProject } from './utils/fixtures';
+import { createTestApp, TEST_ADMIN, type TestApp } from './utils/test-app';
+
+/** Collects every log line the app writes. */
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+describe('secrets never reach the logs', () => {
+  const capture = new Capture();
+  let gateway: TestApp;
+
+  beforeAll(async () => {
+    gateway = await createTestApp({ env: { LOG_LEVEL: 'trace' }, logDestination: capture });
+  });
+  afterAll(() => gateway.close());
+
+  it('keeps API keys, passwords and JWTs out of every log line', async () => {
+    const token = await adminToken(gateway);
+    await gateway.http().post('/api/admin/auth/login').send({ username: 'admin', password: 'not-the-password-x' });
+    const project = await createProject(gateway, 'Logged');
+    const created = await gateway.http().post('/api/admin/apikeys').set('authorization', `Bearer ${token}`).send({});
+    const unbound = created.body.data.apiKeyValue as string;
+
+    await gateway.http().get('/api/projects/current').set('api-key', project.apiKey).expect(200);
+    await gateway.http().get(`/api/projects/current?apiKey=${project.apiKey}`).expect(200);
+    await gateway.http().get('/api/projects/current').set('authorization', `Bearer ${project.apiKey}`).expect(200);
+    await gateway.http().get('/api/projects/current').set('api-key', unbound).expect(403);
+    await gateway.http().get('/api/admin/projects').set('authorization', `Bearer ${token}`).expect(200);
+    await gateway
+      .http()
+      .get(`/api/admin/apikeys/validate?apiKey=${project.apiKey}`)
+      .set('authorization', `Bearer ${token}`);
+
+    // The capture must have seen the requests, or the assertions below prove nothing.
+    expect(capture.text).toContain('/api/projects/current');
+    expect(capture.text).toContain('[REDACTED]');
+    for (const secret of [project.apiKey, unbound, token, TEST_ADMIN.password, 'not-the-password-x']) {
+      expect(capture.text).not.toContain(secret);
+    }
+  });
+});

@@ -1,0 +1,40 @@
+import { createProject } from './utils/fixtures';
+import { createTestApp, type TestApp } from './utils/test-app';
+
+describe('throttling of the gateway API', () => {
+  let gateway: TestApp;
+
+  beforeAll(async () => {
+    gateway = await createTestApp({ env: { GATEWAY_THROTTLE_PER_MINUTE: '3' } });
+  });
+  afterAll(() => gateway.close());
+
+  it('counts per API key and answers 429 THROTTLED with Retry-After in the envelope', async () => {
+    const a = await createProject(gateway, 'Throttled A');
+    const b = await createProject(gateway, 'Throttled B');
+    const get = (key: string) => gateway.http().get('/api/projects/current').set('api-key', key);
+    for (let i = 0; i < 3; i += 1) await get(a.apiKey).expect(200);
+    const res = await get(a.apiKey).expect(429);
+    expect(res.body).toMatchObject({ code: 429, error: 'THROTTLED', details: { retryAfterMs: expect.any(Number) } });
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    await get(b.apiKey).expect(200);
+
+    // Two minutes later both windows have rolled: the budget is back.
+    gateway.clock.advance(120_000);
+    await get(a.apiKey).expect(200);
+  });
+});
+
+describe('throttling turned off', () => {
+  it('lets everything through with GATEWAY_THROTTLE_PER_MINUTE=0', async () => {
+    const gateway = await createTestApp({ env: { GATEWAY_THROTTLE_PER_MINUTE: '0' } });
+    try {
+      const project = await createProject(gateway, 'Unthrottled');
+      for (let i = 0; i < 20; i += 1) {
+        await gateway.http().get('/api/projects/current').set('api-key', project.apiKey).expect(200);
+      }
+    } finally {
+      await gateway.close();
+    }
+  });
+});
