@@ -323,7 +323,7 @@ describeEachDatabase('tenancy and auth', (database) => {
   describe('project settings', () => {
     it('are validated and merged', async () => {
       const project = await createProject(gateway, 'Settings');
-      const patch = (body: unknown) =>
+      const patch = (body: object) =>
         gateway.http().patch('/api/projects/current/settings').set('api-key', project.apiKey).send(body);
       await patch({ breaker: { consecutiveFailures: 7 } }).expect(200);
       const res = await patch({ breaker: { openSeconds: 45 }, defaultStrategy: 'least-latency' }).expect(200);

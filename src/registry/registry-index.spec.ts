@@ -180,9 +180,9 @@ describe('RegistryIndex', () => {
     });
 
     it('moves an instance whose apiType changed out of the old type', () => {
-      index.upsert(instance(1, { apiType: 'OTHER' }));
+      index.replaceAll([instance(1, { apiType: 'OTHER' }), instance(2, { apiType: 'OTHER' })]);
       index.upsert(instance(1, { apiType: 'MODEL' }));
-      expect(index.candidates({ ...gpt, apiType: 'OTHER' })).toEqual([]);
+      expect(ids(index.candidates({ ...gpt, apiType: 'OTHER' }))).toEqual([hexId(2)]);
       expect(ids(index.candidates(gpt))).toEqual([hexId(1)]);
     });
 

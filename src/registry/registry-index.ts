@@ -178,9 +178,13 @@ function detach(keys: Map<string, KeyEntry>, key: string, id: string): void {
   else entry.view = null;
 }
 
+/** An indexed loop: on Node 20, filter() and for-of over a frozen array measured several times slower. */
 function forUser(active: readonly InstanceRecord[], userId: string): readonly InstanceRecord[] {
-  const mine = active.filter((record) => record.userId === userId);
-  return mine.length === 0 ? EMPTY : mine;
+  let mine: InstanceRecord[] | null = null;
+  for (let i = 0; i < active.length; i++) {
+    if (active[i].userId === userId) (mine ??= []).push(active[i]);
+  }
+  return mine ?? EMPTY;
 }
 
 function byId(a: InstanceRecord, b: InstanceRecord): number {

@@ -1,4 +1,5 @@
 import { type MigrationInterface, type QueryRunner, Table } from 'typeorm';
+import { timestampColumns } from '../migration-helpers';
 
 /** Key/value settings the gateway generates once and shares between nodes (e.g. the JWT secret). */
 export class CreateSettings1767225600000 implements MigrationInterface {
@@ -11,7 +12,7 @@ export class CreateSettings1767225600000 implements MigrationInterface {
         columns: [
           { name: 'key', type: 'varchar', length: '128', isPrimary: true },
           { name: 'value', type: 'text', isNullable: false },
-          { name: 'updated_at', type: 'datetime', precision: 3, isNullable: false },
+          timestampColumns(queryRunner)[1],
         ],
       }),
     );

@@ -1,15 +1,13 @@
 import { type MigrationInterface, type QueryRunner, Table, TableForeignKey, TableIndex } from 'typeorm';
+import { timestampColumns } from '../migration-helpers';
 
-const timestamps = [
-  { name: 'created_at', type: 'datetime', precision: 3, isNullable: false },
-  { name: 'updated_at', type: 'datetime', precision: 3, isNullable: false },
-];
 
 /** Projects, their hashed API keys, and admin users. */
 export class CreateTenancy1767225700000 implements MigrationInterface {
   name = 'CreateTenancy1767225700000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
+    const timestamps = timestampColumns(queryRunner);
     await queryRunner.createTable(
       new Table({
         name: 'projects',
