@@ -10,6 +10,7 @@ import { HealthModule } from './health/health.module';
 import { StateModule } from './state/state.module';
 import { AuthModule } from './auth/auth.module';
 import { TenancyModule } from './tenancy/tenancy.module';
+import { RegistryModule } from './registry/registry.module';
 
 @Module({})
 export class AppModule {
@@ -28,6 +29,7 @@ export class AppModule {
         DatabaseModule,
         TenancyModule,
         AuthModule,
+        RegistryModule,
         HealthModule,
       ],
     };

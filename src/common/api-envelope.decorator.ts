@@ -62,11 +62,9 @@ export interface ApiEnvelopeOptions {
  * @Get('current') current(): Promise<ProjectDto> { … }
  */
 export function ApiEnvelope(model?: Type<unknown>, options: ApiEnvelopeOptions = {}): MethodDecorator {
-  const data = model
-    ? options.isArray
-      ? { type: 'array', items: { $ref: getSchemaPath(model) } }
-      : { $ref: getSchemaPath(model) }
-    : undefined;
+  const primitive = model === Number ? { type: 'integer' } : model === Boolean ? { type: 'boolean' } : undefined;
+  const item = primitive ?? (model ? { $ref: getSchemaPath(model) } : undefined);
+  const data = item && options.isArray ? { type: 'array', items: item } : item;
   const schema = data
     ? {
         allOf: [
@@ -76,7 +74,7 @@ export function ApiEnvelope(model?: Type<unknown>, options: ApiEnvelopeOptions =
       }
     : { $ref: getSchemaPath(SuccessEnvelopeDto) };
   return applyDecorators(
-    ApiExtraModels(SuccessEnvelopeDto, ErrorEnvelopeDto, FieldErrorDto, ...(model ? [model] : [])),
+    ApiExtraModels(SuccessEnvelopeDto, ErrorEnvelopeDto, FieldErrorDto, ...(model && !primitive ? [model] : [])),
     ApiResponse({ status: 200, description: options.description ?? 'Success', schema }),
   );
 }

@@ -28,6 +28,8 @@ export const ERROR_STATUS = {
   // tenancy
   PROJECT_NOT_FOUND: 404,
   API_KEY_NOT_FOUND: 404,
+  // registry
+  INSTANCE_NOT_FOUND: 404,
   // generic domain
   NOT_FOUND: 404,
   CONFLICT: 409,

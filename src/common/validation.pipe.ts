@@ -28,5 +28,6 @@ export class GatewayValidationPipe implements PipeTransform {
 }
 
 function isLenient(metatype: Type<unknown> | undefined): boolean {
-  return metatype !== undefined && Reflect.getMetadata(LENIENT, metatype) === true;
+  // Own metadata only: a strict DTO extending a [compat] one stays strict.
+  return metatype !== undefined && Reflect.getOwnMetadata(LENIENT, metatype) === true;
 }

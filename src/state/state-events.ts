@@ -8,7 +8,11 @@ export type StateEvent =
   /** A project's status or settings changed: cached principals and settings of it are stale. */
   | { readonly type: 'project.changed'; readonly projectId: string }
   /** A project and everything it owned are gone. */
-  | { readonly type: 'project.deleted'; readonly projectId: string };
+  | { readonly type: 'project.deleted'; readonly projectId: string }
+  /** Instances were created or changed (committed): other nodes reload them from the database. */
+  | { readonly type: 'instances.changed'; readonly projectId: string; readonly instanceIds: readonly string[] }
+  /** Instances were deleted (committed). */
+  | { readonly type: 'instances.deleted'; readonly projectId: string; readonly instanceIds: readonly string[] };
 
 export type StateEventType = StateEvent['type'];
 export type StateEventOf<T extends StateEventType> = Extract<StateEvent, { type: T }>;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, Like, Repository } from 'typeorm';
+import { DataSource, In, Like, Repository } from 'typeorm';
 import { GatewayError } from '../common/gateway-error';
 import { newId } from '../common/ids';
 import { type Page, skipOf } from '../common/pagination';
@@ -23,6 +23,13 @@ export class ProjectsService {
     const project = await this.projects.findOne({ where: { id } });
     if (!project) throw new GatewayError('PROJECT_NOT_FOUND', `Project ${id} not found`);
     return project;
+  }
+
+  /** Names of the given projects, for listings that show them. */
+  async namesOf(ids: readonly string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.projects.find({ where: { id: In([...ids]) }, select: { id: true, name: true } });
+    return new Map(rows.map((row) => [row.id, row.name]));
   }
 
   async list(query: ProjectQueryDto): Promise<Page<ProjectEntity>> {

@@ -6,6 +6,8 @@ import type { TestProject } from '../utils/fixtures';
 export interface IsolationContext {
   readonly a: TestProject;
   readonly b: TestProject;
+  /** An instance of B (MODEL, businessId `b-model`, apiIdentifier `shared-model`). */
+  readonly bInstance: { readonly id: string; readonly businessId: string };
   readonly http: () => TestAgent;
   /** Reads B's state through B's own key, to prove A changed nothing. */
   readonly asB: (path: string) => Promise<Response>;
@@ -52,8 +54,100 @@ export const ISOLATION_CASES: IsolationCase[] = [
       expect(res.body.data?.id).not.toBe(ctx.b.id);
     },
   },
+  ...instanceCases(),
   ...adminRoutesRefusingProjectKeys(),
 ];
+
+/** B's instance as B sees it, to prove it is untouched. */
+async function bInstanceIntact(ctx: IsolationContext): Promise<void> {
+  const res = await ctx.asB(`/api/instances/${ctx.bInstance.id}`);
+  expect(res.status).toBe(200);
+  expect(res.body.data).toMatchObject({
+    businessId: 'b-model',
+    apiIdentifier: 'shared-model',
+    status: 'ACTIVE',
+    userId: null,
+  });
+}
+
+function instanceCases(): IsolationCase[] {
+  const notFound = async (res: Response, ctx: IsolationContext): Promise<void> => {
+    expect(res.status).toBe(404);
+    expect(res.body.error).toBe('INSTANCE_NOT_FOUND');
+    await bInstanceIntact(ctx);
+  };
+  return [
+    {
+      name: "GET /api/instances/{B's id} is 404",
+      attempt: (ctx) => withA(ctx, ctx.http().get(`/api/instances/${ctx.bInstance.id}`)),
+      verify: notFound,
+    },
+    {
+      name: "GET /api/instances/{B's id}/health is 404",
+      attempt: (ctx) => withA(ctx, ctx.http().get(`/api/instances/${ctx.bInstance.id}/health`)),
+      verify: notFound,
+    },
+    {
+      name: "GET /api/instances lists none of B's",
+      attempt: (ctx) => withA(ctx, ctx.http().get('/api/instances?size=200')),
+      verify: (res, ctx) => {
+        expect(res.status).toBe(200);
+        expect(JSON.stringify(res.body)).not.toContain(ctx.bInstance.id);
+        expect(JSON.stringify(res.body)).not.toContain(ctx.b.id);
+      },
+    },
+    {
+      name: "PUT /api/instances/MODEL/{B's businessId} is 404",
+      attempt: (ctx) =>
+        withA(ctx, ctx.http().put('/api/instances/MODEL/b-model')).send({
+          apiIdentifier: 'hijacked',
+          userId: 'mallory',
+        }),
+      verify: notFound,
+    },
+    ...(['activate', 'deactivate', 'deprecate'] as const).map((action): IsolationCase => ({
+      name: `POST /api/instances/MODEL/{B's businessId}/${action} is 404`,
+      attempt: (ctx) =>
+        withA(ctx, ctx.http().post(`/api/instances/MODEL/b-model/${action}`)).set('content-type', 'application/json'),
+      verify: notFound,
+    })),
+    {
+      name: "DELETE /api/instances/MODEL/{B's businessId} deletes nothing of B",
+      attempt: (ctx) => withA(ctx, ctx.http().delete('/api/instances/MODEL/b-model')),
+      verify: async (res, ctx) => {
+        expect(res.status).toBe(200);
+        expect(res.body.data).toBe(0);
+        await bInstanceIntact(ctx);
+      },
+    },
+    {
+      name: "DELETE /api/instances/batch with B's keys deletes nothing of B",
+      attempt: (ctx) =>
+        withA(ctx, ctx.http().delete('/api/instances/batch')).send({
+          instances: [{ apiType: 'MODEL', businessId: 'b-model' }],
+        }),
+      verify: async (res, ctx) => {
+        expect(res.body.data).toBe(0);
+        await bInstanceIntact(ctx);
+      },
+    },
+    {
+      name: "POST /api/instances with B's businessId creates A's own instance",
+      attempt: (ctx) =>
+        withA(ctx, ctx.http().post('/api/instances')).send({
+          apiIdentifier: 'mine',
+          apiType: 'MODEL',
+          businessId: 'b-model',
+        }),
+      verify: async (res, ctx) => {
+        expect(res.status).toBe(200);
+        expect(res.body.data.projectId).toBe(ctx.a.id);
+        expect(res.body.data.id).not.toBe(ctx.bInstance.id);
+        await bInstanceIntact(ctx);
+      },
+    },
+  ];
+}
 
 /** Every admin route, aimed at B's resources with A's project key: 401 without reaching a handler. */
 function adminRoutesRefusingProjectKeys(): IsolationCase[] {
@@ -66,6 +160,9 @@ function adminRoutesRefusingProjectKeys(): IsolationCase[] {
     ['POST', (b) => `/api/admin/projects/${b}/apikeys`],
     ['GET', (b) => `/api/admin/apikeys?projectId=${b}`],
     ['POST', () => '/api/admin/apikeys'],
+    ['GET', (b) => `/api/admin/instances?projectId=${b}`],
+    ['GET', (b) => `/api/admin/instances/project/${b}`],
+    ['POST', () => '/api/admin/instances'],
   ];
   return routes.map(([method, path]) => ({
     name: `${method} ${path(':B')} with A's project key is 401`,

@@ -11,9 +11,16 @@ describeEachDatabase('isolation between projects', (database) => {
     gateway = await createTestApp({ database });
     const a = await createProject(gateway, 'Project A');
     const b = await createProject(gateway, 'Project B');
+    const created = await gateway
+      .http()
+      .post('/api/instances')
+      .set('api-key', b.apiKey)
+      .send({ apiIdentifier: 'shared-model', apiType: 'MODEL', businessId: 'b-model' })
+      .expect(200);
     ctx = {
       a,
       b,
+      bInstance: { id: created.body.data.id as string, businessId: 'b-model' },
       http: () => gateway.http(),
       asB: (path) => gateway.http().get(path).set('api-key', b.apiKey),
     };

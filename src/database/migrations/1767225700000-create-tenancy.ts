@@ -1,7 +1,6 @@
 import { type MigrationInterface, type QueryRunner, Table, TableForeignKey, TableIndex } from 'typeorm';
 import { timestampColumns } from '../migration-helpers';
 
-
 /** Projects, their hashed API keys, and admin users. */
 export class CreateTenancy1767225700000 implements MigrationInterface {
   name = 'CreateTenancy1767225700000';

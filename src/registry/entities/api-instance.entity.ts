@@ -1,0 +1,41 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import type { ApiType, InstanceStatus } from '../instance-record';
+
+@Entity('api_instances')
+@Index('uq_api_instances_project_type_business', ['projectId', 'apiType', 'businessId'], { unique: true })
+@Index('ix_api_instances_project_type_identifier', ['projectId', 'apiType', 'apiIdentifier'])
+@Index('ix_api_instances_project_status', ['projectId', 'status'])
+export class ApiInstanceEntity {
+  @PrimaryColumn({ type: 'varchar', length: 32 })
+  id!: string;
+
+  @Column({ name: 'project_id', type: 'varchar', length: 32 })
+  projectId!: string;
+
+  @Column({ name: 'user_id', type: 'varchar', length: 128, nullable: true })
+  userId!: string | null;
+
+  @Column({ name: 'api_identifier', type: 'varchar', length: 128 })
+  apiIdentifier!: string;
+
+  @Column({ name: 'api_type', type: 'varchar', length: 32 })
+  apiType!: ApiType;
+
+  @Column({ name: 'business_id', type: 'varchar', length: 128 })
+  businessId!: string;
+
+  @Column({ name: 'routing_params', type: 'simple-json' })
+  routingParams!: Record<string, unknown>;
+
+  @Column({ type: 'simple-json', nullable: true })
+  metadata!: Record<string, unknown> | null;
+
+  @Column({ type: 'varchar', length: 16 })
+  status!: InstanceStatus;
+
+  @CreateDateColumn({ name: 'created_at', type: 'datetime', precision: 3 })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'datetime', precision: 3 })
+  updatedAt!: Date;
+}

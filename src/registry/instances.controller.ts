@@ -1,0 +1,182 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { ApiParam, ApiTags } from '@nestjs/swagger';
+import { Authenticated, CurrentPrincipal, asProject } from '../auth/auth.decorators';
+import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
+import { IdParam } from '../common/id.param';
+import type { Principal } from '../tenancy/principal';
+import { ApiTypeParam } from './api-type.param';
+import {
+  BatchCreateInstancesDto,
+  BatchDeleteInstancesDto,
+  CreateInstanceDto,
+  InstanceDto,
+  InstanceHealthDto,
+  InstancePageDto,
+  InstanceQueryDto,
+  UpdateInstanceDto,
+  toInstanceDto,
+} from './dto/instance.dto';
+import { API_TYPES, type ApiType, type InstanceStatus } from './instance-record';
+import { InstanceQueriesService } from './instance-queries.service';
+import { InstancesService } from './instances.service';
+
+const WRITE = { scopes: ['registry:write'] } as const;
+const READ = { scopes: ['read'] } as const;
+const apiTypeParam = ApiParam({ name: 'apiType', enum: API_TYPES });
+
+/** [compat] The registry as AgentX uses it. Every success is HTTP 200. */
+@ApiTags('instances')
+@Controller('instances')
+export class InstancesController {
+  constructor(
+    private readonly instances: InstancesService,
+    private readonly queries: InstanceQueriesService,
+  ) {}
+
+  /** Registers an instance; an existing one (same apiType and businessId) is returned unchanged. */
+  @Authenticated(WRITE)
+  @Post()
+  @HttpCode(200)
+  @ApiEnvelope(InstanceDto)
+  @ApiErrors('VALIDATION_FAILED')
+  async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateInstanceDto): Promise<InstanceDto> {
+    return toInstanceDto(await this.instances.create(asProject(principal).projectId, body));
+  }
+
+  /** Registers 1–1000 instances in one transaction; `data` holds the newly created ones. */
+  @Authenticated(WRITE)
+  @Post('batch')
+  @HttpCode(200)
+  @ApiEnvelope(InstanceDto, { isArray: true })
+  @ApiErrors('VALIDATION_FAILED')
+  async createBatch(
+    @CurrentPrincipal() principal: Principal,
+    @Body() body: BatchCreateInstancesDto,
+  ): Promise<InstanceDto[]> {
+    return (await this.instances.createBatch(asProject(principal).projectId, body.instances)).map(toInstanceDto);
+  }
+
+  /** Deletes the listed instances (JSON body); `data` is how many existed. */
+  @Authenticated(WRITE)
+  @Delete('batch')
+  @ApiEnvelope(Number)
+  @ApiErrors('VALIDATION_FAILED')
+  deleteBatch(@CurrentPrincipal() principal: Principal, @Body() body: BatchDeleteInstancesDto): Promise<number> {
+    return this.instances.deleteBatch(asProject(principal).projectId, body.instances);
+  }
+
+  /** The project's instances, with filters and paging. */
+  @Authenticated(READ)
+  @Get()
+  @ApiEnvelope(InstancePageDto)
+  @ApiErrors('VALIDATION_FAILED')
+  async list(@CurrentPrincipal() principal: Principal, @Query() query: InstanceQueryDto): Promise<InstancePageDto> {
+    const page = await this.queries.forProject(asProject(principal).projectId, query);
+    return { ...page, items: page.items.map(toInstanceDto) };
+  }
+
+  @Authenticated(READ)
+  @Get(':id')
+  @ApiEnvelope(InstanceDto)
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
+  get(@CurrentPrincipal() principal: Principal, @IdParam() id: string): InstanceDto {
+    return toInstanceDto(this.instances.get(asProject(principal).projectId, id));
+  }
+
+  /** What the gateway knows of the instance's health now. */
+  @Authenticated(READ)
+  @Get(':id/health')
+  @ApiEnvelope(InstanceHealthDto)
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
+  health(@CurrentPrincipal() principal: Principal, @IdParam() id: string): InstanceHealthDto {
+    const record = this.instances.get(asProject(principal).projectId, id);
+    const selectable = record.status === 'ACTIVE';
+    return {
+      instanceId: record.id,
+      businessId: record.businessId,
+      status: record.status,
+      selectable,
+      ...(selectable ? {} : { reason: `status ${record.status}` }),
+    };
+  }
+
+  /** Updates identifier, user, routing parameters and metadata; never the status. */
+  @Authenticated(WRITE)
+  @Put(':apiType/:businessId')
+  @apiTypeParam
+  @ApiEnvelope(InstanceDto)
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
+  async update(
+    @CurrentPrincipal() principal: Principal,
+    @ApiTypeParam() apiType: ApiType,
+    @Param('businessId') businessId: string,
+    @Body() body: UpdateInstanceDto,
+  ): Promise<InstanceDto> {
+    return toInstanceDto(await this.instances.update(asProject(principal).projectId, apiType, businessId, body));
+  }
+
+  /** Idempotent: `data` is 1 when it existed, 0 otherwise. */
+  @Authenticated(WRITE)
+  @Delete(':apiType/:businessId')
+  @apiTypeParam
+  @ApiEnvelope(Number)
+  @ApiErrors('VALIDATION_FAILED')
+  delete(
+    @CurrentPrincipal() principal: Principal,
+    @ApiTypeParam() apiType: ApiType,
+    @Param('businessId') businessId: string,
+  ): Promise<number> {
+    return this.instances.delete(asProject(principal).projectId, { apiType, businessId });
+  }
+
+  @Authenticated(WRITE)
+  @Post(':apiType/:businessId/activate')
+  @HttpCode(200)
+  @apiTypeParam
+  @ApiEnvelope(InstanceDto)
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
+  activate(
+    @CurrentPrincipal() p: Principal,
+    @ApiTypeParam() t: ApiType,
+    @Param('businessId') b: string,
+  ): Promise<InstanceDto> {
+    return this.transition(p, t, b, 'ACTIVE');
+  }
+
+  @Authenticated(WRITE)
+  @Post(':apiType/:businessId/deactivate')
+  @HttpCode(200)
+  @apiTypeParam
+  @ApiEnvelope(InstanceDto)
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
+  deactivate(
+    @CurrentPrincipal() p: Principal,
+    @ApiTypeParam() t: ApiType,
+    @Param('businessId') b: string,
+  ): Promise<InstanceDto> {
+    return this.transition(p, t, b, 'INACTIVE');
+  }
+
+  @Authenticated(WRITE)
+  @Post(':apiType/:businessId/deprecate')
+  @HttpCode(200)
+  @apiTypeParam
+  @ApiEnvelope(InstanceDto)
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
+  deprecate(
+    @CurrentPrincipal() p: Principal,
+    @ApiTypeParam() t: ApiType,
+    @Param('businessId') b: string,
+  ): Promise<InstanceDto> {
+    return this.transition(p, t, b, 'DEPRECATED');
+  }
+
+  private async transition(
+    principal: Principal,
+    apiType: ApiType,
+    businessId: string,
+    status: InstanceStatus,
+  ): Promise<InstanceDto> {
+    return toInstanceDto(await this.instances.setStatus(asProject(principal).projectId, apiType, businessId, status));
+  }
+}

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DatabaseModule } from '../database/database.module';
+import { TenancyModule } from '../tenancy/tenancy.module';
+import { AdminInstancesController } from './admin-instances.controller';
+import { ApiInstanceEntity } from './entities/api-instance.entity';
+import { InstanceQueriesService } from './instance-queries.service';
+import { InstancesController } from './instances.controller';
+import { InstancesService } from './instances.service';
+import { RegistryIndex } from './registry-index';
+import { RegistryWarmupService } from './registry-warmup.service';
+
+/** Registered API instances: CRUD, batch, lifecycle, and the in-memory index select-instance reads. */
+@Module({
+  imports: [DatabaseModule, TenancyModule, TypeOrmModule.forFeature([ApiInstanceEntity])],
+  controllers: [InstancesController, AdminInstancesController],
+  providers: [RegistryIndex, InstancesService, InstanceQueriesService, RegistryWarmupService],
+  exports: [RegistryIndex, InstancesService, RegistryWarmupService],
+})
+export class RegistryModule {}
