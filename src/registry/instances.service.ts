@@ -120,15 +120,20 @@ export class InstancesService {
       );
       const fresh = distinct
         .filter((item) => !existing.has(`${item.apiType}\u0000${item.businessId}`))
-        .map((item) => this.instances.create(newEntity(projectId, item)));
-      for (let i = 0; i < fresh.length; i += CHUNK) {
-        await manager.insert(
-          ApiInstanceEntity,
-          fresh.slice(i, i + CHUNK) as QueryDeepPartialEntity<ApiInstanceEntity>[],
-        );
-      }
+        .map((item) => newEntity(projectId, item));
       if (fresh.length === 0) return [];
-      // Read back for the database's timestamps; answer in request order.
+      // updateEntity(false): TypeORM would otherwise re-select the rows to fill in the database's
+      // timestamps and merge them back by position, and on SQLite the rows come back in another
+      // order — swapping ids between the objects. Read back explicitly instead.
+      for (let i = 0; i < fresh.length; i += CHUNK) {
+        await manager
+          .createQueryBuilder()
+          .insert()
+          .into(ApiInstanceEntity)
+          .values(fresh.slice(i, i + CHUNK) as QueryDeepPartialEntity<ApiInstanceEntity>[])
+          .updateEntity(false)
+          .execute();
+      }
       const order = new Map(fresh.map((entity, i) => [entity.id, i]));
       const rows = await manager.find(ApiInstanceEntity, { where: { id: In([...order.keys()]) } });
       return rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
