@@ -11,6 +11,7 @@ import { StateModule } from './state/state.module';
 import { AuthModule } from './auth/auth.module';
 import { TenancyModule } from './tenancy/tenancy.module';
 import { RegistryModule } from './registry/registry.module';
+import { SelectionModule } from './selection/selection.module';
 
 @Module({})
 export class AppModule {
@@ -30,6 +31,7 @@ export class AppModule {
         TenancyModule,
         AuthModule,
         RegistryModule,
+        SelectionModule,
         HealthModule,
       ],
     };

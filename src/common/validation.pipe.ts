@@ -1,4 +1,5 @@
 import { type ArgumentMetadata, Injectable, type PipeTransform, type Type } from '@nestjs/common';
+import { isSchemaValidated } from './schema-validation';
 import { lenientValidationPipe, strictValidationPipe } from './validation';
 
 const LENIENT = Symbol('gateway:lenient-dto');
@@ -15,13 +16,17 @@ export const Lenient = (): ClassDecorator => (target) => {
   Reflect.defineMetadata(LENIENT, true, target);
 };
 
-/** The global validation pipe: strict for new endpoints, lenient for `@Lenient()` DTOs. */
+/**
+ * The global validation pipe: strict for new endpoints, lenient for `@Lenient()` DTOs, and out of
+ * the way of `@SchemaValidated()` hot-path DTOs.
+ */
 @Injectable()
 export class GatewayValidationPipe implements PipeTransform {
   private readonly strict = strictValidationPipe();
   private readonly lenient = lenientValidationPipe();
 
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
+    if (isSchemaValidated(metadata.metatype)) return value;
     const lenient = isLenient(metadata.metatype);
     return (lenient ? this.lenient : this.strict).transform(value, metadata);
   }

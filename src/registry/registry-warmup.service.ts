@@ -25,7 +25,13 @@ export class RegistryWarmupService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.events.subscribe('project.deleted', (event) => this.index.removeProject(event.projectId));
+    this.events.subscribe('project.deleted', (event) => {
+      // The database cascaded the instances away; tell their other holders (leases, statistics).
+      const ids = this.index.listByProject(event.projectId).map((record) => record.id);
+      this.index.removeProject(event.projectId);
+      if (ids.length > 0)
+        this.events.publish({ type: 'instances.deleted', projectId: event.projectId, instanceIds: ids });
+    });
     await this.warm();
   }
 

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { AffinityStore, MemoryAffinityStore } from './affinity-store';
 import { EventBus, MemoryEventBus } from './event-bus';
 
 /**
@@ -7,7 +8,10 @@ import { EventBus, MemoryEventBus } from './event-bus';
  */
 @Global()
 @Module({
-  providers: [{ provide: EventBus, useClass: MemoryEventBus }],
-  exports: [EventBus],
+  providers: [
+    { provide: EventBus, useClass: MemoryEventBus },
+    { provide: AffinityStore, useClass: MemoryAffinityStore },
+  ],
+  exports: [EventBus, AffinityStore],
 })
 export class StateModule {}

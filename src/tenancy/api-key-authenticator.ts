@@ -190,6 +190,7 @@ function toState(key: ApiKeyEntity, project: ProjectEntity | null): KeyState {
       keyId: key.id,
       keyPrefix: key.prefix,
       scopes: key.scopes ? new Set(key.scopes) : null,
+      settings: project?.settings ?? {},
     },
   };
 }

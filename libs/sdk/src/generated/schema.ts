@@ -478,6 +478,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/gateway/select-instance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Chooses the instance to call for an API identifier (fallback chain, tiers, affinity, strategy). */
+        post: operations["Gateway_select"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/gateway/report-result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reports how a call to the selected instance went; closes its lease. `data` is omitted. */
+        post: operations["Gateway_report"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/gateway/report-results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Up to 1000 reports at once; all are checked before any is recorded. */
+        post: operations["Gateway_reportAll"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -546,7 +597,7 @@ export interface components {
              * @example NOT_FOUND
              * @enum {string}
              */
-            error: "VALIDATION_FAILED" | "INVALID_JSON" | "BAD_REQUEST" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "API_KEY_MISSING" | "INVALID_API_KEY" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_NOT_BOUND" | "PROJECT_INACTIVE" | "INSUFFICIENT_SCOPE" | "ADMIN_TOKEN_MISSING" | "INVALID_ADMIN_TOKEN" | "ADMIN_ROLE_REQUIRED" | "INVALID_CREDENTIALS" | "LOGIN_THROTTLED" | "PROJECT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INSTANCE_NOT_FOUND" | "NOT_FOUND" | "CONFLICT" | "THROTTLED" | "NOT_READY" | "INTERNAL_ERROR";
+            error: "VALIDATION_FAILED" | "INVALID_JSON" | "BAD_REQUEST" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "API_KEY_MISSING" | "INVALID_API_KEY" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_NOT_BOUND" | "PROJECT_INACTIVE" | "INSUFFICIENT_SCOPE" | "ADMIN_TOKEN_MISSING" | "INVALID_ADMIN_TOKEN" | "ADMIN_ROLE_REQUIRED" | "INVALID_CREDENTIALS" | "LOGIN_THROTTLED" | "PROJECT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INSTANCE_NOT_FOUND" | "NO_AVAILABLE_INSTANCE" | "NO_HEALTHY_INSTANCE" | "FALLBACK_EXHAUSTED" | "AFFINITY_UNAVAILABLE" | "UNKNOWN_STRATEGY" | "QUOTA_EXHAUSTED" | "NOT_FOUND" | "CONFLICT" | "THROTTLED" | "NOT_READY" | "INTERNAL_ERROR";
             /** @description Field errors (an array) or a structured hint such as `{ "retryAfterMs": 1200 }` */
             details?: components["schemas"]["FieldErrorDto"][] | {
                 [key: string]: unknown;
@@ -851,6 +902,121 @@ export interface components {
             /** @description The caller's unique name for this instance within (project, apiType). */
             businessId: string;
             projectId: string;
+        };
+        CandidateExplanationDto: {
+            instanceId: string;
+            businessId: string;
+            apiIdentifier: string;
+            /** @description `routingParams.priority` (higher tiers first). */
+            priority: number;
+            /** @description Whether it could be chosen now. */
+            selectable: boolean;
+            /** @description Why not, when not selectable; or why it was chosen. */
+            reason?: string;
+            /** @description The strategy's score, when the strategy scores. */
+            score?: number;
+            chosen: boolean;
+            callsInWindow: number;
+            successRate?: number;
+            latencyMs: number;
+            openLeases: number;
+        };
+        SelectionExplanationDto: {
+            /** @description The identifiers tried, in order (primary, then fallback entries). */
+            tried: string[];
+            candidates: components["schemas"]["CandidateExplanationDto"][];
+        };
+        SelectedInstanceDto: {
+            /** @enum {string} */
+            apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+            /** @description `priority`, `weight` (alias `initial_weight`), `costPerUnit` (alias `cost_per_unit`), `rpmLimit`, `tpmLimit`, `maxConcurrency`, `timeoutMs`, `slowCallMs`, `breaker`; other keys kept. */
+            routingParams: {
+                [key: string]: unknown;
+            };
+            /** @enum {string} */
+            status: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+            metadata: {
+                [key: string]: unknown;
+            } | null;
+            id: string;
+            projectId: string;
+            userId: string | null;
+            apiIdentifier: string;
+            businessId: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** @description Pass it back in report-result to close this selection's lease. */
+            selectionId: string;
+            strategy: string;
+            /** @description The priority tier served. */
+            tier: number;
+            /** @description True when served below the best configured tier (or as least-bad). */
+            degraded: boolean;
+            fallbackUsed: boolean;
+            /** @description The primary identifier, when a fallback entry served. */
+            fallbackFrom: string | null;
+            /** @description True when the instance came from an affinity binding. */
+            affinityBound: boolean;
+            explain?: components["schemas"]["SelectionExplanationDto"];
+        };
+        SelectInstanceDto: {
+            /** @description Matches an instance's `apiIdentifier` or its `businessId`. */
+            apiIdentifier: string;
+            /** @enum {string} */
+            apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+            /** @description When given, only instances with exactly this userId. */
+            userId?: string | null;
+            /** @description Session stickiness key (e.g. a conversation id). */
+            affinityKey?: string | null;
+            /** @description `SESSION`, `USER`, `BATCH`, `REGION` or any string. */
+            affinityType?: string | null;
+            /**
+             * @description `PREFERRED` (default) rebinds when the bound instance is not selectable; `STRICT` answers AFFINITY_UNAVAILABLE.
+             * @enum {string|null}
+             */
+            affinityStrength?: "PREFERRED" | "STRICT" | null;
+            /** @description Identifiers tried in order when the primary has nothing selectable. */
+            fallbackChain?: string[] | null;
+            /** @description Overrides the project's default strategy. */
+            strategy?: string | null;
+            /** @description Instances not to choose (e.g. the one that just failed, on a retry). */
+            excludeInstanceIds?: string[] | null;
+            /** @description Tokens this call will probably use; reserved against `tpmLimit`. */
+            estimatedTokens?: number | null;
+            /** @description Include every candidate's state, score and why it was or was not chosen. */
+            explain?: boolean | null;
+        };
+        UsageMetricsDto: {
+            promptTokens?: number;
+            completionTokens?: number;
+            totalTokens?: number;
+            cost?: number;
+        };
+        ReportResultDto: {
+            instanceId: string;
+            businessId: string;
+            latencyMs: number;
+            /** @description Epoch ms of the call: the minute it is counted in (server time when implausible). */
+            callTimestamp: number;
+            userId?: string | null;
+            errorMessage?: string | null;
+            /** @description An outcome class (SUCCESS, SERVER_ERROR, TIMEOUT, RATE_LIMITED, AUTH_ERROR, CLIENT_ERROR, UNKNOWN) or a label. */
+            errorType?: string | null;
+            usageMetrics?: components["schemas"]["UsageMetricsDto"] | null;
+            /** @description The selectionId select-instance returned; closes that lease. */
+            selectionId?: string | null;
+            /** @description The backend's HTTP status. */
+            statusCode?: number | null;
+            /** @description The backend's Retry-After, ms. */
+            retryAfterMs?: number | null;
+            /** @description Time to first token of a streamed call, ms. */
+            ttftMs?: number | null;
+            success: boolean;
+        };
+        ReportResultsDto: {
+            results: components["schemas"]["ReportResultDto"][];
         };
         HealthDto: {
             /** @example UP */
@@ -3250,6 +3416,210 @@ export interface operations {
             };
             /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    Gateway_select: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SelectInstanceDto"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["SelectedInstanceDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED, NO_AVAILABLE_INSTANCE, NO_HEALTHY_INSTANCE, FALLBACK_EXHAUSTED, AFFINITY_UNAVAILABLE, UNKNOWN_STRATEGY */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description Error envelope; `error` is one of: QUOTA_EXHAUSTED
+             *
+             *     Error envelope; `error` is one of: THROTTLED
+             */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    Gateway_report: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportResultDto"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: THROTTLED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    Gateway_reportAll: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportResultsDto"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: THROTTLED */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

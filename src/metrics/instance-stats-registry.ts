@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { InstanceStats } from './instance-stats';
+
+/**
+ * The live {@link InstanceStats} of every instance this process has seen, by instance id.
+ * `get` creates on first use so the report and selection paths never branch on "unknown";
+ * `peek` is for readers (monitoring, lease release) that must not resurrect a removed instance.
+ *
+ * Subclass and override {@link InstanceStatsRegistry.create} to give instances non-default
+ * options (e.g. a failure penalty at or above their `timeoutMs`).
+ *
+ * @example
+ * const stats = registry.get(instance.id);
+ * stats.record({ at: clock.now(), outcome: classifyOutcome(report), latencyMs: report.latencyMs });
+ * registry.remove(deletedId); // on instance deletion
+ */
+@Injectable()
+export class InstanceStatsRegistry {
+  private readonly stats = new Map<string, InstanceStats>();
+
+  get size(): number {
+    return this.stats.size;
+  }
+
+  /** The stats of `instanceId`, created (settled, neutral latency) if there are none yet. */
+  get(instanceId: string): InstanceStats {
+    let stats = this.stats.get(instanceId);
+    if (stats === undefined) {
+      stats = this.create(instanceId);
+      this.stats.set(instanceId, stats);
+    }
+    return stats;
+  }
+
+  peek(instanceId: string): InstanceStats | undefined {
+    return this.stats.get(instanceId);
+  }
+
+  /** Forgets an instance; returns whether it was known. A later `get` starts from scratch. */
+  remove(instanceId: string): boolean {
+    return this.stats.delete(instanceId);
+  }
+
+  /** Ids and stats, for monitoring. */
+  entries(): IterableIterator<[string, InstanceStats]> {
+    return this.stats.entries();
+  }
+
+  protected create(_instanceId: string): InstanceStats {
+    return new InstanceStats();
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * What strategies may read of an instance's recent behaviour. Implemented by the live,
+ * per-instance statistics object; values are as of its last `refresh(now)`, which the selection
+ * pipeline calls once per candidate before a strategy runs.
+ */
+export interface InstanceStatsView {
+  /** Calls reported in the rolling window (60 s), every outcome class included. */
+  readonly calls: number;
+  /** SUCCESS reports in the window. */
+  readonly successes: number;
+  /** Reports in the window that count against health (SERVER_ERROR, TIMEOUT, UNKNOWN). */
+  readonly failures: number;
+  /**
+   * Peak-EWMA latency in ms (decay ~10 s), failures penalised so fast failures do not look fast.
+   * An instance never reported starts at a neutral 1000 ms.
+   */
+  readonly latencyMs: number;
+  /** EWMA of time to first token, ms; undefined until a report carried `ttftMs`. */
+  readonly ttftMs: number | undefined;
+  /** Selections handed out and not yet reported or expired. */
+  readonly openLeases: number;
+  /** 0.1 → 1 over the slow-start period after the instance (re)joined; 1 when settled. */
+  readonly slowStartFactor: number;
+  /** Epoch ms of the last report, undefined if none. */
+  readonly lastReportAt: number | undefined;
+}

@@ -1,0 +1,330 @@
+import type { InstanceStatsView } from './instance-stats-view';
+import { FAILURE_CLASSES, OUTCOME_CLASSES, type OutcomeClass } from './outcome';
+
+/** One classified report, as the stats see it. `at` is epoch ms from the injected clock. */
+export interface RecordedOutcome {
+  readonly at: number;
+  readonly outcome: OutcomeClass;
+  readonly latencyMs: number;
+  readonly ttftMs?: number;
+  readonly promptTokens?: number;
+  readonly completionTokens?: number;
+  readonly totalTokens?: number;
+  readonly cost?: number;
+}
+
+export interface InstanceStatsOptions {
+  /** Latency assumed before the first sample: neither 0 (would flood the newcomer) nor pessimistic. */
+  readonly neutralLatencyMs: number;
+  /** Time constant τ of the latency and TTFT EWMAs (RESILIENCE.md §5: ~10 s). */
+  readonly latencyDecayMs: number;
+  /**
+   * A failed call (FAILURE_CLASSES) is observed as at least this slow. Set it at or above the
+   * instance's healthy latency (e.g. its `timeoutMs`) for backends slower than the default.
+   */
+  readonly failurePenaltyMs: number;
+  /** Ramp from 10 % to full weight after `markJoined`. 0 disables slow start. */
+  readonly slowStartMs: number;
+}
+
+export const DEFAULT_INSTANCE_STATS_OPTIONS: Readonly<InstanceStatsOptions> = {
+  neutralLatencyMs: 1000,
+  latencyDecayMs: 10_000,
+  failurePenaltyMs: 5000,
+  slowStartMs: 30_000,
+};
+
+/** Counts and sums over the rolling window, for monitoring. */
+export interface WindowTotals {
+  readonly calls: number;
+  readonly successes: number;
+  readonly failures: number;
+  readonly byOutcome: Readonly<Record<OutcomeClass, number>>;
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly totalTokens: number;
+  readonly cost: number;
+}
+
+const BUCKETS = 60;
+const BUCKET_MS = 1000;
+/** Bucket layout: one count per outcome class (in OUTCOME_CLASSES order), then four sums. */
+const PROMPT = OUTCOME_CLASSES.length;
+const COMPLETION = PROMPT + 1;
+const TOTAL = PROMPT + 2;
+const COST = PROMPT + 3;
+const FIELDS = PROMPT + 4;
+const OUTCOME_INDEX = new Map<OutcomeClass, number>(OUTCOME_CLASSES.map((outcome, index) => [outcome, index]));
+const SUCCESS_INDEX = OUTCOME_CLASSES.indexOf('SUCCESS');
+const FAILURE_INDEXES = OUTCOME_CLASSES.flatMap((outcome, index) => (FAILURE_CLASSES.has(outcome) ? [index] : []));
+const IS_FAILURE_INDEX = OUTCOME_CLASSES.map((outcome) => FAILURE_CLASSES.has(outcome));
+const SLOW_START_FLOOR = 0.1;
+
+/**
+ * Live statistics of one instance: a 60 s window of 1 s buckets with running totals, peak-EWMA
+ * latency, TTFT, open leases and the slow-start ramp. O(1) amortised per `record`/`refresh`, no
+ * allocation on either.
+ *
+ * Latency policy (why not every report is a latency sample):
+ * - SUCCESS is sampled as measured.
+ * - SERVER_ERROR, TIMEOUT, UNKNOWN are sampled as `max(latencyMs, failurePenaltyMs)` so a backend
+ *   that fails in 5 ms does not look fast. A fixed floor rather than `2 × ewma`: a relative penalty
+ *   is below a healthy neighbour's latency whenever the instance's own EWMA is low (a 100 ms
+ *   instance failing would be sampled at 200 ms and still beat a healthy 300 ms one), and under the
+ *   peak rule it compounds, doubling per failure, so ten failures leave it ×1024 slow and it needs
+ *   ~70 s (τ·ln 1024) to come back — longer than the breaker keeps it out.
+ * - RATE_LIMITED, CLIENT_ERROR and AUTH_ERROR are not sampled: a 429 or a 400 comes back in
+ *   milliseconds and says nothing about how fast the backend serves; cool-down and the breaker deal
+ *   with them.
+ *
+ * Without new samples, a latency above the neutral prior relaxes toward it with the same τ: a
+ * penalised instance that no longer gets traffic is not condemned forever, yet an idle instance
+ * never looks faster than an unseen one (decaying toward 0, as Finagle does, would herd a
+ * deterministic least-latency pick onto whatever has been idle longest).
+ *
+ * @example
+ * const stats = new InstanceStats({ failurePenaltyMs: 60_000 });
+ * stats.record({ at: clock.now(), outcome: 'SUCCESS', latencyMs: 420, totalTokens: 812 });
+ * stats.refresh(clock.now());
+ * stats.latencyMs; // 420
+ */
+export class InstanceStats implements InstanceStatsView {
+  private options: InstanceStatsOptions;
+  private readonly buckets = new Float64Array(BUCKETS * FIELDS);
+  private readonly totals = new Float64Array(FIELDS);
+  private totalCalls = 0;
+  private totalFailures = 0;
+  /** Epoch second of the newest bucket; the window holds (headEpoch − 60, headEpoch]. */
+  private headEpoch = Number.NEGATIVE_INFINITY;
+  private ewma: number;
+  private lastSampleAt: number | undefined;
+  private shownLatency: number;
+  private ttft: number | undefined;
+  private lastTtftAt: number | undefined;
+  private joinedAt: number | undefined;
+  private rampFactor = 1;
+  private leases = 0;
+  private lastReport: number | undefined;
+
+  constructor(options: Partial<InstanceStatsOptions> = {}) {
+    this.options = checkOptions({ ...DEFAULT_INSTANCE_STATS_OPTIONS, ...options });
+    this.ewma = this.options.neutralLatencyMs;
+    this.shownLatency = this.ewma;
+  }
+
+  get calls(): number {
+    return this.totalCalls;
+  }
+  get successes(): number {
+    return this.totals[SUCCESS_INDEX];
+  }
+  get failures(): number {
+    return this.totalFailures;
+  }
+  get latencyMs(): number {
+    return this.shownLatency;
+  }
+  get ttftMs(): number | undefined {
+    return this.ttft;
+  }
+  get openLeases(): number {
+    return this.leases;
+  }
+  get slowStartFactor(): number {
+    return this.rampFactor;
+  }
+  get lastReportAt(): number | undefined {
+    return this.lastReport;
+  }
+
+  /** Per-instance routing params changed. Takes effect from the next sample or refresh. */
+  configure(options: Partial<InstanceStatsOptions>): void {
+    const wasUnseen = this.lastSampleAt === undefined;
+    this.options = checkOptions({ ...this.options, ...options });
+    if (wasUnseen) this.ewma = this.shownLatency = this.options.neutralLatencyMs;
+  }
+
+  record(report: RecordedOutcome): void {
+    const { at, outcome } = report;
+    const index = OUTCOME_INDEX.get(outcome);
+    // Timestamps come from our own clock; a NaN would poison every running total, so drop it.
+    if (index === undefined || !Number.isFinite(at)) return;
+    this.addToWindow(at, index, report);
+    const sample = this.latencySample(outcome, report.latencyMs);
+    if (sample !== undefined) this.observeLatency(at, sample);
+    if (isAmount(report.ttftMs)) this.observeTtft(at, report.ttftMs);
+    if (this.lastReport === undefined || at > this.lastReport) this.lastReport = at;
+  }
+
+  /** Evicts buckets older than 60 s and brings the view fields up to `now`. */
+  refresh(now: number): void {
+    const epoch = Math.floor(now / BUCKET_MS);
+    if (epoch > this.headEpoch) this.advance(epoch);
+    this.shownLatency = this.relaxedLatency(now);
+    this.rampFactor = this.rampAt(now);
+  }
+
+  /** The instance was created or came back from an open breaker: ramp its weight up from 10 %. */
+  markJoined(now: number): void {
+    this.joinedAt = now;
+    this.rampFactor = this.options.slowStartMs > 0 ? SLOW_START_FLOOR : 1;
+  }
+
+  incrementLeases(): void {
+    this.leases++;
+  }
+
+  decrementLeases(): void {
+    if (this.leases > 0) this.leases--;
+  }
+
+  /** Window totals as of the last refresh (or of `now`, if given). Allocates: monitoring only. */
+  windowTotals(now?: number): WindowTotals {
+    if (now !== undefined) this.refresh(now);
+    const byOutcome = {} as Record<OutcomeClass, number>;
+    OUTCOME_CLASSES.forEach((outcome, index) => (byOutcome[outcome] = this.totals[index]));
+    return {
+      calls: this.totalCalls,
+      successes: this.totals[SUCCESS_INDEX],
+      failures: this.totalFailures,
+      byOutcome,
+      promptTokens: this.totals[PROMPT],
+      completionTokens: this.totals[COMPLETION],
+      totalTokens: this.totals[TOTAL],
+      cost: this.totals[COST],
+    };
+  }
+
+  private addToWindow(at: number, index: number, report: RecordedOutcome): void {
+    const epoch = Math.floor(at / BUCKET_MS);
+    if (epoch > this.headEpoch) this.advance(epoch);
+    else if (epoch <= this.headEpoch - BUCKETS) return; // a report older than the window
+    const base = slotOf(epoch) * FIELDS;
+    this.add(base, index, 1);
+    this.add(base, PROMPT, report.promptTokens);
+    this.add(base, COMPLETION, report.completionTokens);
+    this.add(base, TOTAL, report.totalTokens);
+    this.add(base, COST, report.cost);
+    this.totalCalls++;
+    if (IS_FAILURE_INDEX[index]) this.totalFailures++;
+  }
+
+  private add(base: number, field: number, amount: number | undefined): void {
+    if (!isAmount(amount)) return;
+    this.buckets[base + field] += amount;
+    this.totals[field] += amount;
+  }
+
+  /** Moves the head to `epoch`, evicting the buckets it passes; a gap of a whole window just resets. */
+  private advance(epoch: number): void {
+    if (epoch - this.headEpoch >= BUCKETS) {
+      // Totals are the sum of the buckets, so no calls means the buckets are already zero.
+      if (this.totalCalls > 0) this.reset();
+    } else {
+      for (let e = this.headEpoch + 1; e <= epoch; e++) this.evict(slotOf(e));
+    }
+    this.headEpoch = epoch;
+  }
+
+  private evict(slot: number): void {
+    const base = slot * FIELDS;
+    let calls = 0;
+    for (let i = 0; i < PROMPT; i++) calls += this.buckets[base + i];
+    if (calls === 0) return; // sums are only ever written together with a count
+    let failures = 0;
+    for (const i of FAILURE_INDEXES) failures += this.buckets[base + i];
+    for (let f = 0; f < FIELDS; f++) {
+      this.totals[f] -= this.buckets[base + f];
+      this.buckets[base + f] = 0;
+    }
+    this.totalCalls -= calls;
+    this.totalFailures -= failures;
+    // Subtracting fractional costs leaves rounding residue; an empty window is exactly zero.
+    if (this.totalCalls === 0) this.totals.fill(0);
+  }
+
+  private reset(): void {
+    this.buckets.fill(0);
+    this.totals.fill(0);
+    this.totalCalls = 0;
+    this.totalFailures = 0;
+  }
+
+  private latencySample(outcome: OutcomeClass, latencyMs: number): number | undefined {
+    const measured = isAmount(latencyMs) ? latencyMs : undefined;
+    switch (outcome) {
+      case 'SUCCESS':
+        return measured;
+      case 'SERVER_ERROR':
+      case 'TIMEOUT':
+      case 'UNKNOWN':
+        return Math.max(measured ?? 0, this.options.failurePenaltyMs);
+      case 'RATE_LIMITED':
+      case 'CLIENT_ERROR':
+      case 'AUTH_ERROR':
+        return undefined;
+      default: {
+        const _: never = outcome;
+        return undefined;
+      }
+    }
+  }
+
+  /** Peak-EWMA (Finagle): a slower sample is taken at once, a faster one blends in with time. */
+  private observeLatency(at: number, rtt: number): void {
+    if (this.lastSampleAt === undefined || rtt > this.ewma) {
+      this.ewma = rtt; // the first sample replaces the neutral prior; a peak replaces the average
+    } else {
+      const w = this.decay(at - this.lastSampleAt);
+      this.ewma = this.ewma * w + rtt * (1 - w);
+    }
+    if (this.lastSampleAt === undefined || at > this.lastSampleAt) this.lastSampleAt = at;
+    this.shownLatency = this.ewma;
+  }
+
+  /** Plain EWMA: TTFT has no penalty or peak semantics, it only ranks streaming responsiveness. */
+  private observeTtft(at: number, ttftMs: number): void {
+    const w = this.lastTtftAt === undefined ? 0 : this.decay(at - this.lastTtftAt);
+    this.ttft = (this.ttft ?? 0) * w + ttftMs * (1 - w);
+    if (this.lastTtftAt === undefined || at > this.lastTtftAt) this.lastTtftAt = at;
+  }
+
+  private relaxedLatency(now: number): number {
+    const neutral = this.options.neutralLatencyMs;
+    if (this.lastSampleAt === undefined || this.ewma <= neutral) return this.ewma;
+    return neutral + (this.ewma - neutral) * this.decay(now - this.lastSampleAt);
+  }
+
+  /** Weight of the old value after `elapsedMs`; out-of-order timestamps count as no time passed. */
+  private decay(elapsedMs: number): number {
+    return elapsedMs > 0 ? Math.exp(-elapsedMs / this.options.latencyDecayMs) : 1;
+  }
+
+  private rampAt(now: number): number {
+    if (this.joinedAt === undefined) return 1;
+    const elapsed = now - this.joinedAt;
+    const period = this.options.slowStartMs;
+    if (!(elapsed < period)) {
+      this.joinedAt = undefined; // settled: later refreshes skip the arithmetic
+      return 1;
+    }
+    if (elapsed <= 0) return SLOW_START_FLOOR;
+    return SLOW_START_FLOOR + ((1 - SLOW_START_FLOOR) * elapsed) / period;
+  }
+}
+
+function slotOf(epoch: number): number {
+  return ((epoch % BUCKETS) + BUCKETS) % BUCKETS;
+}
+
+function isAmount(value: number | undefined): value is number {
+  return value !== undefined && value >= 0 && value < Number.POSITIVE_INFINITY;
+}
+
+function checkOptions(options: InstanceStatsOptions): InstanceStatsOptions {
+  for (const [key, value] of Object.entries(options)) {
+    if (!isAmount(value as number)) throw new RangeError(`${key} must be a finite number ≥ 0, got ${String(value)}`);
+  }
+  if (options.latencyDecayMs === 0) throw new RangeError('latencyDecayMs must be > 0');
+  return options;
+}

@@ -1,0 +1,288 @@
+import { Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Clock, FakeClock } from '../common/clock';
+import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
+import { type Lease, LeaseManager } from './lease-manager';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+interface ModelLease {
+  readonly lease: Lease;
+  state: 'open' | 'closed' | 'expired' | 'dropped';
+}
+
+/** Deterministic PRNG (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function setup() {
+  const clock = new FakeClock(T0);
+  const stats = new InstanceStatsRegistry();
+  const leases = new LeaseManager(clock, stats);
+  const expired: Lease[] = [];
+  leases.onExpire((lease) => expired.push(lease));
+  return { clock, stats, leases, expired };
+}
+
+describe('LeaseManager', () => {
+  it('opens a lease with a 32-hex selectionId, its times and defaults', () => {
+    const { clock, leases } = setup();
+    clock.advance(5);
+    const lease = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 60_000 });
+    expect(lease).toEqual({
+      selectionId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      projectId: 'p',
+      instanceId: 'i',
+      openedAt: T0 + 5,
+      expiresAt: T0 + 60_005,
+      tokens: 0,
+      probe: false,
+    });
+    const probe = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 1, tokens: 900, probe: true });
+    expect(probe).toMatchObject({ tokens: 900, probe: true });
+    expect(probe.selectionId).not.toBe(lease.selectionId);
+  });
+
+  it('rejects a TTL that is negative or not finite', () => {
+    const { leases } = setup();
+    for (const ttlMs of [-1, NaN, Infinity]) {
+      expect(() => leases.open({ projectId: 'p', instanceId: 'i', ttlMs })).toThrow(RangeError);
+    }
+    expect(leases.openTotal).toBe(0);
+  });
+
+  it('closes by selectionId once, keeping open counts and the stats in step, never below zero', () => {
+    const { leases, stats } = setup();
+    const a = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 1000 });
+    leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 1000 });
+    expect([leases.openTotal, leases.openCount('i'), stats.get('i').openLeases]).toEqual([2, 2, 2]);
+    expect(leases.close(a.selectionId, 'p')).toBe(a);
+    expect(leases.close(a.selectionId, 'p')).toBeUndefined();
+    expect([leases.openTotal, leases.openCount('i'), stats.get('i').openLeases]).toEqual([1, 1, 1]);
+    leases.closeOldest('p', 'i');
+    expect(leases.closeOldest('p', 'i')).toBeUndefined();
+    expect([leases.openTotal, leases.openCount('i'), stats.get('i').openLeases]).toEqual([0, 0, 0]);
+  });
+
+  it("does not close another project's lease by its selectionId", () => {
+    const { leases } = setup();
+    const lease = leases.open({ projectId: 'p1', instanceId: 'i', ttlMs: 1000 });
+    expect(leases.close(lease.selectionId, 'p2')).toBeUndefined();
+    expect(leases.openCount('i')).toBe(1);
+    expect(leases.close(lease.selectionId, 'p1')).toBe(lease);
+  });
+
+  it('closes the oldest open lease of that project and instance, skipping ones closed by id', () => {
+    const { clock, leases } = setup();
+    const open = (projectId: string, instanceId: string) => {
+      clock.advance(1);
+      return leases.open({ projectId, instanceId, ttlMs: 60_000 });
+    };
+    const a1 = open('p', 'i');
+    open('q', 'i');
+    const a2 = open('p', 'i');
+    open('p', 'j');
+    const a3 = open('p', 'i');
+    const a4 = open('p', 'i');
+    leases.close(a2.selectionId, 'p');
+    expect(leases.closeOldest('p', 'i')).toBe(a1);
+    expect(leases.closeOldest('p', 'i')).toBe(a3);
+    expect(leases.closeOldest('p', 'i')).toBe(a4);
+    expect(leases.closeOldest('p', 'i')).toBeUndefined();
+    expect([leases.openCount('i'), leases.openCount('j'), leases.openTotal]).toEqual([1, 1, 2]);
+  });
+
+  it('expires a lease exactly at its TTL, counts it unreported and frees the instance', () => {
+    const { clock, leases, stats, expired } = setup();
+    const lease = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 1000 });
+    expect(leases.expireDue(T0 + 999)).toEqual([]);
+    expect(leases.openCount('i')).toBe(1);
+    clock.advance(1000);
+    expect(leases.expireDue()).toEqual([lease]);
+    expect(expired).toEqual([lease]);
+    expect([leases.unreportedTotal, leases.openCount('i'), stats.get('i').openLeases]).toEqual([1, 0, 0]);
+    expect(leases.close(lease.selectionId, 'p')).toBeUndefined();
+    expect(leases.closeOldest('p', 'i')).toBeUndefined();
+  });
+
+  it('expires due leases from open(), soonest first, and never a lease already closed', () => {
+    const { clock, leases, expired } = setup();
+    const slow = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 3000 });
+    const reported = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 1000 });
+    const fast = leases.open({ projectId: 'p', instanceId: 'j', ttlMs: 2000 });
+    leases.close(reported.selectionId, 'p');
+    clock.advance(5000);
+    leases.open({ projectId: 'p', instanceId: 'k', ttlMs: 1000 });
+    expect(expired).toEqual([fast, slow]);
+    expect([leases.unreportedTotal, leases.openTotal]).toEqual([2, 1]);
+  });
+
+  it('drops a deleted instance without counting its leases as unreported', () => {
+    const { clock, leases, stats, expired } = setup();
+    leases.open({ projectId: 'p', instanceId: 'gone', ttlMs: 1000 });
+    const closed = leases.open({ projectId: 'q', instanceId: 'gone', ttlMs: 1000 });
+    leases.open({ projectId: 'q', instanceId: 'gone', ttlMs: 1000 });
+    const kept = leases.open({ projectId: 'p', instanceId: 'stays', ttlMs: 1000 });
+    leases.close(closed.selectionId, 'q');
+    expect(leases.dropInstance('gone')).toBe(2);
+    expect(leases.dropInstance('gone')).toBe(0);
+    expect([leases.openCount('gone'), stats.get('gone').openLeases, leases.openTotal]).toEqual([0, 0, 1]);
+    clock.advance(1000);
+    expect(leases.expireDue()).toEqual([kept]);
+    expect(expired).toEqual([kept]);
+    expect(leases.unreportedTotal).toBe(1);
+  });
+
+  it('runs every listener for every expired lease even if one throws, then rethrows', () => {
+    const { clock, leases, expired } = setup();
+    leases.onExpire(() => {
+      throw new Error('listener bug');
+    });
+    leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 10 });
+    leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 10 });
+    clock.advance(10);
+    expect(() => leases.expireDue()).toThrow('listener bug');
+    expect([expired.length, leases.openTotal, leases.unreportedTotal]).toEqual([2, 0, 2]);
+  });
+
+  it('stops notifying a listener that unsubscribed', () => {
+    const { clock, leases } = setup();
+    const seen: Lease[] = [];
+    const unsubscribe = leases.onExpire((lease) => seen.push(lease));
+    unsubscribe();
+    leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 10 });
+    clock.advance(10);
+    expect(leases.expireDue()).toHaveLength(1);
+    expect(seen).toEqual([]);
+  });
+
+  describe('sweeper', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    it('expires on its interval until stopped, and survives a failing listener', () => {
+      const { clock, leases, expired } = setup();
+      const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 500 });
+      leases.startSweeper(1000);
+      clock.advance(500);
+      jest.advanceTimersByTime(1000);
+      expect(expired).toHaveLength(1);
+      leases.onExpire(() => {
+        throw new Error('listener bug');
+      });
+      leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 500 });
+      clock.advance(500);
+      expect(() => jest.advanceTimersByTime(1000)).not.toThrow();
+      expect(logged).toHaveBeenCalledTimes(1);
+      leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 500 });
+      leases.onModuleDestroy();
+      clock.advance(500);
+      jest.advanceTimersByTime(5000);
+      expect([expired.length, leases.openTotal]).toEqual([2, 1]);
+      logged.mockRestore();
+    });
+  });
+
+  it('stays correct with 100k leases against a brute-force model', () => {
+    const { clock, leases, stats, expired } = setup();
+    const random = prng(2026);
+    const model = new Map<string, ModelLease>();
+    const pairs = new Map<string, { items: ModelLease[]; head: number }>(); // opening order per project + instance
+    const openIds: string[] = [];
+    const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)];
+    const instances = Array.from({ length: 20 }, (_, i) => `i${i}`);
+    const projects = ['p0', 'p1', 'p2', 'p3', 'p4'];
+    let seen = 0;
+    const problems: string[] = []; // collected, not expect()ed per lease: 100k expect calls take seconds
+    const syncExpired = () => {
+      for (; seen < expired.length; seen++) {
+        const lease = expired[seen];
+        const entry = model.get(lease.selectionId);
+        if (entry?.state !== 'open') problems.push(`expired a lease in state ${entry?.state}`);
+        if (lease.expiresAt > clock.now()) problems.push(`expired ${lease.expiresAt - clock.now()} ms early`);
+        if (seen > 0 && lease.expiresAt < expired[seen - 1].expiresAt) problems.push('expired out of order');
+        if (entry) entry.state = 'expired';
+      }
+    };
+    const checkpoint = () => {
+      const counts = new Map(instances.map((id) => [id, 0]));
+      let total = 0;
+      for (const m of model.values()) {
+        if (m.state !== 'open') continue;
+        if (m.lease.expiresAt <= clock.now()) problems.push('a due lease was not expired');
+        counts.set(m.lease.instanceId, counts.get(m.lease.instanceId)! + 1);
+        total++;
+      }
+      expect(leases.openTotal).toBe(total);
+      for (const id of instances) {
+        expect([id, leases.openCount(id), stats.get(id).openLeases]).toEqual([id, counts.get(id), counts.get(id)]);
+      }
+      expect(problems).toEqual([]);
+    };
+    for (let step = 1; step <= 100_000; step++) {
+      clock.advance(1);
+      const projectId = pick(projects);
+      const instanceId = pick(instances);
+      const lease = leases.open({ projectId, instanceId, ttlMs: 1000 + Math.floor(random() * 59_000) });
+      syncExpired();
+      const entry: ModelLease = { lease, state: 'open' };
+      model.set(lease.selectionId, entry);
+      openIds.push(lease.selectionId);
+      const key = `${projectId}/${instanceId}`;
+      const pair = pairs.get(key) ?? { items: [], head: 0 };
+      pairs.set(key, pair);
+      pair.items.push(entry);
+      const roll = random();
+      if (roll < 0.3) {
+        const at = Math.floor(random() * openIds.length);
+        const id = openIds[at];
+        openIds[at] = openIds[openIds.length - 1];
+        openIds.pop();
+        const target = model.get(id)!;
+        const closed = leases.close(id, target.lease.projectId);
+        if (closed?.selectionId !== (target.state === 'open' ? id : undefined)) problems.push(`close(${id}) wrong`);
+        if (target.state === 'open') target.state = 'closed';
+      } else if (roll < 0.45) {
+        const [p, i] = [pick(projects), pick(instances)];
+        const pair = pairs.get(`${p}/${i}`) ?? { items: [], head: 0 };
+        while (pair.head < pair.items.length && pair.items[pair.head].state !== 'open') pair.head++;
+        const oldest = pair.items[pair.head];
+        const closed = leases.closeOldest(p, i);
+        if (closed !== oldest?.lease) problems.push(`closeOldest(${p}, ${i}) did not return the oldest`);
+        if (closed) model.get(closed.selectionId)!.state = 'closed';
+      }
+      if (step === 50_000) {
+        const dropped = [...model.values()].filter((m) => m.state === 'open' && m.lease.instanceId === 'i7');
+        expect(leases.dropInstance('i7')).toBe(dropped.length);
+        for (const m of dropped) m.state = 'dropped';
+      }
+      if (step % 10_000 === 0) checkpoint();
+    }
+    clock.advance(60_000);
+    leases.expireDue();
+    syncExpired();
+    checkpoint();
+    expect(leases.openTotal).toBe(0);
+    expect(leases.unreportedTotal).toBe([...model.values()].filter((m) => m.state === 'expired').length);
+    expect(leases.unreportedTotal).toBeGreaterThan(10_000);
+  });
+
+  it('is a Nest provider taking the injected Clock', async () => {
+    const clock = new FakeClock(T0);
+    const moduleRef = await Test.createTestingModule({
+      providers: [LeaseManager, InstanceStatsRegistry, { provide: Clock, useValue: clock }],
+    }).compile();
+    const lease = moduleRef.get(LeaseManager).open({ projectId: 'p', instanceId: 'i', ttlMs: 1 });
+    expect(lease.openedAt).toBe(T0);
+    expect(moduleRef.get(InstanceStatsRegistry).get('i').openLeases).toBe(1);
+  });
+});

@@ -1,0 +1,87 @@
+import { Injectable } from '@nestjs/common';
+import { Clock, InjectClock } from '../common/clock';
+import { GatewayError } from '../common/gateway-error';
+import type { ReportResultDto } from '../metrics/dto/report-result.dto';
+import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
+import type { OutcomeClass } from '../metrics/outcome';
+import { classifyOutcome } from '../metrics/outcome-classifier';
+import type { InstanceRecord } from '../registry/instance-record';
+import { RegistryIndex } from '../registry/registry-index';
+import type { ProjectPrincipal } from '../tenancy/principal';
+import { LeaseManager } from './lease-manager';
+
+/** A call's time is trusted within a day back and five minutes ahead of the server's clock. */
+const PLAUSIBLE_PAST_MS = 24 * 3_600_000;
+const PLAUSIBLE_FUTURE_MS = 5 * 60_000;
+
+/** A report after validation and classification, as the layers that learn from it see it. */
+export interface IngestedReport {
+  readonly instance: InstanceRecord;
+  readonly report: ReportResultDto;
+  readonly outcome: OutcomeClass;
+  /** The minute it is counted in: the call's time, or the server's when implausible. */
+  readonly at: number;
+  readonly receivedAt: number;
+}
+
+/**
+ * report-result: the instance must be the caller's (404 otherwise), the outcome is classified
+ * once, the rolling statistics learn from it and its lease closes. Memory only.
+ */
+@Injectable()
+export class ReportService {
+  constructor(
+    private readonly index: RegistryIndex,
+    private readonly stats: InstanceStatsRegistry,
+    private readonly leases: LeaseManager,
+    @InjectClock() private readonly clock: Clock,
+  ) {}
+
+  report(project: ProjectPrincipal, report: ReportResultDto): IngestedReport {
+    return this.ingest(project, this.instanceOf(project, report.instanceId, 'instanceId'), report);
+  }
+
+  /** All or nothing: every instance is checked before any report is recorded. */
+  reportAll(project: ProjectPrincipal, reports: readonly ReportResultDto[]): IngestedReport[] {
+    const instances = reports.map((report, i) =>
+      this.instanceOf(project, report.instanceId, `results.${i}.instanceId`),
+    );
+    return reports.map((report, i) => this.ingest(project, instances[i], report));
+  }
+
+  private instanceOf(project: ProjectPrincipal, instanceId: string, field: string): InstanceRecord {
+    const instance = this.index.get(instanceId);
+    if (!instance || instance.projectId !== project.projectId) {
+      throw new GatewayError('INSTANCE_NOT_FOUND', `Instance ${instanceId} not found`, {
+        details: [{ field, message: `${field} is not an instance of this project` }],
+      });
+    }
+    return instance;
+  }
+
+  private ingest(project: ProjectPrincipal, instance: InstanceRecord, report: ReportResultDto): IngestedReport {
+    const now = this.clock.now();
+    const outcome = classifyOutcome({
+      success: report.success,
+      errorType: report.errorType ?? undefined,
+      statusCode: report.statusCode ?? undefined,
+      errorMessage: report.errorMessage ?? undefined,
+    });
+    const usage = report.usageMetrics ?? undefined;
+    this.stats.get(instance.id).record({
+      at: now,
+      outcome,
+      latencyMs: report.latencyMs,
+      ttftMs: report.ttftMs ?? undefined,
+      promptTokens: usage?.promptTokens,
+      completionTokens: usage?.completionTokens,
+      totalTokens: usage?.totalTokens,
+      cost: usage?.cost,
+    });
+    if (report.selectionId) this.leases.close(report.selectionId, project.projectId);
+    else this.leases.closeOldest(project.projectId, instance.id);
+    const at = report.callTimestamp;
+    const plausible = at >= now - PLAUSIBLE_PAST_MS && at <= now + PLAUSIBLE_FUTURE_MS;
+    return { instance, report, outcome, at: plausible ? at : now, receivedAt: now };
+  }
+}

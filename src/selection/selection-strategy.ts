@@ -1,0 +1,50 @@
+import type { InstanceStatsView } from '../metrics/instance-stats-view';
+import type { InstanceRecord } from '../registry/instance-record';
+import type { RoutingParams } from '../registry/routing-params';
+
+/** One selectable instance, as a strategy sees it. Objects are reused between requests: do not keep them. */
+export interface Candidate {
+  readonly instance: InstanceRecord;
+  /** Known routing parameters, typed, aliases resolved. */
+  readonly params: RoutingParams;
+  readonly stats: InstanceStatsView;
+}
+
+/** What a strategy knows of the request it decides for. */
+export interface SelectionContext {
+  readonly projectId: string;
+  readonly apiType: string;
+  /** The identifier (or fallback entry) being served. */
+  readonly identifier: string;
+  /**
+   * Identifies this candidate set (project, apiType, identifier, tier), for strategies that keep
+   * state per set, such as round-robin.
+   */
+  readonly setKey: string;
+  readonly now: number;
+  /** Uniform in [0, 1). Injected so tests are deterministic; use it instead of Math.random. */
+  readonly random: () => number;
+}
+
+/**
+ * A selection strategy: picks one of the (non-empty) selectable candidates. Must be fast (it runs
+ * on every select: target median < 20 µs for 100 candidates), must not do I/O, and must not throw
+ * for any non-empty input.
+ *
+ * @example
+ * @SelectionStrategy('first-healthy')
+ * @Injectable()
+ * export class FirstHealthyStrategy implements SelectionStrategyHandler {
+ *   pick(candidates: readonly Candidate[]): Candidate {
+ *     return candidates[0];
+ *   }
+ * }
+ */
+export interface SelectionStrategyHandler {
+  pick(candidates: readonly Candidate[], context: SelectionContext): Candidate;
+  /**
+   * Optional: the candidate's score under this strategy (higher is better), shown by
+   * `explain: true`. Not called on the hot path unless explain is asked for.
+   */
+  score?(candidate: Candidate, context: SelectionContext): number;
+}

@@ -1,0 +1,163 @@
+import { Injectable } from '@nestjs/common';
+import { Clock, InjectClock } from '../common/clock';
+import { RegistryIndex } from '../registry/registry-index';
+import { AffinityStore, InjectAffinityStore } from '../state/affinity-store';
+import type { ProjectPrincipal } from '../tenancy/principal';
+import { CandidatePool } from './candidate-pool';
+import type { SelectInstanceDto, SelectedInstanceDto } from './dto/select-instance.dto';
+import { explainSelection } from './explain';
+import { HealthView, InjectHealthView } from './health-view';
+import { LeaseManager } from './lease-manager';
+import { type Attempt, type Judged, bestTierOf, topTier } from './selection-attempt';
+import { noSelectableInstance } from './selection-errors';
+import type { Candidate, SelectionContext, SelectionStrategyHandler } from './selection-strategy';
+import { StrategyRegistry } from './strategy-registry';
+import { toInstanceDto } from '../registry/dto/instance.dto';
+
+const DEFAULT_STRATEGY = 'smart';
+const DEFAULT_LEASE_TTL_MS = 60_000;
+const DEFAULT_AFFINITY_TTL_MS = 30 * 60_000;
+
+/**
+ * select-instance (RESILIENCE.md §4–5): candidates from the registry index → not selectable
+ * dropped (health view, exclusions) → highest non-empty priority tier → affinity → strategy, for
+ * the primary identifier and then each fallback entry; a lease for the chosen one. Memory only.
+ */
+@Injectable()
+export class SelectionService {
+  /** Uniform in [0, 1); replaceable so tests are deterministic. */
+  random: () => number = Math.random;
+
+  constructor(
+    private readonly index: RegistryIndex,
+    private readonly pool: CandidatePool,
+    private readonly strategies: StrategyRegistry,
+    private readonly leases: LeaseManager,
+    @InjectHealthView() private readonly health: HealthView,
+    @InjectAffinityStore() private readonly affinity: AffinityStore,
+    @InjectClock() private readonly clock: Clock,
+  ) {}
+
+  select(project: ProjectPrincipal, request: SelectInstanceDto): SelectedInstanceDto {
+    const now = this.clock.now();
+    // Unreported leases past their TTL free their capacity before anyone is judged (cheap when none are due).
+    this.leases.expireDue(now);
+    const strategyName = request.strategy ?? project.settings.defaultStrategy ?? DEFAULT_STRATEGY;
+    const strategy = this.strategies.require(strategyName);
+    const identifiers = [request.apiIdentifier, ...(request.fallbackChain ?? [])];
+    const attempts: Attempt[] = [];
+    for (const identifier of identifiers) {
+      const attempt = this.attempt({ project, request, identifier, strategy, now });
+      attempts.push(attempt);
+      if (attempt.kind === 'chosen') return this.respond({ project, request, attempt, attempts, strategyName, now });
+    }
+    throw noSelectableInstance(request, attempts, now);
+  }
+
+  private attempt(args: {
+    project: ProjectPrincipal;
+    request: SelectInstanceDto;
+    identifier: string;
+    strategy: SelectionStrategyHandler;
+    now: number;
+  }): Attempt {
+    const { project, request, identifier, strategy, now } = args;
+    const records = this.index.candidates({
+      projectId: project.projectId,
+      apiType: request.apiType,
+      identifier,
+      userId: request.userId ?? undefined,
+    });
+    if (records.length === 0) return { kind: 'none', identifier };
+    const excluded = request.excludeInstanceIds;
+    const judged: Judged[] = records.map((record) => {
+      const candidate = this.pool.candidateFor(record, now);
+      if (excluded?.includes(record.id))
+        return { candidate, unavailable: { kind: 'excluded', reason: 'excluded by the request' } };
+      const unavailable = this.health.check(candidate, now, { estimatedTokens: request.estimatedTokens ?? undefined });
+      return unavailable ? { candidate, unavailable } : { candidate };
+    });
+    const { tier, members } = topTier(judged);
+    if (members.length === 0) return { kind: 'unavailable', identifier, judged };
+    const bestTier = bestTierOf(records, (record) => this.pool.candidateFor(record, now).params.priority);
+    const key = affinityKeyOf(project.projectId, request);
+    const bound = key ? this.boundCandidate(key, request, judged, members) : undefined;
+    if (bound === null) return { kind: 'unavailable', identifier, judged, affinityRefused: true };
+    const context: SelectionContext = {
+      projectId: project.projectId,
+      apiType: request.apiType,
+      identifier,
+      setKey: `${project.projectId}|${request.apiType}|${identifier}|${tier}`,
+      now,
+      random: this.random,
+    };
+    const chosen = bound ?? strategy.pick(members, context);
+    return { kind: 'chosen', identifier, judged, chosen, tier, bestTier, affinityBound: bound !== undefined };
+  }
+
+  /**
+   * The bound instance when it may serve; undefined to let the strategy choose (PREFERRED, or no
+   * binding); null when a STRICT binding cannot be honoured.
+   */
+  private boundCandidate(
+    key: string,
+    request: SelectInstanceDto,
+    judged: readonly Judged[],
+    tier: Candidate[],
+  ): Candidate | null | undefined {
+    const boundId = this.affinity.get(key, this.clock.now());
+    if (boundId === undefined) return undefined;
+    const strict = request.affinityStrength === 'STRICT';
+    if (strict) {
+      const match = judged.find((one) => one.candidate.instance.id === boundId);
+      return match && !match.unavailable ? match.candidate : null;
+    }
+    return tier.find((candidate) => candidate.instance.id === boundId);
+  }
+
+  private respond(args: {
+    project: ProjectPrincipal;
+    request: SelectInstanceDto;
+    attempt: Extract<Attempt, { kind: 'chosen' }>;
+    attempts: readonly Attempt[];
+    strategyName: string;
+    now: number;
+  }): SelectedInstanceDto {
+    const { project, request, attempt, attempts, strategyName, now } = args;
+    const { chosen } = attempt;
+    const key = affinityKeyOf(project.projectId, request);
+    if (key) this.affinity.set(key, chosen.instance.id, affinityTtlMs(project), now);
+    const lease = this.leases.open({
+      projectId: project.projectId,
+      instanceId: chosen.instance.id,
+      ttlMs:
+        project.settings.quotas?.leaseTtlMs ??
+        (chosen.params.timeoutMs ? chosen.params.timeoutMs + 5000 : DEFAULT_LEASE_TTL_MS),
+      tokens: request.estimatedTokens ?? undefined,
+    });
+    const fallbackUsed = attempt.identifier !== request.apiIdentifier;
+    return {
+      ...toInstanceDto(chosen.instance),
+      selectionId: lease.selectionId,
+      strategy: strategyName,
+      tier: attempt.tier,
+      degraded: attempt.tier < attempt.bestTier,
+      fallbackUsed,
+      fallbackFrom: fallbackUsed ? request.apiIdentifier : null,
+      affinityBound: attempt.affinityBound,
+      ...(request.explain
+        ? { explain: explainSelection(attempts, this.strategies.require(strategyName), now, this.random) }
+        : {}),
+    };
+  }
+}
+
+function affinityKeyOf(projectId: string, request: SelectInstanceDto): string | undefined {
+  if (!request.affinityKey) return undefined;
+  return `${projectId}|${request.apiType}|${request.apiIdentifier}|${request.affinityType ?? ''}|${request.affinityKey}`;
+}
+
+function affinityTtlMs(project: ProjectPrincipal): number {
+  const seconds = project.settings.affinityTtlSeconds;
+  return seconds ? seconds * 1000 : DEFAULT_AFFINITY_TTL_MS;
+}

@@ -1,0 +1,65 @@
+import { FakeClock } from '../../common/clock';
+import { candidates, context, mulberry32, observed, tally } from '../../../test/contracts/candidates';
+import { NEAR_BEST, SmartStrategy, smartScore } from './smart.strategy';
+
+describe('SmartStrategy', () => {
+  const clock = new FakeClock();
+  const run = (list: ReturnType<typeof candidates>, picks = 10_000, seed = 1): number[] => {
+    const strategy = new SmartStrategy();
+    const random = mulberry32(seed);
+    return tally(list, picks, () => strategy.pick(list, context({ random, clock })));
+  };
+
+  it('scores by the documented formula; an unseen, idle instance is neutral', () => {
+    const [unseen] = candidates(1);
+    expect(smartScore(unseen)).toBeCloseTo((0.5 * 0.5) / (1 + 1000 / 10), 12);
+    const [busyCostly] = candidates(1, () => ({
+      stats: { ...observed(8, 0, 90), openLeases: 3, slowStartFactor: 0.5 },
+      routingParams: { costPerUnit: 1 },
+    }));
+    expect(smartScore(busyCostly)).toBeCloseTo((0.9 * 0.9 * 0.5) / ((1 + 9) * 4 * 2), 12);
+    expect(new SmartStrategy().score(busyCostly)).toBe(smartScore(busyCostly));
+  });
+
+  it('never sends traffic to a failing instance while healthy ones are near-equal otherwise', () => {
+    const list = candidates(3, (i) => ({ stats: observed(100, i === 1 ? 40 : 1, 200) }));
+    const [healthyA, failing, healthyB] = run(list);
+    expect(failing).toBe(0);
+    expect(healthyA + healthyB).toBe(10_000);
+  });
+
+  it('avoids a slow instance, a busy one, a costly one and one in slow start', () => {
+    const list = candidates(5, (i) => ({
+      stats: {
+        ...observed(100, 0, i === 1 ? 2_000 : 200),
+        openLeases: i === 2 ? 4 : 0,
+        slowStartFactor: i === 3 ? 0.1 : 1,
+      },
+      routingParams: i === 4 ? { costPerUnit: 2 } : {},
+    }));
+    expect(run(list).slice(1)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('spreads evenly among equals instead of flooding one', () => {
+    const counts = run(candidates(4, () => ({ stats: observed(100, 2, 150) })));
+    for (const count of counts) expect(Math.abs(count / 10_000 - 0.25)).toBeLessThan(0.02);
+  });
+
+  it('shares traffic among near-equals in proportion to score, and not beyond the band', () => {
+    // 200 ms vs 210 ms is within 10 %; 260 ms is not.
+    const list = candidates(3, (i) => ({ stats: observed(100, 0, [200, 210, 260][i]) }));
+    const [fast, nearly, slow] = run(list);
+    const expected = smartScore(list[1]) / (smartScore(list[0]) + smartScore(list[1]));
+    expect(Math.abs(nearly / 10_000 - expected)).toBeLessThan(0.02);
+    expect(fast).toBeGreaterThan(nearly);
+    expect(slow).toBe(0);
+    expect(smartScore(list[2]) / smartScore(list[0])).toBeLessThan(NEAR_BEST);
+  });
+
+  it('prefers a proven instance to an unseen one, and an unseen one to a failing one', () => {
+    const list = candidates(3, (i) => ({ stats: [observed(50, 0, 800), {}, observed(50, 30, 800)][i] }));
+    const [proven, unseen, failing] = list.map(smartScore);
+    expect(proven).toBeGreaterThan(unseen);
+    expect(unseen).toBeGreaterThan(failing);
+  });
+});
