@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import { DEFAULT_INSTANCE_STATS_OPTIONS } from '../metrics/instance-stats';
 import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
 import type { InstanceRecord } from '../registry/instance-record';
 import { readRoutingParams } from '../registry/routing-params';
 import type { Candidate } from './selection-strategy';
+
+const DEFAULT_FAILURE_PENALTY_MS = DEFAULT_INSTANCE_STATS_OPTIONS.failurePenaltyMs;
 
 /**
  * One reusable {@link Candidate} per instance, so a select allocates nothing per candidate. An

@@ -55,8 +55,63 @@ export const ISOLATION_CASES: IsolationCase[] = [
     },
   },
   ...instanceCases(),
+  ...gatewayCases(),
   ...adminRoutesRefusingProjectKeys(),
 ];
+
+function gatewayCases(): IsolationCase[] {
+  const report = (ctx: IsolationContext) => ({
+    instanceId: ctx.bInstance.id,
+    businessId: 'b-model',
+    success: false,
+    latencyMs: 10,
+    callTimestamp: Date.now(),
+  });
+  return [
+    {
+      name: "select-instance with B's apiIdentifier never returns B's instance",
+      attempt: (ctx) =>
+        withA(ctx, ctx.http().post('/api/gateway/select-instance')).send({
+          apiIdentifier: 'shared-model',
+          apiType: 'MODEL',
+        }),
+      verify: (res, ctx) => {
+        expect(res.status).toBe(400);
+        expect(res.body.error).toBe('NO_AVAILABLE_INSTANCE');
+        expect(JSON.stringify(res.body)).not.toContain(ctx.bInstance.id);
+      },
+    },
+    {
+      name: "select-instance with B's businessId and explain reveals nothing of B",
+      attempt: (ctx) =>
+        withA(ctx, ctx.http().post('/api/gateway/select-instance')).send({
+          apiIdentifier: 'b-model',
+          apiType: 'MODEL',
+          explain: true,
+          fallbackChain: ['shared-model'],
+        }),
+      verify: (res, ctx) => {
+        expect(JSON.stringify(res.body)).not.toContain(ctx.bInstance.id);
+        expect(JSON.stringify(res.body)).not.toContain(ctx.b.id);
+      },
+    },
+    {
+      name: "report-result on B's instance is 404",
+      attempt: (ctx) => withA(ctx, ctx.http().post('/api/gateway/report-result')).send(report(ctx)),
+      verify: (res) => {
+        expect(res.status).toBe(404);
+        expect(res.body.error).toBe('INSTANCE_NOT_FOUND');
+      },
+    },
+    {
+      name: "report-results with one of B's instances is 404",
+      attempt: (ctx) => withA(ctx, ctx.http().post('/api/gateway/report-results')).send({ results: [report(ctx)] }),
+      verify: (res) => {
+        expect(res.status).toBe(404);
+      },
+    },
+  ];
+}
 
 /** B's instance as B sees it, to prove it is untouched. */
 async function bInstanceIntact(ctx: IsolationContext): Promise<void> {
