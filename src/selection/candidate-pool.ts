@@ -20,15 +20,16 @@ export class CandidatePool {
 
   candidateFor(record: InstanceRecord, now: number): Candidate {
     let candidate = this.candidates.get(record.id);
+    const stats = this.stats.get(record.id);
     if (candidate?.instance !== record) {
-      candidate = {
-        instance: record,
-        params: readRoutingParams(record.routingParams),
-        stats: this.stats.get(record.id),
-      };
+      const params = readRoutingParams(record.routingParams);
+      // A failure is never faster than the instance's own timeout: a backend that is slow when
+      // healthy must not look fast when it fails fast.
+      stats.configure({ failurePenaltyMs: Math.max(DEFAULT_FAILURE_PENALTY_MS, params.timeoutMs ?? 0) });
+      candidate = { instance: record, params, stats };
       this.candidates.set(record.id, candidate);
     }
-    this.stats.get(record.id).refresh(now);
+    stats.refresh(now);
     return candidate;
   }
 
