@@ -1,5 +1,8 @@
 import type { InstanceStatsView } from './instance-stats-view';
-import { FAILURE_CLASSES, OUTCOME_CLASSES, type OutcomeClass } from './outcome';
+import type { OutcomeClass } from './outcome';
+import { isAmount, RollingWindow, type WindowTotals } from './rolling-window';
+
+export type { WindowTotals } from './rolling-window';
 
 /** One classified report, as the stats see it. `at` is epoch ms from the injected clock. */
 export interface RecordedOutcome {
@@ -34,30 +37,6 @@ export const DEFAULT_INSTANCE_STATS_OPTIONS: Readonly<InstanceStatsOptions> = {
   slowStartMs: 30_000,
 };
 
-/** Counts and sums over the rolling window, for monitoring. */
-export interface WindowTotals {
-  readonly calls: number;
-  readonly successes: number;
-  readonly failures: number;
-  readonly byOutcome: Readonly<Record<OutcomeClass, number>>;
-  readonly promptTokens: number;
-  readonly completionTokens: number;
-  readonly totalTokens: number;
-  readonly cost: number;
-}
-
-const BUCKETS = 60;
-const BUCKET_MS = 1000;
-/** Bucket layout: one count per outcome class (in OUTCOME_CLASSES order), then four sums. */
-const PROMPT = OUTCOME_CLASSES.length;
-const COMPLETION = PROMPT + 1;
-const TOTAL = PROMPT + 2;
-const COST = PROMPT + 3;
-const FIELDS = PROMPT + 4;
-const OUTCOME_INDEX = new Map<OutcomeClass, number>(OUTCOME_CLASSES.map((outcome, index) => [outcome, index]));
-const SUCCESS_INDEX = OUTCOME_CLASSES.indexOf('SUCCESS');
-const FAILURE_INDEXES = OUTCOME_CLASSES.flatMap((outcome, index) => (FAILURE_CLASSES.has(outcome) ? [index] : []));
-const IS_FAILURE_INDEX = OUTCOME_CLASSES.map((outcome) => FAILURE_CLASSES.has(outcome));
 const SLOW_START_FLOOR = 0.1;
 
 /**
@@ -90,12 +69,7 @@ const SLOW_START_FLOOR = 0.1;
  */
 export class InstanceStats implements InstanceStatsView {
   private options: InstanceStatsOptions;
-  private readonly buckets = new Float64Array(BUCKETS * FIELDS);
-  private readonly totals = new Float64Array(FIELDS);
-  private totalCalls = 0;
-  private totalFailures = 0;
-  /** Epoch second of the newest bucket; the window holds (headEpoch − 60, headEpoch]. */
-  private headEpoch = Number.NEGATIVE_INFINITY;
+  private readonly window = new RollingWindow();
   private ewma: number;
   private lastSampleAt: number | undefined;
   private shownLatency: number;
@@ -113,13 +87,13 @@ export class InstanceStats implements InstanceStatsView {
   }
 
   get calls(): number {
-    return this.totalCalls;
+    return this.window.calls;
   }
   get successes(): number {
-    return this.totals[SUCCESS_INDEX];
+    return this.window.successes;
   }
   get failures(): number {
-    return this.totalFailures;
+    return this.window.failures;
   }
   get latencyMs(): number {
     return this.shownLatency;
@@ -146,10 +120,7 @@ export class InstanceStats implements InstanceStatsView {
 
   record(report: RecordedOutcome): void {
     const { at, outcome } = report;
-    const index = OUTCOME_INDEX.get(outcome);
-    // Timestamps come from our own clock; a NaN would poison every running total, so drop it.
-    if (index === undefined || !Number.isFinite(at)) return;
-    this.addToWindow(at, index, report);
+    if (!this.window.add(report)) return; // malformed (unknown outcome, NaN time): no latency sample either
     const sample = this.latencySample(outcome, report.latencyMs);
     if (sample !== undefined) this.observeLatency(at, sample);
     if (isAmount(report.ttftMs)) this.observeTtft(at, report.ttftMs);
@@ -158,8 +129,7 @@ export class InstanceStats implements InstanceStatsView {
 
   /** Evicts buckets older than 60 s and brings the view fields up to `now`. */
   refresh(now: number): void {
-    const epoch = Math.floor(now / BUCKET_MS);
-    if (epoch > this.headEpoch) this.advance(epoch);
+    this.window.advanceTo(now);
     this.shownLatency = this.relaxedLatency(now);
     this.rampFactor = this.rampAt(now);
   }
@@ -181,73 +151,7 @@ export class InstanceStats implements InstanceStatsView {
   /** Window totals as of the last refresh (or of `now`, if given). Allocates: monitoring only. */
   windowTotals(now?: number): WindowTotals {
     if (now !== undefined) this.refresh(now);
-    const byOutcome = {} as Record<OutcomeClass, number>;
-    OUTCOME_CLASSES.forEach((outcome, index) => (byOutcome[outcome] = this.totals[index]));
-    return {
-      calls: this.totalCalls,
-      successes: this.totals[SUCCESS_INDEX],
-      failures: this.totalFailures,
-      byOutcome,
-      promptTokens: this.totals[PROMPT],
-      completionTokens: this.totals[COMPLETION],
-      totalTokens: this.totals[TOTAL],
-      cost: this.totals[COST],
-    };
-  }
-
-  private addToWindow(at: number, index: number, report: RecordedOutcome): void {
-    const epoch = Math.floor(at / BUCKET_MS);
-    if (epoch > this.headEpoch) this.advance(epoch);
-    else if (epoch <= this.headEpoch - BUCKETS) return; // a report older than the window
-    const base = slotOf(epoch) * FIELDS;
-    this.add(base, index, 1);
-    this.add(base, PROMPT, report.promptTokens);
-    this.add(base, COMPLETION, report.completionTokens);
-    this.add(base, TOTAL, report.totalTokens);
-    this.add(base, COST, report.cost);
-    this.totalCalls++;
-    if (IS_FAILURE_INDEX[index]) this.totalFailures++;
-  }
-
-  private add(base: number, field: number, amount: number | undefined): void {
-    if (!isAmount(amount)) return;
-    this.buckets[base + field] += amount;
-    this.totals[field] += amount;
-  }
-
-  /** Moves the head to `epoch`, evicting the buckets it passes; a gap of a whole window just resets. */
-  private advance(epoch: number): void {
-    if (epoch - this.headEpoch >= BUCKETS) {
-      // Totals are the sum of the buckets, so no calls means the buckets are already zero.
-      if (this.totalCalls > 0) this.reset();
-    } else {
-      for (let e = this.headEpoch + 1; e <= epoch; e++) this.evict(slotOf(e));
-    }
-    this.headEpoch = epoch;
-  }
-
-  private evict(slot: number): void {
-    const base = slot * FIELDS;
-    let calls = 0;
-    for (let i = 0; i < PROMPT; i++) calls += this.buckets[base + i];
-    if (calls === 0) return; // sums are only ever written together with a count
-    let failures = 0;
-    for (const i of FAILURE_INDEXES) failures += this.buckets[base + i];
-    for (let f = 0; f < FIELDS; f++) {
-      this.totals[f] -= this.buckets[base + f];
-      this.buckets[base + f] = 0;
-    }
-    this.totalCalls -= calls;
-    this.totalFailures -= failures;
-    // Subtracting fractional costs leaves rounding residue; an empty window is exactly zero.
-    if (this.totalCalls === 0) this.totals.fill(0);
-  }
-
-  private reset(): void {
-    this.buckets.fill(0);
-    this.totals.fill(0);
-    this.totalCalls = 0;
-    this.totalFailures = 0;
+    return this.window.snapshot();
   }
 
   private latencySample(outcome: OutcomeClass, latencyMs: number): number | undefined {
@@ -311,14 +215,6 @@ export class InstanceStats implements InstanceStatsView {
     if (elapsed <= 0) return SLOW_START_FLOOR;
     return SLOW_START_FLOOR + ((1 - SLOW_START_FLOOR) * elapsed) / period;
   }
-}
-
-function slotOf(epoch: number): number {
-  return ((epoch % BUCKETS) + BUCKETS) % BUCKETS;
-}
-
-function isAmount(value: number | undefined): value is number {
-  return value !== undefined && value >= 0 && value < Number.POSITIVE_INFINITY;
 }
 
 function checkOptions(options: InstanceStatsOptions): InstanceStatsOptions {

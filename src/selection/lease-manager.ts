@@ -3,6 +3,7 @@ import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
 import type { InstanceStats } from '../metrics/instance-stats';
 import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
+import { ExpiryHeap, InstanceLeases, type LeaseQueue } from './lease-queues';
 
 /** A selection handed out and not yet reported (RESILIENCE.md §4). */
 export interface Lease {
@@ -32,56 +33,13 @@ interface Entry {
   readonly expiresAt: number;
   /** Tie-break so leases expiring in the same ms leave in the order they were opened. */
   readonly seq: number;
-  readonly queue: LeaseQueue;
-  readonly owner: InstanceLeases;
+  readonly queue: LeaseQueue<Entry>;
+  readonly owner: InstanceLeases<Entry>;
   readonly stats: InstanceStats;
   closed: boolean;
 }
 
-/**
- * Open leases of one (project, instance) in opening order. Closed entries are skipped lazily at the
- * head; since closes mostly arrive in opening order the head is where they are, and the array is
- * compacted once the dead prefix is at least half of it, so every operation is O(1) amortised.
- */
-class LeaseQueue {
-  private items: Array<Entry | undefined> = [];
-  private head = 0;
-
-  push(entry: Entry): void {
-    this.items.push(entry);
-  }
-
-  oldestOpen(): Entry | undefined {
-    this.trim();
-    return this.items[this.head];
-  }
-
-  /** Entries not yet skipped (open ones and closed ones behind an open head). */
-  remaining(): Array<Entry | undefined> {
-    return this.items.slice(this.head);
-  }
-
-  trim(): void {
-    const items = this.items;
-    while (this.head < items.length && items[this.head]!.closed) items[this.head++] = undefined;
-    if (this.head === items.length) {
-      items.length = 0;
-      this.head = 0;
-    } else if (this.head >= 64 && this.head * 2 >= items.length) {
-      this.items = items.slice(this.head);
-      this.head = 0;
-    }
-  }
-}
-
-interface InstanceLeases {
-  open: number;
-  readonly byProject: Map<string, LeaseQueue>;
-}
-
 const NOTHING_EXPIRED: readonly Lease[] = Object.freeze([]);
-/** Closed entries left in the heap are purged once they are this many and at least half of it. */
-const HEAP_COMPACT_MIN = 1024;
 
 /**
  * Open leases: by id for reports that carry their `selectionId`, per (project, instance) in opening
@@ -102,9 +60,8 @@ const HEAP_COMPACT_MIN = 1024;
 export class LeaseManager implements OnModuleDestroy {
   private readonly logger = new Logger(LeaseManager.name);
   private readonly byId = new Map<string, Entry>();
-  private readonly byInstance = new Map<string, InstanceLeases>();
-  private heap: Entry[] = [];
-  private closedInHeap = 0;
+  private readonly byInstance = new Map<string, InstanceLeases<Entry>>();
+  private readonly heap = new ExpiryHeap<Entry>();
   private seq = 0;
   private readonly listeners = new Set<(lease: Lease) => void>();
   private sweeper: NodeJS.Timeout | undefined;
@@ -143,13 +100,12 @@ export class LeaseManager implements OnModuleDestroy {
       probe: request.probe ?? false,
     };
     const owner = this.ownerOf(instanceId);
-    let queue = owner.byProject.get(projectId);
-    if (queue === undefined) owner.byProject.set(projectId, (queue = new LeaseQueue()));
+    const queue = owner.queueOf(projectId);
     const stats = this.statsRegistry.get(instanceId);
     const entry: Entry = { lease, expiresAt: lease.expiresAt, seq: this.seq++, queue, owner, stats, closed: false };
     this.byId.set(lease.selectionId, entry);
     queue.push(entry);
-    this.heapPush(entry);
+    this.heap.push(entry);
     owner.open++;
     stats.incrementLeases();
     return lease;
@@ -169,7 +125,7 @@ export class LeaseManager implements OnModuleDestroy {
 
   /** The reference protocol: a report without a selectionId closes the oldest open lease. */
   closeOldest(projectId: string, instanceId: string): Lease | undefined {
-    const entry = this.byInstance.get(instanceId)?.byProject.get(projectId)?.oldestOpen();
+    const entry = this.byInstance.get(instanceId)?.oldestOpen(projectId);
     if (entry === undefined) return undefined;
     this.closeEntry(entry);
     return entry.lease;
@@ -177,14 +133,9 @@ export class LeaseManager implements OnModuleDestroy {
 
   /** Removes and returns every lease with `expiresAt ≤ now`, soonest first, and notifies listeners. */
   expireDue(now: number = this.clock.now()): readonly Lease[] {
-    if (this.heap.length === 0 || this.heap[0].expiresAt > now) return NOTHING_EXPIRED;
+    if (!this.heap.hasDue(now)) return NOTHING_EXPIRED;
     const expired: Lease[] = [];
-    while (this.heap.length > 0 && this.heap[0].expiresAt <= now) {
-      const entry = this.heapPop();
-      if (entry.closed) {
-        this.closedInHeap--;
-        continue;
-      }
+    for (let entry = this.heap.popDue(now); entry !== undefined; entry = this.heap.popDue(now)) {
       this.release(entry);
       expired.push(entry.lease);
     }
@@ -206,18 +157,11 @@ export class LeaseManager implements OnModuleDestroy {
   dropInstance(instanceId: string): number {
     const owner = this.byInstance.get(instanceId);
     if (owner === undefined) return 0;
-    let dropped = 0;
-    for (const queue of owner.byProject.values()) {
-      for (const entry of queue.remaining()) {
-        if (entry === undefined || entry.closed) continue;
-        this.release(entry);
-        this.closedInHeap++;
-        dropped++;
-      }
-    }
+    const dropped = owner.openEntries();
+    for (const entry of dropped) this.release(entry);
     this.byInstance.delete(instanceId);
-    this.compactHeapIfWorthIt();
-    return dropped;
+    this.heap.noteClosed(dropped.length);
+    return dropped.length;
   }
 
   /** Production safety net for quiet periods with no `open()` calls. The timer never keeps the process alive. */
@@ -245,16 +189,15 @@ export class LeaseManager implements OnModuleDestroy {
     }
   }
 
-  private ownerOf(instanceId: string): InstanceLeases {
+  private ownerOf(instanceId: string): InstanceLeases<Entry> {
     let owner = this.byInstance.get(instanceId);
-    if (owner === undefined) this.byInstance.set(instanceId, (owner = { open: 0, byProject: new Map() }));
+    if (owner === undefined) this.byInstance.set(instanceId, (owner = new InstanceLeases<Entry>()));
     return owner;
   }
 
   private closeEntry(entry: Entry): void {
     this.release(entry);
-    this.closedInHeap++;
-    this.compactHeapIfWorthIt();
+    this.heap.noteClosed(1);
   }
 
   /** Marks an entry closed and un-counts it everywhere except the heap (callers account for that). */
@@ -283,55 +226,6 @@ export class LeaseManager implements OnModuleDestroy {
     }
     if (failure !== undefined) throw failure;
   }
-
-  private compactHeapIfWorthIt(): void {
-    if (this.closedInHeap < HEAP_COMPACT_MIN || this.closedInHeap * 2 < this.heap.length) return;
-    this.heap = this.heap.filter((entry) => !entry.closed);
-    this.closedInHeap = 0;
-    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
-  }
-
-  private heapPush(entry: Entry): void {
-    this.heap.push(entry);
-    this.siftUp(this.heap.length - 1);
-  }
-
-  private heapPop(): Entry {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      this.siftDown(0);
-    }
-    return top;
-  }
-
-  private siftUp(index: number): void {
-    const heap = this.heap;
-    const entry = heap[index];
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (!before(entry, heap[parent])) break;
-      heap[index] = heap[parent];
-      index = parent;
-    }
-    heap[index] = entry;
-  }
-
-  private siftDown(index: number): void {
-    const heap = this.heap;
-    const entry = heap[index];
-    const half = heap.length >> 1;
-    while (index < half) {
-      let child = 2 * index + 1;
-      if (child + 1 < heap.length && before(heap[child + 1], heap[child])) child++;
-      if (!before(heap[child], entry)) break;
-      heap[index] = heap[child];
-      index = child;
-    }
-    heap[index] = entry;
-  }
 }
 
 /**
@@ -350,8 +244,4 @@ function newSelectionId(): string {
   const id = ID_POOL.toString('hex', idOffset, idOffset + ID_BYTES);
   idOffset += ID_BYTES;
   return id;
-}
-
-function before(a: Entry, b: Entry): boolean {
-  return a.expiresAt < b.expiresAt || (a.expiresAt === b.expiresAt && a.seq < b.seq);
 }

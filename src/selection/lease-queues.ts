@@ -1,0 +1,165 @@
+/** An item the lease structures hold; once `closed`, they skip it and eventually let go of it. */
+export interface Closable {
+  readonly closed: boolean;
+}
+
+/** What the expiry heap orders by. */
+export interface Expiring extends Closable {
+  readonly expiresAt: number;
+  /** Tie-break so leases expiring in the same ms leave in the order they were opened. */
+  readonly seq: number;
+}
+
+/**
+ * Open leases of one (project, instance) in opening order. Closed entries are skipped lazily at the
+ * head; since closes mostly arrive in opening order the head is where they are, and the array is
+ * compacted once the dead prefix is at least half of it, so every operation is O(1) amortised.
+ */
+export class LeaseQueue<T extends Closable> {
+  private items: Array<T | undefined> = [];
+  private head = 0;
+
+  push(entry: T): void {
+    this.items.push(entry);
+  }
+
+  oldestOpen(): T | undefined {
+    this.trim();
+    return this.items[this.head];
+  }
+
+  /** Entries not yet skipped (open ones and closed ones behind an open head). */
+  remaining(): Array<T | undefined> {
+    return this.items.slice(this.head);
+  }
+
+  trim(): void {
+    const items = this.items;
+    while (this.head < items.length && items[this.head]!.closed) items[this.head++] = undefined;
+    if (this.head === items.length) {
+      items.length = 0;
+      this.head = 0;
+    } else if (this.head >= 64 && this.head * 2 >= items.length) {
+      this.items = items.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+/** Open leases of one instance: how many, and a queue per project for reports without a selectionId. */
+export class InstanceLeases<T extends Closable> {
+  /** Kept by the owner of the entries, which alone knows when one opens or closes. */
+  open = 0;
+  private readonly byProject = new Map<string, LeaseQueue<T>>();
+
+  /** The project's queue, created on first use. */
+  queueOf(projectId: string): LeaseQueue<T> {
+    let queue = this.byProject.get(projectId);
+    if (queue === undefined) this.byProject.set(projectId, (queue = new LeaseQueue<T>()));
+    return queue;
+  }
+
+  oldestOpen(projectId: string): T | undefined {
+    return this.byProject.get(projectId)?.oldestOpen();
+  }
+
+  /** Open entries of every project, copied so the caller may close them while it iterates. */
+  openEntries(): T[] {
+    const open: T[] = [];
+    for (const queue of this.byProject.values()) {
+      for (const entry of queue.remaining()) if (entry !== undefined && !entry.closed) open.push(entry);
+    }
+    return open;
+  }
+}
+
+/** Closed entries left in the heap are purged once they are this many and at least half of it. */
+const HEAP_COMPACT_MIN = 1024;
+
+/**
+ * Binary min-heap on (`expiresAt`, `seq`), so expiry costs O(k log n) for k due entries, nothing
+ * when none is due. Closing an entry does not remove it: the owner reports it with `noteClosed`,
+ * and closed entries are skipped when popped or purged by a compaction once they pile up.
+ *
+ * @example
+ * heap.push(entry);
+ * for (let due = heap.popDue(now); due !== undefined; due = heap.popDue(now)) expire(due);
+ */
+export class ExpiryHeap<T extends Expiring> {
+  private heap: T[] = [];
+  private closedInHeap = 0;
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  /** Whether the soonest entry, open or closed, has `expiresAt ≤ now`. */
+  hasDue(now: number): boolean {
+    return this.heap.length > 0 && this.heap[0].expiresAt <= now;
+  }
+
+  push(entry: T): void {
+    this.heap.push(entry);
+    this.siftUp(this.heap.length - 1);
+  }
+
+  /** Removes and returns the soonest open entry with `expiresAt ≤ now`, discarding closed ones on the way. */
+  popDue(now: number): T | undefined {
+    while (this.hasDue(now)) {
+      const entry = this.pop();
+      if (!entry.closed) return entry;
+      this.closedInHeap--;
+    }
+    return undefined;
+  }
+
+  /** `count` entries still in the heap were closed; compacts the heap if they have piled up. */
+  noteClosed(count: number): void {
+    this.closedInHeap += count;
+    if (this.closedInHeap < HEAP_COMPACT_MIN || this.closedInHeap * 2 < this.heap.length) return;
+    this.heap = this.heap.filter((entry) => !entry.closed);
+    this.closedInHeap = 0;
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
+  }
+
+  private pop(): T {
+    const heap = this.heap;
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      this.siftDown(0);
+    }
+    return top;
+  }
+
+  private siftUp(index: number): void {
+    const heap = this.heap;
+    const entry = heap[index];
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (!before(entry, heap[parent])) break;
+      heap[index] = heap[parent];
+      index = parent;
+    }
+    heap[index] = entry;
+  }
+
+  private siftDown(index: number): void {
+    const heap = this.heap;
+    const entry = heap[index];
+    const half = heap.length >> 1;
+    while (index < half) {
+      let child = 2 * index + 1;
+      if (child + 1 < heap.length && before(heap[child + 1], heap[child])) child++;
+      if (!before(heap[child], entry)) break;
+      heap[index] = heap[child];
+      index = child;
+    }
+    heap[index] = entry;
+  }
+}
+
+function before(a: Expiring, b: Expiring): boolean {
+  return a.expiresAt < b.expiresAt || (a.expiresAt === b.expiresAt && a.seq < b.seq);
+}
