@@ -16,6 +16,14 @@ export class GatewayThrottlerGuard extends ThrottlerGuard {
     return Promise.resolve(`ip:${request.ip ?? 'unknown'}`);
   }
 
+  /**
+   * One budget per tracker across all routes ("per API key"), and no hashing per request: the
+   * library's default key is a SHA-256 of class, handler and tracker — a budget per route.
+   */
+  protected override generateKey(_context: ExecutionContext, tracker: string, throttlerName: string): string {
+    return `${throttlerName}:${tracker}`;
+  }
+
   protected override throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
     const retryAfterSeconds = Math.max(1, detail.timeToBlockExpire || detail.timeToExpire);
     throw new GatewayError('THROTTLED', `Too many requests: at most ${detail.limit} per minute`, {

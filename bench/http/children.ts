@@ -1,0 +1,163 @@
+/**
+ * Child servers for the HTTP benchmark: spawn, wait until they listen, read their RSS, stop them.
+ *
+ * A server is ready when it printed `Listening on http://…` or, failing that (the gateway logs
+ * that line at info level, so LOG_LEVEL=warn hides it), when /proc shows it holding a listening
+ * TCP socket; then `readyPath` (if given) must answer 200.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+
+const LISTENING = /Listening on (http:\/\/[^\s)]+)/;
+const OUTPUT_KEPT = 64 * 1024;
+
+export interface ServerChild {
+  readonly name: string;
+  readonly proc: ChildProcess;
+  readonly pid: number;
+  readonly url: string;
+  /** How the address was learnt: the `Listening on` line or /proc. */
+  readonly foundBy: 'log' | 'proc';
+  /** The last 64 KiB of the child's stdout and stderr. */
+  output(): string;
+}
+
+export interface StartOptions {
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly env: NodeJS.ProcessEnv;
+  readonly readyPath?: string;
+  readonly timeoutMs?: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Starts `node <args>` and resolves once it accepts requests. Rejects (and kills it) otherwise. */
+export async function startServer(options: StartOptions): Promise<ServerChild> {
+  const proc = spawn(process.execPath, [...options.args], { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let logged: string | undefined;
+  const collect = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-OUTPUT_KEPT);
+    logged ??= LISTENING.exec(output)?.[1];
+  };
+  proc.stdout.on('data', collect);
+  proc.stderr.on('data', collect);
+  const pid = proc.pid;
+  if (pid === undefined) throw new Error(`${options.name}: could not spawn node`);
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const child = (url: string, foundBy: 'log' | 'proc'): ServerChild => ({
+    name: options.name,
+    proc,
+    pid,
+    url: url.replace('://localhost:', '://127.0.0.1:').replace(/\/$/, ''),
+    foundBy,
+    output: () => output,
+  });
+  try {
+    let found: ServerChild | undefined;
+    while (!found) {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        throw new Error(`${options.name} exited (${proc.exitCode ?? proc.signalCode}) before listening:\n${output}`);
+      }
+      if (Date.now() > deadline) throw new Error(`${options.name} did not listen in time:\n${output}`);
+      const port = logged ? undefined : listeningPort(pid);
+      if (logged) found = child(logged, 'log');
+      else if (port !== undefined) found = child(`http://127.0.0.1:${port}`, 'proc');
+      else await sleep(100);
+    }
+    if (options.readyPath) await waitReady(found, options.readyPath, deadline);
+    return found;
+  } catch (error) {
+    proc.kill('SIGKILL');
+    throw error;
+  }
+}
+
+async function waitReady(child: ServerChild, path: string, deadline: number): Promise<void> {
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${child.url}${path}`);
+      if (response.status === 200) return;
+      last = `${response.status} ${await response.text()}`;
+    } catch (error) {
+      last = String(error);
+    }
+    await sleep(100);
+  }
+  throw new Error(`${child.name}: ${path} never answered 200 (last: ${last}):\n${child.output()}`);
+}
+
+/** The port of a TCP socket in LISTEN state that `pid` holds, from /proc; undefined if none yet. */
+export function listeningPort(pid: number): number | undefined {
+  try {
+    const inodes = new Set<string>();
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (match) inodes.add(match[1]);
+      } catch {
+        // The descriptor closed while we looked.
+      }
+    }
+    for (const table of ['tcp', 'tcp6']) {
+      for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        // sl local_address rem_address st … inode (field 9); st 0A = LISTEN.
+        if (fields.length > 9 && fields[3] === '0A' && inodes.has(fields[9])) {
+          return parseInt(fields[1].split(':')[1], 16);
+        }
+      }
+    }
+  } catch {
+    // /proc entries vanish when the process exits; the caller notices the exit.
+  }
+  return undefined;
+}
+
+/** Resident set size of a live process, in MiB (VmRSS from /proc/<pid>/status). */
+export function rssMb(pid: number): number | undefined {
+  try {
+    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Math.round((Number(kb) / 1024) * 10) / 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** User + system CPU time a live process has used so far, in ms (/proc/<pid>/stat; 100 ticks/s). */
+export function cpuTimeMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time all processes on the machine have used so far (all cores), and the hypervisor's steal, in ms. */
+export function systemCpuMs(): { busy: number; steal: number } | undefined {
+  try {
+    const jiffies = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal: busy = user+nice+system+irq+softirq.
+    const [user, nice, system, , , irq, softirq, steal] = jiffies;
+    return { busy: (user + nice + system + irq + softirq) * 10, steal: steal * 10 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. Idempotent. */
+export async function stopServer(child: ServerChild | undefined, graceMs = 10_000): Promise<void> {
+  if (!child) return;
+  const { proc } = child;
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,216 @@
+/**
+ * HTTP benchmark of the gateway's hot path, over real HTTP against the compiled gateway.
+ *
+ *   npm run build && node -r ts-node/register/transpile-only bench/http/http-bench.ts \
+ *     [--duration 10] [--connections 50] [--warmup 500] [--only baseline,select,report,mix] \
+ *     [--cpu-prof <dir>]
+ *
+ * 1. Starts `node dist/main.js` as a child (free port, SQLite in a temp dir, LOG_LEVEL=warn,
+ *    default throttling), seeds it over HTTP (admin login, 3 projects with a key each, 50
+ *    instances per project) and takes one real select-instance response.
+ * 2. Baseline: a bare Fastify 5 child (bare-fastify.ts) answering that same response for a body
+ *    of the same size, at the same connections and duration.
+ * 3. Scenarios against the gateway: select only, report only (~5 % failures, no selectionId),
+ *    and select-then-report with the selectionId, all spread over the 3 keys.
+ * Prints a table with PASS/FAIL against the targets and writes bench/results/http.{json,md}
+ * (full runs only: not with --only or --cpu-prof). Exits 0 whatever the figures (it reports, it
+ * does not gate); 1 when the run breaks, 2 on bad flags, 130 on SIGINT. --cpu-prof runs the
+ * gateway under `node --cpu-prof` and leaves the .cpuprofile in <dir> (see cpuprofile-summary.ts).
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { rssMb } from './children';
+import { type BenchReport, checks, consoleTable, machine, writeResults } from './report';
+import { type LoadOptions, type ScenarioRow, mixRequests, reportRequests, selectRequests } from './scenarios';
+import { sampleSelect, seed } from './seed';
+import { Session, childEnv } from './session';
+
+const ROOT = resolve(__dirname, '..', '..');
+const ADMIN = { adminUsername: 'admin', adminPassword: 'bench-admin-password' };
+const FIXTURE = { projects: 3, identifiers: 5, instancesPerIdentifier: 10 };
+const SCENARIOS = ['baseline', 'select', 'report', 'mix'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+interface Options {
+  readonly duration: number;
+  readonly connections: number;
+  readonly warmup: number;
+  readonly only: readonly Scenario[];
+  readonly cpuProfDir?: string;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const raw = (flag: string): string | undefined => {
+    const at = argv.findIndex((arg) => arg === flag || arg.startsWith(`${flag}=`));
+    if (at < 0) return undefined;
+    return argv[at].includes('=') ? argv[at].slice(flag.length + 1) : argv[at + 1];
+  };
+  const int = (flag: string, fallback: number): number => {
+    const value = Number(raw(flag) ?? fallback);
+    if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag} needs a positive integer`);
+    return value;
+  };
+  const only = (raw('--only') ?? SCENARIOS.join(',')).split(',').map((name) => name.trim());
+  const unknown = only.filter((name) => !(SCENARIOS as readonly string[]).includes(name));
+  if (unknown.length > 0) throw new UsageError(`--only takes ${SCENARIOS.join(',')}; not ${unknown.join(',')}`);
+  const cpuProf = raw('--cpu-prof');
+  return {
+    duration: int('--duration', 10),
+    connections: int('--connections', 50),
+    warmup: int('--warmup', 500),
+    only: only as Scenario[],
+    cpuProfDir: cpuProf === undefined ? undefined : resolve(cpuProf),
+  };
+}
+
+class UsageError extends Error {}
+
+const log = (message: string): void => void process.stderr.write(`[http-bench] ${message}\n`);
+
+async function main(options: Options, session: Session, tmp: string): Promise<void> {
+  const dist = join(ROOT, 'dist', 'main.js');
+  if (!existsSync(dist)) throw new Error(`${dist} not found: run \`npm run build\` first`);
+  const profile = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
+  log(`starting the gateway${options.cpuProfDir ? ` under --cpu-prof (${options.cpuProfDir})` : ''}`);
+  const gateway = await session.start('gateway', {
+    name: 'gateway',
+    args: [...profile, dist],
+    env: childEnv({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      GATEWAY_SQLITE_PATH: join(tmp, 'gateway.sqlite'),
+      LOG_LEVEL: 'warn',
+      LOG_PRETTY: 'false',
+      GATEWAY_ADMIN_USERNAME: ADMIN.adminUsername,
+      GATEWAY_ADMIN_PASSWORD: ADMIN.adminPassword,
+    }),
+    readyPath: '/api/health/ready',
+  });
+  log(`gateway pid ${gateway.pid} at ${gateway.url} (address from ${gateway.foundBy}); seeding`);
+  session.check();
+  const fixture = await seed(gateway.url, { ...FIXTURE, ...ADMIN });
+  const sample = await sampleSelect(gateway.url, fixture);
+  const load: LoadOptions = { url: gateway.url, connections: options.connections, duration: options.duration };
+  const warm: LoadOptions = { ...load, connections: Math.min(10, options.connections), amount: options.warmup };
+  log(`warming up (${options.warmup} select, report and mixed requests)`);
+  await session.load(gateway.pid, 'warmup', selectRequests(fixture), { ...warm, rotate: true });
+  await session.load(gateway.pid, 'warmup', reportRequests(fixture), { ...warm, rotate: true });
+  await session.load(gateway.pid, 'warmup', mixRequests(fixture, {}), warm);
+  const rssMbAfterWarmup = rssMb(gateway.pid);
+
+  let baseline: ScenarioRow | undefined;
+  const sizes: Record<string, number> = {
+    selectRequestBody: Buffer.byteLength(sample.request),
+    selectResponseBody: Buffer.byteLength(sample.response),
+  };
+  if (options.only.includes('baseline')) {
+    const bare = await session.start('bare', {
+      name: 'bare-fastify',
+      args: ['-r', 'ts-node/register/transpile-only', join(__dirname, 'bare-fastify.ts')],
+      env: childEnv({ BENCH_RESPONSE_JSON: sample.response }),
+    });
+    const request = {
+      method: 'POST' as const,
+      path: '/select',
+      headers: { 'content-type': 'application/json', 'api-key': fixture.tenants[0].key },
+      body: sample.request,
+    };
+    const answer = await fetch(`${bare.url}/select`, request);
+    sizes.baselineRequestBody = Buffer.byteLength(sample.request);
+    sizes.baselineResponseBody = Buffer.byteLength(await answer.text());
+    log(`baseline: bare Fastify pid ${bare.pid} at ${bare.url}`);
+    await session.load(bare.pid, 'warmup', [request], { ...warm, url: bare.url });
+    baseline = await session.load(bare.pid, 'baseline (bare Fastify)', [request], { ...load, url: bare.url });
+    await session.stopBare();
+  }
+
+  const rows: ScenarioRow[] = [];
+  if (options.only.includes('select')) {
+    log('scenario: select only');
+    rows.push(await session.load(gateway.pid, 'select', selectRequests(fixture), { ...load, rotate: true }));
+  }
+  if (options.only.includes('report')) {
+    log('scenario: report only');
+    rows.push(await session.load(gateway.pid, 'report', reportRequests(fixture), { ...load, rotate: true }));
+  }
+  if (options.only.includes('mix')) {
+    log('scenario: 50/50 select then report');
+    const notes: Record<string, number> = {};
+    rows.push(await session.load(gateway.pid, 'mix', mixRequests(fixture, notes), load, notes));
+  }
+  const rssMbAtEnd = rssMb(gateway.pid);
+  const verdict = checks(baseline, rows);
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    node: process.version,
+    command:
+      `node -r ts-node/register/transpile-only bench/http/http-bench.ts ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: machine(),
+    config: { connections: options.connections, duration: options.duration, warmupRequests: options.warmup },
+    sizes,
+    gateway: {
+      pid: gateway.pid,
+      addressFoundBy: gateway.foundBy,
+      rssMbAfterWarmup,
+      rssMbAtEnd,
+      logLines: gateway.output().split('\n').filter(Boolean).length,
+    },
+    fixture: {
+      projects: fixture.tenants.length,
+      instancesPerProject: fixture.tenants[0].instances.length,
+      identifiers: fixture.identifiers.length,
+    },
+    baseline,
+    scenarios: rows,
+    checks: verdict,
+    pass: verdict.every((check) => check.pass),
+  };
+  process.stdout.write(`${consoleTable(report)}\n`);
+  if (options.only.length === SCENARIOS.length && !options.cpuProfDir) {
+    writeResults(report, join(ROOT, 'bench/results/http.json'), join(ROOT, 'bench/results/http.md'));
+    log('wrote bench/results/http.json and bench/results/http.md');
+  } else {
+    log('partial or profiled run: bench/results not written');
+  }
+}
+
+async function run(): Promise<number> {
+  let options: Options;
+  try {
+    options = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return 2;
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'gw-http-bench-'));
+  const session = new Session();
+  const onSigint = (): void => {
+    if (session.aborted) process.exit(130); // a second ^C: leave now
+    session.aborted = true;
+    log('SIGINT: stopping the load and the children (^C again to leave at once)');
+    void session.stop();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    await main(options, session, tmp);
+    return 0;
+  } catch (error) {
+    if (session.aborted) return 130;
+    process.stderr.write(
+      `http-bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    return 1;
+  } finally {
+    await session.stop();
+    rmSync(tmp, { recursive: true, force: true });
+    process.off('SIGINT', onSigint);
+    if (options.cpuProfDir && existsSync(options.cpuProfDir)) {
+      const profiles = readdirSync(options.cpuProfDir).filter((file) => file.endsWith('.cpuprofile'));
+      log(`CPU profiles in ${options.cpuProfDir}: ${profiles.join(', ') || 'none'}`);
+    }
+  }
+}
+
+void run().then((code) => process.exit(code));

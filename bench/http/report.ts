@@ -1,0 +1,186 @@
+/** The HTTP benchmark's verdict: targets, the console table, bench/results/http.{json,md}. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname } from 'node:path';
+import type { ScenarioRow } from './scenarios';
+
+export const TARGETS = { minRatio: 0.6, maxP99Ms: 10 } as const;
+
+export interface Check {
+  readonly name: string;
+  readonly value: string;
+  readonly pass: boolean;
+}
+
+export interface BenchReport {
+  readonly date: string;
+  readonly node: string;
+  readonly command: string;
+  readonly machine: { cpus: number; model: string };
+  readonly config: { connections: number; duration: number; warmupRequests: number };
+  readonly sizes: Record<string, number>;
+  readonly gateway: {
+    readonly pid: number;
+    readonly addressFoundBy: string;
+    readonly rssMbAfterWarmup?: number;
+    readonly rssMbAtEnd?: number;
+    readonly logLines: number;
+  };
+  readonly fixture: { projects: number; instancesPerProject: number; identifiers: number };
+  readonly baseline?: ScenarioRow;
+  readonly scenarios: readonly ScenarioRow[];
+  readonly checks: readonly Check[];
+  readonly pass: boolean;
+}
+
+export function ratio(row: ScenarioRow, baseline: ScenarioRow | undefined): number | undefined {
+  return baseline && baseline.reqPerSec > 0 ? Math.round((row.reqPerSec / baseline.reqPerSec) * 100) / 100 : undefined;
+}
+
+/** select/report throughput against the baseline; p99 and zero non-2xx (and no errors) everywhere. */
+export function checks(baseline: ScenarioRow | undefined, rows: readonly ScenarioRow[]): Check[] {
+  const result: Check[] = [];
+  for (const row of rows) {
+    const r = ratio(row, baseline);
+    if ((row.scenario === 'select' || row.scenario === 'report') && r !== undefined) {
+      result.push({
+        name: `${row.scenario} req/s ≥ ${TARGETS.minRatio}× baseline`,
+        value: `${r}×`,
+        pass: r >= TARGETS.minRatio,
+      });
+    }
+  }
+  for (const row of rows) {
+    result.push({
+      name: `${row.scenario} p99 ≤ ${TARGETS.maxP99Ms} ms`,
+      value: `${row.p99Ms} ms`,
+      pass: row.p99Ms <= TARGETS.maxP99Ms,
+    });
+  }
+  for (const row of rows) {
+    result.push({
+      name: `${row.scenario} zero non-2xx, errors, timeouts`,
+      value: `${row.non2xx} / ${row.errors} / ${row.timeouts}`,
+      pass: row.non2xx === 0 && row.errors === 0 && row.timeouts === 0,
+    });
+  }
+  return result;
+}
+
+const HEADER = [
+  'scenario',
+  'req/s (mean)',
+  'p50 ms',
+  'p99 ms',
+  'non-2xx',
+  'errors/timeouts',
+  '× baseline',
+  'server CPU µs/req (%)',
+  'loader CPU %',
+  'other CPU %',
+  'steal %',
+];
+
+function cells(row: ScenarioRow, baseline: ScenarioRow | undefined): string[] {
+  const r = row === baseline ? 1 : ratio(row, baseline);
+  return [
+    row.scenario,
+    String(row.reqPerSec),
+    String(row.p50Ms),
+    String(row.p99Ms),
+    String(row.non2xx),
+    `${row.errors}/${row.timeouts}`,
+    r === undefined ? 'n/a' : r.toFixed(2),
+    row.serverCpuUsPerReq === undefined ? '?' : `${row.serverCpuUsPerReq} (${row.serverCpuPct} %)`,
+    String(row.loaderCpuPct ?? '?'),
+    String(row.otherCpuPct ?? '?'),
+    String(row.stealCpuPct ?? '?'),
+  ];
+}
+
+function allRows(report: BenchReport): ScenarioRow[] {
+  return report.baseline ? [report.baseline, ...report.scenarios] : [...report.scenarios];
+}
+
+/**
+ * Baseline CPU per response ÷ the scenario's: what the throughput ratio tends to when both servers
+ * are CPU-bound, whatever else runs on the machine.
+ */
+export function cpuCostRatios(report: BenchReport): string {
+  const base = report.baseline?.serverCpuUsPerReq;
+  if (!base) return 'n/a';
+  return report.scenarios
+    .filter((row) => row.serverCpuUsPerReq)
+    .map((row) => `${row.scenario} ${(base / (row.serverCpuUsPerReq ?? 1)).toFixed(2)}×`)
+    .join(', ');
+}
+
+export function consoleTable(report: BenchReport): string {
+  const rows = [HEADER, ...allRows(report).map((row) => cells(row, report.baseline))];
+  const widths = HEADER.map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  const line = (row: string[]): string =>
+    row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+  const out = [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line), ''];
+  for (const check of report.checks) out.push(`${check.pass ? 'PASS' : 'FAIL'}  ${check.name}: ${check.value}`);
+  for (const row of allRows(report)) out.push(`responses per second, ${row.scenario}: ${row.perSecond.join(' ')}`);
+  out.push(`CPU-cost ratio (baseline CPU/req ÷ scenario CPU/req): ${cpuCostRatios(report)}`);
+  out.push(
+    `gateway RSS: ${report.gateway.rssMbAfterWarmup ?? '?'} MiB after warm-up, ${report.gateway.rssMbAtEnd ?? '?'} MiB at end`,
+  );
+  out.push(`overall: ${report.pass ? 'PASS' : 'FAIL'}`);
+  return out.join('\n');
+}
+
+export function markdown(report: BenchReport): string {
+  const rows = allRows(report).map((row) => cells(row, report.baseline));
+  const table = [HEADER, HEADER.map((_, c) => (c === 0 ? '---' : '---:')), ...rows].map((r) => `| ${r.join(' | ')} |`);
+  const notes = allRows(report)
+    .filter((row) => Object.keys(row.statusCodes).some((code) => !code.startsWith('2')) || row.failures.length > 0)
+    .map((row) => `- ${row.scenario}: status codes ${JSON.stringify(row.statusCodes)}; e.g. \`${row.failures[0]}\``);
+  const found =
+    report.gateway.addressFoundBy === 'log' ? 'its "Listening on" line' : '/proc (LOG_LEVEL=warn hides "Listening on")';
+  return [
+    '# HTTP benchmark: select-instance / report-result',
+    '',
+    `- date: ${report.date}`,
+    `- node: ${report.node}; machine: ${report.machine.cpus} × ${report.machine.model} (load generator on the same machine)`,
+    `- command: \`${report.command}\``,
+    `- load: ${report.config.connections} connections, ${report.config.duration} s per scenario, ` +
+      `${report.config.warmupRequests} warm-up requests per scenario`,
+    `- fixture: ${report.fixture.projects} projects × ${report.fixture.instancesPerProject} instances ` +
+      `(${report.fixture.identifiers} identifiers), one API key each, seeded over HTTP`,
+    `- sizes (bytes): ${Object.entries(report.sizes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+    `- gateway address learnt from ${found}; ` +
+      `${report.gateway.logLines} log lines at warn level or above during the run`,
+    `- gateway child (\`node dist/main.js\`, SQLite in a temp dir, LOG_LEVEL=warn) RSS: ` +
+      `${report.gateway.rssMbAfterWarmup ?? '?'} MiB after warm-up, ${report.gateway.rssMbAtEnd ?? '?'} MiB at end`,
+    '',
+    ...table,
+    '',
+    'server CPU: user+system CPU time of the server child (all its threads, GC included) per response, ' +
+      'and its CPU use in % of one core (/proc/<pid>/stat); loader CPU: the autocannon process; other CPU: ' +
+      `every other process on the machine (${report.machine.cpus} cores = ${report.machine.cpus * 100} %); ` +
+      'steal: CPU the hypervisor withheld. ' +
+      'Throughput and latency are only comparable between runs with similar "other CPU"; the CPU cost per ' +
+      `response is steadier. CPU-cost ratio (baseline ÷ scenario): ${cpuCostRatios(report)}.`,
+    '',
+    ...report.checks.map((check) => `- **${check.pass ? 'PASS' : 'FAIL'}** ${check.name}: ${check.value}`),
+    '',
+    `Overall: **${report.pass ? 'PASS' : 'FAIL'}**`,
+    ...(notes.length > 0 ? ['', 'Non-2xx responses:', '', ...notes] : []),
+    '',
+  ].join('\n');
+}
+
+export function machine(): { cpus: number; model: string } {
+  const list = cpus();
+  return { cpus: list.length, model: list[0]?.model.trim() ?? 'unknown' };
+}
+
+export function writeResults(report: BenchReport, jsonPath: string, mdPath: string): void {
+  mkdirSync(dirname(jsonPath), { recursive: true });
+  writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(mdPath, markdown(report));
+}

@@ -1,0 +1,73 @@
+/** One benchmark run's children and its SIGINT state; the environment children get. */
+import { loadavg } from 'node:os';
+import { type ServerChild, cpuTimeMs, startServer, stopServer, systemCpuMs } from './children';
+import { type ScenarioRow, runLoad, stopLoad } from './scenarios';
+
+/** A child's environment: ours, minus anything that would point the gateway elsewhere. */
+export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (!name.startsWith('GATEWAY_') && !['DATABASE_URL', 'NODE_OPTIONS', 'PORT', 'HOST'].includes(name))
+      env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+const cpuUsageMs = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1000;
+
+/** The children of one run, and whether SIGINT asked it to stop (no new step starts then). */
+export class Session {
+  aborted = false;
+  gateway?: ServerChild;
+  bare?: ServerChild;
+
+  check(): void {
+    if (this.aborted) throw new Error('interrupted');
+  }
+
+  async start(role: 'gateway' | 'bare', options: Parameters<typeof startServer>[0]): Promise<ServerChild> {
+    this.check();
+    const child = await startServer(options);
+    this[role] = child;
+    this.check();
+    return child;
+  }
+
+  /** One autocannon run, with the CPU time the server child `pid` used meanwhile. */
+  async load(pid: number, ...args: Parameters<typeof runLoad>): Promise<ScenarioRow> {
+    this.check();
+    const loadAvg1m = Math.round(loadavg()[0] * 100) / 100;
+    const before = { server: cpuTimeMs(pid), system: systemCpuMs(), loader: process.cpuUsage() };
+    const row = await runLoad(...args);
+    const server = cpuTimeMs(pid);
+    const system = systemCpuMs();
+    const loaderMs = cpuUsageMs(process.cpuUsage(before.loader));
+    this.check();
+    if (before.server === undefined || server === undefined || row.total === 0) return { ...row, loadAvg1m };
+    const serverMs = server - before.server;
+    const pct = (ms: number): number => Math.round((ms / (row.durationS * 1000)) * 100);
+    const otherMs = system && before.system ? system.busy - before.system.busy : undefined;
+    const stealMs = system && before.system ? system.steal - before.system.steal : undefined;
+    return {
+      ...row,
+      serverCpuPct: pct(serverMs),
+      serverCpuUsPerReq: Math.round((serverMs * 1000) / row.total),
+      loaderCpuPct: pct(loaderMs),
+      otherCpuPct: otherMs === undefined ? undefined : Math.max(0, pct(otherMs - serverMs - loaderMs)),
+      stealCpuPct: stealMs === undefined ? undefined : pct(stealMs),
+      loadAvg1m,
+    };
+  }
+
+  /** The baseline server must not compete with the gateway for the CPU. */
+  async stopBare(): Promise<void> {
+    await stopServer(this.bare);
+    this.bare = undefined;
+  }
+
+  /** Idempotent: stops the load and both children. */
+  async stop(): Promise<void> {
+    stopLoad();
+    await Promise.all([stopServer(this.bare), stopServer(this.gateway)]);
+  }
+}
