@@ -40,7 +40,7 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
  * Everything an app instance needs before `init()`, shared by `main.ts`, the OpenAPI generator
  * and the e2e tests, so that tests exercise exactly what production runs.
  */
-export async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+export function configureApp(app: NestFastifyApplication, config: AppConfig): void {
   const fastify = app.getHttpAdapter().getInstance();
   const routes = app.get(RouteTable);
   app.useLogger(app.get(Logger));
@@ -91,7 +91,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     bufferLogs: true,
     abortOnError: false,
   });
-  await configureApp(app, config);
+  configureApp(app, config);
   await app.init();
   return app;
 }

@@ -5,12 +5,14 @@ import type { Principal } from '../src/tenancy/principal';
 import { hashApiKey } from '../src/tenancy/api-key-secrets';
 import { ApiKeyAuthenticator } from '../src/tenancy/api-key-authenticator';
 import { adminToken, countQueries, createProject, viewerToken } from './utils/fixtures';
+import { Enveloped } from '../src/common/envelope.interceptor';
 import { createTestApp, TEST_ADMIN, type TestApp } from './utils/test-app';
 import { describeEachDatabase } from './utils/test-database';
 
 const AGENTX_KEY = 'default-api-key-1234567890';
 
 /** An authenticated route that touches nothing but the guards: what a hot-path request costs in auth. */
+@Enveloped()
 @Controller('test-only')
 class WhoAmIController {
   @Authenticated()

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { IsInt, IsString, Min } from 'class-validator';
 import { Public } from '../src/auth/auth.decorators';
+import { Enveloped } from '../src/common/envelope.interceptor';
 import { createTestApp, type TestApp } from './utils/test-app';
 import { describeEachDatabase } from './utils/test-database';
 
@@ -15,6 +16,7 @@ class EchoDto {
 
 /** Routes that exist only in this suite, to exercise the envelope and the error mapping. */
 @Public()
+@Enveloped()
 @Controller('test-only')
 class ProbeController {
   @Post('echo')

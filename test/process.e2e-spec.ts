@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Controller, Get, Module } from '@nestjs/common';
 import { Public } from '../src/auth/auth.decorators';
+import { Enveloped } from '../src/common/envelope.interceptor';
 import { createTestApp } from './utils/test-app';
 
 const ROOT = join(__dirname, '..');
@@ -90,6 +91,7 @@ describe('the gateway process', () => {
 const gate: { release?: () => void; entered?: () => void } = {};
 
 @Public()
+@Enveloped()
 @Controller('test-only')
 class SlowController {
   @Get('slow')

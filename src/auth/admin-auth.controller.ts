@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Inject, Ip, Post } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { ApiTags } from '@nestjs/swagger';
+import { Enveloped } from '../common/envelope.interceptor';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { GatewayError } from '../common/gateway-error';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -12,6 +13,7 @@ import { LoginLimiter } from './login-limiter';
 import { type AdminTokenPayload, JWT_ISSUER } from './strategies/jwt.strategy';
 
 @ApiTags('admin: auth')
+@Enveloped()
 @Controller('admin/auth')
 export class AdminAuthController {
   constructor(

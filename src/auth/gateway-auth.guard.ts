@@ -30,6 +30,8 @@ class JwtPassportGuard extends AuthGuard('jwt') {
 
 const READ_METHODS = new Set(['GET', 'HEAD']);
 
+type RouteAuth = 'public' | AuthenticatedOptions | undefined;
+
 /**
  * The one global guard: `@Public()` routes pass; `@Authenticated()` ones need a project API key
  * (with the scopes asked for) or, with `admin: true`, an admin JWT — and a viewer admin may only
@@ -39,6 +41,8 @@ const READ_METHODS = new Set(['GET', 'HEAD']);
 export class GatewayAuthGuard implements CanActivate {
   private readonly apiKey = new ApiKeyPassportGuard();
   private readonly jwt = new JwtPassportGuard();
+  /** Per handler: metadata never changes after start-up, and reading it walks prototype chains. */
+  private readonly routes = new WeakMap<object, RouteAuth>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -46,9 +50,8 @@ export class GatewayAuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
-    const options = this.reflector.getAllAndOverride<AuthenticatedOptions | undefined>(AUTH_OPTIONS, targets);
+    const options = this.routeAuth(context);
+    if (options === 'public') return true;
     if (!options) throw new GatewayError('INTERNAL_ERROR', 'Route is neither @Public() nor @Authenticated()');
     const request = context.switchToHttp().getRequest<{ method: string; user?: unknown }>();
     if (options.admin) {
@@ -63,5 +66,16 @@ export class GatewayAuthGuard implements CanActivate {
     const project = request.user as ProjectPrincipal;
     for (const scope of options.scopes ?? []) this.authenticator.requireScope(project, scope);
     return true;
+  }
+
+  private routeAuth(context: ExecutionContext): RouteAuth {
+    const handler = context.getHandler();
+    if (this.routes.has(handler)) return this.routes.get(handler);
+    const targets = [handler, context.getClass()];
+    const auth: RouteAuth = this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)
+      ? 'public'
+      : this.reflector.getAllAndOverride<AuthenticatedOptions | undefined>(AUTH_OPTIONS, targets);
+    this.routes.set(handler, auth);
+    return auth;
   }
 }

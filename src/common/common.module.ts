@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { APP_FILTER, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { Clock, SystemClock } from './clock';
 import { EnvelopeInterceptor } from './envelope.interceptor';
 import { GatewayExceptionFilter } from './exception.filter';
@@ -17,9 +17,9 @@ import { GatewayValidationPipe } from './validation.pipe';
       inject: [RouteTable, Clock],
       useFactory: (routes: RouteTable, clock: Clock) => new GatewayExceptionFilter(routes, () => clock.now()),
     },
-    { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
+    EnvelopeInterceptor,
     { provide: APP_PIPE, useClass: GatewayValidationPipe },
   ],
-  exports: [Clock, RouteTable],
+  exports: [Clock, RouteTable, EnvelopeInterceptor],
 })
 export class CommonModule {}

@@ -1,4 +1,11 @@
-import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor, SetMetadata } from '@nestjs/common';
+import {
+  type CallHandler,
+  type ExecutionContext,
+  Injectable,
+  type NestInterceptor,
+  SetMetadata,
+  UseInterceptors,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { type Observable, map } from 'rxjs';
 import { Clock, InjectClock } from './clock';
@@ -31,3 +38,14 @@ export class EnvelopeInterceptor implements NestInterceptor {
     return next.handle().pipe(map((data: unknown): SuccessEnvelope<unknown> => success(data, this.clock.now())));
   }
 }
+
+/**
+ * Wraps the controller's return values in the success envelope. Every controller carries it
+ * (a test walks them), except the hot-path one, which builds its envelopes itself: a Nest
+ * interceptor costs an rxjs pipeline and an AsyncResource per request.
+ *
+ * @example
+ * @Enveloped()
+ * @Controller('projects') export class ProjectsController { … }
+ */
+export const Enveloped = (): ClassDecorator & MethodDecorator => UseInterceptors(EnvelopeInterceptor);

@@ -25,8 +25,7 @@ export function loggerParams(config: AppConfig, destination?: DestinationStream)
   const options: Options = {
     level: config.logLevel,
     // A destination given (tests capture logs) means plain JSON into it.
-    transport:
-      config.logPretty && !destination ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
+    transport: config.logPretty && !destination ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
     redact: {
       paths: ['*.password', '*.apiKey', '*.accessToken', '*.authorization', '*["api-key"]'],
       censor: '[REDACTED]',

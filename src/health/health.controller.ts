@@ -2,6 +2,7 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '../auth/auth.decorators';
+import { Enveloped } from '../common/envelope.interceptor';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { Clock, InjectClock } from '../common/clock';
 import { GatewayError } from '../common/gateway-error';
@@ -11,6 +12,7 @@ import { ReadinessService } from './readiness.service';
 
 @ApiTags('health')
 @Public()
+@Enveloped()
 @Controller('health')
 export class HealthController {
   constructor(

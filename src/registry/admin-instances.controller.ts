@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiParam, ApiTags } from '@nestjs/swagger';
 import { Authenticated } from '../auth/auth.decorators';
+import { Enveloped } from '../common/envelope.interceptor';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { GatewayError } from '../common/gateway-error';
 import { IdParam } from '../common/id.param';
@@ -27,6 +28,7 @@ import { InstancesService } from './instances.service';
 /** The reference's instance queries across projects, plus writes for any project (admin JWT). */
 @ApiTags('admin: instances')
 @Authenticated({ admin: true })
+@Enveloped()
 @Controller('admin/instances')
 export class AdminInstancesController {
   constructor(

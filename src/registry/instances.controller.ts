@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiParam, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentPrincipal, asProject } from '../auth/auth.decorators';
+import { Enveloped } from '../common/envelope.interceptor';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { IdParam } from '../common/id.param';
 import type { Principal } from '../tenancy/principal';
@@ -26,6 +27,7 @@ const apiTypeParam = ApiParam({ name: 'apiType', enum: API_TYPES });
 
 /** [compat] The registry as AgentX uses it. Every success is HTTP 200. */
 @ApiTags('instances')
+@Enveloped()
 @Controller('instances')
 export class InstancesController {
   constructor(

@@ -2,6 +2,8 @@ import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentPrincipal, asProject } from '../auth/auth.decorators';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
+import { Clock, InjectClock } from '../common/clock';
+import { type SuccessEnvelope, success } from '../common/envelope';
 import { SchemaPipe } from '../common/schema-validation';
 import {
   ReportResultDto,
@@ -14,13 +16,18 @@ import { SelectInstanceDto, SelectedInstanceDto, selectInstanceSchema } from './
 import { ReportService } from './report.service';
 import { SelectionService } from './selection.service';
 
-/** [compat] The hot path: which instance to call, and how the call went. Memory only. */
+/**
+ * [compat] The hot path: which instance to call, and how the call went. Memory only. The only
+ * controller without `@Enveloped()`: it builds its envelopes itself, sparing every request an
+ * interceptor pipeline.
+ */
 @ApiTags('gateway')
 @Controller('gateway')
 export class GatewayController {
   constructor(
     private readonly selection: SelectionService,
     private readonly reports: ReportService,
+    @InjectClock() private readonly clock: Clock,
   ) {}
 
   /** Chooses the instance to call for an API identifier (fallback chain, tiers, affinity, strategy). */
@@ -40,8 +47,8 @@ export class GatewayController {
   select(
     @CurrentPrincipal() principal: Principal,
     @Body(new SchemaPipe(selectInstanceSchema)) body: SelectInstanceDto,
-  ): SelectedInstanceDto {
-    return this.selection.select(asProject(principal), body);
+  ): SuccessEnvelope<SelectedInstanceDto> {
+    return success(this.selection.select(asProject(principal), body), this.clock.now());
   }
 
   /** Reports how a call to the selected instance went; closes its lease. `data` is omitted. */
@@ -53,8 +60,9 @@ export class GatewayController {
   report(
     @CurrentPrincipal() principal: Principal,
     @Body(new SchemaPipe(reportResultSchema)) body: ReportResultDto,
-  ): void {
+  ): SuccessEnvelope<never> {
     this.reports.report(asProject(principal), body);
+    return success(undefined as never, this.clock.now());
   }
 
   /** Up to 1000 reports at once; all are checked before any is recorded. */
@@ -66,7 +74,8 @@ export class GatewayController {
   reportAll(
     @CurrentPrincipal() principal: Principal,
     @Body(new SchemaPipe(reportResultsSchema)) body: ReportResultsDto,
-  ): void {
+  ): SuccessEnvelope<never> {
     this.reports.reportAll(asProject(principal), body.results);
+    return success(undefined as never, this.clock.now());
   }
 }

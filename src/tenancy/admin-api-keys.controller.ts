@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Put, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Authenticated } from '../auth/auth.decorators';
+import { Enveloped } from '../common/envelope.interceptor';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { IdParam } from '../common/id.param';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
@@ -20,6 +21,7 @@ import {
 
 @ApiTags('admin: api keys')
 @Authenticated({ admin: true })
+@Enveloped()
 @Controller('admin/apikeys')
 export class AdminApiKeysController {
   constructor(

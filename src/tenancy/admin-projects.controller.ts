@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Post, Put, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Authenticated } from '../auth/auth.decorators';
+import { Enveloped } from '../common/envelope.interceptor';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { IdParam } from '../common/id.param';
 import { ApiKeysService } from './api-keys.service';
@@ -18,6 +19,7 @@ import { ProjectsService } from './projects.service';
 
 @ApiTags('admin: projects')
 @Authenticated({ admin: true })
+@Enveloped()
 @Controller('admin/projects')
 export class AdminProjectsController {
   constructor(

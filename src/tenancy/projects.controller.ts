@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Patch, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentPrincipal, Public, asProject } from '../auth/auth.decorators';
+import { Enveloped } from '../common/envelope.interceptor';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import type { Principal } from './principal';
 import { CreateProjectWithKeyDto, ProjectDto, toProjectDto } from './dto/project.dto';
@@ -8,6 +9,7 @@ import { ProjectSettings } from './project-settings';
 import { ProjectsService } from './projects.service';
 
 @ApiTags('projects')
+@Enveloped()
 @Controller('projects')
 export class ProjectsController {
   constructor(private readonly projects: ProjectsService) {}

@@ -56,7 +56,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     .compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(config), { bufferLogs: true });
   try {
-    await configureApp(app, config);
+    configureApp(app, config);
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
   } catch (error) {
