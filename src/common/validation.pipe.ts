@@ -25,10 +25,23 @@ export class GatewayValidationPipe implements PipeTransform {
   private readonly strict = strictValidationPipe();
   private readonly lenient = lenientValidationPipe();
 
+  /** Per DTO class: which validation it gets (metadata lookups walk prototype chains). */
+  private readonly modes = new WeakMap<object, 'schema' | 'lenient' | 'strict'>();
+
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
-    if (isSchemaValidated(metadata.metatype)) return value;
-    const lenient = isLenient(metadata.metatype);
-    return (lenient ? this.lenient : this.strict).transform(value, metadata);
+    const mode = this.modeOf(metadata.metatype);
+    if (mode === 'schema') return value;
+    return (mode === 'lenient' ? this.lenient : this.strict).transform(value, metadata);
+  }
+
+  private modeOf(metatype: Type<unknown> | undefined): 'schema' | 'lenient' | 'strict' {
+    if (!metatype) return 'strict';
+    let mode = this.modes.get(metatype);
+    if (!mode) {
+      mode = isSchemaValidated(metatype) ? 'schema' : isLenient(metatype) ? 'lenient' : 'strict';
+      this.modes.set(metatype, mode);
+    }
+    return mode;
   }
 }
 

@@ -1,4 +1,3 @@
-import type { InstanceRecord } from '../registry/instance-record';
 import type { Unavailability } from './health-view';
 import type { Candidate } from './selection-strategy';
 
@@ -29,10 +28,10 @@ export type Attempt =
       readonly affinityBound: boolean;
     };
 
-/** The highest `priority` among records (the best configured tier). */
-export function bestTierOf(records: readonly InstanceRecord[], priorityOf: (record: InstanceRecord) => number): number {
+/** The highest `priority` among the matches, selectable or not (the best configured tier). */
+export function bestTierOf(judged: readonly Judged[]): number {
   let best = Number.NEGATIVE_INFINITY;
-  for (const record of records) best = Math.max(best, priorityOf(record));
+  for (const one of judged) best = Math.max(best, one.candidate.params.priority);
   return best;
 }
 
