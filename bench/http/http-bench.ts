@@ -2,14 +2,16 @@
  * HTTP benchmark of the gateway's hot path, over real HTTP against the compiled gateway.
  *
  *   npm run build && node -r ts-node/register/transpile-only bench/http/http-bench.ts \
- *     [--duration 10] [--connections 50] [--warmup 500] [--only baseline,select,report,mix] \
+ *     [--duration 10] [--connections 50] [--warmup 5] [--only baseline,select,report,mix] \
  *     [--cpu-prof <dir>]
  *
  * 1. Starts `node dist/main.js` as a child (free port, SQLite in a temp dir, LOG_LEVEL=warn,
  *    default throttling), seeds it over HTTP (admin login, 3 projects with a key each, 50
- *    instances per project) and takes one real select-instance response.
+ *    instances per project), takes one real select-instance response, then warms it up with
+ *    --warmup seconds of each request kind (a few hundred requests leave the JIT cold: the first
+ *    seconds run at a third of the steady rate).
  * 2. Baseline: a bare Fastify 5 child (bare-fastify.ts) answering that same response for a body
- *    of the same size, at the same connections and duration.
+ *    of the same size, at the same connections, warm-up and duration; stopped before step 3.
  * 3. Scenarios against the gateway: select only, report only (~5 % failures, no selectionId),
  *    and select-then-report with the selectionId, all spread over the 3 keys.
  * Prints a table with PASS/FAIL against the targets and writes bench/results/http.{json,md}
@@ -21,7 +23,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { rssMb } from './children';
-import { type BenchReport, checks, consoleTable, machine, writeResults } from './report';
+import { type BenchReport, checks, consoleTable, machine, sourceVersion, writeResults } from './report';
 import { type LoadOptions, type ScenarioRow, mixRequests, reportRequests, selectRequests } from './scenarios';
 import { sampleSelect, seed } from './seed';
 import { Session, childEnv } from './session';
@@ -58,7 +60,7 @@ function parseArgs(argv: readonly string[]): Options {
   return {
     duration: int('--duration', 10),
     connections: int('--connections', 50),
-    warmup: int('--warmup', 500),
+    warmup: int('--warmup', 5),
     only: only as Scenario[],
     cpuProfDir: cpuProf === undefined ? undefined : resolve(cpuProf),
   };
@@ -91,12 +93,19 @@ async function main(options: Options, session: Session, tmp: string): Promise<vo
   session.check();
   const fixture = await seed(gateway.url, { ...FIXTURE, ...ADMIN });
   const sample = await sampleSelect(gateway.url, fixture);
-  const load: LoadOptions = { url: gateway.url, connections: options.connections, duration: options.duration };
-  const warm: LoadOptions = { ...load, connections: Math.min(10, options.connections), amount: options.warmup };
-  log(`warming up (${options.warmup} select, report and mixed requests)`);
-  await session.load(gateway.pid, 'warmup', selectRequests(fixture), { ...warm, rotate: true });
-  await session.load(gateway.pid, 'warmup', reportRequests(fixture), { ...warm, rotate: true });
-  await session.load(gateway.pid, 'warmup', mixRequests(fixture, {}), warm);
+  const load: LoadOptions = {
+    url: gateway.url,
+    connections: options.connections,
+    duration: options.duration,
+  };
+  // JIT: a few hundred requests leave the gateway at a third of its speed; seconds of load do not.
+  const warm: LoadOptions = { ...load, duration: options.warmup };
+  log(`warming up: ${options.warmup} s each of select, report and select+report`);
+  const warmups = [
+    await session.load(gateway.pid, 'warm-up select', selectRequests(fixture), { ...warm, rotate: true }),
+    await session.load(gateway.pid, 'warm-up report', reportRequests(fixture), { ...warm, rotate: true }),
+    await session.load(gateway.pid, 'warm-up mix', mixRequests(fixture, {}), warm),
+  ];
   const rssMbAfterWarmup = rssMb(gateway.pid);
 
   let baseline: ScenarioRow | undefined;
@@ -120,7 +129,7 @@ async function main(options: Options, session: Session, tmp: string): Promise<vo
     sizes.baselineRequestBody = Buffer.byteLength(sample.request);
     sizes.baselineResponseBody = Buffer.byteLength(await answer.text());
     log(`baseline: bare Fastify pid ${bare.pid} at ${bare.url}`);
-    await session.load(bare.pid, 'warmup', [request], { ...warm, url: bare.url });
+    warmups.push(await session.load(bare.pid, 'warm-up baseline', [request], { ...warm, url: bare.url }));
     baseline = await session.load(bare.pid, 'baseline (bare Fastify)', [request], { ...load, url: bare.url });
     await session.stopBare();
   }
@@ -147,7 +156,12 @@ async function main(options: Options, session: Session, tmp: string): Promise<vo
     command:
       `node -r ts-node/register/transpile-only bench/http/http-bench.ts ${process.argv.slice(2).join(' ')}`.trim(),
     machine: machine(),
-    config: { connections: options.connections, duration: options.duration, warmupRequests: options.warmup },
+    source: sourceVersion(ROOT),
+    config: {
+      connections: options.connections,
+      duration: options.duration,
+      warmupSeconds: options.warmup,
+    },
     sizes,
     gateway: {
       pid: gateway.pid,
@@ -163,6 +177,7 @@ async function main(options: Options, session: Session, tmp: string): Promise<vo
     },
     baseline,
     scenarios: rows,
+    warmups,
     checks: verdict,
     pass: verdict.every((check) => check.pass),
   };

@@ -1,4 +1,5 @@
 /** The HTTP benchmark's verdict: targets, the console table, bench/results/http.{json,md}. */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname } from 'node:path';
@@ -17,7 +18,9 @@ export interface BenchReport {
   readonly node: string;
   readonly command: string;
   readonly machine: { cpus: number; model: string };
-  readonly config: { connections: number; duration: number; warmupRequests: number };
+  /** The commit the working tree is at, and whether src/ differs from it (dist/ is built from src/). */
+  readonly source: string;
+  readonly config: { connections: number; duration: number; warmupSeconds: number };
   readonly sizes: Record<string, number>;
   readonly gateway: {
     readonly pid: number;
@@ -29,6 +32,8 @@ export interface BenchReport {
   readonly fixture: { projects: number; instancesPerProject: number; identifiers: number };
   readonly baseline?: ScenarioRow;
   readonly scenarios: readonly ScenarioRow[];
+  /** Not judged; kept for their per-second ramp (the JIT warming up). */
+  readonly warmups: readonly ScenarioRow[];
   readonly checks: readonly Check[];
   readonly pass: boolean;
 }
@@ -123,6 +128,7 @@ export function consoleTable(report: BenchReport): string {
   const out = [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line), ''];
   for (const check of report.checks) out.push(`${check.pass ? 'PASS' : 'FAIL'}  ${check.name}: ${check.value}`);
   for (const row of allRows(report)) out.push(`responses per second, ${row.scenario}: ${row.perSecond.join(' ')}`);
+  out.push(`gateway source: ${report.source}`);
   out.push(`CPU-cost ratio (baseline CPU/req ÷ scenario CPU/req): ${cpuCostRatios(report)}`);
   out.push(
     `gateway RSS: ${report.gateway.rssMbAfterWarmup ?? '?'} MiB after warm-up, ${report.gateway.rssMbAtEnd ?? '?'} MiB at end`,
@@ -144,9 +150,9 @@ export function markdown(report: BenchReport): string {
     '',
     `- date: ${report.date}`,
     `- node: ${report.node}; machine: ${report.machine.cpus} × ${report.machine.model} (load generator on the same machine)`,
-    `- command: \`${report.command}\``,
+    `- command: \`${report.command}\`; gateway source: ${report.source} (built into dist/ before the run)`,
     `- load: ${report.config.connections} connections, ${report.config.duration} s per scenario, ` +
-      `${report.config.warmupRequests} warm-up requests per scenario`,
+      `after ${report.config.warmupSeconds} s of warm-up each (select, report, mix; baseline)`,
     `- fixture: ${report.fixture.projects} projects × ${report.fixture.instancesPerProject} instances ` +
       `(${report.fixture.identifiers} identifiers), one API key each, seeded over HTTP`,
     `- sizes (bytes): ${Object.entries(report.sizes)
@@ -172,6 +178,17 @@ export function markdown(report: BenchReport): string {
     ...(notes.length > 0 ? ['', 'Non-2xx responses:', '', ...notes] : []),
     '',
   ].join('\n');
+}
+
+/** Read-only git queries; 'unknown' outside a repository. */
+export function sourceVersion(root: string): string {
+  try {
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
+    const dirty = git('status', '--porcelain', '--', 'src') !== '';
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' + uncommitted changes in src/' : ''}`;
+  } catch {
+    return 'unknown';
+  }
 }
 
 export function machine(): { cpus: number; model: string } {

@@ -17,8 +17,6 @@ export interface LoadOptions {
   readonly url: string;
   readonly connections: number;
   readonly duration: number;
-  /** Stop after this many responses instead of after `duration` (warm-up). */
-  readonly amount?: number;
   /** Give each connection the request list rotated by its index (not for request sequences). */
   readonly rotate?: boolean;
 }
@@ -191,7 +189,6 @@ export function runLoad(
         url: options.url,
         connections: options.connections,
         duration: options.duration,
-        ...(options.amount ? { amount: options.amount } : {}),
         requests: watched,
         setupClient: (c) => {
           if (options.rotate) c.setRequests(rotate(watched, client++ % watched.length));
