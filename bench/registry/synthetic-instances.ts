@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../test/utils/mulberry32';
 import type { ApiType, InstanceRecord, InstanceStatus } from '../../src/registry/instance-record';
 
 export interface SyntheticOptions {
@@ -6,17 +7,7 @@ export interface SyntheticOptions {
   readonly seed: number;
 }
 
-/** A small, fast, seedable PRNG (mulberry32): same seed, same data set, comparable runs. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** What projects register, weighted towards models as in the reference gateway's traffic. */
 const CATALOGUE: readonly (readonly [string, ApiType])[] = [

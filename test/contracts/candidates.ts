@@ -1,3 +1,4 @@
+import { mulberry32 } from '../utils/mulberry32';
 import { FakeClock } from '../../src/common/clock';
 import type { InstanceStatsView } from '../../src/metrics/instance-stats-view';
 import type { InstanceRecord } from '../../src/registry/instance-record';
@@ -8,6 +9,8 @@ import type { Candidate, SelectionContext } from '../../src/selection/selection-
  * Builders for strategy tests: candidates with chosen stats and routing params, contexts with a
  * seeded random. Plain objects throughout, so any strategy can be tested without the gateway.
  */
+
+export { mulberry32 };
 
 export interface CandidateSpec {
   /** Becomes the instance id (padded) and businessId, to tell candidates apart in failures. */
@@ -60,21 +63,6 @@ export function candidates(count: number, spec: (i: number) => CandidateSpec = (
 /** Stats an instance with `calls` calls of which `failures` failed, at `latencyMs`. */
 export function observed(calls: number, failures: number, latencyMs: number): Partial<InstanceStatsView> {
   return { calls, successes: calls - failures, failures, latencyMs, lastReportAt: EPOCH.getTime() };
-}
-
-/**
- * mulberry32: a tiny seeded PRNG, uniform in [0, 1). Good enough for statistical tests, and the
- * same seed always gives the same sequence, so a "random" test never flakes.
- */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface ContextSpec {
