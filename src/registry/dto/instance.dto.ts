@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -102,26 +102,18 @@ export class BatchCreateInstancesDto {
   instances!: CreateInstanceDto[];
 }
 
-/** [compat] The update of `PUT /api/instances/{apiType}/{businessId}`; never changes `status`. */
+/**
+ * [compat] The update of `PUT /api/instances/{apiType}/{businessId}`; never changes `status`.
+ * `userId` unset: unchanged, null: shared by every user; `routingParams` and `metadata` replace
+ * the stored ones when given.
+ */
 @Lenient()
-export class UpdateInstanceDto {
-  /** Unset: unchanged; null: shared by every user. */
-  @IsOptional() @IsString() @Length(1, 128) @Matches(PRINTABLE, printable('userId')) userId?: string | null;
-
-  @IsString() @Length(1, 128) @Matches(PRINTABLE, printable('apiIdentifier')) apiIdentifier!: string;
-
-  /** Replaces the routing parameters when given. */
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  @IsOptional()
-  @IsObject()
-  routingParams?: Record<string, unknown>;
-
-  /** Replaces the metadata when given. */
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  @IsOptional()
-  @IsObject()
-  metadata?: Record<string, unknown>;
-}
+export class UpdateInstanceDto extends PickType(CreateInstanceDto, [
+  'userId',
+  'apiIdentifier',
+  'routingParams',
+  'metadata',
+] as const) {}
 
 @Lenient()
 export class InstanceKeyDto {

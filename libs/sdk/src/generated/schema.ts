@@ -838,16 +838,16 @@ export interface components {
             reason?: string;
         };
         UpdateInstanceDto: {
-            /** @description Replaces the routing parameters when given. */
             routingParams?: {
                 [key: string]: unknown;
             };
-            /** @description Replaces the metadata when given. */
+            /** @description Free JSON, at most 16 KiB. */
             metadata?: {
                 [key: string]: unknown;
             };
-            /** @description Unset: unchanged; null: shared by every user. */
+            /** @description When set, only select requests with exactly this userId get this instance. */
             userId?: string | null;
+            /** @description What callers select by, e.g. a model name; several instances usually share it. */
             apiIdentifier: string;
         };
         AdminInstancePageDto: {
