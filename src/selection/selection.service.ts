@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
+import type { InstanceRecord } from '../registry/instance-record';
 import { RegistryIndex } from '../registry/registry-index';
 import { AffinityStore, InjectAffinityStore } from '../state/affinity-store';
 import type { ProjectPrincipal } from '../tenancy/principal';
@@ -149,8 +150,8 @@ export class SelectionService {
       routingParams: instance.routingParams,
       status: instance.status,
       metadata: instance.metadata,
-      createdAt: instance.createdAt,
-      updatedAt: instance.updatedAt,
+      createdAt: isoDates(instance).createdAt,
+      updatedAt: isoDates(instance).updatedAt,
       selectionId: lease.selectionId,
       strategy: strategyName,
       tier: attempt.tier,
@@ -164,6 +165,22 @@ export class SelectionService {
     }
     return response;
   }
+}
+
+/**
+ * ISO strings of a record's dates, computed once per record (records are replaced, never
+ * mutated): `JSON.stringify` of `Date` objects made serialising a select response 4× the cost of
+ * the same bytes as strings.
+ */
+const isoCache = new WeakMap<InstanceRecord, { readonly createdAt: string; readonly updatedAt: string }>();
+
+function isoDates(record: InstanceRecord): { readonly createdAt: string; readonly updatedAt: string } {
+  let dates = isoCache.get(record);
+  if (!dates) {
+    dates = { createdAt: record.createdAt.toISOString(), updatedAt: record.updatedAt.toISOString() };
+    isoCache.set(record, dates);
+  }
+  return dates;
 }
 
 function affinityKeyOf(projectId: string, request: SelectInstanceDto): string | undefined {

@@ -43,8 +43,10 @@ export class InstanceDto {
   status!: InstanceStatus;
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true })
   metadata!: Record<string, unknown> | null;
-  createdAt!: Date;
-  updatedAt!: Date;
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+  @ApiProperty({ format: 'date-time' })
+  updatedAt!: string;
 }
 
 export function toInstanceDto(record: InstanceRecord): InstanceDto {
@@ -58,8 +60,8 @@ export function toInstanceDto(record: InstanceRecord): InstanceDto {
     routingParams: record.routingParams,
     status: record.status,
     metadata: record.metadata,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
+    createdAt: record.createdAt.toISOString(),
+    updatedAt: record.updatedAt.toISOString(),
   };
 }
 

@@ -783,15 +783,15 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             } | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
             id: string;
             projectId: string;
             userId: string | null;
             apiIdentifier: string;
             businessId: string;
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
         };
         CreateInstanceDto: {
             /** @enum {string} */
@@ -868,15 +868,15 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             } | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
             id: string;
             projectId: string;
             userId: string | null;
             apiIdentifier: string;
             businessId: string;
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
             projectName: string;
         };
         InstanceWithProjectPageDto: {
@@ -938,15 +938,15 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             } | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
             id: string;
             projectId: string;
             userId: string | null;
             apiIdentifier: string;
             businessId: string;
-            /** Format: date-time */
-            createdAt: string;
-            /** Format: date-time */
-            updatedAt: string;
             /** @description Pass it back in report-result to close this selection's lease. */
             selectionId: string;
             strategy: string;
