@@ -1,20 +1,9 @@
+import { mulberry32 as prng } from '../../test/utils/mulberry32';
 import { FakeClock } from '../common/clock';
 import { InstanceStats, type RecordedOutcome } from './instance-stats';
 import { FAILURE_CLASSES, OUTCOME_CLASSES, type OutcomeClass } from './outcome';
 
 const T0 = Date.UTC(2026, 0, 1); // a whole second, so bucket boundaries fall on round offsets
-
-/** Deterministic PRNG (mulberry32) for the property test. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Samples at `perSecond` for `seconds`, each `latencyMs`, advancing the clock. */
 function feed(stats: InstanceStats, clock: FakeClock, sample: Partial<RecordedOutcome> & { seconds: number }): void {

@@ -1,3 +1,4 @@
+import { mulberry32 as prng } from '../../test/utils/mulberry32';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Clock, FakeClock } from '../common/clock';
@@ -9,18 +10,6 @@ const T0 = Date.UTC(2026, 0, 1);
 interface ModelLease {
   readonly lease: Lease;
   state: 'open' | 'closed' | 'expired' | 'dropped';
-}
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function setup() {
