@@ -50,7 +50,8 @@ export class SelectionService {
     for (const identifier of identifiers) {
       const attempt = this.attempt({ project, request, identifier, strategy, now });
       attempts.push(attempt);
-      if (attempt.kind === 'chosen') return this.respond({ project, request, attempt, attempts, strategyName, now });
+      if (attempt.kind === 'chosen')
+        return this.respond({ project, request, attempt, attempts, strategyName, strategy, now });
     }
     throw noSelectableInstance(request, attempts, now);
   }
@@ -122,9 +123,10 @@ export class SelectionService {
     attempt: Extract<Attempt, { kind: 'chosen' }>;
     attempts: readonly Attempt[];
     strategyName: string;
+    strategy: SelectionStrategyHandler;
     now: number;
   }): SelectedInstanceDto {
-    const { project, request, attempt, attempts, strategyName, now } = args;
+    const { project, request, attempt, attempts, strategyName, strategy, now } = args;
     const { chosen } = attempt;
     const key = affinityKeyOf(project.projectId, request);
     if (key) this.affinity.set(key, chosen.instance.id, affinityTtlMs(project), now);
@@ -161,7 +163,7 @@ export class SelectionService {
       affinityBound: attempt.affinityBound,
     };
     if (request.explain) {
-      response.explain = explainSelection(attempts, this.strategies.require(strategyName), now, this.random);
+      response.explain = explainSelection(attempts, strategy, now, this.random);
     }
     return response;
   }
