@@ -23,6 +23,9 @@ export function requestIdOf(req: IncomingMessage): string {
   return id;
 }
 
+/** Routes that take up to 1000 items in one body. */
+const BATCH_ROUTES: ReadonlySet<string> = new Set(['/api/gateway/report-results', '/api/instances/batch']);
+
 export function createAdapter(config: AppConfig): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
@@ -46,7 +49,11 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   app.useLogger(app.get(Logger));
   app.flushLogs();
 
-  fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
+  fastify.addHook('onRoute', (route) => {
+    routes.add(route.method, route.url);
+    // A batch of 1000 reports or instances does not fit the general body limit.
+    if (BATCH_ROUTES.has(route.url)) route.bodyLimit = Math.max(config.bodyLimitBytes, config.batchBodyLimitBytes);
+  });
   // While draining, answer in-flight requests with `Connection: close` so keep-alive sockets do
   // not hold the shutdown open until their idle timeout.
   let draining = false;

@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       database: { type: 'sqlite', path: './data/gateway.sqlite' },
       runMigrations: true,
       bodyLimitBytes: 65536,
+      batchBodyLimitBytes: 4194304,
       corsOrigins: [],
       shutdownTimeoutMs: 10000,
       swaggerEnabled: true,

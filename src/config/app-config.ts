@@ -24,6 +24,8 @@ export interface AppConfig {
   readonly database: DatabaseConfig;
   readonly runMigrations: boolean;
   readonly bodyLimitBytes: number;
+  /** Body limit of the batch routes (up to 1000 items each). */
+  readonly batchBodyLimitBytes: number;
   /** Empty: CORS off. `['*']`: any origin. */
   readonly corsOrigins: readonly string[];
   readonly shutdownTimeoutMs: number;
@@ -71,6 +73,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     database: readDatabase(read),
     runMigrations: read.bool('GATEWAY_MIGRATIONS_RUN', true),
     bodyLimitBytes: read.int('GATEWAY_BODY_LIMIT_BYTES', 64 * 1024, { min: 1024, max: 16 * 1024 * 1024 }),
+    batchBodyLimitBytes: read.int('GATEWAY_BATCH_BODY_LIMIT_BYTES', 4 * 1024 * 1024, {
+      min: 1024,
+      max: 64 * 1024 * 1024,
+    }),
     corsOrigins: read.list('GATEWAY_CORS_ORIGINS'),
     shutdownTimeoutMs: read.int('GATEWAY_SHUTDOWN_TIMEOUT_MS', 10_000, { min: 0, max: 600_000 }),
     swaggerEnabled: read.bool('GATEWAY_SWAGGER_ENABLED', true),

@@ -1,9 +1,15 @@
 import { CreateSettings1767225600000 } from './migrations/1767225600000-create-settings';
 import { CreateTenancy1767225700000 } from './migrations/1767225700000-create-tenancy';
 import { CreateApiInstances1767225800000 } from './migrations/1767225800000-create-api-instances';
+import { CreateBreakerEvents1767225900000 } from './migrations/1767225900000-create-breaker-events';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works under
  * ts-jest, ts-node and the compiled build.
  */
-export const MIGRATIONS = [CreateSettings1767225600000, CreateTenancy1767225700000, CreateApiInstances1767225800000];
+export const MIGRATIONS = [
+  CreateSettings1767225600000,
+  CreateTenancy1767225700000,
+  CreateApiInstances1767225800000,
+  CreateBreakerEvents1767225900000,
+];

@@ -11,7 +11,6 @@ import {
   BatchDeleteInstancesDto,
   CreateInstanceDto,
   InstanceDto,
-  InstanceHealthDto,
   InstancePageDto,
   InstanceQueryDto,
   UpdateInstanceDto,
@@ -83,23 +82,6 @@ export class InstancesController {
   @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
   get(@CurrentPrincipal() principal: Principal, @IdParam() id: string): InstanceDto {
     return toInstanceDto(this.instances.get(asProject(principal).projectId, id));
-  }
-
-  /** What the gateway knows of the instance's health now. */
-  @Authenticated(READ)
-  @Get(':id/health')
-  @ApiEnvelope(InstanceHealthDto)
-  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
-  health(@CurrentPrincipal() principal: Principal, @IdParam() id: string): InstanceHealthDto {
-    const record = this.instances.get(asProject(principal).projectId, id);
-    const selectable = record.status === 'ACTIVE';
-    return {
-      instanceId: record.id,
-      businessId: record.businessId,
-      status: record.status,
-      selectable,
-      ...(selectable ? {} : { reason: `status ${record.status}` }),
-    };
   }
 
   /** Updates identifier, user, routing parameters and metadata; never the status. */

@@ -32,12 +32,10 @@ export function explainSelection(
         apiIdentifier: instance.apiIdentifier,
         priority: params.priority,
         selectable: !unavailable,
-        reason: unavailable
-          ? unavailable.reason
-          : chosen
-            ? attempt.kind === 'chosen' && attempt.affinityBound
-              ? 'chosen: affinity binding'
-              : 'chosen by the strategy'
+        reason: chosen
+          ? chosenReason(attempt)
+          : unavailable
+            ? unavailable.reason
             : tier !== undefined && params.priority < tier
               ? `lower tier (${params.priority} < ${tier})`
               : undefined,
@@ -51,4 +49,10 @@ export function explainSelection(
     }
   }
   return { tried: attempts.map((attempt) => attempt.identifier), candidates };
+}
+
+function chosenReason(attempt: Attempt): string {
+  if (attempt.kind !== 'chosen') return 'chosen by the strategy';
+  if (attempt.leastBad) return 'chosen: least-bad, nothing was selectable';
+  return attempt.affinityBound ? 'chosen: affinity binding' : 'chosen by the strategy';
 }

@@ -25,6 +25,8 @@ export interface OpenLeaseRequest {
   readonly ttlMs: number;
   readonly tokens?: number;
   readonly probe?: boolean;
+  /** The decision's time (defaults to the clock's now), so the caller knows `expiresAt` in advance. */
+  readonly at?: number;
 }
 
 /** Bookkeeping around a lease; kept apart from it so callers never see (or serialise) the internals. */
@@ -85,10 +87,19 @@ export class LeaseManager implements OnModuleDestroy {
     return this.byInstance.get(instanceId)?.open ?? 0;
   }
 
+  /** When the instance's first open lease expires (frees a concurrency slot), if it has any. O(open leases). */
+  earliestExpiry(instanceId: string): number | undefined {
+    let earliest: number | undefined;
+    for (const entry of this.byInstance.get(instanceId)?.openEntries() ?? []) {
+      if (earliest === undefined || entry.expiresAt < earliest) earliest = entry.expiresAt;
+    }
+    return earliest;
+  }
+
   open(request: OpenLeaseRequest): Lease {
     const { projectId, instanceId, ttlMs } = request;
     if (!(ttlMs >= 0 && ttlMs < Number.POSITIVE_INFINITY)) throw new RangeError(`ttlMs must be ≥ 0, got ${ttlMs}`);
-    const now = this.clock.now();
+    const now = request.at ?? this.clock.now();
     this.expireDue(now);
     const lease: Lease = {
       selectionId: newSelectionId(),

@@ -8,7 +8,9 @@ import { classifyOutcome } from '../metrics/outcome-classifier';
 import type { InstanceRecord } from '../registry/instance-record';
 import { RegistryIndex } from '../registry/registry-index';
 import type { ProjectPrincipal } from '../tenancy/principal';
+import { CandidatePool } from './candidate-pool';
 import { LeaseManager } from './lease-manager';
+import { Protection } from './protection';
 
 /** A call's time is trusted within a day back and five minutes ahead of the server's clock. */
 const PLAUSIBLE_PAST_MS = 24 * 3_600_000;
@@ -26,7 +28,8 @@ export interface IngestedReport {
 
 /**
  * report-result: the instance must be the caller's (404 otherwise), the outcome is classified
- * once, the rolling statistics learn from it and its lease closes. Memory only.
+ * once, the rolling statistics learn from it, its lease closes, and the breaker, cool-downs and
+ * token quota learn from it. Memory only.
  */
 @Injectable()
 export class ReportService {
@@ -34,6 +37,8 @@ export class ReportService {
     private readonly index: RegistryIndex,
     private readonly stats: InstanceStatsRegistry,
     private readonly leases: LeaseManager,
+    private readonly pool: CandidatePool,
+    private readonly protection: Protection,
     @InjectClock() private readonly clock: Clock,
   ) {}
 
@@ -78,10 +83,13 @@ export class ReportService {
       totalTokens: usage?.totalTokens,
       cost: usage?.cost,
     });
-    if (report.selectionId) this.leases.close(report.selectionId, project.projectId);
-    else this.leases.closeOldest(project.projectId, instance.id);
+    const lease = report.selectionId
+      ? this.leases.close(report.selectionId, project.projectId)
+      : this.leases.closeOldest(project.projectId, instance.id);
     const at = report.callTimestamp;
     const plausible = at >= now - PLAUSIBLE_PAST_MS && at <= now + PLAUSIBLE_FUTURE_MS;
-    return { instance, report, outcome, at: plausible ? at : now, receivedAt: now };
+    const ingested: IngestedReport = { instance, report, outcome, at: plausible ? at : now, receivedAt: now };
+    this.protection.learn(ingested, this.pool.candidateFor(instance, now), lease, project.settings);
+    return ingested;
   }
 }

@@ -1,4 +1,4 @@
-import type { Unavailability } from './health-view';
+import type { Unavailability } from '../common/unavailability';
 import type { Candidate } from './selection-strategy';
 
 /** One candidate as judged while serving one identifier. */
@@ -26,6 +26,8 @@ export type Attempt =
       readonly tier: number;
       readonly bestTier: number;
       readonly affinityBound: boolean;
+      /** Chosen by `whenAllUnavailable: "least-bad"` although not selectable. */
+      readonly leastBad: boolean;
     };
 
 /** The highest `priority` among the matches, selectable or not (the best configured tier). */

@@ -1,4 +1,5 @@
 import { GatewayError } from '../common/gateway-error';
+import { isCapacity } from '../common/unavailability';
 import type { SelectInstanceDto } from './dto/select-instance.dto';
 import { type Attempt, earliestRetry } from './selection-attempt';
 
@@ -29,8 +30,8 @@ function summary(attempts: readonly Attempt[]): { identifier: string; result: st
 
 /**
  * The error when no identifier could serve, most specific first: nothing registered →
- * NO_AVAILABLE_INSTANCE; a STRICT binding refused → AFFINITY_UNAVAILABLE; only quotas in the way →
- * QUOTA_EXHAUSTED (429); a fallback chain tried → FALLBACK_EXHAUSTED; else NO_HEALTHY_INSTANCE.
+ * NO_AVAILABLE_INSTANCE; a STRICT binding refused → AFFINITY_UNAVAILABLE; only capacity in the way
+ * (quotas, RATE_LIMITED cool-downs) → QUOTA_EXHAUSTED (429, a back-off); a fallback chain tried → FALLBACK_EXHAUSTED; else NO_HEALTHY_INSTANCE.
  * `details.retryAfterMs` says when the earliest instance may be selectable again, when known.
  */
 export function noSelectableInstance(
@@ -52,7 +53,7 @@ export function noSelectableInstance(
       details,
     });
   }
-  if (judged.every((one) => one.unavailable?.kind === 'quota')) {
+  if (judged.every((one) => isCapacity(one.unavailable?.kind ?? ''))) {
     const seconds = Math.max(1, Math.ceil((retryAfterMs ?? 1000) / 1000));
     return new GatewayError('QUOTA_EXHAUSTED', `Every instance for ${target} is at its quota`, {
       details,

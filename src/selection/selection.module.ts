@@ -2,11 +2,17 @@ import { Module, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { MetricsModule } from '../metrics/metrics.module';
 import { RegistryModule } from '../registry/registry.module';
+import { TenancyModule } from '../tenancy/tenancy.module';
 import { EventBus, InjectEventBus } from '../state/event-bus';
 import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
 import { CandidatePool } from './candidate-pool';
 import { GatewayController } from './gateway.controller';
-import { HealthView, LeaseHealthView } from './health-view';
+import { AdminCircuitController, InstanceHealthController } from './instance-health.controller';
+import { InstanceHealthService } from './instance-health.service';
+import { CircuitBreakerModule } from '../circuit-breaker/circuit-breaker.module';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { HealthView } from './health-view';
+import { Protection } from './protection';
 import { LeaseManager } from './lease-manager';
 import { ReportService } from './report.service';
 import { SelectionService } from './selection.service';
@@ -15,8 +21,8 @@ import { BUILTIN_STRATEGIES } from './strategies/builtin-strategies';
 
 /** The decision loop: select-instance and report-result, strategies, tiers, fallback, affinity, leases. */
 @Module({
-  imports: [DiscoveryModule, RegistryModule, MetricsModule],
-  controllers: [GatewayController],
+  imports: [DiscoveryModule, TenancyModule, RegistryModule, MetricsModule, CircuitBreakerModule, RateLimitModule],
+  controllers: [GatewayController, InstanceHealthController, AdminCircuitController],
   providers: [
     ...BUILTIN_STRATEGIES,
     StrategyRegistry,
@@ -24,9 +30,11 @@ import { BUILTIN_STRATEGIES } from './strategies/builtin-strategies';
     LeaseManager,
     SelectionService,
     ReportService,
-    { provide: HealthView, useClass: LeaseHealthView },
+    Protection,
+    InstanceHealthService,
+    { provide: HealthView, useExisting: Protection },
   ],
-  exports: [StrategyRegistry, LeaseManager, SelectionService, HealthView],
+  exports: [StrategyRegistry, LeaseManager, SelectionService, HealthView, Protection],
 })
 export class SelectionModule implements OnModuleInit {
   constructor(

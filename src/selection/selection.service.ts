@@ -53,6 +53,11 @@ export class SelectionService {
       if (attempt.kind === 'chosen')
         return this.respond({ project, request, attempt, attempts, strategyName, strategy, now });
     }
+    const leastBad = project.settings.whenAllUnavailable === 'least-bad' ? leastBadOf(attempts) : undefined;
+    if (leastBad) {
+      const explained = attempts.map((one) => (one.identifier === leastBad.identifier ? leastBad : one));
+      return this.respond({ project, request, attempt: leastBad, attempts: explained, strategyName, strategy, now });
+    }
     throw noSelectableInstance(request, attempts, now);
   }
 
@@ -72,7 +77,7 @@ export class SelectionService {
     });
     if (records.length === 0) return { kind: 'none', identifier };
     const excluded = request.excludeInstanceIds;
-    const admission = { estimatedTokens: request.estimatedTokens ?? undefined };
+    const admission = { estimatedTokens: request.estimatedTokens ?? undefined, settings: project.settings };
     const judged: Judged[] = records.map((record) => {
       const candidate = this.pool.candidateFor(record, now);
       if (excluded?.includes(record.id)) return { candidate, unavailable: EXCLUDED };
@@ -94,7 +99,16 @@ export class SelectionService {
       random: this.random,
     };
     const chosen = bound ?? strategy.pick(members, context);
-    return { kind: 'chosen', identifier, judged, chosen, tier, bestTier, affinityBound: bound !== undefined };
+    return {
+      kind: 'chosen',
+      identifier,
+      judged,
+      chosen,
+      tier,
+      bestTier,
+      affinityBound: bound !== undefined,
+      leastBad: false,
+    };
   }
 
   /**
@@ -129,14 +143,24 @@ export class SelectionService {
     const { project, request, attempt, attempts, strategyName, strategy, now } = args;
     const { chosen } = attempt;
     const key = affinityKeyOf(project.projectId, request);
-    if (key) this.affinity.set(key, chosen.instance.id, affinityTtlMs(project), now);
+    if (key && !attempt.leastBad) this.affinity.set(key, chosen.instance.id, affinityTtlMs(project), now);
+    const ttlMs =
+      project.settings.quotas?.leaseTtlMs ??
+      (chosen.params.timeoutMs ? chosen.params.timeoutMs + 5000 : DEFAULT_LEASE_TTL_MS);
+    const tokens = request.estimatedTokens ?? undefined;
+    const probe = this.health.admit(
+      chosen,
+      now,
+      { estimatedTokens: tokens, settings: project.settings },
+      { expiresAt: now + ttlMs, force: attempt.leastBad },
+    );
     const lease = this.leases.open({
       projectId: project.projectId,
       instanceId: chosen.instance.id,
-      ttlMs:
-        project.settings.quotas?.leaseTtlMs ??
-        (chosen.params.timeoutMs ? chosen.params.timeoutMs + 5000 : DEFAULT_LEASE_TTL_MS),
-      tokens: request.estimatedTokens ?? undefined,
+      ttlMs,
+      tokens,
+      probe,
+      at: now,
     });
     const fallbackUsed = attempt.identifier !== request.apiIdentifier;
     const instance = chosen.instance;
@@ -157,7 +181,7 @@ export class SelectionService {
       selectionId: lease.selectionId,
       strategy: strategyName,
       tier: attempt.tier,
-      degraded: attempt.tier < attempt.bestTier,
+      degraded: attempt.leastBad || attempt.tier < attempt.bestTier,
       fallbackUsed,
       fallbackFrom: fallbackUsed ? request.apiIdentifier : null,
       affinityBound: attempt.affinityBound,
@@ -183,6 +207,51 @@ function isoDates(record: InstanceRecord): { readonly createdAt: string; readonl
     isoCache.set(record, dates);
   }
   return dates;
+}
+
+/**
+ * `whenAllUnavailable: "least-bad"`: when nothing is selectable, the instance most likely to
+ * serve — soonest to be probed again, then the higher tier, then the better success rate. Only
+ * the breaker and cool-downs are overridden: an operator's FORCED_OPEN, the request's exclusions
+ * and the gateway's own quotas for the backend still hold.
+ */
+function leastBadOf(attempts: readonly Attempt[]): Extract<Attempt, { kind: 'chosen' }> | undefined {
+  let best: { attempt: Extract<Attempt, { kind: 'unavailable' }>; judged: Judged } | undefined;
+  for (const attempt of attempts) {
+    if (attempt.kind !== 'unavailable' || attempt.affinityRefused) continue;
+    for (const judged of attempt.judged) {
+      const kind = judged.unavailable?.kind;
+      if (kind !== 'breaker' && kind !== 'cooldown') continue;
+      if (best === undefined || lessBad(judged, best.judged)) best = { attempt, judged };
+    }
+  }
+  if (best === undefined) return undefined;
+  const { candidate } = best.judged;
+  return {
+    kind: 'chosen',
+    identifier: best.attempt.identifier,
+    judged: best.attempt.judged,
+    chosen: candidate,
+    tier: candidate.params.priority,
+    bestTier: bestTierOf(best.attempt.judged),
+    affinityBound: false,
+    leastBad: true,
+  };
+}
+
+function lessBad(a: Judged, b: Judged): boolean {
+  const retryA = a.unavailable?.retryAt ?? Number.POSITIVE_INFINITY;
+  const retryB = b.unavailable?.retryAt ?? Number.POSITIVE_INFINITY;
+  if (retryA !== retryB) return retryA < retryB;
+  const tierA = a.candidate.params.priority;
+  const tierB = b.candidate.params.priority;
+  if (tierA !== tierB) return tierA > tierB;
+  return successRate(a) > successRate(b);
+}
+
+function successRate(judged: Judged): number {
+  const { stats } = judged.candidate;
+  return stats.calls > 0 ? stats.successes / stats.calls : 1;
 }
 
 function affinityKeyOf(projectId: string, request: SelectInstanceDto): string | undefined {

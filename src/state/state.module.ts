@@ -1,5 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { AffinityStore, MemoryAffinityStore } from './affinity-store';
+import { BreakerStore, MemoryBreakerStore } from './breaker-store';
+import { CounterStore, MemoryCounterStore } from './counter-store';
 import { EventBus, MemoryEventBus } from './event-bus';
 
 /**
@@ -11,7 +13,9 @@ import { EventBus, MemoryEventBus } from './event-bus';
   providers: [
     { provide: EventBus, useClass: MemoryEventBus },
     { provide: AffinityStore, useClass: MemoryAffinityStore },
+    { provide: BreakerStore, useClass: MemoryBreakerStore },
+    { provide: CounterStore, useClass: MemoryCounterStore },
   ],
-  exports: [EventBus, AffinityStore],
+  exports: [EventBus, AffinityStore, BreakerStore, CounterStore],
 })
 export class StateModule {}

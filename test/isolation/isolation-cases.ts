@@ -110,6 +110,21 @@ function gatewayCases(): IsolationCase[] {
         expect(res.status).toBe(404);
       },
     },
+    {
+      name: "a 429 report on B's instance is refused and cools nothing down",
+      attempt: (ctx) =>
+        withA(ctx, ctx.http().post('/api/gateway/report-result')).send({
+          ...report(ctx),
+          success: false,
+          statusCode: 429,
+          retryAfterMs: 60_000,
+        }),
+      verify: async (res, ctx) => {
+        expect(res.status).toBe(404);
+        const health = await ctx.asB(`/api/instances/${ctx.bInstance.id}/health`);
+        expect(health.body.data).toMatchObject({ selectable: true, quotas: { coolDownUntil: null } });
+      },
+    },
   ];
 }
 
@@ -218,6 +233,9 @@ function adminRoutesRefusingProjectKeys(): IsolationCase[] {
     ['GET', (b) => `/api/admin/instances?projectId=${b}`],
     ['GET', (b) => `/api/admin/instances/project/${b}`],
     ['POST', () => '/api/admin/instances'],
+    ['POST', (b) => `/api/admin/instances/${b}/circuit`],
+    ['GET', (b) => `/api/admin/instances/${b}/health`],
+    ['GET', (b) => `/api/admin/breaker-events?projectId=${b}`],
   ];
   return routes.map(([method, path]) => ({
     name: `${method} ${path(':B')} with A's project key is 401`,

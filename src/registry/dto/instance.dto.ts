@@ -162,15 +162,3 @@ export class InstancePageDto {
   page!: number;
   size!: number;
 }
-
-/** What the gateway knows of an instance's health. Breaker, quotas and leases arrive with the decision loop. */
-export class InstanceHealthDto {
-  instanceId!: string;
-  businessId!: string;
-  @ApiProperty({ enum: INSTANCE_STATUSES })
-  status!: InstanceStatus;
-  /** Whether select-instance may offer it now. */
-  selectable!: boolean;
-  /** Why not, when it is not selectable. */
-  reason?: string;
-}

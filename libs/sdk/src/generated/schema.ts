@@ -280,23 +280,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/instances/{id}/health": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** What the gateway knows of the instance's health now. */
-        get: operations["Instances_health"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/instances/{apiType}/{businessId}": {
         parameters: {
             query?: never;
@@ -529,6 +512,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/instances/{id}/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Breaker state and reason, window statistics, next probe time, quotas and open leases, now. */
+        get: operations["InstanceHealth_instanceHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/instances/{id}/circuit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Overrides the instance's breaker: FORCED_OPEN keeps it out of selection, DISABLED keeps it in
+         *     (it never trips, metrics still record), AUTO hands it back to a fresh CLOSED breaker. Logged
+         *     in breaker-events. Returns the instance's health afterwards.
+         */
+        post: operations["AdminCircuit_setCircuit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/instances/{id}/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The instance's health as its project sees it. */
+        get: operations["AdminCircuit_instanceHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -572,6 +610,23 @@ export interface paths {
         };
         /** Readiness: start-up finished and the database answers; 503 otherwise. */
         get: operations["Health_ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/breaker-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Breaker transitions, newest first, filtered by project, instance, target state and time range. */
+        get: operations["AdminBreakerEvents_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -827,16 +882,6 @@ export interface components {
             page: number;
             size: number;
         };
-        InstanceHealthDto: {
-            /** @enum {string} */
-            status: "ACTIVE" | "INACTIVE" | "DEPRECATED";
-            instanceId: string;
-            businessId: string;
-            /** @description Whether select-instance may offer it now. */
-            selectable: boolean;
-            /** @description Why not, when it is not selectable. */
-            reason?: string;
-        };
         UpdateInstanceDto: {
             routingParams?: {
                 [key: string]: unknown;
@@ -1018,6 +1063,108 @@ export interface components {
         ReportResultsDto: {
             results: components["schemas"]["ReportResultDto"][];
         };
+        BreakerWindowDto: {
+            calls: number;
+            failures: number;
+            slow: number;
+        };
+        BreakerConfigDto: {
+            /** @description Slow-call rule threshold; null when the rule is off. */
+            slowCallMs: number | null;
+            consecutiveFailures: number;
+            failureRatePercent: number;
+            minimumCalls: number;
+            windowMs: number;
+            openMs: number;
+            maxOpenMs: number;
+            halfOpenProbes: number;
+            slowCallRatePercent: number;
+            /** @description How long an AUTH_ERROR opens the breaker at once. */
+            authOpenMs: number;
+        };
+        BreakerHealthDto: {
+            /** @enum {string} */
+            state: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
+            /** @description When the state began (ISO-8601); null for an instance never reported. */
+            since: string | null;
+            /** @description OPEN: when probing starts (ISO-8601). */
+            nextProbeAt: string | null;
+            /** @description Why it is in this state: "5 consecutive SERVER_ERROR", "operator: FORCED_OPEN". */
+            reason: string;
+            /** @description Consecutive trips: the open-time multiplier (falls by one per healthy minute). */
+            trips: number;
+            consecutiveFailures: number;
+            probesInFlight: number;
+            probeSuccesses: number;
+            window: components["schemas"]["BreakerWindowDto"];
+            config: components["schemas"]["BreakerConfigDto"];
+        };
+        QuotaUsageDto: {
+            /** @description null when the instance has no such limit. */
+            limit: number | null;
+            /** @description Used in the rolling minute (decisions for RPM; reserved and reported tokens for TPM). */
+            used: number;
+        };
+        ConcurrencyDto: {
+            limit: number | null;
+            /** @description Open leases: selections not yet reported or expired. */
+            open: number;
+        };
+        InstanceQuotasDto: {
+            /** @description Until when a RATE_LIMITED report keeps the instance out (ISO-8601), or null. */
+            coolDownUntil: string | null;
+            rpm: components["schemas"]["QuotaUsageDto"];
+            tpm: components["schemas"]["QuotaUsageDto"];
+            concurrency: components["schemas"]["ConcurrencyDto"];
+        };
+        OutcomeCountsDto: {
+            SUCCESS: number;
+            SERVER_ERROR: number;
+            TIMEOUT: number;
+            RATE_LIMITED: number;
+            AUTH_ERROR: number;
+            CLIENT_ERROR: number;
+            UNKNOWN: number;
+        };
+        WindowStatsDto: {
+            calls: number;
+            successes: number;
+            failures: number;
+            byOutcome: components["schemas"]["OutcomeCountsDto"];
+            promptTokens: number;
+            completionTokens: number;
+            totalTokens: number;
+            cost: number;
+        };
+        InstanceHealthDto: {
+            /** @enum {string} */
+            status: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+            ttftMs?: number | null;
+            /** @description Last report (ISO-8601), or null. */
+            lastReportAt: string | null;
+            instanceId: string;
+            businessId: string;
+            /** @description Whether select-instance may offer it now. */
+            selectable: boolean;
+            /** @description Why not, when it is not selectable. */
+            reason?: string;
+            /** @description When it may be selectable again (ISO-8601), when known. */
+            retryAt?: string;
+            breaker: components["schemas"]["BreakerHealthDto"];
+            quotas: components["schemas"]["InstanceQuotasDto"];
+            window: components["schemas"]["WindowStatsDto"];
+            /** @description Peak-EWMA latency, ms (failures penalised; 1000 before the first report). */
+            latencyMs: number;
+            /** @description 0.1 → 1 during the slow start after a recovery. */
+            slowStartFactor: number;
+        };
+        CircuitCommandDto: {
+            /**
+             * @description FORCED_OPEN keeps it out, DISABLED keeps it in (never trips), AUTO hands back to a fresh breaker.
+             * @enum {string}
+             */
+            state: "FORCED_OPEN" | "DISABLED" | "AUTO";
+        };
         HealthDto: {
             /** @example UP */
             status: string;
@@ -1035,6 +1182,28 @@ export interface components {
             info?: {
                 [key: string]: unknown;
             };
+        };
+        BreakerEventDto: {
+            /** @enum {string} */
+            from: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
+            /** @enum {string} */
+            to: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
+            /**
+             * Format: date-time
+             * @description When the transition took effect.
+             */
+            at: string;
+            id: string;
+            projectId: string;
+            instanceId: string;
+            /** @description Why, for a person: "5 consecutive SERVER_ERROR", "operator: FORCED_OPEN". */
+            reason: string;
+        };
+        BreakerEventPageDto: {
+            items: components["schemas"]["BreakerEventDto"][];
+            total: number;
+            page: number;
+            size: number;
         };
     };
     responses: never;
@@ -1211,10 +1380,12 @@ export interface operations {
     };
     AdminProjects_list: {
         parameters: {
-            query?: {
+            query: {
                 status?: "ACTIVE" | "INACTIVE";
                 /** @description Case-insensitive match on name or description. */
                 search?: string;
+                page: number;
+                size: number;
             };
             header?: never;
             path?: never;
@@ -1609,9 +1780,11 @@ export interface operations {
     };
     AdminApiKeys_list: {
         parameters: {
-            query?: {
+            query: {
                 status?: "UNUSED" | "ACTIVE" | "REVOKED" | "EXPIRED";
                 projectId?: string;
+                page: number;
+                size: number;
             };
             header?: never;
             path?: never;
@@ -2106,12 +2279,14 @@ export interface operations {
     };
     Instances_list: {
         parameters: {
-            query?: {
+            query: {
                 apiType?: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
                 status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
                 apiIdentifier?: string;
                 businessId?: string;
                 userId?: string;
+                page: number;
+                size: number;
             };
             header?: never;
             path?: never;
@@ -2373,75 +2548,6 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["InstanceDto"];
-                    };
-                };
-            };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: THROTTLED */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-        };
-    };
-    Instances_health: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Success */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        data: components["schemas"]["InstanceHealthDto"];
                     };
                 };
             };
@@ -2839,12 +2945,14 @@ export interface operations {
     };
     AdminInstances_list: {
         parameters: {
-            query?: {
+            query: {
                 apiType?: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
                 status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
                 apiIdentifier?: string;
                 businessId?: string;
                 userId?: string;
+                page: number;
+                size: number;
                 projectId?: string;
             };
             header?: never;
@@ -2957,12 +3065,14 @@ export interface operations {
     };
     AdminInstances_withProjects: {
         parameters: {
-            query?: {
+            query: {
                 apiType?: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
                 status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
                 apiIdentifier?: string;
                 businessId?: string;
                 userId?: string;
+                page: number;
+                size: number;
                 projectId?: string;
             };
             header?: never;
@@ -3013,12 +3123,14 @@ export interface operations {
     };
     AdminInstances_byProject: {
         parameters: {
-            query?: {
+            query: {
                 apiType?: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
                 status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
                 apiIdentifier?: string;
                 businessId?: string;
                 userId?: string;
+                page: number;
+                size: number;
                 projectId?: string;
             };
             header?: never;
@@ -3071,11 +3183,13 @@ export interface operations {
     };
     AdminInstances_byStatus: {
         parameters: {
-            query?: {
+            query: {
                 apiType?: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
                 apiIdentifier?: string;
                 businessId?: string;
                 userId?: string;
+                page: number;
+                size: number;
                 projectId?: string;
             };
             header?: never;
@@ -3128,11 +3242,13 @@ export interface operations {
     };
     AdminInstances_byType: {
         parameters: {
-            query?: {
+            query: {
                 status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
                 apiIdentifier?: string;
                 businessId?: string;
                 userId?: string;
+                page: number;
+                size: number;
                 projectId?: string;
             };
             header?: never;
@@ -3185,12 +3301,14 @@ export interface operations {
     };
     AdminInstances_byBusinessId: {
         parameters: {
-            query?: {
+            query: {
                 apiType?: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
                 status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
                 apiIdentifier?: string;
                 businessId?: string;
                 userId?: string;
+                page: number;
+                size: number;
                 projectId?: string;
             };
             header?: never;
@@ -3629,6 +3747,199 @@ export interface operations {
             };
         };
     };
+    InstanceHealth_instanceHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["InstanceHealthDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: THROTTLED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminCircuit_setCircuit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CircuitCommandDto"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["InstanceHealthDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminCircuit_instanceHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["InstanceHealthDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
     Health_status: {
         parameters: {
             query?: never;
@@ -3695,6 +4006,66 @@ export interface operations {
             };
             /** @description Error envelope; `error` is one of: NOT_READY */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminBreakerEvents_list: {
+        parameters: {
+            query: {
+                /** @description Only transitions into this state. */
+                state?: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
+                /** @description Inclusive lower bound, ISO-8601 date-time (e.g. `2026-01-01T00:00:00Z`). */
+                since?: string;
+                /** @description Inclusive upper bound, ISO-8601 date-time. */
+                until?: string;
+                projectId?: string;
+                instanceId?: string;
+                page: number;
+                size: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["BreakerEventPageDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,0 +1,226 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  Optional,
+} from '@nestjs/common';
+import { newOrderedId } from '../common/ids';
+import { BreakerEventsService, type BreakerEventRow } from './breaker-events.service';
+import { type BreakerTransition, BreakerTransitions } from './breaker-transition';
+
+/** Tuning of {@link BreakerEventLog}; every field has a default. */
+export interface BreakerEventLogOptions {
+  /** Events held while the database is slow or down; beyond it the oldest are dropped. Default 10,000. */
+  readonly capacity?: number;
+  /** Rows per INSERT statement. Default 500. */
+  readonly batchSize?: number;
+  /** How often the timer flushes. Default 1000 ms. */
+  readonly intervalMs?: number;
+}
+
+/**
+ * Injection token of {@link BreakerEventLogOptions} (optional).
+ *
+ * @example
+ * { provide: BreakerEventLogOptions, useValue: { capacity: 50_000 } }
+ */
+export const BreakerEventLogOptions = Symbol('BreakerEventLogOptions');
+
+const MAX_REASON = 255;
+
+/**
+ * The write-behind log of breaker transitions: every transition this node emits is queued in
+ * memory (O(1), on the request path) and written to `breaker_events` in batches, every second
+ * and once more on a graceful stop. Flushes run one after the other, so no event is written twice.
+ */
+@Injectable()
+export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger(BreakerEventLog.name);
+  private readonly capacity: number;
+  private readonly batchSize: number;
+  private readonly intervalMs: number;
+  private readonly queue: BoundedQueue<BreakerEventRow>;
+  private timer?: NodeJS.Timeout;
+  private flushing: Promise<unknown> = Promise.resolve();
+  private droppedTotal = 0;
+  private droppedUnreported = 0;
+  private failing = false;
+
+  constructor(
+    transitions: BreakerTransitions,
+    @Inject(BreakerEventsService) private readonly store: Pick<BreakerEventsService, 'insert' | 'isOpen'>,
+    @Optional() @Inject(BreakerEventLogOptions) options: BreakerEventLogOptions = {},
+  ) {
+    this.capacity = Math.max(1, options.capacity ?? 10_000);
+    this.batchSize = Math.max(1, Math.min(options.batchSize ?? 500, 500));
+    this.intervalMs = options.intervalMs ?? 1000;
+    this.queue = new BoundedQueue(this.capacity);
+    // Subscribed at construction, so transitions emitted while other modules start are kept too.
+    transitions.listen((transition) => this.enqueue(transition));
+  }
+
+  /** Events waiting to be written. */
+  get queued(): number {
+    return this.queue.size;
+  }
+
+  /** Events dropped since start because the queue was full. */
+  get dropped(): number {
+    return this.droppedTotal;
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      if (this.queue.size > 0) void this.flush();
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+
+  /**
+   * Nest closes the HTTP server after `beforeApplicationShutdown`, so requests still draining
+   * then can emit transitions; the DataSource (a global module) closes after this hook.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    if (this.queue.size > 0 && this.store.isOpen()) await this.flush();
+  }
+
+  /**
+   * Writes everything queued when it starts (after any flush already running) and resolves to
+   * how many events it wrote. Never rejects: a failed batch goes back to the head of the queue.
+   */
+  flush(): Promise<number> {
+    const run = this.flushing
+      .then(() => this.drain())
+      .catch((error: unknown) => {
+        this.logger.error({ err: error }, 'Flushing breaker events failed');
+        return 0;
+      });
+    this.flushing = run;
+    return run;
+  }
+
+  private enqueue(transition: BreakerTransition): void {
+    const dropped = this.queue.push({
+      id: newOrderedId(transition.at),
+      projectId: transition.projectId,
+      instanceId: transition.instanceId,
+      fromState: transition.from,
+      toState: transition.to,
+      reason: truncate(transition.reason),
+      at: new Date(transition.at),
+    });
+    this.countDrops(dropped);
+  }
+
+  private async drain(): Promise<number> {
+    let remaining = this.queue.size;
+    let written = 0;
+    let discarded = 0;
+    while (remaining > 0 && this.queue.size > 0) {
+      const batch = this.queue.takeFront(Math.min(remaining, this.batchSize));
+      remaining -= batch.length;
+      try {
+        const result = await this.store.insert(batch);
+        written += result.written;
+        discarded += result.discarded;
+        this.writesWork();
+      } catch (error) {
+        this.countDrops(this.queue.putBackFront(batch));
+        this.writesFail(error);
+        break;
+      }
+    }
+    this.report(discarded);
+    return written;
+  }
+
+  private countDrops(count: number): void {
+    this.droppedTotal += count;
+    this.droppedUnreported += count;
+  }
+
+  /** One warning per flush at most, never one per event. */
+  private report(discarded: number): void {
+    if (this.droppedUnreported > 0) {
+      this.logger.warn(
+        { dropped: this.droppedUnreported, capacity: this.capacity },
+        'The breaker event queue was full: the oldest events were dropped',
+      );
+      this.droppedUnreported = 0;
+    }
+    if (discarded > 0) {
+      this.logger.warn({ discarded }, 'Breaker events of deleted projects were discarded');
+    }
+  }
+
+  /** Logged once when writes start failing (not on every retry), and once when they work again. */
+  private writesFail(error: unknown): void {
+    if (!this.failing) {
+      this.logger.error({ err: error, queued: this.queue.size }, 'Writing breaker events failed; retrying');
+    }
+    this.failing = true;
+  }
+
+  private writesWork(): void {
+    if (this.failing) this.logger.log('Writing breaker events works again');
+    this.failing = false;
+  }
+}
+
+function truncate(reason: string): string {
+  return reason.length <= MAX_REASON ? reason : Array.from(reason).slice(0, MAX_REASON).join('');
+}
+
+/** A ring buffer: O(1) push that drops the oldest when full, and batches taken from the front. */
+class BoundedQueue<T> {
+  private readonly slots: (T | undefined)[];
+  private head = 0;
+  size = 0;
+
+  constructor(private readonly capacity: number) {
+    this.slots = new Array<T | undefined>(capacity);
+  }
+
+  /** Appends `item`; returns how many of the oldest were dropped to make room (0 or 1). */
+  push(item: T): number {
+    const full = this.size === this.capacity;
+    if (full) {
+      this.head = (this.head + 1) % this.capacity;
+      this.size -= 1;
+    }
+    this.slots[(this.head + this.size) % this.capacity] = item;
+    this.size += 1;
+    return full ? 1 : 0;
+  }
+
+  takeFront(count: number): T[] {
+    const taken: T[] = [];
+    while (taken.length < count && this.size > 0) {
+      taken.push(this.slots[this.head] as T);
+      this.slots[this.head] = undefined;
+      this.head = (this.head + 1) % this.capacity;
+      this.size -= 1;
+    }
+    return taken;
+  }
+
+  /** Puts `items` (older than anything queued) back in front; returns how many of the oldest did not fit. */
+  putBackFront(items: readonly T[]): number {
+    const fit = Math.min(this.capacity - this.size, items.length);
+    for (let i = items.length - 1; i >= items.length - fit; i -= 1) {
+      this.head = (this.head - 1 + this.capacity) % this.capacity;
+      this.slots[this.head] = items[i];
+      this.size += 1;
+    }
+    return items.length - fit;
+  }
+}

@@ -1,0 +1,293 @@
+import type { Unavailability } from '../common/unavailability';
+import { FAILURE_CLASSES, OUTCOME_CLASSES, type OutcomeClass } from '../metrics/outcome';
+import type { BreakerRecord, BreakerWindowData } from '../state/breaker-store';
+import type { BreakerConfig } from './breaker-config';
+import type { BreakerStateName } from './breaker-transition';
+
+/** Receives every state change the machine makes. */
+export interface TransitionSink {
+  transition(record: BreakerRecord, from: BreakerStateName, to: BreakerStateName, reason: string, at: number): void;
+}
+
+const BUCKETS = 60;
+const HEALTHY_MINUTE_MS = 60_000;
+/** Open times vary by ±10 % so instances tripped together are not probed together. */
+const JITTER = 0.1;
+
+/** The state a caller sees: the operator's, else the automatic one. */
+export function effectiveState(record: BreakerRecord): BreakerStateName {
+  return record.operator ?? record.state;
+}
+
+/**
+ * Time-driven changes: OPEN becomes HALF_OPEN once its open time is over (the transition is dated
+ * at that moment, not when it is noticed), and each healthy minute while CLOSED lowers the trip
+ * multiplier by one.
+ */
+export function advance(record: BreakerRecord, config: BreakerConfig, now: number, sink: TransitionSink): void {
+  if (record.operator !== null) return;
+  if (record.state === 'OPEN') {
+    if (now < record.openUntil) return;
+    const at = record.openUntil;
+    record.probeExpiries.length = 0;
+    record.probeSuccesses = 0;
+    move(record, 'HALF_OPEN', at, `open time over; admitting ${config.halfOpenProbes} probe calls`, sink);
+  } else if (record.state === 'CLOSED' && record.trips > 0) {
+    const minutes = Math.floor((now - record.decayFrom) / HEALTHY_MINUTE_MS);
+    if (minutes > 0) {
+      record.trips = Math.max(0, record.trips - minutes);
+      record.decayFrom += minutes * HEALTHY_MINUTE_MS;
+    }
+  }
+}
+
+/** Why the breaker keeps the instance out now, or undefined. Call {@link advance} first. */
+export function breakerUnavailability(record: BreakerRecord, config: BreakerConfig): Unavailability | undefined {
+  if (record.operator === 'FORCED_OPEN') return { kind: 'operator', reason: 'breaker FORCED_OPEN by an operator' };
+  if (record.operator === 'DISABLED') return undefined;
+  switch (record.state) {
+    case 'CLOSED':
+      return undefined;
+    case 'OPEN':
+      return { kind: 'breaker', reason: `breaker OPEN: ${record.reason}`, retryAt: record.openUntil };
+    case 'HALF_OPEN': {
+      const inFlight = record.probeExpiries.length;
+      if (inFlight < config.halfOpenProbes) return undefined;
+      return {
+        kind: 'breaker',
+        reason: `breaker HALF_OPEN: ${inFlight} probe calls in flight`,
+        retryAt: Math.min(...record.probeExpiries),
+      };
+    }
+  }
+}
+
+/** What one report (already classified) means for the breaker. */
+export interface BreakerOutcome {
+  readonly outcome: OutcomeClass;
+  readonly latencyMs: number;
+  /** The report closed a lease that was a probe of the current HALF_OPEN period. */
+  readonly probe: boolean;
+}
+
+/**
+ * Applies one report. Ignored: everything while an operator state is set (metrics still record
+ * it elsewhere), RATE_LIMITED and CLIENT_ERROR (capacity and the caller's fault, §1), late reports
+ * while OPEN, and reports of non-probe calls while HALF_OPEN (made before the trip).
+ */
+export function applyOutcome(
+  record: BreakerRecord,
+  config: BreakerConfig,
+  report: BreakerOutcome,
+  now: number,
+  sink: TransitionSink,
+  random: () => number,
+): void {
+  if (record.operator !== null) return;
+  advance(record, config, now, sink);
+  const { outcome } = report;
+  if (outcome === 'AUTH_ERROR') {
+    openFor(record, config.authOpenMs, now, 'AUTH_ERROR: the backend rejected the credentials', sink);
+    return;
+  }
+  const failed = FAILURE_CLASSES.has(outcome);
+  if (!failed && outcome !== 'SUCCESS') return;
+  const slow = config.slowCallMs !== undefined && report.latencyMs >= config.slowCallMs;
+  switch (record.state) {
+    case 'CLOSED': {
+      addToWindow(record, config, now, failed, slow);
+      if (failed) {
+        record.consecutive++;
+        record.streakClasses |= 1 << OUTCOME_CLASSES.indexOf(outcome);
+      } else {
+        record.consecutive = 0;
+        record.streakClasses = 0;
+      }
+      const reason = tripReason(record, config);
+      if (reason !== undefined) trip(record, config, now, reason, sink, random);
+      return;
+    }
+    case 'HALF_OPEN': {
+      if (!report.probe) return;
+      if (failed) return trip(record, config, now, `probe call failed with ${outcome}`, sink, random);
+      if (slow) {
+        return trip(
+          record,
+          config,
+          now,
+          `probe call slow: ${report.latencyMs} ms ≥ ${config.slowCallMs} ms`,
+          sink,
+          random,
+        );
+      }
+      record.probeSuccesses++;
+      if (record.probeSuccesses >= config.halfOpenProbes) {
+        record.probeExpiries.length = 0;
+        record.probeSuccesses = 0;
+        record.decayFrom = now;
+        resetCounts(record);
+        move(record, 'CLOSED', now, `${config.halfOpenProbes} probe calls succeeded`, sink);
+      }
+      return;
+    }
+    case 'OPEN':
+      return;
+  }
+}
+
+/**
+ * An operator's override: FORCED_OPEN keeps the instance out, DISABLED keeps it in (never trips),
+ * AUTO hands control back to a fresh CLOSED breaker. Always logged, even when nothing changes.
+ */
+export function applyOperator(
+  record: BreakerRecord,
+  state: 'FORCED_OPEN' | 'DISABLED' | 'AUTO',
+  now: number,
+  sink: TransitionSink,
+): void {
+  const from = effectiveState(record);
+  if (state === 'AUTO') {
+    record.operator = null;
+    record.state = 'CLOSED';
+    record.trips = 0;
+    record.decayFrom = now;
+    record.probeExpiries.length = 0;
+    record.probeSuccesses = 0;
+    resetCounts(record);
+  } else {
+    record.operator = state;
+  }
+  record.reason = `operator: ${state}`;
+  record.since = now;
+  sink.transition(record, from, effectiveState(record), record.reason, now);
+}
+
+function tripReason(record: BreakerRecord, config: BreakerConfig): string | undefined {
+  if (record.consecutive >= config.consecutiveFailures) {
+    return `${record.consecutive} consecutive ${streakName(record.streakClasses)}`;
+  }
+  const window = record.window;
+  if (window === null || window.calls < config.minimumCalls) return undefined;
+  const seconds = Math.round(config.windowMs / 1000);
+  if (window.failures * 100 >= config.failureRatePercent * window.calls) {
+    return `failure rate ${Math.round((window.failures * 100) / window.calls)} % of ${window.calls} calls in ${seconds} s`;
+  }
+  if (config.slowCallMs !== undefined && window.slow * 100 >= config.slowCallRatePercent * window.calls) {
+    return `slow calls ${Math.round((window.slow * 100) / window.calls)} % (≥ ${config.slowCallMs} ms) of ${window.calls} calls in ${seconds} s`;
+  }
+  return undefined;
+}
+
+/** "SERVER_ERROR" when the streak is one class, else "failures (SERVER_ERROR, TIMEOUT)". */
+function streakName(bits: number): string {
+  const names = OUTCOME_CLASSES.filter((_, index) => (bits & (1 << index)) !== 0);
+  return names.length === 1 ? names[0] : `failures (${names.join(', ')})`;
+}
+
+function trip(
+  record: BreakerRecord,
+  config: BreakerConfig,
+  now: number,
+  reason: string,
+  sink: TransitionSink,
+  random: () => number,
+): void {
+  record.trips++;
+  const base = Math.min(config.maxOpenMs, config.openMs * record.trips);
+  const jittered = Math.round(base * (1 + JITTER * (2 * random() - 1)));
+  openFor(record, Math.min(config.maxOpenMs, jittered), now, reason, sink);
+}
+
+function openFor(record: BreakerRecord, openMs: number, now: number, reason: string, sink: TransitionSink): void {
+  record.openUntil = now + openMs;
+  record.probeExpiries.length = 0;
+  record.probeSuccesses = 0;
+  resetCounts(record);
+  if (record.state === 'OPEN') {
+    record.reason = reason; // still open, for a new reason and a new deadline
+    return;
+  }
+  move(record, 'OPEN', now, reason, sink);
+}
+
+function move(
+  record: BreakerRecord,
+  to: 'CLOSED' | 'OPEN' | 'HALF_OPEN',
+  at: number,
+  reason: string,
+  sink: TransitionSink,
+): void {
+  const from = record.state;
+  record.state = to;
+  record.reason = reason;
+  record.since = at;
+  sink.transition(record, from, to, reason, at);
+}
+
+function resetCounts(record: BreakerRecord): void {
+  record.consecutive = 0;
+  record.streakClasses = 0;
+  record.window = null;
+}
+
+function addToWindow(record: BreakerRecord, config: BreakerConfig, now: number, failed: boolean, slow: boolean): void {
+  const widthMs = config.windowMs / BUCKETS;
+  let window = record.window;
+  if (window === null || window.widthMs !== widthMs) {
+    window = record.window = newWindow(widthMs);
+  }
+  const bucket = Math.floor(now / widthMs);
+  advanceWindow(window, bucket);
+  if (bucket < window.head - BUCKETS + 1) return; // older than the window (clock skew): not counted
+  const base = (bucket % BUCKETS) * 3;
+  window.buckets[base]++;
+  window.calls++;
+  if (failed) {
+    window.buckets[base + 1]++;
+    window.failures++;
+  }
+  if (slow) {
+    window.buckets[base + 2]++;
+    window.slow++;
+  }
+}
+
+function newWindow(widthMs: number): BreakerWindowData {
+  return {
+    widthMs,
+    head: Number.NEGATIVE_INFINITY,
+    calls: 0,
+    failures: 0,
+    slow: 0,
+    buckets: new Float64Array(BUCKETS * 3),
+  };
+}
+
+/** Evicts buckets that fell out of the window ending at `bucket` (subtract-on-evict). */
+function advanceWindow(window: BreakerWindowData, bucket: number): void {
+  if (bucket <= window.head) return;
+  if (bucket - window.head >= BUCKETS) {
+    window.buckets.fill(0);
+    window.calls = window.failures = window.slow = 0;
+  } else {
+    for (let b = window.head + 1; b <= bucket; b++) {
+      const base = (b % BUCKETS) * 3;
+      window.calls -= window.buckets[base];
+      window.failures -= window.buckets[base + 1];
+      window.slow -= window.buckets[base + 2];
+      window.buckets[base] = window.buckets[base + 1] = window.buckets[base + 2] = 0;
+    }
+  }
+  window.head = bucket;
+}
+
+/** Window totals as of `now`, for the health view. */
+export function windowCounts(
+  record: BreakerRecord,
+  now: number,
+): { readonly calls: number; readonly failures: number; readonly slow: number } {
+  const window = record.window;
+  if (window === null) return { calls: 0, failures: 0, slow: 0 };
+  advanceWindow(window, Math.floor(now / window.widthMs));
+  return { calls: window.calls, failures: window.failures, slow: window.slow };
+}

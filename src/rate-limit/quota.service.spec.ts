@@ -1,0 +1,123 @@
+import { readRoutingParams } from '../registry/routing-params';
+import { MemoryCounterStore, RollingSum } from '../state/counter-store';
+import { QuotaService, retryAfterFromMessage } from './quota.service';
+
+const ID = 'a'.repeat(32);
+const T0 = Date.UTC(2026, 10, 29, 12, 0, 0);
+
+describe('RollingSum', () => {
+  it('holds a minute of 1 s buckets and says when the sum drops to a target', () => {
+    const sum = new RollingSum();
+    sum.add(T0, 5, T0);
+    sum.add(T0 + 1500, 3, T0 + 1500);
+    expect(sum.total(T0 + 1500)).toBe(8);
+    expect(sum.msUntilAtMost(T0 + 1500, 3)).toBe(60_000 - 1500); // the first second leaves at T0 + 60 s
+    expect(sum.msUntilAtMost(T0 + 1500, 0)).toBe(61_000 - 1500);
+    expect(sum.total(T0 + 60_000)).toBe(3);
+    expect(sum.total(T0 + 61_000)).toBe(0);
+  });
+
+  it('a correction lands in the second of the reservation, and is dropped once that second left the window', () => {
+    const sum = new RollingSum();
+    sum.add(T0, 1000, T0);
+    sum.add(T0, -400, T0 + 30_000);
+    expect(sum.total(T0 + 30_000)).toBe(600);
+    sum.add(T0, 500, T0 + 61_000); // too late: nothing holds it
+    expect(sum.total(T0 + 61_000)).toBe(0);
+  });
+});
+
+describe('QuotaService (RESILIENCE.md §3)', () => {
+  const setup = () => new QuotaService(new MemoryCounterStore());
+
+  it('rpmLimit: exactly 60 decisions per rolling minute, then a correct retryAt', () => {
+    const quotas = setup();
+    const params = readRoutingParams({ rpmLimit: 60 });
+    let now = T0;
+    let admitted = 0;
+    for (let i = 0; i < 100; i++, now += 500) {
+      if (quotas.check(ID, params, now) === undefined) {
+        quotas.recordDecision(ID, params, now);
+        admitted++;
+      }
+    }
+    expect(admitted).toBe(60); // 100 attempts over 50 s
+    const why = quotas.check(ID, params, now);
+    expect(why).toEqual({ kind: 'quota', reason: 'rpmLimit 60 reached', retryAt: T0 + 60_000 });
+    expect(quotas.check(ID, params, T0 + 60_000)).toBeUndefined(); // the first second's 2 decisions left
+  });
+
+  it('tpmLimit: reserves the estimate, corrects it by the report', () => {
+    const quotas = setup();
+    const params = readRoutingParams({ tpmLimit: 10_000 });
+    quotas.recordDecision(ID, params, T0, 8000);
+    expect(quotas.check(ID, params, T0, 3000)).toMatchObject({ kind: 'quota', retryAt: T0 + 60_000 });
+    expect(quotas.check(ID, params, T0, 2000)).toBeUndefined();
+    quotas.settleTokens(ID, params, { reservedAt: T0, reserved: 8000, used: 5000 }, T0 + 2000);
+    expect(quotas.snapshot(ID, params, T0 + 2000).tpm).toEqual({ limit: 10_000, used: 5000 });
+    expect(quotas.check(ID, params, T0 + 2000, 3000)).toBeUndefined();
+  });
+
+  it('a request larger than the whole TPM limit still goes through alone', () => {
+    const quotas = setup();
+    const params = readRoutingParams({ tpmLimit: 100 });
+    expect(quotas.check(ID, params, T0, 500)).toBeUndefined();
+  });
+
+  it('keeps no counters for limits an instance does not have', () => {
+    const quotas = setup();
+    const params = readRoutingParams({});
+    quotas.recordDecision(ID, params, T0, 800);
+    expect(quotas.snapshot(ID, readRoutingParams({ rpmLimit: 1, tpmLimit: 1 }), T0)).toMatchObject({
+      rpm: { used: 0 },
+      tpm: { used: 0 },
+    });
+  });
+
+  it('RATE_LIMITED cools down until Retry-After, default 5 s, capped at 60 s, extended by a repeat', () => {
+    const quotas = setup();
+    const params = readRoutingParams({});
+    expect(quotas.coolDown(ID, T0, undefined)).toBe(T0 + 5000);
+    expect(quotas.check(ID, params, T0 + 1000)).toEqual({
+      kind: 'cooldown',
+      reason: 'cooling down after RATE_LIMITED for 4000 ms more',
+      retryAt: T0 + 5000,
+    });
+    expect(quotas.coolDown(ID, T0 + 3000, undefined)).toBe(T0 + 8000); // a second 429 extends it
+    expect(quotas.coolDown(ID, T0 + 4000, 1000)).toBe(T0 + 8000); // never shortens it
+    expect(quotas.coolDown(ID, T0 + 4000, 3_600_000)).toBe(T0 + 64_000); // capped at 60 s
+    expect(quotas.check(ID, params, T0 + 64_000)).toBeUndefined();
+  });
+
+  it('project settings set the default and the cap of cool-downs', () => {
+    const quotas = setup();
+    expect(quotas.coolDown(ID, T0, undefined, { rateLimitCooldownMs: 2000 })).toBe(T0 + 2000);
+    expect(quotas.coolDown('b'.repeat(32), T0, 50_000, { maxRateLimitCooldownMs: 10_000 })).toBe(T0 + 10_000);
+  });
+
+  it('forgets a deleted instance', () => {
+    const quotas = setup();
+    const params = readRoutingParams({ rpmLimit: 1 });
+    quotas.recordDecision(ID, params, T0);
+    quotas.coolDown(ID, T0, 10_000);
+    quotas.forget(ID);
+    expect(quotas.check(ID, params, T0)).toBeUndefined();
+  });
+});
+
+describe('retryAfterFromMessage', () => {
+  it.each([
+    [
+      'Requests to the ChatCompletions_Create Operation have exceeded call rate limit. Please retry after 6 seconds.',
+      6000,
+    ],
+    ['Rate limit reached for gpt-4o on tokens per min (TPM). Please try again in 1.5s.', 1500],
+    ['Rate limit reached for requests. Please try again in 120ms.', 120],
+    ['429 Too Many Requests; Retry-After: 20', 20_000],
+    ['rate limited, retry in 2 minutes', 120_000],
+    ['Rate limit exceeded', undefined],
+    [undefined, undefined],
+  ])('%s → %s', (message, expected) => {
+    expect(retryAfterFromMessage(message)).toBe(expected);
+  });
+});

@@ -1,0 +1,134 @@
+import { Inject, Injectable } from '@nestjs/common';
+
+export type AutomaticBreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+export type OperatorBreakerState = 'FORCED_OPEN' | 'DISABLED';
+
+/**
+ * A time-based sliding window of the breaker: 60 buckets spanning the configured window, with
+ * running totals (subtract-on-evict). Plain data, so a store can copy or serialise it.
+ */
+export interface BreakerWindowData {
+  widthMs: number;
+  /** Bucket number (⌊at / widthMs⌋) of the newest bucket. */
+  head: number;
+  calls: number;
+  failures: number;
+  slow: number;
+  /** 60 × [calls, failures, slow]. */
+  readonly buckets: Float64Array;
+}
+
+/**
+ * The breaker state of one instance as plain data (RESILIENCE.md §2). The state machine in the
+ * circuit-breaker module reads and changes it; the store keeps it and owns the one operation
+ * that must be atomic across nodes, granting a half-open probe slot.
+ */
+export interface BreakerRecord {
+  readonly projectId: string;
+  readonly instanceId: string;
+  state: AutomaticBreakerState;
+  /** Set by an operator; overrides `state` until set back to AUTO. */
+  operator: OperatorBreakerState | null;
+  /** Why the breaker is in its state, for people. */
+  reason: string;
+  /** When the current state began. */
+  since: number;
+  /** OPEN: when it turns HALF_OPEN. */
+  openUntil: number;
+  /** Consecutive trips (the open-time multiplier); falls by one per healthy minute. */
+  trips: number;
+  /** Healthy minutes are counted from here (CLOSED only). */
+  decayFrom: number;
+  /** Consecutive failures while CLOSED, and which classes they were (bit per class). */
+  consecutive: number;
+  streakClasses: number;
+  /** Expiry of each probe lease in flight (HALF_OPEN). */
+  probeExpiries: number[];
+  probeSuccesses: number;
+  window: BreakerWindowData | null;
+}
+
+/**
+ * Where breaker records live. Memory now; a Redis implementation (cluster mode) keeps a local
+ * copy reconciled at least every second and grants probes with one Lua script, so a probe slot
+ * is never handed out twice across nodes.
+ */
+export interface BreakerStore {
+  get(instanceId: string): BreakerRecord | undefined;
+  /** The record, created CLOSED at `now` when absent. */
+  ensure(projectId: string, instanceId: string, now: number): BreakerRecord;
+  /** Atomically takes a probe slot if fewer than `limit` are in flight; false when none is free. */
+  tryAcquireProbe(instanceId: string, limit: number, expiresAt: number): boolean;
+  /** Takes a probe slot even beyond the limit (an operator's or `least-bad` decision). */
+  forceProbe(instanceId: string, expiresAt: number): void;
+  /** Frees the slot of the probe lease that expires at `expiresAt`; false if no such probe is in flight. */
+  releaseProbe(instanceId: string, expiresAt: number): boolean;
+  delete(instanceId: string): void;
+  values(): IterableIterator<BreakerRecord>;
+}
+
+/** Injection token of {@link BreakerStore}. */
+export const BreakerStore = Symbol('BreakerStore');
+
+export const InjectBreakerStore = (): ParameterDecorator => Inject(BreakerStore);
+
+/** One node's breaker records, in memory. Instances never reported have no record (CLOSED). */
+@Injectable()
+export class MemoryBreakerStore implements BreakerStore {
+  private readonly records = new Map<string, BreakerRecord>();
+
+  get(instanceId: string): BreakerRecord | undefined {
+    return this.records.get(instanceId);
+  }
+
+  ensure(projectId: string, instanceId: string, now: number): BreakerRecord {
+    let record = this.records.get(instanceId);
+    if (record === undefined) {
+      record = {
+        projectId,
+        instanceId,
+        state: 'CLOSED',
+        operator: null,
+        reason: 'no trip yet',
+        since: now,
+        openUntil: 0,
+        trips: 0,
+        decayFrom: now,
+        consecutive: 0,
+        streakClasses: 0,
+        probeExpiries: [],
+        probeSuccesses: 0,
+        window: null,
+      };
+      this.records.set(instanceId, record);
+    }
+    return record;
+  }
+
+  tryAcquireProbe(instanceId: string, limit: number, expiresAt: number): boolean {
+    const record = this.records.get(instanceId);
+    if (record === undefined || record.state !== 'HALF_OPEN' || record.probeExpiries.length >= limit) return false;
+    record.probeExpiries.push(expiresAt);
+    return true;
+  }
+
+  forceProbe(instanceId: string, expiresAt: number): void {
+    this.records.get(instanceId)?.probeExpiries.push(expiresAt);
+  }
+
+  releaseProbe(instanceId: string, expiresAt: number): boolean {
+    const probes = this.records.get(instanceId)?.probeExpiries;
+    const at = probes ? probes.indexOf(expiresAt) : -1;
+    if (at < 0) return false;
+    probes!.splice(at, 1);
+    return true;
+  }
+
+  delete(instanceId: string): void {
+    this.records.delete(instanceId);
+  }
+
+  values(): IterableIterator<BreakerRecord> {
+    return this.records.values();
+  }
+}
