@@ -183,10 +183,13 @@ describeEachDatabase('breaker events on a graceful stop', (database) => {
   const lasting: TestDatabase = {
     name: database.name,
     prepare: async () => {
-      env =
-        database.name === 'sqlite'
-          ? { DATABASE_URL: '', GATEWAY_SQLITE_PATH: join(directory, 'gateway.sqlite') }
-          : await database.prepare();
+      // Once: a later app in this block opens the same database again (a restart).
+      if (Object.keys(env).length === 0) {
+        env =
+          database.name === 'sqlite'
+            ? { DATABASE_URL: '', GATEWAY_SQLITE_PATH: join(directory, 'gateway.sqlite') }
+            : await database.prepare();
+      }
       return env;
     },
     dispose: () => Promise.resolve(),
@@ -223,6 +226,51 @@ describeEachDatabase('breaker events on a graceful stop', (database) => {
       expect(rows).toHaveLength(3);
     } finally {
       await dataSource.destroy();
+    }
+  });
+  it("an operator's FORCED_OPEN and DISABLED survive a restart; AUTO ends an override", async () => {
+    const first = await createTestApp({ database: lasting });
+    const project = await createProject(first, 'Restarting');
+    const created = await first
+      .http()
+      .post('/api/instances/batch')
+      .set('api-key', project.apiKey)
+      .send({
+        instances: ['forced', 'disabled', 'released'].map((businessId) => ({
+          apiIdentifier: 'model',
+          apiType: 'MODEL',
+          businessId,
+        })),
+      })
+      .expect(200);
+    const ids = Object.fromEntries(
+      (created.body.data as { id: string; businessId: string }[]).map((one) => [one.businessId, one.id]),
+    );
+    const token = await adminToken(first);
+    const circuit = (gateway: TestApp, id: string, state: string) =>
+      gateway
+        .http()
+        .post(`/api/admin/instances/${id}/circuit`)
+        .set('authorization', `Bearer ${token}`)
+        .send({ state })
+        .expect(200);
+    await circuit(first, ids.forced, 'FORCED_OPEN');
+    await circuit(first, ids.disabled, 'DISABLED');
+    await circuit(first, ids.released, 'FORCED_OPEN');
+    first.clock.advance(1);
+    await circuit(first, ids.released, 'AUTO');
+    await first.close();
+
+    const second = await createTestApp({ database: lasting });
+    try {
+      const state = async (id: string) =>
+        (await second.http().get(`/api/instances/${id}/health`).set('api-key', project.apiKey).expect(200)).body.data
+          .breaker.state as string;
+      expect(await state(ids.forced)).toBe('FORCED_OPEN');
+      expect(await state(ids.disabled)).toBe('DISABLED');
+      expect(await state(ids.released)).toBe('CLOSED');
+    } finally {
+      await second.close();
     }
   });
 });

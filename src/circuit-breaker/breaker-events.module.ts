@@ -13,6 +13,6 @@ import { BreakerTransitions } from './breaker-transition';
   imports: [DatabaseModule, TenancyModule, TypeOrmModule.forFeature([BreakerEventEntity])],
   controllers: [AdminBreakerEventsController],
   providers: [BreakerTransitions, BreakerEventLog, BreakerEventsService],
-  exports: [BreakerTransitions, BreakerEventLog],
+  exports: [BreakerTransitions, BreakerEventLog, BreakerEventsService],
 })
 export class BreakerEventsModule {}

@@ -6,6 +6,7 @@ import {
   type FindOptionsWhere,
   In,
   LessThanOrEqual,
+  Like,
   MoreThanOrEqual,
   Repository,
 } from 'typeorm';
@@ -60,6 +61,29 @@ export class BreakerEventsService {
   }
 
   /** Events across projects, newest first. */
+  /**
+   * The override in force per instance, from the log: the latest operator event of each instance
+   * whose state is FORCED_OPEN or DISABLED (AUTO ends an override). Operator events are rare, so
+   * reading them all is cheap; start-up only.
+   */
+  async operatorOverrides(): Promise<{ instanceId: string; state: 'FORCED_OPEN' | 'DISABLED'; at: Date }[]> {
+    const rows = await this.events.find({
+      select: { instanceId: true, toState: true, at: true, id: true },
+      where: { reason: Like('operator:%') },
+      order: { at: 'DESC', id: 'DESC' },
+    });
+    const seen = new Set<string>();
+    const overrides: { instanceId: string; state: 'FORCED_OPEN' | 'DISABLED'; at: Date }[] = [];
+    for (const row of rows) {
+      if (seen.has(row.instanceId)) continue;
+      seen.add(row.instanceId);
+      if (row.toState === 'FORCED_OPEN' || row.toState === 'DISABLED') {
+        overrides.push({ instanceId: row.instanceId, state: row.toState, at: row.at });
+      }
+    }
+    return overrides;
+  }
+
   async list(query: BreakerEventQueryDto): Promise<Page<BreakerEventEntity>> {
     const [items, total] = await this.events.findAndCount({
       where: filters(query),

@@ -162,6 +162,13 @@ export function applyOperator(
   sink.transition(record, from, effectiveState(record), record.reason, now);
 }
 
+/** Puts back an override read from the log at start-up, without logging it again. */
+export function restoreOperator(record: BreakerRecord, state: 'FORCED_OPEN' | 'DISABLED', at: number): void {
+  record.operator = state;
+  record.reason = `operator: ${state}`;
+  record.since = at;
+}
+
 function tripReason(record: BreakerRecord, config: BreakerConfig): string | undefined {
   if (record.consecutive >= config.consecutiveFailures) {
     return `${record.consecutive} consecutive ${streakName(record.streakClasses)}`;

@@ -9,6 +9,7 @@ import {
   applyOutcome,
   breakerUnavailability,
   effectiveState,
+  restoreOperator,
   type TransitionSink,
   windowCounts,
 } from './breaker-machine';
@@ -115,6 +116,11 @@ export class BreakerService implements TransitionSink {
 
   setOperatorState(subject: BreakerSubject, state: 'FORCED_OPEN' | 'DISABLED' | 'AUTO', now: number): void {
     applyOperator(this.store.ensure(subject.projectId, subject.id, now), state, now, this);
+  }
+
+  /** An override restored from the log at start-up: set without a new transition. */
+  restoreOperatorState(subject: BreakerSubject, state: 'FORCED_OPEN' | 'DISABLED', at: number): void {
+    restoreOperator(this.store.ensure(subject.projectId, subject.id, at), state, at);
   }
 
   snapshot(subject: BreakerSubject, config: BreakerConfig, now: number): BreakerSnapshot {

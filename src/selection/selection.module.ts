@@ -12,6 +12,7 @@ import { InstanceHealthService } from './instance-health.service';
 import { CircuitBreakerModule } from '../circuit-breaker/circuit-breaker.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { HealthView } from './health-view';
+import { OperatorStateRestore } from './operator-state-restore';
 import { Protection } from './protection';
 import { LeaseManager } from './lease-manager';
 import { ReportService } from './report.service';
@@ -32,6 +33,7 @@ import { BUILTIN_STRATEGIES } from './strategies/builtin-strategies';
     ReportService,
     Protection,
     InstanceHealthService,
+    OperatorStateRestore,
     { provide: HealthView, useExisting: Protection },
   ],
   exports: [StrategyRegistry, LeaseManager, SelectionService, HealthView, Protection],

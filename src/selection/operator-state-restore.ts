@@ -1,0 +1,31 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { BreakerEventsService } from '../circuit-breaker/breaker-events.service';
+import { BreakerService } from '../circuit-breaker/breaker.service';
+import { RegistryIndex } from '../registry/registry-index';
+
+/**
+ * An operator's FORCED_OPEN or DISABLED must survive a restart: at start-up (after the registry
+ * is warm, before the app is ready) the override in force per instance is read back from
+ * `breaker_events`. Automatic states are not restored: a restarted node probes afresh.
+ */
+@Injectable()
+export class OperatorStateRestore implements OnModuleInit {
+  private readonly logger = new Logger('Breakers');
+
+  constructor(
+    private readonly events: BreakerEventsService,
+    private readonly breakers: BreakerService,
+    private readonly index: RegistryIndex,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    let restored = 0;
+    for (const override of await this.events.operatorOverrides()) {
+      const instance = this.index.get(override.instanceId);
+      if (instance === undefined) continue; // deleted since
+      this.breakers.restoreOperatorState(instance, override.state, override.at.getTime());
+      restored++;
+    }
+    if (restored > 0) this.logger.log(`Restored ${restored} operator breaker override(s)`);
+  }
+}
