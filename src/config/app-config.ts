@@ -24,6 +24,7 @@ export interface AppConfig {
   readonly database: DatabaseConfig;
   readonly runMigrations: boolean;
   readonly bodyLimitBytes: number;
+  readonly metrics: MetricsConfig;
   /** Body limit of the batch routes (up to 1000 items each). */
   readonly batchBodyLimitBytes: number;
   /** Empty: CORS off. `['*']`: any origin. */
@@ -47,6 +48,18 @@ export interface AuthConfig {
 }
 
 /** Injection token of {@link AppConfig}. */
+/** Minute metrics (write-behind) and the Prometheus endpoint. */
+export interface MetricsConfig {
+  /** How often aggregated reports are written, ms. */
+  readonly flushIntervalMs: number;
+  /** Minute rows older than this many days are purged. */
+  readonly retentionDays: number;
+  /** Rows held while the database is unavailable; beyond it the oldest are dropped (counted). */
+  readonly bufferRows: number;
+  /** When set, `GET /metrics` requires `Authorization: Bearer <token>`. */
+  readonly token: string | undefined;
+}
+
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
 export class ConfigValidationError extends Error {
@@ -81,6 +94,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownTimeoutMs: read.int('GATEWAY_SHUTDOWN_TIMEOUT_MS', 10_000, { min: 0, max: 600_000 }),
     swaggerEnabled: read.bool('GATEWAY_SWAGGER_ENABLED', true),
     auth: readAuth(read),
+    metrics: {
+      flushIntervalMs: read.int('GATEWAY_METRICS_FLUSH_MS', 1000, { min: 100, max: 60_000 }),
+      retentionDays: read.int('GATEWAY_METRICS_RETENTION_DAYS', 30, { min: 1, max: 3650 }),
+      bufferRows: read.int('GATEWAY_METRICS_BUFFER_ROWS', 200_000, { min: 1000, max: 10_000_000 }),
+      token: read.optionalString('GATEWAY_METRICS_TOKEN'),
+    },
   };
   if (read.problems.length > 0) throw new ConfigValidationError(read.problems);
   return config;

@@ -2,6 +2,7 @@ import { CreateSettings1767225600000 } from './migrations/1767225600000-create-s
 import { CreateTenancy1767225700000 } from './migrations/1767225700000-create-tenancy';
 import { CreateApiInstances1767225800000 } from './migrations/1767225800000-create-api-instances';
 import { CreateBreakerEvents1767225900000 } from './migrations/1767225900000-create-breaker-events';
+import { CreateInstanceMetricsMinute1767226000000 } from './migrations/1767226000000-create-instance-metrics-minute';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works under
@@ -12,4 +13,5 @@ export const MIGRATIONS = [
   CreateTenancy1767225700000,
   CreateApiInstances1767225800000,
   CreateBreakerEvents1767225900000,
+  CreateInstanceMetricsMinute1767226000000,
 ];

@@ -4,6 +4,7 @@ import { BreakerTransitions } from '../circuit-breaker/breaker-transition';
 import { BreakerService } from '../circuit-breaker/breaker.service';
 import type { Unavailability } from '../common/unavailability';
 import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
+import { MinuteAggregator } from '../metrics/minute-aggregator';
 import { QuotaService, retryAfterFromMessage } from '../rate-limit/quota.service';
 import type { InstanceRecord } from '../registry/instance-record';
 import { EventBus, InjectEventBus } from '../state/event-bus';
@@ -29,9 +30,12 @@ export class Protection implements HealthView, OnModuleInit {
     private readonly stats: InstanceStatsRegistry,
     private readonly transitions: BreakerTransitions,
     @InjectEventBus() private readonly events: EventBus,
+    private readonly minutes: MinuteAggregator,
   ) {}
 
   onModuleInit(): void {
+    // Each minute row records the breaker state at the minute's end.
+    this.minutes.stateOf = (instanceId) => this.breakers.stateOf(instanceId);
     // An unreported probe frees its slot at expiry: a silent caller must not wedge the breaker.
     this.leases.onExpire((lease) => {
       if (lease.probe) this.breakers.releaseProbe(lease.instanceId, lease.expiresAt);

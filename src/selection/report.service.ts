@@ -3,6 +3,7 @@ import { Clock, InjectClock } from '../common/clock';
 import { GatewayError } from '../common/gateway-error';
 import type { ReportResultDto } from '../metrics/dto/report-result.dto';
 import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
+import { MinuteAggregator } from '../metrics/minute-aggregator';
 import type { OutcomeClass } from '../metrics/outcome';
 import { classifyOutcome } from '../metrics/outcome-classifier';
 import type { InstanceRecord } from '../registry/instance-record';
@@ -28,8 +29,8 @@ export interface IngestedReport {
 
 /**
  * report-result: the instance must be the caller's (404 otherwise), the outcome is classified
- * once, the rolling statistics learn from it, its lease closes, and the breaker, cool-downs and
- * token quota learn from it. Memory only.
+ * once, the rolling statistics learn from it, its lease closes, the breaker, cool-downs and
+ * token quota learn from it, and it is added to its minute (written behind). Memory only.
  */
 @Injectable()
 export class ReportService {
@@ -39,6 +40,7 @@ export class ReportService {
     private readonly leases: LeaseManager,
     private readonly pool: CandidatePool,
     private readonly protection: Protection,
+    private readonly minutes: MinuteAggregator,
     @InjectClock() private readonly clock: Clock,
   ) {}
 
@@ -89,7 +91,24 @@ export class ReportService {
     const at = report.callTimestamp;
     const plausible = at >= now - PLAUSIBLE_PAST_MS && at <= now + PLAUSIBLE_FUTURE_MS;
     const ingested: IngestedReport = { instance, report, outcome, at: plausible ? at : now, receivedAt: now };
-    this.protection.learn(ingested, this.pool.candidateFor(instance, now), lease, project.settings);
+    const candidate = this.pool.candidateFor(instance, now);
+    this.protection.learn(ingested, candidate, lease, project.settings);
+    this.minutes.recordReport(
+      instance.projectId,
+      instance.id,
+      ingested.at,
+      {
+        outcome,
+        latencyMs: report.latencyMs,
+        ttftMs: report.ttftMs ?? undefined,
+        promptTokens: usage?.promptTokens,
+        completionTokens: usage?.completionTokens,
+        totalTokens: usage?.totalTokens,
+        cost: usage?.cost,
+        receivedAt: now,
+      },
+      candidate.stats.openLeases + (lease ? 1 : 0),
+    );
     return ingested;
   }
 }

@@ -36,7 +36,19 @@ import { BUILTIN_STRATEGIES } from './strategies/builtin-strategies';
     OperatorStateRestore,
     { provide: HealthView, useExisting: Protection },
   ],
-  exports: [StrategyRegistry, LeaseManager, SelectionService, HealthView, Protection],
+  exports: [
+    StrategyRegistry,
+    LeaseManager,
+    SelectionService,
+    HealthView,
+    Protection,
+    CandidatePool,
+    InstanceHealthService,
+    RegistryModule,
+    MetricsModule,
+    CircuitBreakerModule,
+    RateLimitModule,
+  ],
 })
 export class SelectionModule implements OnModuleInit {
   constructor(

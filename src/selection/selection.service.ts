@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
+import { MinuteAggregator } from '../metrics/minute-aggregator';
 import type { InstanceRecord } from '../registry/instance-record';
 import { RegistryIndex } from '../registry/registry-index';
 import { AffinityStore, InjectAffinityStore } from '../state/affinity-store';
@@ -37,6 +38,7 @@ export class SelectionService {
     @InjectHealthView() private readonly health: HealthView,
     @InjectAffinityStore() private readonly affinity: AffinityStore,
     @InjectClock() private readonly clock: Clock,
+    private readonly minutes: MinuteAggregator,
   ) {}
 
   select(project: ProjectPrincipal, request: SelectInstanceDto): SelectedInstanceDto {
@@ -162,6 +164,7 @@ export class SelectionService {
       probe,
       at: now,
     });
+    this.minutes.recordSelection(project.projectId, chosen.instance.id, now, chosen.stats.openLeases);
     const fallbackUsed = attempt.identifier !== request.apiIdentifier;
     const instance = chosen.instance;
     // One literal with every field (no spreads): a response object built by spreading lands in

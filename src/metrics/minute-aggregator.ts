@@ -1,0 +1,244 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { Clock, InjectClock } from '../common/clock';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { MinuteBucket, type MinuteReport } from './minute-bucket';
+import { MinuteMetricsStore } from './minute-metrics.store';
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+const MAX_BACKOFF_MS = 30_000;
+const PURGE_INTERVAL_MS = 3_600_000;
+
+/** The open minutes of one instance: the newest at hand (most reports land there), others by minute. */
+interface InstanceMinutes {
+  latest: MinuteBucket;
+  readonly older: Map<number, MinuteBucket>;
+}
+
+/** Counters of the write-behind, for Prometheus and tests. */
+export interface AggregatorStats {
+  /** Rows written since start. */
+  readonly flushedRows: number;
+  /** Rows dropped because the buffer was full while the database was unavailable. */
+  readonly droppedRows: number;
+  /** Reports those dropped rows held. */
+  readonly droppedReports: number;
+  readonly failedFlushes: number;
+  /** Rows waiting: aggregated since the last flush plus those held after failures. */
+  readonly bufferedRows: number;
+}
+
+/**
+ * Durable per-minute metrics, written behind (ARCHITECTURE.md: nothing on the hot path touches the
+ * database). Reports and selections aggregate in memory per instance and minute; about once a
+ * second everything aggregated is written as one transaction of additive upserts. When the
+ * database fails, the rows stay buffered (merged with what keeps arriving) and the write is retried
+ * with exponential backoff up to 30 s; a bounded buffer drops its oldest minutes beyond
+ * `GATEWAY_METRICS_BUFFER_ROWS`, counted and logged. A graceful stop flushes. Minutes older than
+ * the retention are purged hourly.
+ *
+ * @example
+ * aggregator.recordReport(projectId, instanceId, ingested.at, { outcome, latencyMs, receivedAt }, openLeases);
+ * await aggregator.flush(); // tests; production flushes on a timer
+ */
+@Injectable()
+export class MinuteAggregator implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('Metrics');
+  private pending = new Map<string, InstanceMinutes>();
+  private pendingRows = 0;
+  /** Rows a failed flush left behind, by `instanceId|minute`, merged with later ones. */
+  private held = new Map<string, MinuteBucket>();
+  private flushing: Promise<number> = Promise.resolve(0);
+  private timers: NodeJS.Timeout[] = [];
+  private failures = 0;
+  private retryAt = 0;
+  private counters = { flushedRows: 0, droppedRows: 0, droppedReports: 0, failedFlushes: 0 };
+  /** The breaker state written with each row; wired by the selection module. */
+  stateOf: (instanceId: string) => string | undefined = () => undefined;
+
+  constructor(
+    private readonly store: MinuteMetricsStore,
+    @InjectClock() private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  get stats(): AggregatorStats {
+    return { ...this.counters, bufferedRows: this.pendingRows + this.held.size };
+  }
+
+  recordReport(projectId: string, instanceId: string, at: number, report: MinuteReport, openLeases: number): void {
+    this.bucket(projectId, instanceId, at).addReport(report, openLeases);
+  }
+
+  recordSelection(projectId: string, instanceId: string, at: number, openLeases: number): void {
+    this.bucket(projectId, instanceId, at).addSelection(openLeases);
+  }
+
+  /** Forgets what is not yet written of a deleted project (its rows could never be written). */
+  dropProject(projectId: string): void {
+    for (const [instanceId, minutes] of this.pending) {
+      if (minutes.latest.projectId === projectId) {
+        this.pendingRows -= 1 + minutes.older.size;
+        this.pending.delete(instanceId);
+      }
+    }
+    for (const [key, bucket] of this.held) if (bucket.projectId === projectId) this.held.delete(key);
+  }
+
+  /**
+   * Writes everything aggregated, unless a failure's backoff has not elapsed (`force` ignores it).
+   * Serialised: a flush that starts while one runs waits for it. Returns the rows written.
+   */
+  flush(force = false): Promise<number> {
+    const run = this.flushing.then(() => this.write(force));
+    this.flushing = run.catch(() => 0);
+    return run;
+  }
+
+  /** Deletes minutes older than the retention. */
+  async purge(): Promise<number> {
+    const before = Math.floor(this.clock.now() / MINUTE_MS) * MINUTE_MS - this.config.metrics.retentionDays * DAY_MS;
+    const removed = await this.store.purgeBefore(before);
+    if (removed > 0)
+      this.logger.log(`Purged ${removed} minute rows older than ${this.config.metrics.retentionDays} days`);
+    return removed;
+  }
+
+  onApplicationBootstrap(): void {
+    const flushTimer = setInterval(() => void this.flush(), this.config.metrics.flushIntervalMs);
+    const purgeTimer = setInterval(() => {
+      this.purge().catch((error: unknown) => this.logger.error({ err: error }, 'Purging minute metrics failed'));
+    }, PURGE_INTERVAL_MS);
+    flushTimer.unref();
+    purgeTimer.unref();
+    this.timers = [flushTimer, purgeTimer];
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await this.flush(true);
+  }
+
+  /** Reports acknowledged while the HTTP server drained after `beforeApplicationShutdown`. */
+  async onApplicationShutdown(): Promise<void> {
+    if (this.pendingRows + this.held.size > 0) await this.flush(true);
+  }
+
+  private bucket(projectId: string, instanceId: string, at: number): MinuteBucket {
+    const minute = at - (at % MINUTE_MS);
+    const minutes = this.pending.get(instanceId);
+    if (minutes === undefined) {
+      const latest = new MinuteBucket(projectId, instanceId, minute);
+      this.pending.set(instanceId, { latest, older: new Map() });
+      this.pendingRows++;
+      return latest;
+    }
+    if (minutes.latest.minute === minute) return minutes.latest;
+    let bucket = minutes.older.get(minute);
+    if (bucket !== undefined) return bucket;
+    bucket = new MinuteBucket(projectId, instanceId, minute);
+    this.pendingRows++;
+    if (minute > minutes.latest.minute) {
+      minutes.older.set(minutes.latest.minute, minutes.latest);
+      minutes.latest = bucket;
+    } else {
+      minutes.older.set(minute, bucket);
+    }
+    return bucket;
+  }
+
+  private async write(force: boolean): Promise<number> {
+    const now = this.clock.now();
+    if (!force && now < this.retryAt) return 0;
+    this.takePending();
+    if (this.held.size === 0) return 0;
+    const rows = [...this.held.values()];
+    const current = now - (now % MINUTE_MS);
+    for (const row of rows)
+      if (row.minute >= current - MINUTE_MS) row.breakerState = this.stateOf(row.instanceId) ?? null;
+    try {
+      await this.store.upsert(rows);
+    } catch (error) {
+      this.failed(error, now);
+      await this.dropOrphans();
+      return 0;
+    }
+    // Rows aggregated during the write are in `pending`, not in `held`: nothing is lost or doubled.
+    this.held = new Map();
+    this.counters.flushedRows += rows.length;
+    if (this.failures > 0) this.logger.log(`Minute metrics written again after ${this.failures} failed attempts`);
+    this.failures = 0;
+    this.retryAt = 0;
+    return rows.length;
+  }
+
+  /** Moves what was aggregated since the last flush into `held`, merging same-key rows. */
+  private takePending(): void {
+    if (this.pendingRows === 0) return;
+    const pending = this.pending;
+    this.pending = new Map();
+    this.pendingRows = 0;
+    for (const minutes of pending.values()) {
+      this.hold(minutes.latest);
+      for (const bucket of minutes.older.values()) this.hold(bucket);
+    }
+  }
+
+  private hold(bucket: MinuteBucket): void {
+    const key = `${bucket.instanceId}|${bucket.minute}`;
+    const existing = this.held.get(key);
+    if (existing) existing.merge(bucket);
+    else this.held.set(key, bucket);
+  }
+
+  private failed(error: unknown, now: number): void {
+    this.failures++;
+    this.counters.failedFlushes++;
+    const backoff = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (this.failures - 1));
+    this.retryAt = now + backoff;
+    if (this.failures === 1 || this.failures % 10 === 0) {
+      this.logger.error(
+        { err: error, bufferedRows: this.held.size, attempt: this.failures },
+        `Writing minute metrics failed; retrying in ${backoff} ms with ${this.held.size} rows held`,
+      );
+    }
+    const overflow = this.held.size - this.config.metrics.bufferRows;
+    if (overflow > 0) this.dropOldest(overflow);
+  }
+
+  /**
+   * After a failure: rows of a project deleted while they were held would fail every retry (the
+   * foreign key), blocking everything else. Best effort — if the database is down this fails too.
+   */
+  private async dropOrphans(): Promise<void> {
+    try {
+      const projects = [...new Set([...this.held.values()].map((bucket) => bucket.projectId))];
+      const existing = await this.store.existingProjects(projects);
+      for (const projectId of projects) if (!existing.has(projectId)) this.dropProject(projectId);
+    } catch {
+      // The database is unavailable: the backoff retries later.
+    }
+  }
+
+  private dropOldest(count: number): void {
+    const oldest = [...this.held.entries()].sort((a, b) => a[1].minute - b[1].minute).slice(0, count);
+    let reports = 0;
+    for (const [key, bucket] of oldest) {
+      this.held.delete(key);
+      reports += bucket.calls;
+    }
+    this.counters.droppedRows += oldest.length;
+    this.counters.droppedReports += reports;
+    this.logger.warn(
+      `Minute metrics buffer full (${this.config.metrics.bufferRows} rows): dropped the ${oldest.length} oldest rows (${reports} reports)`,
+    );
+  }
+}

@@ -1,0 +1,117 @@
+import {
+  ADDITIVE_COLUMNS,
+  OUTCOME_COLUMNS,
+  LATENCY_BUCKET_COLUMNS,
+  TTFT_BUCKET_COLUMNS,
+} from './entities/instance-metrics-minute.schema';
+import { bucketOf } from './histogram';
+import type { OutcomeClass } from './outcome';
+import { FAILURE_CLASSES } from './outcome';
+
+const INDEX = new Map(ADDITIVE_COLUMNS.map((name, i) => [name, i]));
+const at = (name: string): number => INDEX.get(name)!;
+
+const SELECTIONS = at('selections');
+const CALLS = at('calls');
+const SUCCESSES = at('successes');
+const FAILURES = at('failures');
+const LATENCY_SUM = at('latency_sum_ms');
+const LATENCY_BUCKET0 = at(LATENCY_BUCKET_COLUMNS[0]);
+const TTFT_COUNT = at('ttft_count');
+const TTFT_SUM = at('ttft_sum_ms');
+const TTFT_BUCKET0 = at(TTFT_BUCKET_COLUMNS[0]);
+const PROMPT = at('prompt_tokens');
+const COMPLETION = at('completion_tokens');
+const TOTAL = at('total_tokens');
+const COST = at('cost');
+const OUTCOME_INDEX: Readonly<Record<OutcomeClass, number>> = {
+  SUCCESS: SUCCESSES,
+  SERVER_ERROR: at(OUTCOME_COLUMNS.SERVER_ERROR),
+  TIMEOUT: at(OUTCOME_COLUMNS.TIMEOUT),
+  RATE_LIMITED: at(OUTCOME_COLUMNS.RATE_LIMITED),
+  AUTH_ERROR: at(OUTCOME_COLUMNS.AUTH_ERROR),
+  CLIENT_ERROR: at(OUTCOME_COLUMNS.CLIENT_ERROR),
+  UNKNOWN: at(OUTCOME_COLUMNS.UNKNOWN),
+};
+
+/** What one report adds to its instance's minute. */
+export interface MinuteReport {
+  readonly outcome: OutcomeClass;
+  readonly latencyMs: number;
+  readonly ttftMs?: number;
+  readonly promptTokens?: number;
+  readonly completionTokens?: number;
+  readonly totalTokens?: number;
+  readonly cost?: number;
+  /** Server time it arrived (epoch ms). */
+  readonly receivedAt: number;
+}
+
+const amount = (value: number | undefined): number =>
+  value !== undefined && Number.isFinite(value) && value > 0 ? value : 0;
+
+/**
+ * The aggregate of one instance's reports and selections in one minute, before it is written:
+ * the additive columns of `instance_metrics_minute` in a typed array (no allocation per report),
+ * plus the max-wins ones. Two buckets of the same key merge by adding, exactly as the upsert does.
+ */
+export class MinuteBucket {
+  readonly values = new Float64Array(ADDITIVE_COLUMNS.length);
+  latencyMaxMs = 0;
+  maxOpenLeases = 0;
+  lastReportAt: number | null = null;
+  breakerState: string | null = null;
+
+  constructor(
+    readonly projectId: string,
+    readonly instanceId: string,
+    /** Epoch ms of the minute's start. */
+    readonly minute: number,
+  ) {}
+
+  addSelection(openLeases: number): void {
+    this.values[SELECTIONS]++;
+    if (openLeases > this.maxOpenLeases) this.maxOpenLeases = openLeases;
+  }
+
+  addReport(report: MinuteReport, openLeases: number): void {
+    const values = this.values;
+    values[CALLS]++;
+    values[OUTCOME_INDEX[report.outcome]]++;
+    if (FAILURE_CLASSES.has(report.outcome)) values[FAILURES]++;
+    const latency = amount(report.latencyMs);
+    values[LATENCY_SUM] += latency;
+    values[LATENCY_BUCKET0 + bucketOf(latency)]++;
+    if (latency > this.latencyMaxMs) this.latencyMaxMs = latency;
+    if (report.ttftMs !== undefined && Number.isFinite(report.ttftMs) && report.ttftMs >= 0) {
+      values[TTFT_COUNT]++;
+      values[TTFT_SUM] += report.ttftMs;
+      values[TTFT_BUCKET0 + bucketOf(report.ttftMs)]++;
+    }
+    values[PROMPT] += amount(report.promptTokens);
+    values[COMPLETION] += amount(report.completionTokens);
+    values[TOTAL] += amount(report.totalTokens);
+    values[COST] += amount(report.cost);
+    if (openLeases > this.maxOpenLeases) this.maxOpenLeases = openLeases;
+    if (this.lastReportAt === null || report.receivedAt > this.lastReportAt) this.lastReportAt = report.receivedAt;
+  }
+
+  /** Adds `other` (same instance and minute) into this one. */
+  merge(other: MinuteBucket): void {
+    for (let i = 0; i < this.values.length; i++) this.values[i] += other.values[i];
+    this.latencyMaxMs = Math.max(this.latencyMaxMs, other.latencyMaxMs);
+    this.maxOpenLeases = Math.max(this.maxOpenLeases, other.maxOpenLeases);
+    if (other.lastReportAt !== null && (this.lastReportAt === null || other.lastReportAt > this.lastReportAt)) {
+      this.lastReportAt = other.lastReportAt;
+    }
+    this.breakerState = other.breakerState ?? this.breakerState;
+  }
+
+  get calls(): number {
+    return this.values[CALLS];
+  }
+
+  get selections(): number {
+    return this.values[SELECTIONS];
+  }
+}

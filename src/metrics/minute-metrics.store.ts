@@ -1,0 +1,92 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { ADDITIVE_COLUMNS, MAX_COLUMNS } from './entities/instance-metrics-minute.schema';
+import type { MinuteBucket } from './minute-bucket';
+
+const TABLE = 'instance_metrics_minute';
+const KEY_COLUMNS = ['instance_id', 'minute_ts', 'project_id'];
+const COLUMNS = [
+  ...KEY_COLUMNS,
+  ...ADDITIVE_COLUMNS,
+  'latency_max_ms',
+  'max_open_leases',
+  'last_report_at',
+  'breaker_state',
+];
+/** Rows per INSERT: ~80 columns each keeps a statement well under both dialects' placeholder limits. */
+const ROWS_PER_STATEMENT = 200;
+
+/**
+ * Writes minute aggregates to `instance_metrics_minute` as additive upserts — `ON DUPLICATE KEY
+ * UPDATE c = c + VALUES(c)` on MySQL/MariaDB, `ON CONFLICT … DO UPDATE SET c = c + excluded.c` on
+ * SQLite — in one transaction per flush, so a flush is all or nothing and several nodes can write
+ * the same instance and minute. Also purges rows past the retention.
+ */
+@Injectable()
+export class MinuteMetricsStore {
+  private readonly mysql: boolean;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.mysql = dataSource.options.type === 'mysql';
+  }
+
+  async upsert(buckets: readonly MinuteBucket[]): Promise<void> {
+    if (buckets.length === 0) return;
+    await this.dataSource.transaction(async (manager) => {
+      for (let start = 0; start < buckets.length; start += ROWS_PER_STATEMENT) {
+        const chunk = buckets.slice(start, start + ROWS_PER_STATEMENT);
+        const placeholders = `(${COLUMNS.map(() => '?').join(',')})`;
+        const params: unknown[] = [];
+        for (const bucket of chunk) {
+          params.push(bucket.instanceId, bucket.minute, bucket.projectId, ...bucket.values);
+          params.push(bucket.latencyMaxMs, bucket.maxOpenLeases, bucket.lastReportAt, bucket.breakerState);
+        }
+        const sql =
+          `INSERT INTO ${TABLE} (${COLUMNS.join(',')}) VALUES ${chunk.map(() => placeholders).join(',')} ` +
+          this.onConflict();
+        await manager.query(sql, params);
+      }
+    });
+  }
+
+  /** Which of these projects still exist (rows of a deleted one can never be written: foreign key). */
+  async existingProjects(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM projects WHERE id IN (${ids.map(() => '?').join(',')})`,
+      [...ids],
+    );
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /** Deletes minutes before `before` (epoch ms); returns how many rows went. */
+  async purgeBefore(before: number): Promise<number> {
+    const result: unknown = await this.dataSource.query(`DELETE FROM ${TABLE} WHERE minute_ts < ?`, [before]);
+    return affectedRows(result);
+  }
+
+  private onConflict(): string {
+    if (this.mysql) {
+      const sets = [
+        ...ADDITIVE_COLUMNS.map((c) => `${c} = ${c} + VALUES(${c})`),
+        ...MAX_COLUMNS.map((c) => `${c} = GREATEST(COALESCE(${c}, VALUES(${c})), COALESCE(VALUES(${c}), ${c}))`),
+        'breaker_state = COALESCE(VALUES(breaker_state), breaker_state)',
+      ];
+      return `ON DUPLICATE KEY UPDATE ${sets.join(', ')}`;
+    }
+    const sets = [
+      ...ADDITIVE_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`),
+      ...MAX_COLUMNS.map((c) => `${c} = max(COALESCE(${c}, excluded.${c}), COALESCE(excluded.${c}, ${c}))`),
+      'breaker_state = COALESCE(excluded.breaker_state, breaker_state)',
+    ];
+    return `ON CONFLICT (instance_id, minute_ts) DO UPDATE SET ${sets.join(', ')}`;
+  }
+}
+
+/** Rows a DELETE removed: mysql2 answers an OkPacket, better-sqlite3 through TypeORM `[rows, affected]` or nothing. */
+function affectedRows(result: unknown): number {
+  if (Array.isArray(result) && typeof result[1] === 'number') return result[1];
+  if (result && typeof result === 'object' && 'affectedRows' in result) return Number(result.affectedRows);
+  return 0;
+}
