@@ -12,6 +12,7 @@ import { AuthModule } from './auth/auth.module';
 import { TenancyModule } from './tenancy/tenancy.module';
 import { RegistryModule } from './registry/registry.module';
 import { SelectionModule } from './selection/selection.module';
+import { MonitoringModule } from './monitoring/monitoring.module';
 
 @Module({})
 export class AppModule {
@@ -32,6 +33,7 @@ export class AppModule {
         AuthModule,
         RegistryModule,
         SelectionModule,
+        MonitoringModule,
         HealthModule,
       ],
     };

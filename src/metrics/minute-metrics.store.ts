@@ -62,8 +62,13 @@ export class MinuteMetricsStore {
 
   /** Deletes minutes before `before` (epoch ms); returns how many rows went. */
   async purgeBefore(before: number): Promise<number> {
-    const result: unknown = await this.dataSource.query(`DELETE FROM ${TABLE} WHERE minute_ts < ?`, [before]);
-    return affectedRows(result);
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      const result = await runner.query(`DELETE FROM ${TABLE} WHERE minute_ts < ?`, [before], true);
+      return result.affected ?? 0;
+    } finally {
+      await runner.release();
+    }
   }
 
   private onConflict(): string {
@@ -82,11 +87,4 @@ export class MinuteMetricsStore {
     ];
     return `ON CONFLICT (instance_id, minute_ts) DO UPDATE SET ${sets.join(', ')}`;
   }
-}
-
-/** Rows a DELETE removed: mysql2 answers an OkPacket, better-sqlite3 through TypeORM `[rows, affected]` or nothing. */
-function affectedRows(result: unknown): number {
-  if (Array.isArray(result) && typeof result[1] === 'number') return result[1];
-  if (result && typeof result === 'object' && 'affectedRows' in result) return Number(result.affectedRows);
-  return 0;
 }

@@ -114,6 +114,11 @@ export class RegistryIndex {
     return query.userId === undefined ? active : forUser(active, query.userId);
   }
 
+  /** Every instance of every project, whatever its status, in no particular order. Not for the hot path. */
+  all(): IterableIterator<InstanceRecord> {
+    return this.byId.values();
+  }
+
   /** All instances of the project, whatever their status, ordered by id. Not for the hot path. */
   listByProject(projectId: string): readonly InstanceRecord[] {
     const shard = this.projects.get(projectId);

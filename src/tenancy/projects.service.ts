@@ -32,6 +32,13 @@ export class ProjectsService {
     return new Map(rows.map((row) => [row.id, row.name]));
   }
 
+  /** Name and settings of each existing project among `ids` (monitoring reads; one query). */
+  async summariesOf(ids: readonly string[]): Promise<Map<string, { name: string; settings: ProjectSettings }>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.projects.find({ where: { id: In([...ids]) }, select: { id: true, name: true, settings: true } });
+    return new Map(rows.map((row) => [row.id, { name: row.name, settings: row.settings }]));
+  }
+
   async list(query: ProjectQueryDto): Promise<Page<ProjectEntity>> {
     const search = query.search ? `%${query.search.replace(/[%_\\]/g, (c) => `\\${c}`)}%` : undefined;
     const base = query.status ? { status: query.status } : {};

@@ -1,0 +1,168 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import {
+  LATENCY_BUCKET_COLUMNS,
+  OUTCOME_COLUMNS,
+  TTFT_BUCKET_COLUMNS,
+} from '../metrics/entities/instance-metrics-minute.schema';
+import { quantile } from '../metrics/histogram';
+import type { OutcomeClass } from '../metrics/outcome';
+
+/** Which rows of `instance_metrics_minute` a query covers: [from, to) by minute start. */
+export interface MinuteFilter {
+  readonly from: number;
+  readonly to: number;
+  readonly projectId?: string;
+  readonly instanceId?: string;
+}
+
+/** Summed minute rows. */
+export interface MinuteTotals {
+  readonly selections: number;
+  readonly calls: number;
+  readonly successes: number;
+  readonly failures: number;
+  readonly byOutcome: Readonly<Record<Exclude<OutcomeClass, 'SUCCESS'>, number>>;
+  readonly latencySumMs: number;
+  readonly latencyMaxMs: number;
+  readonly latencyBuckets: readonly number[];
+  readonly ttftCount: number;
+  readonly ttftSumMs: number;
+  readonly ttftBuckets: readonly number[];
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly totalTokens: number;
+  readonly cost: number;
+  readonly maxOpenLeases: number;
+  /** Epoch ms of the newest report, or null. */
+  readonly lastReportAt: number | null;
+}
+
+const SUMS = [
+  'selections',
+  'calls',
+  'successes',
+  'failures',
+  ...Object.values(OUTCOME_COLUMNS),
+  'latency_sum_ms',
+  ...LATENCY_BUCKET_COLUMNS,
+  'ttft_count',
+  'ttft_sum_ms',
+  ...TTFT_BUCKET_COLUMNS,
+  'prompt_tokens',
+  'completion_tokens',
+  'total_tokens',
+  'cost',
+];
+const MAXES = ['latency_max_ms', 'max_open_leases', 'last_report_at'];
+const SELECT_AGGREGATES = [...SUMS.map((c) => `SUM(${c}) AS ${c}`), ...MAXES.map((c) => `MAX(${c}) AS ${c}`)].join(
+  ', ',
+);
+
+type Row = Record<string, string | number | null>;
+
+/**
+ * Aggregations over `instance_metrics_minute` for monitoring: totals, per instance, per time
+ * bucket. Plain SQL that both dialects run (bucketing by `minute_ts - minute_ts % size`).
+ * Admin and monitoring reads only — never on the select/report path.
+ */
+@Injectable()
+export class MinuteQueries {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async totals(filter: MinuteFilter): Promise<MinuteTotals> {
+    const { where, params } = whereOf(filter);
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT ${SELECT_AGGREGATES} FROM instance_metrics_minute WHERE ${where}`,
+      params,
+    );
+    return toTotals(rows[0] ?? {});
+  }
+
+  async byInstance(filter: MinuteFilter): Promise<Map<string, MinuteTotals>> {
+    const { where, params } = whereOf(filter);
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT instance_id, ${SELECT_AGGREGATES} FROM instance_metrics_minute WHERE ${where} GROUP BY instance_id`,
+      params,
+    );
+    return new Map(rows.map((row) => [String(row.instance_id), toTotals(row)]));
+  }
+
+  /** Totals per bucket of `bucketMs`, keyed by the bucket's start (epoch ms). */
+  async series(filter: MinuteFilter, bucketMs: number): Promise<Map<number, MinuteTotals>> {
+    const { where, params } = whereOf(filter);
+    const bucket = `(minute_ts - (minute_ts % ${Math.floor(bucketMs)}))`;
+    const rows: Row[] = await this.dataSource.query(
+      `SELECT ${bucket} AS bucket_ts, ${SELECT_AGGREGATES} FROM instance_metrics_minute WHERE ${where} GROUP BY ${bucket}`,
+      params,
+    );
+    return new Map(rows.map((row) => [Number(row.bucket_ts), toTotals(row)]));
+  }
+}
+
+function whereOf(filter: MinuteFilter): { where: string; params: unknown[] } {
+  const clauses = ['minute_ts >= ?', 'minute_ts < ?'];
+  const params: unknown[] = [filter.from, filter.to];
+  if (filter.projectId !== undefined) {
+    clauses.push('project_id = ?');
+    params.push(filter.projectId);
+  }
+  if (filter.instanceId !== undefined) {
+    clauses.push('instance_id = ?');
+    params.push(filter.instanceId);
+  }
+  return { where: clauses.join(' AND '), params };
+}
+
+/** Numbers from either driver (mysql2 answers SUM of integers as decimal strings). */
+function num(value: string | number | null | undefined): number {
+  if (value === null || value === undefined) return 0;
+  const n = typeof value === 'number' ? value : Number(value);
+  return Number.isFinite(n) ? n : 0;
+}
+
+function toTotals(row: Row): MinuteTotals {
+  const last = row.last_report_at;
+  return {
+    selections: num(row.selections),
+    calls: num(row.calls),
+    successes: num(row.successes),
+    failures: num(row.failures),
+    byOutcome: {
+      SERVER_ERROR: num(row[OUTCOME_COLUMNS.SERVER_ERROR]),
+      TIMEOUT: num(row[OUTCOME_COLUMNS.TIMEOUT]),
+      RATE_LIMITED: num(row[OUTCOME_COLUMNS.RATE_LIMITED]),
+      AUTH_ERROR: num(row[OUTCOME_COLUMNS.AUTH_ERROR]),
+      CLIENT_ERROR: num(row[OUTCOME_COLUMNS.CLIENT_ERROR]),
+      UNKNOWN: num(row[OUTCOME_COLUMNS.UNKNOWN]),
+    },
+    latencySumMs: num(row.latency_sum_ms),
+    latencyMaxMs: num(row.latency_max_ms),
+    latencyBuckets: LATENCY_BUCKET_COLUMNS.map((c) => num(row[c])),
+    ttftCount: num(row.ttft_count),
+    ttftSumMs: num(row.ttft_sum_ms),
+    ttftBuckets: TTFT_BUCKET_COLUMNS.map((c) => num(row[c])),
+    promptTokens: num(row.prompt_tokens),
+    completionTokens: num(row.completion_tokens),
+    totalTokens: num(row.total_tokens),
+    cost: num(row.cost),
+    maxOpenLeases: num(row.max_open_leases),
+    lastReportAt: last === null || last === undefined ? null : num(last),
+  };
+}
+
+/** Success rate in percent of all calls (the reference's definition), or null without calls. */
+export function successRateOf(totals: Pick<MinuteTotals, 'calls' | 'successes'>): number | null {
+  return totals.calls > 0 ? (totals.successes * 100) / totals.calls : null;
+}
+
+export function averageLatencyOf(totals: Pick<MinuteTotals, 'calls' | 'latencySumMs'>): number | null {
+  return totals.calls > 0 ? totals.latencySumMs / totals.calls : null;
+}
+
+/** A latency percentile from the summed histogram, rounded to 0.1 ms; null without calls. */
+export function percentileOf(totals: Pick<MinuteTotals, 'latencyBuckets'>, q: number): number | null {
+  const value = quantile(totals.latencyBuckets, q);
+  return value === undefined ? null : Math.round(value * 10) / 10;
+}

@@ -1,0 +1,295 @@
+import { DataSource } from 'typeorm';
+import { HISTOGRAM_BUCKETS, bucketOf, quantile } from '../src/metrics/histogram';
+import { MinuteAggregator } from '../src/metrics/minute-aggregator';
+import { adminToken, createProject, type TestProject } from './utils/fixtures';
+import { mulberry32 } from './utils/mulberry32';
+import { createTestApp, type TestApp } from './utils/test-app';
+import { describeEachDatabase } from './utils/test-database';
+
+const MINUTE = 60_000;
+const OUTCOMES = [
+  { success: true },
+  { success: true },
+  { success: true },
+  { success: false, statusCode: 503 },
+  { success: false, errorType: 'TIMEOUT' },
+  { success: false, statusCode: 429 },
+  { success: false, statusCode: 400 },
+] as const;
+
+interface Sent {
+  readonly instanceId: string;
+  readonly at: number;
+  readonly success: boolean;
+  readonly failure: boolean;
+  readonly latencyMs: number;
+  readonly totalTokens: number;
+  readonly cost: number;
+}
+
+/** Brute force over what was sent: the figures the API must reproduce exactly. */
+function expected(sent: readonly Sent[]) {
+  const buckets = new Array<number>(HISTOGRAM_BUCKETS).fill(0);
+  let successes = 0;
+  let failures = 0;
+  let latency = 0;
+  let tokens = 0;
+  let cost = 0;
+  for (const one of sent) {
+    buckets[bucketOf(one.latencyMs)]++;
+    if (one.success) successes++;
+    if (one.failure) failures++;
+    latency += one.latencyMs;
+    tokens += one.totalTokens;
+    cost += one.cost;
+  }
+  const calls = sent.length;
+  const p = (q: number) => {
+    const value = quantile(buckets, q);
+    return value === undefined ? null : Math.round(value * 10) / 10;
+  };
+  return {
+    calls,
+    successes,
+    failures,
+    successRate: calls ? Math.round(((successes * 100) / calls) * 100) / 100 : null,
+    averageLatency: calls ? Math.round((latency / calls) * 100) / 100 : null,
+    p50: p(0.5),
+    p95: p(0.95),
+    p99: p(0.99),
+    tokens,
+    cost,
+    sortedLatencies: sent.map((one) => one.latencyMs).sort((a, b) => a - b),
+  };
+}
+
+describeEachDatabase('minute metrics and monitoring', (database) => {
+  let gateway: TestApp;
+  let admin: string;
+  let project: TestProject;
+  const ids: Record<string, string> = {};
+  const sent: Sent[] = [];
+  let selections = 0;
+  let start = 0;
+
+  beforeAll(async () => {
+    gateway = await createTestApp({ database });
+    admin = await adminToken(gateway);
+    project = await createProject(gateway, 'Monitored');
+    const res = await gateway
+      .http()
+      .post('/api/instances/batch')
+      .set('api-key', project.apiKey)
+      .send({
+        instances: ['m-1', 'm-2', 'm-3'].map((businessId) => ({
+          apiIdentifier: 'model',
+          apiType: 'MODEL',
+          businessId,
+          // no breaker trips in this scenario: the failure mix must not take instances out
+          routingParams: { breaker: { consecutiveFailures: 1000, failureRateThreshold: 100, minimumCalls: 100000 } },
+        })),
+      })
+      .expect(200);
+    for (const one of res.body.data as { id: string; businessId: string }[]) ids[one.businessId] = one.id;
+
+    // 25 minutes of generated traffic, aligned to a 5-minute bucket so the 1h series is exact.
+    gateway.clock.set(Date.UTC(2026, 10, 29, 10, 0, 0));
+    start = gateway.clock.now();
+    const random = mulberry32(7);
+    for (let minute = 0; minute < 25; minute++) {
+      const results = [];
+      for (let i = 0; i < 40; i++) {
+        const instanceId = ids[`m-${1 + Math.floor(random() * 3)}`];
+        const outcome = OUTCOMES[Math.floor(random() * OUTCOMES.length)];
+        const latencyMs = Math.floor(random() ** 3 * 20_000);
+        const totalTokens = Math.floor(random() * 2000);
+        const cost = Math.round(random() * 1000) / 100_000;
+        const at = gateway.clock.now();
+        results.push({
+          instanceId,
+          businessId: 'x',
+          latencyMs,
+          callTimestamp: at,
+          usageMetrics: { totalTokens, cost },
+          ...outcome,
+        });
+        sent.push({
+          instanceId,
+          at,
+          success: outcome.success,
+          failure: 'statusCode' in outcome ? outcome.statusCode === 503 : 'errorType' in outcome,
+          latencyMs,
+          totalTokens,
+          cost,
+        });
+      }
+      await gateway
+        .http()
+        .post('/api/gateway/report-results')
+        .set('api-key', project.apiKey)
+        .send({ results })
+        .expect(200);
+      gateway.clock.advance(10_000); // past the RATE_LIMITED cool-downs (5 s)
+      if (minute % 2 === 0) {
+        await gateway
+          .http()
+          .post('/api/gateway/select-instance')
+          .set('api-key', project.apiKey)
+          .send({ apiIdentifier: 'model', apiType: 'MODEL' })
+          .expect(200);
+        selections++;
+      }
+      if (minute % 7 === 3) await gateway.app.get(MinuteAggregator).flush(); // rows of one minute written twice
+      gateway.clock.advance(MINUTE - 10_000);
+    }
+    await gateway.app.get(MinuteAggregator).flush();
+  });
+  afterAll(() => gateway.close());
+
+  const asAdmin = (path: string) => gateway.http().get(path).set('authorization', `Bearer ${admin}`);
+
+  it('writes one row per instance and minute whose sums equal what was reported', async () => {
+    const rows: { instance_id: string; minute_ts: string | number; calls: number; total_tokens: number }[] =
+      await gateway.app
+        .get(DataSource)
+        .query('SELECT instance_id, minute_ts, calls, total_tokens FROM instance_metrics_minute WHERE project_id = ?', [
+          project.id,
+        ]);
+    const keys = new Set(rows.map((row) => `${row.instance_id}|${Number(row.minute_ts)}`));
+    expect(keys.size).toBe(rows.length);
+    const byKey = new Map<string, Sent[]>();
+    for (const one of sent) {
+      const key = `${one.instanceId}|${one.at - (one.at % MINUTE)}`;
+      byKey.set(key, [...(byKey.get(key) ?? []), one]);
+    }
+    for (const row of rows) {
+      const expectedRows = byKey.get(`${row.instance_id}|${Number(row.minute_ts)}`) ?? [];
+      expect(Number(row.calls)).toBe(expectedRows.length);
+      expect(Number(row.total_tokens)).toBe(expectedRows.reduce((sum, one) => sum + one.totalTokens, 0));
+    }
+    expect(rows.reduce((sum, row) => sum + Number(row.calls), 0)).toBe(sent.length);
+  });
+
+  it('the time series matches a brute-force computation, bucket by bucket', async () => {
+    const res = await asAdmin(`/api/admin/monitoring/timeseries?timeRange=1h&projectId=${project.id}`).expect(200);
+    const series = res.body.data;
+    expect(series.bucketMinutes).toBe(5);
+    expect(series.points).toHaveLength(12);
+    for (const point of series.points as Record<string, number | null>[]) {
+      const inBucket = sent.filter((one) => one.at >= point.timestamp! && one.at < point.timestamp! + 5 * MINUTE);
+      const want = expected(inBucket);
+      expect(point).toMatchObject({
+        calls: want.calls,
+        successes: want.successes,
+        failures: want.failures,
+        successRate: want.successRate,
+        averageLatency: want.averageLatency,
+        p50LatencyMs: want.p50,
+        p95LatencyMs: want.p95,
+        p99LatencyMs: want.p99,
+        totalTokens: want.tokens,
+      });
+      expect(point.cost).toBeCloseTo(want.cost, 6);
+      if (want.calls > 0) {
+        // A histogram percentile lies in the bucket of the exact one.
+        const exact = want.sortedLatencies[Math.ceil(0.99 * want.calls) - 1];
+        expect(bucketOf(point.p99LatencyMs!)).toBe(bucketOf(exact));
+      }
+    }
+    const withData = (series.points as { calls: number; selections: number }[]).filter(
+      (p) => p.calls + p.selections > 0,
+    );
+    expect(series.callVolume).toHaveLength(withData.length);
+    expect(series.callVolume[0]).toEqual({ time: '10:00', value: withData[0].calls });
+    const selected = (series.points as { selections: number }[]).reduce((sum, p) => sum + p.selections, 0);
+    expect(selected).toBe(selections);
+  });
+
+  it('observation per instance over a window matches brute force', async () => {
+    const res = await asAdmin(`/api/admin/observation/instances?timeWindow=1h&projectId=${project.id}`).expect(200);
+    for (const row of res.body.data as Record<string, unknown>[]) {
+      const want = expected(sent.filter((one) => one.instanceId === row.instanceId));
+      expect(row).toMatchObject({
+        callCount: want.calls,
+        successRate: want.successRate,
+        averageLatency: want.averageLatency,
+        failureCount: want.failures,
+        p95LatencyMs: want.p95,
+        p99LatencyMs: want.p99,
+        totalTokens: want.tokens,
+        instanceStatus: 'ACTIVE',
+        apiType: 'MODEL',
+        projectName: 'Monitored',
+      });
+    }
+    const overview = await asAdmin(`/api/admin/observation/overview?timeWindow=1h&projectId=${project.id}`).expect(200);
+    expect(overview.body.data).toMatchObject({ totalInstances: 3, activeInstances: 3, totalCallCount: sent.length });
+  });
+
+  it('the monitoring overview covers the last 10 minutes', async () => {
+    const res = await asAdmin(`/api/admin/monitoring/overview?projectId=${project.id}`).expect(200);
+    const now = gateway.clock.now();
+    const want = expected(sent.filter((one) => one.at >= now - (now % MINUTE) - 9 * MINUTE));
+    expect(res.body.data).toMatchObject({
+      totalInstances: 3,
+      activeInstances: 3,
+      totalCalls: want.calls,
+      averageSuccessRate: want.successRate,
+      averageLatency: want.averageLatency,
+      p99LatencyMs: want.p99,
+      windowMinutes: 10,
+    });
+  });
+
+  it('lists instances with live state, in the reference shape plus ours', async () => {
+    const res = await asAdmin(`/api/admin/monitoring/instances?projectId=${project.id}`).expect(200);
+    expect(res.body.data).toHaveLength(3);
+    expect(res.body.data[0]).toMatchObject({
+      projectId: project.id,
+      projectName: 'Monitored',
+      apiType: 'MODEL',
+      status: 'ACTIVE',
+      breakerState: 'CLOSED',
+      selectable: true,
+      rpm: { limit: null },
+      weight: 1,
+      priority: 0,
+    });
+    expect(['HEALTHY', 'DEGRADED', 'FAULTY']).toContain(res.body.data[0].gatewayStatus);
+  });
+
+  it('a project key reads its own project only', async () => {
+    const other = await createProject(gateway, 'Unmonitored');
+    const own = await gateway.http().get('/api/monitoring/instances').set('api-key', project.apiKey).expect(200);
+    expect(own.body.data).toHaveLength(3);
+    const none = await gateway.http().get('/api/monitoring/instances').set('api-key', other.apiKey).expect(200);
+    expect(none.body.data).toEqual([]);
+    const series = await gateway
+      .http()
+      .get(`/api/monitoring/timeseries?timeRange=1h&instanceId=${ids['m-1']}`)
+      .set('api-key', other.apiKey)
+      .expect(200);
+    expect((series.body.data.points as { calls: number }[]).every((p) => p.calls === 0)).toBe(true);
+  });
+
+  it.each([
+    ['/api/admin/monitoring/timeseries?timeRange=2h', 'timeRange'],
+    ['/api/admin/observation/instances?timeWindow=5m', 'timeWindow'],
+    ['/api/admin/monitoring/instances?gatewayStatus=BROKEN', 'gatewayStatus'],
+    ['/api/admin/monitoring/overview?projectId=nope', 'projectId'],
+  ])('%s is a 400 naming %s', async (path, field) => {
+    const res = await asAdmin(path).expect(400);
+    expect(res.body).toMatchObject({ error: 'VALIDATION_FAILED', details: [{ field }] });
+  });
+
+  it('purges minutes past the retention', async () => {
+    const aggregator = gateway.app.get(MinuteAggregator);
+    gateway.clock.advance(30 * 86_400_000);
+    expect(await aggregator.purge()).toBeGreaterThan(0);
+    const rows: unknown[] = await gateway.app
+      .get(DataSource)
+      .query('SELECT instance_id FROM instance_metrics_minute WHERE project_id = ?', [project.id]);
+    expect(rows).toEqual([]);
+    void start;
+  });
+});
