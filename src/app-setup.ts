@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { recordHttpMetrics } from './observability/http-metrics';
 import { GatewayError } from './common/gateway-error';
 import { RouteTable } from './common/route-table';
 import { setupSwagger } from './common/swagger';
@@ -85,6 +86,7 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     logRequest(request, reply);
     done();
   });
+  recordHttpMetrics(app);
   if (config.corsOrigins.length > 0) {
     app.enableCors({ origin: config.corsOrigins.includes('*') ? true : [...config.corsOrigins], maxAge: 600 });
   }

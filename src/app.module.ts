@@ -13,6 +13,8 @@ import { TenancyModule } from './tenancy/tenancy.module';
 import { RegistryModule } from './registry/registry.module';
 import { SelectionModule } from './selection/selection.module';
 import { MonitoringModule } from './monitoring/monitoring.module';
+import { ObservabilityModule } from './observability/observability.module';
+import { PrometheusModule } from './observability/prometheus.module';
 
 @Module({})
 export class AppModule {
@@ -27,6 +29,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerParams(config, options.logDestination)),
         CommonModule,
+        PrometheusModule,
         StateModule,
         DatabaseModule,
         TenancyModule,
@@ -34,6 +37,7 @@ export class AppModule {
         RegistryModule,
         SelectionModule,
         MonitoringModule,
+        ObservabilityModule,
         HealthModule,
       ],
     };

@@ -62,6 +62,7 @@ describe('route walker', () => {
       'HealthController.live',
       'HealthController.ready',
       'HealthController.status',
+      'MetricsController.scrape',
       'ProjectsController.create',
     ]);
   });

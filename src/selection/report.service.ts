@@ -4,6 +4,7 @@ import { GatewayError } from '../common/gateway-error';
 import type { ReportResultDto } from '../metrics/dto/report-result.dto';
 import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
 import { MinuteAggregator } from '../metrics/minute-aggregator';
+import { GatewayMetrics } from '../observability/gateway-metrics';
 import type { OutcomeClass } from '../metrics/outcome';
 import { classifyOutcome } from '../metrics/outcome-classifier';
 import type { InstanceRecord } from '../registry/instance-record';
@@ -41,6 +42,7 @@ export class ReportService {
     private readonly pool: CandidatePool,
     private readonly protection: Protection,
     private readonly minutes: MinuteAggregator,
+    private readonly metrics: GatewayMetrics,
     @InjectClock() private readonly clock: Clock,
   ) {}
 
@@ -93,6 +95,7 @@ export class ReportService {
     const ingested: IngestedReport = { instance, report, outcome, at: plausible ? at : now, receivedAt: now };
     const candidate = this.pool.candidateFor(instance, now);
     this.protection.learn(ingested, candidate, lease, project.settings);
+    this.metrics.report(outcome, report.latencyMs);
     this.minutes.recordReport(
       instance.projectId,
       instance.id,

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
 import { MinuteAggregator } from '../metrics/minute-aggregator';
+import { GatewayMetrics } from '../observability/gateway-metrics';
+import { GatewayError } from '../common/gateway-error';
 import type { InstanceRecord } from '../registry/instance-record';
 import { RegistryIndex } from '../registry/registry-index';
 import { AffinityStore, InjectAffinityStore } from '../state/affinity-store';
@@ -39,13 +41,26 @@ export class SelectionService {
     @InjectAffinityStore() private readonly affinity: AffinityStore,
     @InjectClock() private readonly clock: Clock,
     private readonly minutes: MinuteAggregator,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   select(project: ProjectPrincipal, request: SelectInstanceDto): SelectedInstanceDto {
+    const strategyName = request.strategy ?? project.settings.defaultStrategy ?? DEFAULT_STRATEGY;
+    try {
+      return this.decide(project, request, strategyName);
+    } catch (error) {
+      if (error instanceof GatewayError) {
+        const label = error.code === 'UNKNOWN_STRATEGY' ? 'unknown' : strategyName;
+        this.metrics.selection(label, error.code, false, false);
+      }
+      throw error;
+    }
+  }
+
+  private decide(project: ProjectPrincipal, request: SelectInstanceDto, strategyName: string): SelectedInstanceDto {
     const now = this.clock.now();
     // Unreported leases past their TTL free their capacity before anyone is judged (cheap when none are due).
     this.leases.expireDue(now);
-    const strategyName = request.strategy ?? project.settings.defaultStrategy ?? DEFAULT_STRATEGY;
     const strategy = this.strategies.require(strategyName);
     const identifiers = [request.apiIdentifier, ...(request.fallbackChain ?? [])];
     const attempts: Attempt[] = [];
@@ -192,6 +207,7 @@ export class SelectionService {
     if (request.explain) {
       response.explain = explainSelection(attempts, strategy, now, this.random);
     }
+    this.metrics.selection(strategyName, attempt.leastBad ? 'least_bad' : 'selected', fallbackUsed, response.degraded);
     return response;
   }
 }

@@ -42,6 +42,8 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     LOG_PRETTY: 'false',
     GATEWAY_ADMIN_USERNAME: TEST_ADMIN.username,
     GATEWAY_ADMIN_PASSWORD: TEST_ADMIN.password,
+    // Minute metrics are written when a test flushes them, not by a timer racing its assertions.
+    GATEWAY_METRICS_FLUSH_MS: '60000',
     ...(await database.prepare()),
     ...options.env,
   };

@@ -1,0 +1,250 @@
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { BreakerEventLog } from '../circuit-breaker/breaker-event-log';
+import {
+  BREAKER_STATES,
+  type BreakerStateName,
+  type BreakerTransition,
+  BreakerTransitions,
+} from '../circuit-breaker/breaker-transition';
+import { Clock, InjectClock } from '../common/clock';
+import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
+import { type AggregatorStats, MinuteAggregator } from '../metrics/minute-aggregator';
+import { QuotaService } from '../rate-limit/quota.service';
+import type { InstanceRecord } from '../registry/instance-record';
+import { RegistryIndex } from '../registry/registry-index';
+import { readRoutingParams } from '../registry/routing-params';
+import { LeaseManager } from '../selection/lease-manager';
+import { type BreakerRecord, BreakerStore, InjectBreakerStore } from '../state/breaker-store';
+import { GatewayMetrics } from './gateway-metrics';
+
+/** `gateway_breaker_state` values. */
+export const BREAKER_STATE_CODES: Readonly<Record<BreakerStateName, number>> = Object.freeze({
+  CLOSED: 0,
+  HALF_OPEN: 1,
+  OPEN: 2,
+  FORCED_OPEN: 3,
+  DISABLED: 4,
+});
+
+/** The automatic breaker's transitions: their counters start at 0 so rate() sees the first one. */
+const AUTOMATIC_TRANSITIONS: readonly (readonly [BreakerStateName, BreakerStateName])[] = [
+  ['CLOSED', 'OPEN'],
+  ['OPEN', 'HALF_OPEN'],
+  ['HALF_OPEN', 'CLOSED'],
+  ['HALF_OPEN', 'OPEN'],
+];
+
+const INSTANCE_LABELS = ['project_id', 'instance_id'] as const;
+type InstanceLabel = (typeof INSTANCE_LABELS)[number];
+
+/**
+ * Gauges of the gateway's live in-memory state, read when Prometheus scrapes (nothing runs per
+ * request): breaker states, leases, quotas and cool-downs per instance, and the write-behind
+ * queues of minute metrics and breaker events. Also counts breaker transitions as they happen.
+ * Per-instance gauges are rebuilt on every scrape, so deleted instances disappear.
+ */
+@Injectable()
+export class GatewayGauges implements OnModuleInit, OnModuleDestroy {
+  private readonly transitionCounts = new Map<string, Counter.Internal>();
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly metrics: GatewayMetrics,
+    @InjectBreakerStore() private readonly breakers: BreakerStore,
+    private readonly index: RegistryIndex,
+    private readonly stats: InstanceStatsRegistry,
+    private readonly leases: LeaseManager,
+    private readonly quotas: QuotaService,
+    private readonly aggregator: MinuteAggregator,
+    private readonly eventLog: BreakerEventLog,
+    private readonly transitions: BreakerTransitions,
+    @InjectClock() private readonly clock: Clock,
+  ) {}
+
+  onModuleInit(): void {
+    const registry = this.metrics.registry;
+    const instance = INSTANCE_LABELS;
+    gauge(registry, {
+      name: 'gateway_breaker_state',
+      help: 'Breaker state per instance: 0 CLOSED, 1 HALF_OPEN, 2 OPEN, 3 FORCED_OPEN, 4 DISABLED',
+      labelNames: instance,
+      read: (metric) => this.collectBreakerStates(metric),
+    });
+    gauge(registry, {
+      name: 'gateway_breaker_instances',
+      help: 'Instances in the registry per breaker state (instances never reported are CLOSED)',
+      labelNames: ['state'],
+      read: (metric) => this.collectBreakerCounts(metric),
+    });
+    this.countTransitions(registry);
+    gauge(registry, {
+      name: 'gateway_open_leases',
+      help: 'Open leases (selected, not yet reported or expired) per instance',
+      labelNames: instance,
+      read: (metric) => this.collectOpenLeases(metric),
+    });
+    gauge(registry, {
+      name: 'gateway_quota_remaining',
+      help: 'Requests (rpm) or tokens (tpm) left in the rolling minute, per instance with that limit',
+      labelNames: [...instance, 'kind'],
+      read: (metric) => this.collectQuotas(metric),
+    });
+    gauge(registry, {
+      name: 'gateway_cooldown_active',
+      help: '1 while an instance cools down after a RATE_LIMITED report',
+      labelNames: instance,
+      read: (metric) => this.collectCoolDowns(metric),
+    });
+    this.registerTotals(registry);
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+  }
+
+  /** Node-wide figures kept by their owners: leases, and the two write-behind queues. */
+  private registerTotals(registry: Registry): void {
+    const { leases, eventLog } = this;
+    const rows = (): AggregatorStats => this.aggregator.stats;
+    const gauges: readonly [string, string, () => number][] = [
+      ['gateway_leases_open', 'Open leases on this node', () => leases.openTotal],
+      ['gateway_metrics_buffered_rows', 'Minute-metric rows waiting to be written', () => rows().bufferedRows],
+      ['gateway_breaker_events_queued', 'Breaker events waiting to be written', () => eventLog.queued],
+    ];
+    for (const [name, help, value] of gauges) gauge(registry, { name, help, read: (metric) => metric.set(value()) });
+    const counters: readonly [string, string, () => number][] = [
+      ['gateway_leases_unreported_total', 'Leases expired unreported since start', () => leases.unreportedTotal],
+      ['gateway_metrics_flushed_rows_total', 'Minute-metric rows written since start', () => rows().flushedRows],
+      ['gateway_metrics_dropped_rows_total', 'Minute-metric rows dropped (buffer full)', () => rows().droppedRows],
+      ['gateway_metrics_dropped_reports_total', 'Reports in dropped minute-metric rows', () => rows().droppedReports],
+      ['gateway_metrics_flush_failures_total', 'Failed writes of minute metrics', () => rows().failedFlushes],
+      ['gateway_breaker_events_dropped_total', 'Breaker events dropped (queue full)', () => eventLog.dropped],
+    ];
+    for (const [name, help, read] of counters) mirroredCounter(registry, { name, help, read });
+  }
+
+  /** Counted as they happen (on the request path: one Map lookup and an increment). */
+  private countTransitions(registry: Registry): void {
+    const total = new Counter({
+      name: 'gateway_breaker_transitions_total',
+      help: 'Breaker transitions on this node, by from and to state',
+      labelNames: ['from', 'to'] as const,
+      registers: [registry],
+    });
+    const series = (from: BreakerStateName, to: BreakerStateName): Counter.Internal => {
+      const child = total.labels(from, to);
+      this.transitionCounts.set(`${from}>${to}`, child);
+      return child;
+    };
+    for (const [from, to] of AUTOMATIC_TRANSITIONS) series(from, to).inc(0);
+    this.unsubscribe = this.transitions.listen(({ from, to }: BreakerTransition) => {
+      (this.transitionCounts.get(`${from}>${to}`) ?? series(from, to)).inc();
+    });
+  }
+
+  private collectBreakerStates(metric: Gauge<InstanceLabel>): void {
+    for (const record of this.indexedRecords()) {
+      metric.set(instanceLabels(record.projectId, record.instanceId), BREAKER_STATE_CODES[effectiveState(record)]);
+    }
+  }
+
+  private collectBreakerCounts(metric: Gauge<'state'>): void {
+    const counts = new Map<BreakerStateName, number>(BREAKER_STATES.map((state) => [state, 0]));
+    let notClosed = 0;
+    for (const record of this.indexedRecords()) {
+      const state = effectiveState(record);
+      if (state === 'CLOSED') continue;
+      counts.set(state, (counts.get(state) ?? 0) + 1);
+      notClosed++;
+    }
+    // Only reported instances have a record; every record counted is in the index.
+    counts.set('CLOSED', this.index.size - notClosed);
+    for (const [state, count] of counts) metric.set({ state }, count);
+  }
+
+  private collectOpenLeases(metric: Gauge<InstanceLabel>): void {
+    for (const [id, stats] of this.stats.entries()) {
+      const record = stats.openLeases > 0 ? this.index.get(id) : undefined;
+      if (record !== undefined) metric.set(instanceLabels(record.projectId, id), stats.openLeases);
+    }
+  }
+
+  private collectQuotas(metric: Gauge<InstanceLabel | 'kind'>): void {
+    const now = this.clock.now();
+    for (const record of this.knownInstances()) {
+      const params = readRoutingParams(record.routingParams);
+      if (params.rpmLimit === undefined && params.tpmLimit === undefined) continue;
+      const { rpm, tpm } = this.quotas.snapshot(record.id, params, now);
+      const labels = instanceLabels(record.projectId, record.id);
+      // TPM use can exceed the limit: a request larger than the whole limit is let through alone.
+      if (rpm.limit !== null) metric.set({ ...labels, kind: 'rpm' }, Math.max(0, rpm.limit - rpm.used));
+      if (tpm.limit !== null) metric.set({ ...labels, kind: 'tpm' }, Math.max(0, tpm.limit - tpm.used));
+    }
+  }
+
+  private collectCoolDowns(metric: Gauge<InstanceLabel>): void {
+    const now = this.clock.now();
+    for (const record of this.knownInstances()) {
+      const { coolDownUntil } = this.quotas.snapshot(record.id, readRoutingParams(record.routingParams), now);
+      if (coolDownUntil !== null) metric.set(instanceLabels(record.projectId, record.id), 1);
+    }
+  }
+
+  /** Breaker records of instances still in the registry (a deleted instance's record may linger). */
+  private *indexedRecords(): Generator<BreakerRecord> {
+    for (const record of this.breakers.values()) if (this.index.get(record.instanceId) !== undefined) yield record;
+  }
+
+  /** Every instance in the registry index. */
+  private knownInstances(): Iterable<InstanceRecord> {
+    return this.index.all();
+  }
+}
+
+function effectiveState(record: BreakerRecord): BreakerStateName {
+  return record.operator ?? record.state;
+}
+
+function instanceLabels(projectId: string, instanceId: string): Record<InstanceLabel, string> {
+  return { project_id: projectId, instance_id: instanceId };
+}
+
+interface MetricDefinition<T extends string> {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames?: readonly T[];
+}
+
+/** A gauge set afresh on every scrape: reset first, so label sets that are gone disappear. */
+function gauge<T extends string>(
+  registry: Registry,
+  definition: MetricDefinition<T> & { readonly read: (metric: Gauge<T>) => void },
+): Gauge<T> {
+  const { read, ...config } = definition;
+  return new Gauge<T>({
+    ...config,
+    registers: [registry],
+    collect() {
+      this.reset();
+      read(this);
+    },
+  });
+}
+
+/** A counter whose running total is kept by its owner (prom-client counters cannot be set). */
+function mirroredCounter(
+  registry: Registry,
+  definition: MetricDefinition<never> & { readonly read: () => number },
+): Counter {
+  const { read, ...config } = definition;
+  return new Counter({
+    ...config,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}

@@ -1,0 +1,223 @@
+import { BreakerEventLog } from '../src/circuit-breaker/breaker-event-log';
+import { BreakerService } from '../src/circuit-breaker/breaker.service';
+import { buildOpenApiDocument } from '../src/common/swagger';
+import { MinuteAggregator } from '../src/metrics/minute-aggregator';
+import { GatewayMetrics } from '../src/observability/gateway-metrics';
+import { createProject, type TestProject } from './utils/fixtures';
+import { createTestApp, type TestApp } from './utils/test-app';
+
+interface Sample {
+  readonly value?: string;
+  readonly labels?: Record<string, string>;
+}
+interface Family {
+  readonly name: string;
+  readonly type: string;
+  readonly metrics: readonly Sample[];
+}
+
+// CommonJS, untyped: its default export is the parser. It collapses labelled histograms into one
+// unlabelled sample, so histogram series are not asserted through it.
+const parse = jest.requireActual<(text: string) => Family[]>('parse-prometheus-text-format');
+
+const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+const HEX_ID = /^[0-9a-f]{32}$/;
+const FAILURE = { success: false, errorMessage: 'Request failed with status code 503' };
+
+describe('GET /metrics: Prometheus exposition', () => {
+  let gateway: TestApp;
+  let project: TestProject;
+  const ids: Record<string, string> = {};
+
+  const select = (extra: Record<string, unknown> = {}) =>
+    gateway
+      .http()
+      .post('/api/gateway/select-instance')
+      .set('api-key', project.apiKey)
+      .send({ apiIdentifier: 'model', apiType: 'MODEL', ...extra })
+      .expect(200);
+
+  const report = (instanceId: string, body: Record<string, unknown>) =>
+    gateway
+      .http()
+      .post('/api/gateway/report-result')
+      .set('api-key', project.apiKey)
+      .send({ instanceId, businessId: 'x', latencyMs: 120, callTimestamp: gateway.clock.now(), ...body })
+      .expect(200);
+
+  async function scrape(): Promise<{ text: string; families: Map<string, Family> }> {
+    const res = await gateway.http().get('/metrics').expect(200);
+    expect(res.headers['content-type']).toBe(CONTENT_TYPE);
+    return { text: res.text, families: new Map(parse(res.text).map((family) => [family.name, family])) };
+  }
+
+  function value(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number {
+    const found = families
+      .get(name)
+      ?.metrics.find((one) => Object.entries(labels).every(([key, wanted]) => one.labels?.[key] === wanted));
+    return found?.value === undefined ? Number.NaN : Number(found.value);
+  }
+
+  beforeAll(async () => {
+    gateway = await createTestApp();
+    gateway.app.get(BreakerService).random = () => 0.5;
+    project = await createProject(gateway, 'Prometheus');
+    const res = await gateway
+      .http()
+      .post('/api/instances/batch')
+      .set('api-key', project.apiKey)
+      .send({
+        instances: [
+          { businessId: 'a', routingParams: { costPerUnit: 1 } },
+          { businessId: 'b', routingParams: { costPerUnit: 2, rpmLimit: 10, tpmLimit: 1000 } },
+          { businessId: 'c', routingParams: { costPerUnit: 3 } },
+        ].map((one) => ({ apiIdentifier: 'model', apiType: 'MODEL', ...one })),
+      })
+      .expect(200);
+    for (const one of res.body.data as { id: string; businessId: string }[]) ids[one.businessId] = one.id;
+
+    for (let i = 0; i < 5; i++) await report(ids.a, FAILURE); // trips a
+    await report(ids.c, { success: false, statusCode: 429, retryAfterMs: 10_000 }); // c cools down
+    await select({ strategy: 'lowest-cost', estimatedTokens: 100 }); // b: a lease left open, quota used
+    await gateway.http().get(`/api/instances/${ids.b}/health`).set('api-key', project.apiKey).expect(200);
+    await gateway.http().get(`/api/no-such-route/${ids.b}`).expect(404);
+    // Until the hot path is wired, prove the exposition of the request-path counters directly.
+    const metrics = gateway.app.get(GatewayMetrics);
+    for (let i = 0; i < 5; i++) metrics.report('SERVER_ERROR', 120);
+    metrics.selection('lowest-cost', 'selected', false, false);
+  });
+  afterAll(() => gateway.close());
+
+  it('answers the Prometheus text format, and every metric family in it parses', async () => {
+    const { text, families } = await scrape();
+    const declared = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map(([, name, type]) => [name, type.toUpperCase()]);
+    expect(declared.length).toBeGreaterThan(30);
+    expect(declared.map(([name]) => [name, families.get(name)?.type])).toEqual(declared);
+    const samples = text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+    expect(samples.every((line) => /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? \S+$/.test(line))).toBe(true);
+  });
+
+  it('is served outside /api, without an API key, and left out of the OpenAPI document', async () => {
+    await gateway.http().get('/api/metrics').expect(404);
+    expect(Object.keys(buildOpenApiDocument(gateway.app).paths).filter((path) => path.includes('metrics'))).toEqual([]);
+  });
+
+  it('shows the tripped breaker, its transition and the breaker counts', async () => {
+    const { families } = await scrape();
+    expect(value(families, 'gateway_breaker_state', { instance_id: ids.a, project_id: project.id })).toBe(2);
+    for (const one of families.get('gateway_breaker_state')?.metrics ?? []) {
+      if (one.labels?.instance_id !== ids.a) expect(one.value).toBe('0');
+    }
+    expect(value(families, 'gateway_breaker_transitions_total', { from: 'CLOSED', to: 'OPEN' })).toBe(1);
+    expect(value(families, 'gateway_breaker_transitions_total', { from: 'OPEN', to: 'HALF_OPEN' })).toBe(0);
+    expect(value(families, 'gateway_breaker_instances', { state: 'OPEN' })).toBe(1);
+    expect(value(families, 'gateway_breaker_instances', { state: 'CLOSED' })).toBe(2);
+    expect(value(families, 'gateway_breaker_instances', { state: 'DISABLED' })).toBe(0);
+  });
+
+  it('shows open leases, quota remaining and cool-downs per instance', async () => {
+    const { families } = await scrape();
+    expect(value(families, 'gateway_open_leases', { instance_id: ids.b })).toBe(1);
+    expect(value(families, 'gateway_leases_open')).toBeGreaterThanOrEqual(1);
+    expect(value(families, 'gateway_leases_unreported_total')).toBe(0);
+    expect(value(families, 'gateway_quota_remaining', { instance_id: ids.b, kind: 'rpm' })).toBe(9);
+    expect(value(families, 'gateway_quota_remaining', { instance_id: ids.b, kind: 'tpm' })).toBe(900);
+    expect(value(families, 'gateway_quota_remaining', { instance_id: ids.a })).toBeNaN(); // no limits
+    expect(value(families, 'gateway_cooldown_active', { instance_id: ids.c, project_id: project.id })).toBe(1);
+
+    gateway.clock.advance(10_001);
+    const later = (await scrape()).families;
+    expect(later.get('gateway_cooldown_active')?.metrics).toEqual([]);
+  });
+
+  it('shows the write-behind queues of minute metrics and breaker events', async () => {
+    await gateway.app.get(MinuteAggregator).flush(true);
+    await gateway.app.get(BreakerEventLog).flush();
+    const { families } = await scrape();
+    expect(value(families, 'gateway_metrics_flushed_rows_total')).toBeGreaterThanOrEqual(3);
+    expect(value(families, 'gateway_metrics_buffered_rows')).toBe(0);
+    expect(value(families, 'gateway_metrics_dropped_rows_total')).toBe(0);
+    expect(value(families, 'gateway_metrics_dropped_reports_total')).toBe(0);
+    expect(value(families, 'gateway_metrics_flush_failures_total')).toBe(0);
+    expect(value(families, 'gateway_breaker_events_queued')).toBe(0);
+    expect(value(families, 'gateway_breaker_events_dropped_total')).toBe(0);
+  });
+
+  it('exposes the request-path counters and the process metrics', async () => {
+    const { families } = await scrape();
+    expect(value(families, 'gateway_reports_total', { outcome: 'SERVER_ERROR' })).toBeGreaterThanOrEqual(5);
+    expect(value(families, 'gateway_selections_total', { strategy: 'lowest-cost', result: 'selected' })).toBe(2);
+    expect(families.get('gateway_reported_latency_ms')?.type).toBe('HISTOGRAM');
+    expect(families.get('gateway_process_cpu_seconds_total')?.type).toBe('COUNTER');
+  });
+
+  it('counts HTTP requests by route pattern, never by raw URL', async () => {
+    const { families } = await scrape();
+    const http = (labels: Record<string, string>) => value(families, 'gateway_http_requests_total', labels);
+    expect(http({ method: 'POST', route: '/api/gateway/report-result', status: '200' })).toBe(6);
+    expect(http({ method: 'POST', route: '/api/gateway/select-instance', status: '200' })).toBe(1);
+    expect(http({ method: 'GET', route: '/api/instances/:id/health', status: '200' })).toBe(1);
+    expect(http({ method: 'GET', route: 'unmatched', status: '404' })).toBeGreaterThanOrEqual(1);
+    expect(http({ method: 'GET', route: '/metrics', status: '200' })).toBeGreaterThanOrEqual(1);
+    expect(families.get('gateway_http_request_duration_seconds')?.type).toBe('HISTOGRAM');
+  });
+
+  it('labels carry no free text: ids only in project_id/instance_id, no messages, no URLs with ids', async () => {
+    const { text, families } = await scrape();
+    const problems: string[] = [];
+    for (const family of families.values()) {
+      for (const [label, labelValue] of family.metrics.flatMap((one) => Object.entries(one.labels ?? {}))) {
+        const idLabel = label === 'project_id' || label === 'instance_id';
+        if (idLabel ? !HEX_ID.test(labelValue) : /\s|[0-9a-f]{32}/.test(labelValue)) {
+          problems.push(`${family.name}{${label}="${labelValue}"}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(text).not.toContain('Request failed');
+    expect(text).not.toContain(`no-such-route/${ids.b}`);
+    // Histogram lines (which the parser collapses) checked on the raw text.
+    expect(text.split('\n').filter((line) => line.includes('route=') && /[0-9a-f]{32}/.test(line))).toEqual([]);
+  });
+
+  it('select-instance and report-result update the counters themselves', async () => {
+    const before = (await scrape()).families;
+    await select({ strategy: 'lowest-cost' });
+    for (let i = 0; i < 5; i++) await report(ids.c, FAILURE);
+    const after = (await scrape()).families;
+    const delta = (name: string, labels: Record<string, string>) =>
+      value(after, name, labels) - (value(before, name, labels) || 0);
+    expect(delta('gateway_selections_total', { strategy: 'lowest-cost', result: 'selected' })).toBe(1);
+    expect(delta('gateway_reports_total', { outcome: 'SERVER_ERROR' })).toBe(5);
+  });
+});
+
+describe('GET /metrics with GATEWAY_METRICS_TOKEN', () => {
+  const token = 'metrics-token-0123456789';
+  let gateway: TestApp;
+  beforeAll(async () => {
+    gateway = await createTestApp({ env: { GATEWAY_METRICS_TOKEN: token } });
+  });
+  afterAll(() => gateway.close());
+
+  it('401 in the error envelope without a bearer token', async () => {
+    const res = await gateway.http().get('/metrics').expect(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="metrics"');
+    expect(res.body).toMatchObject({ code: 401, error: 'METRICS_TOKEN_MISSING', requestId: expect.any(String) });
+    await gateway.http().get('/metrics').set('authorization', token).expect(401); // not a Bearer scheme
+  });
+
+  it('401 with a wrong token, of the same length or not', async () => {
+    for (const wrong of [token.replace(/.$/, 'x'), 'short', `${token}-and-more`]) {
+      const res = await gateway.http().get('/metrics').set('authorization', `Bearer ${wrong}`).expect(401);
+      expect(res.body).toMatchObject({ code: 401, error: 'INVALID_METRICS_TOKEN' });
+      expect(JSON.stringify(res.body)).not.toContain(wrong);
+    }
+  });
+
+  it('200 with the right one', async () => {
+    const res = await gateway.http().get('/metrics').set('authorization', `Bearer ${token}`).expect(200);
+    expect(res.headers['content-type']).toBe(CONTENT_TYPE);
+    expect(res.text).toContain('# TYPE gateway_breaker_state gauge');
+  });
+});
