@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'libs/sdk/src/generated/**', 'jest.config.js', 'eslint.config.mjs', 'test/swagger-transformer.js', 'src/dashboard/assets/**'] },
+  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'libs/sdk/src/generated/**', 'jest.config.js', 'eslint.config.mjs', 'test/swagger-transformer.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   prettier,
@@ -37,5 +37,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/unbound-method': 'off',
     },
+  },
+  {
+    // The dashboard's browser modules: plain JavaScript served as is.
+    files: ['src/dashboard/public/**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { ...globals.browser }, sourceType: 'module' },
   },
 );

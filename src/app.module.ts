@@ -12,6 +12,7 @@ import { AuthModule } from './auth/auth.module';
 import { TenancyModule } from './tenancy/tenancy.module';
 import { RegistryModule } from './registry/registry.module';
 import { SelectionModule } from './selection/selection.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { MonitoringModule } from './monitoring/monitoring.module';
 import { ObservabilityModule } from './observability/observability.module';
 import { PrometheusModule } from './observability/prometheus.module';
@@ -38,6 +39,7 @@ export class AppModule {
         SelectionModule,
         MonitoringModule,
         ObservabilityModule,
+        DashboardModule,
         HealthModule,
       ],
     };

@@ -33,7 +33,8 @@ export class GatewayExceptionFilter implements ExceptionFilter {
     if (!(exception instanceof NotFoundException) || request.routeOptions.url !== undefined) return undefined;
     const path = request.url.split('?', 1)[0];
     const allowed = this.routes.allowedMethods(path);
-    if (allowed.length > 0) {
+    // A wildcard route that answered "not found" itself (a missing static file) matched the method: 404.
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
       return {
         status: HttpStatus.METHOD_NOT_ALLOWED,
         code: 'METHOD_NOT_ALLOWED',

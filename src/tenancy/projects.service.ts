@@ -35,7 +35,10 @@ export class ProjectsService {
   /** Name and settings of each existing project among `ids` (monitoring reads; one query). */
   async summariesOf(ids: readonly string[]): Promise<Map<string, { name: string; settings: ProjectSettings }>> {
     if (ids.length === 0) return new Map();
-    const rows = await this.projects.find({ where: { id: In([...ids]) }, select: { id: true, name: true, settings: true } });
+    const rows = await this.projects.find({
+      where: { id: In([...ids]) },
+      select: { id: true, name: true, settings: true },
+    });
     return new Map(rows.map((row) => [row.id, { name: row.name, settings: row.settings }]));
   }
 

@@ -567,6 +567,134 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/monitoring/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminMonitoring_overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/monitoring/instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminMonitoring_instances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/monitoring/timeseries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminMonitoring_timeseries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/observation/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminObservation_overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/observation/instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminObservation_instances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/monitoring/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["ProjectMonitoring_overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/monitoring/instances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["ProjectMonitoring_instances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/monitoring/timeseries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["ProjectMonitoring_timeseries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health": {
         parameters: {
             query?: never;
@@ -652,7 +780,7 @@ export interface components {
              * @example NOT_FOUND
              * @enum {string}
              */
-            error: "VALIDATION_FAILED" | "INVALID_JSON" | "BAD_REQUEST" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "API_KEY_MISSING" | "INVALID_API_KEY" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_NOT_BOUND" | "PROJECT_INACTIVE" | "INSUFFICIENT_SCOPE" | "ADMIN_TOKEN_MISSING" | "INVALID_ADMIN_TOKEN" | "ADMIN_ROLE_REQUIRED" | "INVALID_CREDENTIALS" | "LOGIN_THROTTLED" | "PROJECT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INSTANCE_NOT_FOUND" | "NO_AVAILABLE_INSTANCE" | "NO_HEALTHY_INSTANCE" | "FALLBACK_EXHAUSTED" | "AFFINITY_UNAVAILABLE" | "UNKNOWN_STRATEGY" | "QUOTA_EXHAUSTED" | "NOT_FOUND" | "CONFLICT" | "THROTTLED" | "NOT_READY" | "INTERNAL_ERROR";
+            error: "VALIDATION_FAILED" | "INVALID_JSON" | "BAD_REQUEST" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "API_KEY_MISSING" | "INVALID_API_KEY" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_NOT_BOUND" | "PROJECT_INACTIVE" | "INSUFFICIENT_SCOPE" | "ADMIN_TOKEN_MISSING" | "INVALID_ADMIN_TOKEN" | "METRICS_TOKEN_MISSING" | "INVALID_METRICS_TOKEN" | "ADMIN_ROLE_REQUIRED" | "INVALID_CREDENTIALS" | "LOGIN_THROTTLED" | "PROJECT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INSTANCE_NOT_FOUND" | "NO_AVAILABLE_INSTANCE" | "NO_HEALTHY_INSTANCE" | "FALLBACK_EXHAUSTED" | "AFFINITY_UNAVAILABLE" | "UNKNOWN_STRATEGY" | "QUOTA_EXHAUSTED" | "NOT_FOUND" | "CONFLICT" | "THROTTLED" | "NOT_READY" | "INTERNAL_ERROR";
             /** @description Field errors (an array) or a structured hint such as `{ "retryAfterMs": 1200 }` */
             details?: components["schemas"]["FieldErrorDto"][] | {
                 [key: string]: unknown;
@@ -1164,6 +1292,142 @@ export interface components {
              * @enum {string}
              */
             state: "FORCED_OPEN" | "DISABLED" | "AUTO";
+        };
+        MonitoringOverviewDto: {
+            p95LatencyMs: number | null;
+            p99LatencyMs: number | null;
+            totalInstances: number;
+            /** @description Instances whose gateway status is HEALTHY now. */
+            healthyInstances: number;
+            activeInstances: number;
+            /** @description Percent of calls that succeeded in the window (call-weighted); 0 without calls. */
+            averageSuccessRate: number;
+            /** @description Mean reported latency in the window, ms (call-weighted); 0 without calls. */
+            averageLatency: number;
+            totalCalls: number;
+            /** @description Instances whose breaker is OPEN, HALF_OPEN or FORCED_OPEN now. */
+            openBreakers: number;
+            totalSelections: number;
+            totalTokens: number;
+            totalCost: number;
+            windowMinutes: number;
+        };
+        QuotaUseDto: {
+            limit: number | null;
+            used: number;
+        };
+        InstanceMonitoringDto: {
+            /** @enum {string} */
+            apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+            /** @enum {string} */
+            status: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+            /** @enum {string} */
+            gatewayStatus: "HEALTHY" | "DEGRADED" | "FAULTY" | "CIRCUIT_BREAKER_OPEN";
+            /** @enum {string} */
+            breakerState: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
+            /** @description p99 of the last 10 minutes, ms; null without calls. */
+            p99LatencyMs: number | null;
+            coolDownUntil: string | null;
+            instanceId: string;
+            projectId: string;
+            projectName?: string;
+            businessId: string;
+            apiIdentifier: string;
+            /** @description Percent of the calls in the last 60 s that succeeded; 0 without calls. */
+            successRate: number;
+            failureRate: number;
+            /** @description Mean latency of the calls in the last 60 s, ms. */
+            averageLatency: number;
+            /** @description Open leases (the reference's never-updated field, now live). */
+            concurrency: number;
+            /** @description Calls reported in the last 60 s. */
+            recentCalls: number;
+            successCount: number;
+            failureCount: number;
+            /** @description ISO-8601; absent when never reported. */
+            lastReportedAt?: string;
+            priority: number;
+            costPerUnit: number;
+            weight: number;
+            breakerReason: string;
+            openLeases: number;
+            rpm: components["schemas"]["QuotaUseDto"];
+            tpm: components["schemas"]["QuotaUseDto"];
+            /** @description Whether select-instance may offer it now. */
+            selectable: boolean;
+            unavailableReason?: string;
+        };
+        TimePointDto: {
+            time: string;
+            value: number;
+        };
+        SeriesPointDto: {
+            successRate: number | null;
+            averageLatency: number | null;
+            p50LatencyMs: number | null;
+            p95LatencyMs: number | null;
+            p99LatencyMs: number | null;
+            /** @description Bucket start, epoch ms. */
+            timestamp: number;
+            /** @description Bucket start, ISO-8601. */
+            time: string;
+            calls: number;
+            successes: number;
+            failures: number;
+            selections: number;
+            totalTokens: number;
+            cost: number;
+        };
+        TimeSeriesDto: {
+            callVolume: components["schemas"]["TimePointDto"][];
+            successRate: components["schemas"]["TimePointDto"][];
+            latency: components["schemas"]["TimePointDto"][];
+            /** @description Every bucket of the range, ascending, zero-filled. */
+            points: components["schemas"]["SeriesPointDto"][];
+            bucketMinutes: number;
+        };
+        ObservationOverviewDto: {
+            p95LatencyMs: number | null;
+            p99LatencyMs: number | null;
+            /** @enum {string} */
+            timeWindow: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
+            totalInstances: number;
+            healthyInstances: number;
+            activeInstances: number;
+            faultyInstances: number;
+            circuitBreakerInstances: number;
+            totalCallCount: number;
+            /** @description Mean over instances with calls of each one's success percent. */
+            averageSuccessRate: number;
+            /** @description Mean over instances with calls of each one's average latency, ms. */
+            averageLatency: number;
+            degradedInstances: number;
+        };
+        InstanceObservationDto: {
+            /** @enum {string} */
+            apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+            /** @enum {string} */
+            instanceStatus: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+            /** @enum {string} */
+            gatewayStatus: "HEALTHY" | "DEGRADED" | "FAULTY" | "CIRCUIT_BREAKER_OPEN";
+            p95LatencyMs: number | null;
+            p99LatencyMs: number | null;
+            /** @enum {string} */
+            breakerState: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
+            projectName?: string;
+            apiIdentifier: string;
+            businessId: string;
+            callCount: number;
+            successRate: number;
+            averageLatency: number;
+            /** @description ISO-8601 of the last report in the window; absent without one. */
+            lastActiveTime?: string;
+            instanceId: string;
+            projectId: string;
+            failureCount: number;
+            rateLimitedCount: number;
+            totalTokens: number;
+            cost: number;
         };
         HealthDto: {
             /** @example UP */
@@ -3931,6 +4195,452 @@ export interface operations {
             };
             /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminMonitoring_overview: {
+        parameters: {
+            query?: {
+                projectId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["MonitoringOverviewDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminMonitoring_instances: {
+        parameters: {
+            query?: {
+                status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+                gatewayStatus?: "HEALTHY" | "DEGRADED" | "FAULTY" | "CIRCUIT_BREAKER_OPEN";
+                projectId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["InstanceMonitoringDto"][];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminMonitoring_timeseries: {
+        parameters: {
+            query?: {
+                /** @description 1h (5-minute buckets), 6h (15), 24h (60), 7d (240). */
+                timeRange?: "1h" | "6h" | "24h" | "7d";
+                projectId?: string;
+                instanceId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["TimeSeriesDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminObservation_overview: {
+        parameters: {
+            query?: {
+                timeWindow?: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
+                instanceStatus?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+                gatewayStatus?: "HEALTHY" | "DEGRADED" | "FAULTY" | "CIRCUIT_BREAKER_OPEN";
+                projectId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["ObservationOverviewDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminObservation_instances: {
+        parameters: {
+            query?: {
+                timeWindow?: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
+                instanceStatus?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+                gatewayStatus?: "HEALTHY" | "DEGRADED" | "FAULTY" | "CIRCUIT_BREAKER_OPEN";
+                projectId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["InstanceObservationDto"][];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    ProjectMonitoring_overview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["MonitoringOverviewDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: THROTTLED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    ProjectMonitoring_instances: {
+        parameters: {
+            query?: {
+                status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+                gatewayStatus?: "HEALTHY" | "DEGRADED" | "FAULTY" | "CIRCUIT_BREAKER_OPEN";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["InstanceMonitoringDto"][];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: THROTTLED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    ProjectMonitoring_timeseries: {
+        parameters: {
+            query?: {
+                timeRange?: "1h" | "6h" | "24h" | "7d";
+                instanceId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["TimeSeriesDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: THROTTLED */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
