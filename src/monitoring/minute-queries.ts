@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import {
+  ADDITIVE_COLUMNS,
   LATENCY_BUCKET_COLUMNS,
+  MAX_COLUMNS,
   OUTCOME_COLUMNS,
   TTFT_BUCKET_COLUMNS,
 } from '../metrics/entities/instance-metrics-minute.schema';
@@ -39,26 +41,10 @@ export interface MinuteTotals {
   readonly lastReportAt: number | null;
 }
 
-const SUMS = [
-  'selections',
-  'calls',
-  'successes',
-  'failures',
-  ...Object.values(OUTCOME_COLUMNS),
-  'latency_sum_ms',
-  ...LATENCY_BUCKET_COLUMNS,
-  'ttft_count',
-  'ttft_sum_ms',
-  ...TTFT_BUCKET_COLUMNS,
-  'prompt_tokens',
-  'completion_tokens',
-  'total_tokens',
-  'cost',
-];
-const MAXES = ['latency_max_ms', 'max_open_leases', 'last_report_at'];
-const SELECT_AGGREGATES = [...SUMS.map((c) => `SUM(${c}) AS ${c}`), ...MAXES.map((c) => `MAX(${c}) AS ${c}`)].join(
-  ', ',
-);
+const SELECT_AGGREGATES = [
+  ...ADDITIVE_COLUMNS.map((c) => `SUM(${c}) AS ${c}`),
+  ...MAX_COLUMNS.map((c) => `MAX(${c}) AS ${c}`),
+].join(', ');
 
 type Row = Record<string, string | number | null>;
 

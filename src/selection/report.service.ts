@@ -77,8 +77,10 @@ export class ReportService {
       errorMessage: report.errorMessage ?? undefined,
     });
     const usage = report.usageMetrics ?? undefined;
-    this.stats.get(instance.id).record({
+    // One sample for the rolling window (at: arrival) and the minute metrics (receivedAt).
+    const sample = {
       at: now,
+      receivedAt: now,
       outcome,
       latencyMs: report.latencyMs,
       ttftMs: report.ttftMs ?? undefined,
@@ -86,7 +88,8 @@ export class ReportService {
       completionTokens: usage?.completionTokens,
       totalTokens: usage?.totalTokens,
       cost: usage?.cost,
-    });
+    };
+    this.stats.get(instance.id).record(sample);
     const lease = report.selectionId
       ? this.leases.close(report.selectionId, project.projectId)
       : this.leases.closeOldest(project.projectId, instance.id);
@@ -100,16 +103,7 @@ export class ReportService {
       instance.projectId,
       instance.id,
       ingested.at,
-      {
-        outcome,
-        latencyMs: report.latencyMs,
-        ttftMs: report.ttftMs ?? undefined,
-        promptTokens: usage?.promptTokens,
-        completionTokens: usage?.completionTokens,
-        totalTokens: usage?.totalTokens,
-        cost: usage?.cost,
-        receivedAt: now,
-      },
+      sample,
       candidate.stats.openLeases + (lease ? 1 : 0),
     );
     return ingested;

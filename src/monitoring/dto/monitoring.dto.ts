@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { BREAKER_STATES, type BreakerStateName } from '../../circuit-breaker/breaker-transition';
 import { API_TYPES, INSTANCE_STATUSES, type ApiType, type InstanceStatus } from '../../registry/instance-record';
@@ -66,26 +66,9 @@ export class ObservationQueryDto {
 }
 
 /** Project-key variants: the project is the key's. */
-export class ProjectTimeSeriesQueryDto {
-  @ApiPropertyOptional({ enum: TIME_RANGES, default: '24h' })
-  @IsOptional()
-  @IsIn(TIME_RANGES, { message: `timeRange must be one of ${TIME_RANGES.join(', ')}` })
-  timeRange: TimeRange = '24h';
+export class ProjectTimeSeriesQueryDto extends OmitType(TimeSeriesQueryDto, ['projectId'] as const) {}
 
-  @IsOptional() @Matches(ID, { message: ID_MESSAGE('instanceId') }) instanceId?: string;
-}
-
-export class ProjectInstancesQueryDto {
-  @ApiPropertyOptional({ enum: INSTANCE_STATUSES })
-  @IsOptional()
-  @IsIn(INSTANCE_STATUSES, { message: `status must be one of ${INSTANCE_STATUSES.join(', ')}` })
-  status?: InstanceStatus;
-
-  @ApiPropertyOptional({ enum: GATEWAY_STATUSES })
-  @IsOptional()
-  @IsIn(GATEWAY_STATUSES, { message: `gatewayStatus must be one of ${GATEWAY_STATUSES.join(', ')}` })
-  gatewayStatus?: GatewayStatus;
-}
+export class ProjectInstancesQueryDto extends OmitType(MonitoringInstancesQueryDto, ['projectId'] as const) {}
 
 /** [reference shape] Monitoring overview over the last 10 minutes, plus the gateway's own fields. */
 export class MonitoringOverviewDto {

@@ -4592,6 +4592,7 @@ export interface operations {
     ProjectMonitoring_timeseries: {
         parameters: {
             query?: {
+                /** @description 1h (5-minute buckets), 6h (15), 24h (60), 7d (240). */
                 timeRange?: "1h" | "6h" | "24h" | "7d";
                 instanceId?: string;
             };
