@@ -128,6 +128,18 @@ describe('protection: breakers, cool-downs and quotas over HTTP', () => {
       ]);
     });
 
+    it('a HALF_OPEN instance gets the next calls as probes, whatever the strategy thinks of it', async () => {
+      const { project, ids } = await scenario({ a: { costPerUnit: 1 }, b: { costPerUnit: 2 } });
+      for (let i = 0; i < 5; i++) await report(project, ids.a, failure);
+      gateway.clock.advance(30_000);
+      // lowest-cost would pick `a` anyway; smart would not (its window is all failures): use smart.
+      const picks = [];
+      for (let i = 0; i < 4; i++) picks.push((await select(project).expect(200)).body.data.businessId);
+      expect(picks.slice(0, 3)).toEqual(['a', 'a', 'a']);
+      expect(picks[3]).toBe('b'); // every probe slot taken
+      expect((await health(project, ids.a)).breaker).toMatchObject({ state: 'HALF_OPEN', probesInFlight: 3 });
+    });
+
     it('a failed probe re-opens for 60 s, and an unreported probe frees its slot at lease expiry', async () => {
       const { project, ids } = await scenario({ solo: {} }, { quotas: { leaseTtlMs: 5000 } });
       for (let i = 0; i < 5; i++) await report(project, ids.solo, failure);

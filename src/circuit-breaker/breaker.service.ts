@@ -66,6 +66,18 @@ export class BreakerService implements TransitionSink {
   }
 
   /**
+   * True while the breaker is HALF_OPEN with a free probe slot: the selection sends the next call
+   * there rather than leave recovery to the strategy, which would rarely pick an instance whose
+   * recent history is all failures — a recovered backend would wait for that history to age out.
+   */
+  wantsProbe(subject: BreakerSubject, config: BreakerConfig, now: number): boolean {
+    const record = this.store.get(subject.id);
+    if (record === undefined || record.operator !== null || record.state === 'CLOSED') return false;
+    advance(record, config, now, this);
+    return record.state === 'HALF_OPEN' && record.probeExpiries.length < config.halfOpenProbes;
+  }
+
+  /**
    * Called once the instance is chosen, before its lease opens: while HALF_OPEN the selection
    * takes a probe slot (one atomic store operation). `force` (least-bad) takes one even when the
    * breaker is OPEN or every slot is busy. Returns whether the lease is a probe.

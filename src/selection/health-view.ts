@@ -37,6 +37,8 @@ export interface HealthView {
    * HALF_OPEN, take a probe slot. Returns whether the lease is a probe.
    */
   admit(candidate: Candidate, now: number, request: AdmissionRequest, lease: LeaseIntent): boolean;
+  /** True when the candidate's breaker is HALF_OPEN and waits for a probe call: it goes first. */
+  wantsProbe(candidate: Candidate, now: number, request: AdmissionRequest): boolean;
 }
 
 /** Injection token of {@link HealthView}. */

@@ -67,6 +67,11 @@ export class Protection implements HealthView, OnModuleInit {
     );
   }
 
+  wantsProbe(candidate: Candidate, now: number, request: AdmissionRequest): boolean {
+    const { instance } = candidate;
+    return this.breakers.wantsProbe(instance, this.breakerConfig(instance, request.settings), now);
+  }
+
   admit(candidate: Candidate, now: number, request: AdmissionRequest, lease: LeaseIntent): boolean {
     const { instance, params } = candidate;
     const config = this.breakerConfig(instance, request.settings);

@@ -10,7 +10,7 @@ import type { ProjectPrincipal } from '../tenancy/principal';
 import { CandidatePool } from './candidate-pool';
 import type { SelectInstanceDto, SelectedInstanceDto } from './dto/select-instance.dto';
 import { explainSelection } from './explain';
-import { HealthView, InjectHealthView } from './health-view';
+import { type AdmissionRequest, HealthView, InjectHealthView } from './health-view';
 import { LeaseManager } from './lease-manager';
 import { type Attempt, type Judged, bestTierOf, topTier } from './selection-attempt';
 import { noSelectableInstance } from './selection-errors';
@@ -115,7 +115,7 @@ export class SelectionService {
       now,
       random: this.random,
     };
-    const chosen = bound ?? strategy.pick(members, context);
+    const chosen = bound ?? this.probeDue(members, now, admission) ?? strategy.pick(members, context);
     return {
       kind: 'chosen',
       identifier,
@@ -126,6 +126,12 @@ export class SelectionService {
       affinityBound: bound !== undefined,
       leastBad: false,
     };
+  }
+
+  /** A HALF_OPEN member waiting for a probe call, if any: recovery is probed, not left to chance. */
+  private probeDue(members: readonly Candidate[], now: number, admission: AdmissionRequest): Candidate | undefined {
+    for (const candidate of members) if (this.health.wantsProbe(candidate, now, admission)) return candidate;
+    return undefined;
   }
 
   /**

@@ -28,16 +28,36 @@ describe('SmartStrategy', () => {
     expect(healthyA + healthyB).toBe(10_000);
   });
 
-  it('avoids a slow instance, a busy one, a costly one and one in slow start', () => {
-    const list = candidates(5, (i) => ({
-      stats: {
-        ...observed(100, 0, i === 1 ? 2_000 : 200),
-        openLeases: i === 2 ? 4 : 0,
-        slowStartFactor: i === 3 ? 0.1 : 1,
-      },
-      routingParams: i === 4 ? { costPerUnit: 2 } : {},
+  it('avoids a slow instance, a busy one and a costly one', () => {
+    const list = candidates(4, (i) => ({
+      stats: { ...observed(100, 0, i === 1 ? 2_000 : 200), openLeases: i === 2 ? 4 : 0 },
+      routingParams: i === 3 ? { costPerUnit: 2 } : {},
     }));
-    expect(run(list).slice(1)).toEqual([0, 0, 0, 0]);
+    expect(run(list).slice(1)).toEqual([0, 0, 0]);
+  });
+
+  it('gives an instance in slow start its ramp share of the best, whatever its stale history', () => {
+    // Recovered: its window still holds the outage's failures, yet it gets factor / (1 + factor).
+    for (const factor of [0.1, 0.5, 0.9]) {
+      const list = candidates(2, (i) => ({
+        stats: i === 0 ? observed(100, 0, 200) : { ...observed(3, 5, 5000), slowStartFactor: factor },
+      }));
+      const [, ramping] = run(list);
+      expect(Math.abs(ramping / 10_000 - factor / (1 + factor))).toBeLessThan(0.02);
+    }
+  });
+
+  it('explores an instance never reported at 10 % of the best, instead of starving it', () => {
+    const list = candidates(2, (i) => ({ stats: i === 0 ? observed(100, 0, 100) : {} }));
+    const [, unseen] = run(list);
+    expect(Math.abs(unseen / 10_000 - 0.1 / 1.1)).toBeLessThan(0.02);
+  });
+
+  it('when every candidate is ramping, scores decide as usual', () => {
+    const list = candidates(2, (i) => ({ stats: { ...observed(100, 0, i === 0 ? 100 : 1000), slowStartFactor: 0.5 } }));
+    const [fast, slow] = run(list);
+    expect(fast).toBe(10_000);
+    expect(slow).toBe(0);
   });
 
   it('spreads evenly among equals instead of flooding one', () => {

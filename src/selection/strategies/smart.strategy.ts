@@ -41,9 +41,25 @@ export function smartScore(candidate: Candidate): number {
   return score > 0 ? score : 0;
 }
 
+/** Share of an instance never reported: explored, not starved, not flooded. */
+const UNSEEN_RAMP = 0.1;
+
+/**
+ * 1 for a settled instance; its slow-start factor (0.1 → 1 over 30 s) for one that just recovered
+ * (its breaker closed); {@link UNSEEN_RAMP} for one never reported.
+ */
+function rampOf(candidate: Candidate): number {
+  if (candidate.stats.lastReportAt === undefined) return UNSEEN_RAMP;
+  return slowStartOf(candidate);
+}
+
 /**
  * Default strategy: every candidate gets its {@link smartScore}; those within 10 % of the best
- * are near-equals, and one of them is drawn with probability proportional to its score. Always
+ * are near-equals, and one of them is drawn with probability proportional to its score.
+ * Instances ramping up — just recovered (slow start) or never reported — are not judged by their
+ * score, which reflects a stale outage or a neutral prior: each gets `best × ramp` instead, so a
+ * recovered backend regains its share over the slow start (RESILIENCE.md §5) and a new one is
+ * explored at 10 %, rather than waiting forever for a history it cannot earn without traffic. Always
  * taking the single best would send every request to it until its EWMA and lease count caught
  * up, then swing to the next: drawing among near-equals spreads load without giving traffic to
  * clearly worse instances. Three passes over a reused score buffer: O(n), no allocation.
@@ -58,17 +74,25 @@ export class SmartStrategy implements SelectionStrategyHandler {
     const n = candidates.length;
     if (n === 1) return candidates[0];
     const scores = (this.scores = ensureCapacity(this.scores, n));
+    // The best score among settled candidates (or among all, when none is settled).
     let best = 0;
+    let bestAny = 0;
     for (let i = 0; i < n; i++) {
       const score = smartScore(candidates[i]);
       scores[i] = score;
-      if (score > best) best = score;
+      if (score > bestAny) bestAny = score;
+      if (score > best && rampOf(candidates[i]) === 1) best = score;
     }
+    const settledExist = best > 0;
+    if (!settledExist) best = bestAny;
     const threshold = best * NEAR_BEST;
     let total = 0;
     for (let i = 0; i < n; i++) {
-      if (scores[i] >= threshold) total += scores[i];
-      else scores[i] = 0;
+      const ramp = settledExist ? rampOf(candidates[i]) : 1;
+      // Ramping up: a share of the best, whatever its (stale or missing) history says.
+      const weight = ramp < 1 ? best * ramp : scores[i] >= threshold ? scores[i] : 0;
+      scores[i] = weight;
+      total += weight;
     }
     return pickWeighted(candidates, scores, total, context.random);
   }

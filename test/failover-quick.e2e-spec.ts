@@ -1,0 +1,53 @@
+/**
+ * The failover benchmark's quick mode (three compressed scenarios, under 90 s) against a real
+ * gateway process started from src, with loose thresholds that hold run after run (the full-mode
+ * acceptance targets are reported by `npm run bench:failover`, not asserted here).
+ */
+import { runFailoverBench } from '../bench/failover/failover-bench';
+import type { FailoverReport } from '../bench/failover/report';
+import type { ScenarioFigures } from '../bench/failover/metrics';
+
+const lines: string[] = [];
+
+function scenario(report: FailoverReport, name: string): ScenarioFigures {
+  const found = report.scenarios.find((s) => s.name === name);
+  if (!found) throw new Error(`scenario ${name} missing from the report`);
+  return found;
+}
+
+describe('failover benchmark, quick mode', () => {
+  let report: FailoverReport;
+
+  beforeAll(async () => {
+    // runFailoverBench stops the gateway and the mock backends in `finally`, pass or fail.
+    report = await runFailoverBench({ quick: true, fromSource: true, write: false, log: (m) => void lines.push(m) });
+  }, 150_000);
+
+  afterAll(() => {
+    if (report === undefined) process.stderr.write(`${lines.join('\n')}\n`);
+  });
+
+  it('hard outage: few failed calls, far fewer than round-robin', () => {
+    const s = scenario(report, 'hard-outage');
+    const gateway = s.policies.gateway.faults[0];
+    const roundRobin = s.policies['round-robin'].faults[0];
+    expect(gateway.failedDuringFault).toBeLessThanOrEqual(30);
+    expect(gateway.failedDuringFault * 4).toBeLessThan(roundRobin.failedDuringFault);
+    expect(gateway.ejectAfterS).not.toBeNull();
+  });
+
+  it('caller errors only: nothing ejected, every breaker closed', () => {
+    const s = scenario(report, 'caller-errors');
+    expect(s.policies.gateway.ejections).toBe(0);
+    expect(s.policies.gateway.refusals).toBe(0);
+    expect(Object.values(s.finalBreakers).every((state) => state === 'CLOSED')).toBe(true);
+  });
+
+  it('429 storm: a handful of RATE_LIMITED per onset, far fewer than round-robin', () => {
+    const s = scenario(report, 'rate-limit-storm');
+    const onsets = s.policies.gateway.faults.length;
+    expect(s.policies.gateway.rateLimited).toBeLessThanOrEqual(5 * onsets);
+    expect(s.policies.gateway.rateLimited * 4).toBeLessThan(s.policies['round-robin'].rateLimited);
+    expect(s.policies.gateway.finalSuccess).toBeGreaterThanOrEqual(99);
+  });
+});
