@@ -28,7 +28,7 @@ describe('LowestCostStrategy', () => {
       stats: observed(100, i === 0 ? 40 : 0, 200),
     }));
     const [failing, healthyA, healthyB, dearer] = run(list);
-    expect(failing).toBe(0);
+    expect(failing).toBeLessThan(100); // smart's exploration share only
     expect(dearer).toBe(0);
     expect(Math.abs(healthyA - healthyB)).toBeLessThan(150);
   });
@@ -36,7 +36,7 @@ describe('LowestCostStrategy', () => {
   it('lets smart decide when no instance has a cost', () => {
     const list = candidates(3, (i) => ({ stats: observed(100, 0, i === 0 ? 2_000 : 200) }));
     const [slow, a, b] = run(list);
-    expect(slow).toBe(0);
+    expect(slow).toBeLessThan(100); // smart's exploration share only
     expect(a).toBeGreaterThan(800);
     expect(b).toBeGreaterThan(800);
   });

@@ -1,6 +1,6 @@
 import { FakeClock } from '../../common/clock';
 import { candidates, context, mulberry32, observed, tally } from '../../../test/contracts/candidates';
-import { NEAR_BEST, SmartStrategy, smartScore } from './smart.strategy';
+import { EXPLORE, NEAR_BEST, SmartStrategy, smartScore } from './smart.strategy';
 
 describe('SmartStrategy', () => {
   const clock = new FakeClock();
@@ -12,28 +12,32 @@ describe('SmartStrategy', () => {
 
   it('scores by the documented formula; an unseen, idle instance is neutral', () => {
     const [unseen] = candidates(1);
-    expect(smartScore(unseen)).toBeCloseTo((0.5 * 0.5) / (1 + 1000 / 10), 12);
+    expect(smartScore(unseen)).toBeCloseTo((0.5 * 0.5) / (1 + 1000 / 50), 12);
     const [busyCostly] = candidates(1, () => ({
       stats: { ...observed(8, 0, 90), openLeases: 3, slowStartFactor: 0.5 },
       routingParams: { costPerUnit: 1 },
     }));
-    expect(smartScore(busyCostly)).toBeCloseTo((0.9 * 0.9 * 0.5) / ((1 + 9) * 4 * 2), 12);
+    expect(smartScore(busyCostly)).toBeCloseTo((0.9 * 0.9 * 0.5) / ((1 + 90 / 50) * 4 * 2), 12);
     expect(new SmartStrategy().score(busyCostly)).toBe(smartScore(busyCostly));
   });
 
-  it('never sends traffic to a failing instance while healthy ones are near-equal otherwise', () => {
+  it('sends a failing instance only the exploration share while healthy ones are near-equal otherwise', () => {
     const list = candidates(3, (i) => ({ stats: observed(100, i === 1 ? 40 : 1, 200) }));
     const [healthyA, failing, healthyB] = run(list);
-    expect(failing).toBe(0);
-    expect(healthyA + healthyB).toBe(10_000);
+    // Two near-equals of weight ≈ best each; the failing one shares EXPLORE × best.
+    expect(Math.abs(failing / 10_000 - EXPLORE / (2 + EXPLORE))).toBeLessThan(0.01);
+    expect(healthyA + healthyB).toBe(10_000 - failing);
   });
 
-  it('avoids a slow instance, a busy one and a costly one', () => {
+  it('avoids a slow instance, a busy one and a costly one: together they get the exploration share', () => {
     const list = candidates(4, (i) => ({
       stats: { ...observed(100, 0, i === 1 ? 2_000 : 200), openLeases: i === 2 ? 4 : 0 },
       routingParams: i === 3 ? { costPerUnit: 2 } : {},
     }));
-    expect(run(list).slice(1)).toEqual([0, 0, 0]);
+    const [best, ...others] = run(list);
+    const explored = others.reduce((sum, count) => sum + count, 0);
+    expect(Math.abs(explored / 10_000 - EXPLORE / (1 + EXPLORE))).toBeLessThan(0.01);
+    expect(best).toBe(10_000 - explored);
   });
 
   it('gives an instance in slow start its ramp share of the best, whatever its stale history', () => {
@@ -56,8 +60,8 @@ describe('SmartStrategy', () => {
   it('when every candidate is ramping, scores decide as usual', () => {
     const list = candidates(2, (i) => ({ stats: { ...observed(100, 0, i === 0 ? 100 : 1000), slowStartFactor: 0.5 } }));
     const [fast, slow] = run(list);
-    expect(fast).toBe(10_000);
-    expect(slow).toBe(0);
+    expect(Math.abs(slow / 10_000 - EXPLORE / (1 + EXPLORE))).toBeLessThan(0.01);
+    expect(fast).toBe(10_000 - slow);
   });
 
   it('spreads evenly among equals instead of flooding one', () => {
@@ -69,10 +73,13 @@ describe('SmartStrategy', () => {
     // 200 ms vs 210 ms is within 10 %; 260 ms is not.
     const list = candidates(3, (i) => ({ stats: observed(100, 0, [200, 210, 260][i]) }));
     const [fast, nearly, slow] = run(list);
-    const expected = smartScore(list[1]) / (smartScore(list[0]) + smartScore(list[1]));
+    const best = smartScore(list[0]);
+    const expected = smartScore(list[1]) / (best + smartScore(list[1]) + best * EXPLORE);
     expect(Math.abs(nearly / 10_000 - expected)).toBeLessThan(0.02);
     expect(fast).toBeGreaterThan(nearly);
-    expect(slow).toBe(0);
+    expect(Math.abs(slow / 10_000 - (best * EXPLORE) / (best + smartScore(list[1]) + best * EXPLORE))).toBeLessThan(
+      0.01,
+    );
     expect(smartScore(list[2]) / smartScore(list[0])).toBeLessThan(NEAR_BEST);
   });
 

@@ -6,21 +6,21 @@ import { ensureCapacity, latencyOf, openLeasesOf, pickWeighted, slowStartOf, suc
 /** The strategy used when neither the request nor the project names one. */
 export const DEFAULT_STRATEGY_NAME = 'smart';
 
-/** Below ~10 ms, latency differences are network jitter; the scale makes them stop mattering. */
-const LATENCY_SCALE_MS = 10;
+/** Below ~50 ms, latency differences are network jitter; the scale makes them stop mattering. */
+const LATENCY_SCALE_MS = 50;
 /** Candidates scoring at least this share of the best are "near-equals" and share the traffic. */
 export const NEAR_BEST = 0.9;
 
 /**
  * The smart score of one candidate (higher is better, always finite, ≥ 0):
  *
- *     score = successRate² × slowStartFactor / ((1 + latencyMs / 10) × (1 + openLeases) × (1 + costPerUnit))
+ *     score = successRate² × slowStartFactor / ((1 + latencyMs / 50) × (1 + openLeases) × (1 + costPerUnit))
  *
  * - `successRate` = (successes + 1) / (successes + failures + 2): unseen instances are neutral
  *   (0.5). Squared so that failing costs more than it saves: a 50 %-failing instance must be 4×
  *   faster than a healthy one to tie.
  * - `latencyMs` is already peak-EWMA with a failure penalty; dividing by it makes the score
- *   scale-free (200 ms vs 220 ms weighs like 2 s vs 2.2 s). The +10 ms keeps the division finite.
+ *   scale-free above ~50 ms (200 ms vs 220 ms weighs about like 2 s vs 2.2 s), while 20 ms vs 30 ms — network jitter — hardly counts.
  * - `(1 + openLeases)`: latency × (in-flight + 1) is the load cost of Finagle's and Linkerd's
  *   peak-EWMA balancers; it stops a fast instance from being flooded before its EWMA catches up.
  * - `(1 + costPerUnit)` only when the instance has a cost; cost is in the project's own unit, so
@@ -29,7 +29,7 @@ export const NEAR_BEST = 0.9;
  * - `slowStartFactor` ramps a recovered instance from 10 % to full weight.
  *
  * @example
- * smartScore(candidate); // 0.25 × 1 / ((1 + 1000 / 10) × 1 × 1) ≈ 0.0025 for an unseen, idle instance
+ * smartScore(candidate); // 0.25 × 1 / ((1 + 1000 / 50) × 1 × 1) ≈ 0.012 for an unseen, idle instance
  */
 export function smartScore(candidate: Candidate): number {
   const rate = successRateOf(candidate);
@@ -43,6 +43,8 @@ export function smartScore(candidate: Candidate): number {
 
 /** Share of an instance never reported: explored, not starved, not flooded. */
 const UNSEEN_RAMP = 0.1;
+/** Weight, relative to the best, that all candidates below the near-equal band share. */
+export const EXPLORE = 0.05;
 
 /**
  * 1 for a settled instance; its slow-start factor (0.1 → 1 over 30 s) for one that just recovered
@@ -86,11 +88,20 @@ export class SmartStrategy implements SelectionStrategyHandler {
     const settledExist = best > 0;
     if (!settledExist) best = bestAny;
     const threshold = best * NEAR_BEST;
+    let below = 0;
+    for (let i = 0; i < n; i++) {
+      const ramp = settledExist ? rampOf(candidates[i]) : 1;
+      if (ramp === 1 && scores[i] < threshold && scores[i] > 0) below++;
+    }
+    // Candidates below the band share EXPLORE of the best's weight: enough for fresh samples to
+    // correct a stale score (a latency spike that is over, errors that stopped), too little to
+    // matter when the score is right — a really failing instance trips its breaker anyway.
+    const exploreWeight = below > 0 ? (best * EXPLORE) / below : 0;
     let total = 0;
     for (let i = 0; i < n; i++) {
       const ramp = settledExist ? rampOf(candidates[i]) : 1;
       // Ramping up: a share of the best, whatever its (stale or missing) history says.
-      const weight = ramp < 1 ? best * ramp : scores[i] >= threshold ? scores[i] : 0;
+      const weight = ramp < 1 ? best * ramp : scores[i] >= threshold ? scores[i] : scores[i] > 0 ? exploreWeight : 0;
       scores[i] = weight;
       total += weight;
     }

@@ -1,0 +1,134 @@
+/**
+ * npm run bench:failover [-- --scenario NAME[,NAME…]] [-- --quick]
+ *
+ * Starts the gateway (`node dist/main.js`, or src through ts-node with `--from-src`) on SQLite in a
+ * temporary folder, then plays each scenario (bench/failover/scenarios/) against it and against
+ * the baselines, and writes bench/results/failover.md and failover.json (failover-quick.* in
+ * quick mode).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ServerChild, startServer, stopServer } from '../http/children';
+import { call } from '../http/seed';
+import { childEnv } from '../http/session';
+import { runScenario } from './driver';
+import { scenarioFigures } from './metrics';
+import { type FailoverReport, writeReport } from './report';
+import { SCENARIOS } from './scenarios';
+
+const ROOT = join(__dirname, '..', '..');
+const ADMIN = { username: 'failover-admin', password: 'failover-bench-password' };
+
+export interface BenchOptions {
+  readonly quick: boolean;
+  /** Only these scenarios (default: all of the mode's). */
+  readonly scenarios?: readonly string[];
+  /** Run `src/main.ts` through ts-node instead of `dist/main.js` (no build needed). */
+  readonly fromSource?: boolean;
+  /** Write bench/results/failover*.{md,json} (default true). */
+  readonly write?: boolean;
+  readonly log?: (message: string) => void;
+}
+
+function selected(options: BenchOptions): typeof SCENARIOS {
+  const pool = SCENARIOS.filter((s) => !options.quick || s.quick);
+  if (!options.scenarios?.length) return pool;
+  const unknown = options.scenarios.filter((n) => !SCENARIOS.some((s) => s.name === n));
+  if (unknown.length)
+    throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  return SCENARIOS.filter((s) => options.scenarios?.includes(s.name));
+}
+
+async function startGateway(options: BenchOptions, tmp: string, keys: readonly string[]): Promise<ServerChild> {
+  const dist = join(ROOT, 'dist', 'main.js');
+  if (!options.fromSource && !existsSync(dist)) throw new Error(`${dist} not found: run \`npm run build\` first`);
+  const args = options.fromSource ? ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')] : [dist];
+  return startServer({
+    name: 'gateway',
+    args,
+    env: childEnv({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      LOG_PRETTY: 'false',
+      GATEWAY_SQLITE_PATH: join(tmp, 'gateway.sqlite'),
+      GATEWAY_THROTTLE_PER_MINUTE: '0',
+      GATEWAY_ADMIN_USERNAME: ADMIN.username,
+      GATEWAY_ADMIN_PASSWORD: ADMIN.password,
+      GATEWAY_BOOTSTRAP_API_KEYS: keys.join(','),
+    }),
+    readyPath: '/api/health/ready',
+    timeoutMs: 60_000,
+  });
+}
+
+/** Runs the benchmark; always stops the gateway child and the mock backends, even on failure. */
+export async function runFailoverBench(options: BenchOptions): Promise<FailoverReport> {
+  const log = options.log ?? ((message: string) => void process.stderr.write(`[failover] ${message}\n`));
+  const entries = selected(options);
+  const mode = options.quick ? 'quick' : 'full';
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  const tmp = mkdtempSync(join(tmpdir(), 'failover-bench-'));
+  const keys = entries.map((_, i) => `failover-${i}-${randomBytes(12).toString('hex')}`);
+  let gateway: ServerChild | undefined;
+  try {
+    log(`starting the gateway (${options.fromSource ? 'src/main.ts via ts-node' : 'dist/main.js'})`);
+    gateway = await startGateway(options, tmp, keys);
+    const login = await call<{ accessToken: string }>(gateway.url, '/api/admin/auth/login', ADMIN);
+    const scenarios = [];
+    for (const [i, entry] of entries.entries()) {
+      const scenario = entry.build(mode);
+      log(`${scenario.name}: ${scenario.description} (${scenario.durationS} s)`);
+      const run = await runScenario(scenario, { url: gateway.url, key: keys[i], adminToken: login.data.accessToken });
+      const figures = scenarioFigures(run);
+      const g = figures.policies.gateway;
+      log(
+        `${scenario.name}: gateway ${g.finalSuccess} % ok, ${g.failedAttempts} failed attempts, ${g.ejections} trips`,
+      );
+      scenarios.push(figures);
+    }
+    const report: FailoverReport = {
+      mode,
+      startedAt,
+      wallS: Math.round((performance.now() - started) / 100) / 10,
+      node: process.version,
+      scenarios,
+    };
+    if (options.write !== false) {
+      const files = writeReport(report, join(ROOT, 'bench', 'results'));
+      log(`wrote ${files.md} and ${files.json}`);
+    }
+    return report;
+  } finally {
+    await stopServer(gateway);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function parseArgs(argv: readonly string[]): BenchOptions {
+  const scenarios: string[] = [];
+  let quick = false;
+  let fromSource = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') quick = true;
+    else if (arg === '--from-src') fromSource = true;
+    else if (arg === '--scenario') scenarios.push(...(argv[++i] ?? '').split(',').filter(Boolean));
+    else if (arg.startsWith('--scenario=')) scenarios.push(...arg.slice('--scenario='.length).split(','));
+    else throw new Error(`unknown argument ${arg}: use --scenario NAME, --quick, --from-src`);
+  }
+  return { quick, fromSource, scenarios };
+}
+
+if (require.main === module) {
+  runFailoverBench(parseArgs(process.argv.slice(2))).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`[failover] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

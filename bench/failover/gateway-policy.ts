@@ -1,0 +1,100 @@
+/**
+ * The gateway as a policy: select-instance → (the driver calls the backend) → report-result,
+ * through the real HTTP API with the project's key.
+ */
+import type { Policy, ReportMode } from './baselines';
+import type { Attempt, Outcome } from './types';
+
+export interface GatewayProject {
+  readonly url: string;
+  readonly key: string;
+  readonly projectId: string;
+  /** businessId → instance id. */
+  readonly ids: ReadonlyMap<string, string>;
+  readonly adminToken: string;
+}
+
+const API_TYPE = 'MODEL';
+
+/** What a client library would send for each outcome (errorType only where the class is not obvious). */
+function describe(outcome: Outcome, attempt: Attempt): Record<string, unknown> {
+  switch (outcome) {
+    case 'ok':
+      return { statusCode: attempt.statusCode };
+    case 'server-error':
+    case 'client-error':
+      return { statusCode: attempt.statusCode, errorMessage: `HTTP ${attempt.statusCode}` };
+    case 'rate-limited':
+      return { statusCode: 429, retryAfterMs: attempt.retryAfterMs, errorMessage: 'HTTP 429 Too Many Requests' };
+    case 'timeout':
+      return { errorType: 'TIMEOUT', errorMessage: 'upstream timed out' };
+    case 'refused':
+      return { errorMessage: 'connect ECONNREFUSED' };
+    case 'reset':
+      return { errorMessage: 'socket hang up (ECONNRESET)' };
+    default: {
+      const unknown: never = outcome;
+      throw new Error(`unknown outcome ${String(unknown)}`);
+    }
+  }
+}
+
+export function gatewayPolicy(options: {
+  project: GatewayProject;
+  primary: string;
+  fallbackChain?: readonly string[];
+}): Policy & { selectErrors: Map<string, number> } {
+  const { project } = options;
+  const headers = { 'content-type': 'application/json', 'api-key': project.key };
+  const selectErrors = new Map<string, number>();
+  const post = (path: string, body: unknown): Promise<Response> =>
+    fetch(`${project.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+  return {
+    name: 'gateway',
+    selectErrors,
+    async choose(_nowMs, excluded) {
+      const response = await post('/api/gateway/select-instance', {
+        apiIdentifier: options.primary,
+        apiType: API_TYPE,
+        ...(options.fallbackChain ? { fallbackChain: options.fallbackChain } : {}),
+        ...(excluded.length ? { excludeInstanceIds: excluded.map((e) => e.instanceId) } : {}),
+      });
+      const body = (await response.json()) as {
+        data?: { id: string; businessId: string; selectionId: string };
+        error?: string;
+      };
+      if (response.status !== 200 || !body.data) {
+        const code = body.error ?? String(response.status);
+        selectErrors.set(code, (selectErrors.get(code) ?? 0) + 1);
+        return undefined;
+      }
+      return { businessId: body.data.businessId, instanceId: body.data.id, selectionId: body.data.selectionId };
+    },
+    async learn(choice, attempt, mode: ReportMode) {
+      if (mode === 'silent') return;
+      const response = await post('/api/gateway/report-result', {
+        instanceId: choice.instanceId,
+        businessId: choice.businessId,
+        success: attempt.outcome === 'ok',
+        latencyMs: attempt.durationMs,
+        callTimestamp: Math.round(Date.now() - attempt.durationMs),
+        ...(mode === 'full' ? { selectionId: choice.selectionId } : {}),
+        ...describe(attempt.outcome, attempt),
+      });
+      if (response.status !== 200)
+        throw new Error(`report-result answered ${response.status}: ${await response.text()}`);
+      await response.arrayBuffer().catch(() => undefined);
+    },
+    async ejections() {
+      // Breaker transitions are written behind every second.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const query = `projectId=${project.projectId}&state=OPEN&size=1`;
+      const response = await fetch(`${project.url}/api/admin/breaker-events?${query}`, {
+        headers: { authorization: `Bearer ${project.adminToken}` },
+      });
+      if (response.status !== 200)
+        throw new Error(`breaker-events answered ${response.status}: ${await response.text()}`);
+      return ((await response.json()) as { data: { total: number } }).data.total;
+    },
+  };
+}
