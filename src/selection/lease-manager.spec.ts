@@ -22,6 +22,19 @@ function setup() {
 }
 
 describe('LeaseManager', () => {
+  it('a report without a selectionId closes the newest lease opened by its call, else the oldest', () => {
+    const { clock, leases } = setup();
+    const silent = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 6000 }); // never reported
+    clock.advance(1000);
+    const mine = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 6000 });
+    clock.advance(500);
+    const later = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 6000 });
+    expect(leases.closeForCall('p', 'i', mine.openedAt + 100)).toBe(mine);
+    expect(leases.closeForCall('p', 'i', T0 - 10_000)).toBe(silent); // nothing that early: the oldest
+    expect(leases.closeForCall('p', 'i', clock.now())).toBe(later);
+    expect(leases.closeForCall('p', 'i', clock.now())).toBeUndefined();
+  });
+
   it('opens a lease with a 32-hex selectionId, its times and defaults', () => {
     const { clock, leases } = setup();
     clock.advance(5);

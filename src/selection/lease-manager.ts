@@ -42,6 +42,7 @@ interface Entry {
 }
 
 const NOTHING_EXPIRED: readonly Lease[] = Object.freeze([]);
+const openedAtOf = (entry: Entry): number => entry.lease.openedAt;
 
 /**
  * Open leases: by id for reports that carry their `selectionId`, per (project, instance) in opening
@@ -137,6 +138,21 @@ export class LeaseManager implements OnModuleDestroy {
   /** The reference protocol: a report without a selectionId closes the oldest open lease. */
   closeOldest(projectId: string, instanceId: string): Lease | undefined {
     const entry = this.byInstance.get(instanceId)?.oldestOpen(projectId);
+    if (entry === undefined) return undefined;
+    this.closeEntry(entry);
+    return entry.lease;
+  }
+
+  /**
+   * A report without a selectionId whose call started at `startedBy` (the caller's clock plus a
+   * tolerance): closes the newest open lease of the instance opened by then — most likely the
+   * caller's own — else the oldest. Closing the oldest (the reference protocol) would retire a
+   * silent caller's lease, which expires soon anyway, and keep the reporter's own open for a
+   * whole TTL: with both kinds of caller, capacity stays held for nothing.
+   */
+  closeForCall(projectId: string, instanceId: string, startedBy: number): Lease | undefined {
+    const owner = this.byInstance.get(instanceId);
+    const entry = owner?.newestOpenAtOrBefore(projectId, startedBy, openedAtOf) ?? owner?.oldestOpen(projectId);
     if (entry === undefined) return undefined;
     this.closeEntry(entry);
     return entry.lease;

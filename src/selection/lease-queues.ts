@@ -28,6 +28,19 @@ export class LeaseQueue<T extends Closable> {
     return this.items[this.head];
   }
 
+  /**
+   * The newest open entry whose `key` is at most `limit` (entries are in opening order, so `key`
+   * — the opening time — never decreases): scanned from the newest end, so O(entries opened after it).
+   */
+  newestOpenAtOrBefore(limit: number, key: (entry: T) => number): T | undefined {
+    const items = this.items;
+    for (let i = items.length - 1; i >= this.head; i--) {
+      const entry = items[i];
+      if (entry !== undefined && !entry.closed && key(entry) <= limit) return entry;
+    }
+    return undefined;
+  }
+
   /** Entries not yet skipped (open ones and closed ones behind an open head). */
   remaining(): Array<T | undefined> {
     return this.items.slice(this.head);
@@ -61,6 +74,10 @@ export class InstanceLeases<T extends Closable> {
 
   oldestOpen(projectId: string): T | undefined {
     return this.byProject.get(projectId)?.oldestOpen();
+  }
+
+  newestOpenAtOrBefore(projectId: string, limit: number, key: (entry: T) => number): T | undefined {
+    return this.byProject.get(projectId)?.newestOpenAtOrBefore(limit, key);
   }
 
   /** Open entries of every project, copied so the caller may close them while it iterates. */

@@ -44,7 +44,7 @@ export function smartScore(candidate: Candidate): number {
 /** Share of an instance never reported: explored, not starved, not flooded. */
 const UNSEEN_RAMP = 0.1;
 /** Weight, relative to the best, that all candidates below the near-equal band share. */
-export const EXPLORE = 0.05;
+export const EXPLORE = 0.01;
 
 /**
  * 1 for a settled instance; its slow-start factor (0.1 → 1 over 30 s) for one that just recovered
@@ -93,7 +93,7 @@ export class SmartStrategy implements SelectionStrategyHandler {
       const ramp = settledExist ? rampOf(candidates[i]) : 1;
       if (ramp === 1 && scores[i] < threshold && scores[i] > 0) below++;
     }
-    // Candidates below the band share EXPLORE of the best's weight: enough for fresh samples to
+    // Candidates below the band share EXPLORE (1 %) of the best's weight: enough for fresh samples to
     // correct a stale score (a latency spike that is over, errors that stopped), too little to
     // matter when the score is right — a really failing instance trips its breaker anyway.
     const exploreWeight = below > 0 ? (best * EXPLORE) / below : 0;
