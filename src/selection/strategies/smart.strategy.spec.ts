@@ -12,12 +12,12 @@ describe('SmartStrategy', () => {
 
   it('scores by the documented formula; an unseen, idle instance is neutral', () => {
     const [unseen] = candidates(1);
-    expect(smartScore(unseen)).toBeCloseTo((0.5 * 0.5) / (1 + 1000 / 50), 12);
+    expect(smartScore(unseen)).toBeCloseTo((0.5 * 0.5) / (1 + 1000 / 10), 12);
     const [busyCostly] = candidates(1, () => ({
       stats: { ...observed(8, 0, 90), openLeases: 3, slowStartFactor: 0.5 },
       routingParams: { costPerUnit: 1 },
     }));
-    expect(smartScore(busyCostly)).toBeCloseTo((0.9 * 0.9 * 0.5) / ((1 + 90 / 50) * 4 * 2), 12);
+    expect(smartScore(busyCostly)).toBeCloseTo((0.9 * 0.9 * 0.5) / ((1 + 9) * 4 * 2), 12);
     expect(new SmartStrategy().score(busyCostly)).toBe(smartScore(busyCostly));
   });
 

@@ -6,21 +6,23 @@ import { ensureCapacity, latencyOf, openLeasesOf, pickWeighted, slowStartOf, suc
 /** The strategy used when neither the request nor the project names one. */
 export const DEFAULT_STRATEGY_NAME = 'smart';
 
-/** Below ~50 ms, latency differences are network jitter; the scale makes them stop mattering. */
-const LATENCY_SCALE_MS = 50;
+/** Below ~10 ms, latency differences are network jitter; the scale makes them stop mattering. */
+const LATENCY_SCALE_MS = 10;
 /** Candidates scoring at least this share of the best are "near-equals" and share the traffic. */
 export const NEAR_BEST = 0.9;
 
 /**
  * The smart score of one candidate (higher is better, always finite, ≥ 0):
  *
- *     score = successRate² × slowStartFactor / ((1 + latencyMs / 50) × (1 + openLeases) × (1 + costPerUnit))
+ *     score = successRate² × slowStartFactor / ((1 + latencyMs / 10) × (1 + openLeases) × (1 + costPerUnit))
  *
  * - `successRate` = (successes + 1) / (successes + failures + 2): unseen instances are neutral
  *   (0.5). Squared so that failing costs more than it saves: a 50 %-failing instance must be 4×
  *   faster than a healthy one to tie.
  * - `latencyMs` is already peak-EWMA with a failure penalty; dividing by it makes the score
- *   scale-free above ~50 ms (200 ms vs 220 ms weighs about like 2 s vs 2.2 s), while 20 ms vs 30 ms — network jitter — hardly counts.
+ *   scale-free (200 ms vs 220 ms weighs like 2 s vs 2.2 s). The +10 ms keeps the division finite. (A
+ *   50 ms scale, tried against the failover simulator, made a 10× slower instance look close enough to
+ *   win whenever the fast ones had a few calls in flight: p99 ×5 in the latency-spike scenario.)
  * - `(1 + openLeases)`: latency × (in-flight + 1) is the load cost of Finagle's and Linkerd's
  *   peak-EWMA balancers; it stops a fast instance from being flooded before its EWMA catches up.
  * - `(1 + costPerUnit)` only when the instance has a cost; cost is in the project's own unit, so
@@ -29,7 +31,7 @@ export const NEAR_BEST = 0.9;
  * - `slowStartFactor` ramps a recovered instance from 10 % to full weight.
  *
  * @example
- * smartScore(candidate); // 0.25 × 1 / ((1 + 1000 / 50) × 1 × 1) ≈ 0.012 for an unseen, idle instance
+ * smartScore(candidate); // 0.25 × 1 / ((1 + 1000 / 10) × 1 × 1) ≈ 0.0025 for an unseen, idle instance
  */
 export function smartScore(candidate: Candidate): number {
   const rate = successRateOf(candidate);
