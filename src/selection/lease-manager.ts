@@ -144,8 +144,9 @@ export class LeaseManager implements OnModuleDestroy {
   }
 
   /**
-   * A report without a selectionId whose call started at `startedBy` (the caller's clock plus a
-   * tolerance): closes the newest open lease of the instance opened by then — most likely the
+   * A report without a selectionId whose call started at `startedBy` (its `callTimestamp`; no
+   * tolerance: at 100 calls/s a second of slack matches a later caller's lease, and a caller whose
+   * clock runs behind ours just falls back to an older lease): closes the newest open lease of the instance opened by then — most likely the
    * caller's own — else the oldest. Closing the oldest (the reference protocol) would retire a
    * silent caller's lease, which expires soon anyway, and keep the reporter's own open for a
    * whole TTL: with both kinds of caller, capacity stays held for nothing.

@@ -17,8 +17,6 @@ import { Protection } from './protection';
 /** A call's time is trusted within a day back and five minutes ahead of the server's clock. */
 const PLAUSIBLE_PAST_MS = 24 * 3_600_000;
 const PLAUSIBLE_FUTURE_MS = 5 * 60_000;
-/** A caller's clock may run this far ahead of ours when matching its report to its lease. */
-const CALL_CLOCK_TOLERANCE_MS = 1000;
 
 /** A report after validation and classification, as the layers that learn from it see it. */
 export interface IngestedReport {
@@ -97,7 +95,7 @@ export class ReportService {
     const lease = report.selectionId
       ? this.leases.close(report.selectionId, project.projectId)
       : plausible
-        ? this.leases.closeForCall(project.projectId, instance.id, at + CALL_CLOCK_TOLERANCE_MS)
+        ? this.leases.closeForCall(project.projectId, instance.id, at)
         : this.leases.closeOldest(project.projectId, instance.id);
     const ingested: IngestedReport = { instance, report, outcome, at: plausible ? at : now, receivedAt: now };
     const candidate = this.pool.candidateFor(instance, now);
