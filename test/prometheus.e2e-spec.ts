@@ -5,20 +5,9 @@ import { MinuteAggregator } from '../src/metrics/minute-aggregator';
 import { GatewayMetrics } from '../src/observability/gateway-metrics';
 import { createProject, type TestProject } from './utils/fixtures';
 import { createTestApp, type TestApp } from './utils/test-app';
+import { type Family, parsePrometheus } from './utils/prometheus-text';
 
-interface Sample {
-  readonly value?: string;
-  readonly labels?: Record<string, string>;
-}
-interface Family {
-  readonly name: string;
-  readonly type: string;
-  readonly metrics: readonly Sample[];
-}
-
-// CommonJS, untyped: its default export is the parser. It collapses labelled histograms into one
-// unlabelled sample, so histogram series are not asserted through it.
-const parse = jest.requireActual<(text: string) => Family[]>('parse-prometheus-text-format');
+const parse = parsePrometheus;
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const HEX_ID = /^[0-9a-f]{32}$/;

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { BreakerStateName } from '../circuit-breaker/breaker-transition';
 import { BreakerService } from '../circuit-breaker/breaker.service';
 import { Clock, InjectClock } from '../common/clock';
+import { isoOf } from '../common/iso';
 import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
 import { QuotaService } from '../rate-limit/quota.service';
 import type { InstanceRecord, InstanceStatus } from '../registry/instance-record';
@@ -60,8 +61,7 @@ const round = (value: number, digits = 2): number => {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
 };
-const iso = (at: number | null | undefined): string | undefined =>
-  at === null || at === undefined ? undefined : new Date(at).toISOString();
+const iso = isoOf;
 
 /**
  * The reference's monitoring and observation views, computed from live state (breakers, leases,

@@ -3,20 +3,9 @@ import { Counter, Histogram } from 'prom-client';
 import { LATENCY_BOUNDS_MS } from '../metrics/histogram';
 import { GatewayMetrics, MAX_SERIES_PER_FAMILY, OVERFLOW_LABEL, UNMATCHED_ROUTE } from './gateway-metrics';
 import { addHttpMetricsHook } from './http-metrics';
+import { type Family, type Sample, parsePrometheus } from '../../test/utils/prometheus-text';
 
-interface Sample {
-  readonly value?: string;
-  readonly labels?: Record<string, string>;
-}
-interface Family {
-  readonly name: string;
-  readonly type: string;
-  readonly metrics: readonly Sample[];
-}
-
-// CommonJS, untyped: its default export is the parser. It collapses labelled histograms into one
-// unlabelled sample, so histogram series are read from the text with `line()` below.
-const parse = jest.requireActual<(text: string) => Family[]>('parse-prometheus-text-format');
+const parse = parsePrometheus;
 
 async function scrape(metrics: GatewayMetrics): Promise<Map<string, Family>> {
   return new Map(parse(await metrics.metrics()).map((family) => [family.name, family]));

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { BreakerService } from '../circuit-breaker/breaker.service';
 import { Clock, InjectClock } from '../common/clock';
+import { isoOf } from '../common/iso';
 import { GatewayError } from '../common/gateway-error';
 import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
 import { QuotaService } from '../rate-limit/quota.service';
@@ -11,8 +12,7 @@ import { CandidatePool } from './candidate-pool';
 import type { CircuitCommand, InstanceHealthDto } from './dto/instance-health.dto';
 import { Protection } from './protection';
 
-const iso = (at: number | null | undefined): string | null =>
-  at === null || at === undefined ? null : new Date(at).toISOString();
+const iso = (at: number | null | undefined): string | null => isoOf(at) ?? null;
 
 /**
  * The health of one instance as operators see it (`GET /api/instances/{id}/health`) and the
