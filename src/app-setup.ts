@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { RawServerDefault } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -7,10 +6,11 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { recordHttpMetrics } from './observability/http-metrics';
 import { GatewayError } from './common/gateway-error';
+import { newRandomId } from './common/ids';
 import { RouteTable } from './common/route-table';
 import { setupSwagger } from './common/swagger';
 import { logRequest } from './common/logging';
-import { SECURITY_HEADERS } from './common/security-headers';
+import { securityHeadersFor } from './common/security-headers';
 import type { AppConfig } from './config/app-config';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -18,7 +18,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 /** A request id: the caller's `x-request-id` when it is sane, else 32 lowercase hex characters. */
 export function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
-  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID().replace(/-/g, '');
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : newRandomId();
   // pino-http reads the same id from the raw request.
   (req as IncomingMessage & { id?: string }).id = id;
   return id;
@@ -63,7 +63,7 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     done();
   });
   fastify.addHook('onSend', (request, reply, _payload, done) => {
-    void reply.headers(SECURITY_HEADERS);
+    void reply.headers(securityHeadersFor(reply.getHeader('content-type')));
     void reply.header('x-request-id', request.id);
     if (draining) void reply.header('connection', 'close');
     // [compat] every success is HTTP 200, creates included: the reference's clients check `== 200`.

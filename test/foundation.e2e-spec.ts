@@ -88,11 +88,21 @@ describeEachDatabase('foundation', (database) => {
       expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
     });
 
-    it('sets security headers', async () => {
+    it('sets the REST security headers on JSON answers, and no per-request rate-limit headers', async () => {
       const res = await gateway.http().get('/api/health').expect(200);
       expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
+      expect(res.headers['x-frame-options']).toBeUndefined();
+      expect(Object.keys(res.headers).filter((name) => name.startsWith('x-ratelimit'))).toEqual([]);
+    });
+
+    it("sets Helmet's full set on HTML pages", async () => {
+      const res = await gateway.http().get('/api/docs').expect(200);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
       expect(res.headers['content-security-policy']).toContain("default-src 'self'");
       expect(res.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
     });
   });
 

@@ -38,3 +38,19 @@ describe('throttling turned off', () => {
     }
   });
 });
+
+describe('rate-limit headers', () => {
+  it('are sent on every answer only with GATEWAY_THROTTLE_HEADERS=true', async () => {
+    const gateway = await createTestApp({
+      env: { GATEWAY_THROTTLE_PER_MINUTE: '5', GATEWAY_THROTTLE_HEADERS: 'true' },
+    });
+    try {
+      const project = await createProject(gateway, 'Counted');
+      const res = await gateway.http().get('/api/projects/current').set('api-key', project.apiKey).expect(200);
+      expect(res.headers['x-ratelimit-limit-per-minute']).toBe('5');
+      expect(res.headers['x-ratelimit-remaining-per-minute']).toBe('4');
+    } finally {
+      await gateway.close();
+    }
+  });
+});

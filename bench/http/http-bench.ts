@@ -77,7 +77,7 @@ async function main(options: Options, session: Session, tmp: string): Promise<vo
   log(`starting the gateway${options.cpuProfDir ? ` under --cpu-prof (${options.cpuProfDir})` : ''}`);
   const gateway = await session.start('gateway', {
     name: 'gateway',
-    args: [...profile, dist],
+    args: [...profile, ...(process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean), dist],
     env: childEnv({
       PORT: '0',
       HOST: '127.0.0.1',

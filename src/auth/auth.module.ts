@@ -11,7 +11,6 @@ import { GatewayAuthGuard } from './gateway-auth.guard';
 import { GatewayThrottlerGuard } from './gateway-throttler.guard';
 import { LoginLimiter } from './login-limiter';
 import { SlidingWindowThrottlerStorage } from './sliding-window-throttler.storage';
-import { ApiKeyStrategy } from './strategies/api-key.strategy';
 import { JwtStrategy } from './strategies/jwt.strategy';
 
 /** Authentication (API keys, admin JWTs) and throttling, applied to every route. */
@@ -25,13 +24,14 @@ import { JwtStrategy } from './strategies/jwt.strategy';
       useFactory: (config: AppConfig, clock: Clock) => ({
         throttlers: [{ name: 'per-minute', ttl: 60_000, limit: config.auth.throttlePerMinute }],
         skipIf: () => config.auth.throttlePerMinute === 0,
+        // Three headers on every answer cost the hot path more than the throttling itself (ADR 0008).
+        setHeaders: config.auth.throttleHeaders,
         storage: new SlidingWindowThrottlerStorage(clock),
       }),
     }),
   ],
   controllers: [AdminAuthController],
   providers: [
-    ApiKeyStrategy,
     JwtStrategy,
     LoginLimiter,
     // Order matters: authentication first, so throttling can count per API key.

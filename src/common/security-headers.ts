@@ -1,7 +1,13 @@
 /**
- * Helmet's default security headers, computed once. @fastify/helmet re-parses its CSP directives
- * and runs a dozen middlewares on every response — about 7 % of a select-instance in a CPU
- * profile — for headers that never change; these are the same values, set in one call.
+ * Security headers, computed once and set in one call per response.
+ *
+ * Pages a browser renders (the dashboard, Swagger UI: any `text/html` answer) get Helmet's full
+ * default set. Everything else is JSON (or a script, a stylesheet, Prometheus text) that no
+ * browser renders as a document: it gets the OWASP REST set that matters there — `nosniff` so
+ * nothing is sniffed into HTML or script, and a CSP that loads nothing and cannot be framed.
+ * Helmet's other headers only act on documents (HSTS is learnt from the HTML pages). On the hot
+ * path this is 3 headers instead of 12: less to validate and write per response, ~700 fewer
+ * bytes for every client to parse (ADR 0008).
  */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-security-policy':
@@ -19,3 +25,16 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
   'x-permitted-cross-domain-policies': 'none',
   'x-xss-protection': '0',
 });
+
+/** The headers of every response that is not an HTML page. */
+export const API_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+  'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+});
+
+/** Which set a response gets, from its content type. */
+export function securityHeadersFor(contentType: unknown): Readonly<Record<string, string>> {
+  return typeof contentType === 'string' && contentType.startsWith('text/html')
+    ? SECURITY_HEADERS
+    : API_SECURITY_HEADERS;
+}

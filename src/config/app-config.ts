@@ -45,6 +45,8 @@ export interface AuthConfig {
   readonly jwtTtlSeconds: number;
   /** Requests per minute per API key (per IP on public routes); 0 turns throttling off. */
   readonly throttlePerMinute: number;
+  /** Send `X-RateLimit-*` headers on every throttled route's answer (a 429 always has Retry-After). */
+  readonly throttleHeaders: boolean;
 }
 
 /** Injection token of {@link AppConfig}. */
@@ -143,5 +145,6 @@ function readAuth(read: EnvReader): AuthConfig {
     jwtSecret,
     jwtTtlSeconds: read.int('GATEWAY_JWT_TTL_SECONDS', 3600, { min: 60, max: 7 * 86400 }),
     throttlePerMinute: read.int('GATEWAY_THROTTLE_PER_MINUTE', 600_000, { min: 0 }),
+    throttleHeaders: read.bool('GATEWAY_THROTTLE_HEADERS', false),
   };
 }

@@ -1,6 +1,6 @@
-import { randomFillSync } from 'node:crypto';
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
+import { newRandomId } from '../common/ids';
 import type { InstanceStats } from '../metrics/instance-stats';
 import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
 import { ExpiryHeap, InstanceLeases, type LeaseQueue } from './lease-queues';
@@ -103,7 +103,7 @@ export class LeaseManager implements OnModuleDestroy {
     const now = request.at ?? this.clock.now();
     this.expireDue(now);
     const lease: Lease = {
-      selectionId: newSelectionId(),
+      selectionId: newRandomId(),
       projectId,
       instanceId,
       openedAt: now,
@@ -254,22 +254,4 @@ export class LeaseManager implements OnModuleDestroy {
     }
     if (failure !== undefined) throw failure;
   }
-}
-
-/**
- * `crypto.randomBytes(16).toString('hex')`, but drawn from a pooled CSPRNG buffer (as the uuid
- * package does): one randomBytes call per select costs ~5 µs, a pooled draw under 1 µs.
- */
-const ID_BYTES = 16;
-const ID_POOL = Buffer.allocUnsafe(ID_BYTES * 256);
-let idOffset = ID_POOL.length;
-
-function newSelectionId(): string {
-  if (idOffset >= ID_POOL.length) {
-    randomFillSync(ID_POOL);
-    idOffset = 0;
-  }
-  const id = ID_POOL.toString('hex', idOffset, idOffset + ID_BYTES);
-  idOffset += ID_BYTES;
-  return id;
 }
