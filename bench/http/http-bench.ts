@@ -2,7 +2,7 @@
  * HTTP benchmark of the gateway's hot path, over real HTTP against the compiled gateway.
  *
  *   npm run build && node -r ts-node/register/transpile-only bench/http/http-bench.ts \
- *     [--duration 10] [--connections 50] [--warmup 5] [--only baseline,select,report,mix] \
+ *     [--duration 10] [--connections 50] [--warmup 5] [--rounds 3] [--only baseline,select,report,mix] \
  *     [--cpu-prof <dir>]
  *
  * 1. Starts `node dist/main.js` as a child (free port, SQLite in a temp dir, LOG_LEVEL=warn,
@@ -14,6 +14,10 @@
  *    of the same size, at the same connections, warm-up and duration; stopped before step 3.
  * 3. Scenarios against the gateway: select only, report only (~5 % failures, no selectionId),
  *    and select-then-report with the selectionId, all spread over the 3 keys.
+ * Steps 2 and 3 run --rounds times, interleaved (baseline, select, report, mix, baseline, …; the
+ * idle server of the moment uses no CPU): this machine's speed drifts by tens of percent within
+ * minutes, so the verdict is on the median of each figure over the rounds, and every round's
+ * ratio to its own baseline is printed.
  * Prints a table with PASS/FAIL against the targets and writes bench/results/http.{json,md}
  * (full runs only: not with --only or --cpu-prof). Exits 0 whatever the figures (it reports, it
  * does not gate); 1 when the run breaks, 2 on bad flags, 130 on SIGINT. --cpu-prof runs the
@@ -23,7 +27,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { rssMb } from './children';
-import { type BenchReport, checks, consoleTable, machine, sourceVersion, writeResults } from './report';
+import { type BenchReport, checks, consoleTable, machine, medianRow, sourceVersion, writeResults } from './report';
 import { type LoadOptions, type ScenarioRow, mixRequests, reportRequests, selectRequests } from './scenarios';
 import { sampleSelect, seed } from './seed';
 import { Session, childEnv } from './session';
@@ -38,6 +42,7 @@ interface Options {
   readonly duration: number;
   readonly connections: number;
   readonly warmup: number;
+  readonly rounds: number;
   readonly only: readonly Scenario[];
   readonly cpuProfDir?: string;
 }
@@ -61,6 +66,7 @@ function parseArgs(argv: readonly string[]): Options {
     duration: int('--duration', 10),
     connections: int('--connections', 50),
     warmup: int('--warmup', 5),
+    rounds: int('--rounds', 3),
     only: only as Scenario[],
     cpuProfDir: cpuProf === undefined ? undefined : resolve(cpuProf),
   };
@@ -77,7 +83,7 @@ async function main(options: Options, session: Session, tmp: string): Promise<vo
   log(`starting the gateway${options.cpuProfDir ? ` under --cpu-prof (${options.cpuProfDir})` : ''}`);
   const gateway = await session.start('gateway', {
     name: 'gateway',
-    args: [...profile, ...(process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean), dist],
+    args: [...profile, dist],
     env: childEnv({
       PORT: '0',
       HOST: '127.0.0.1',
@@ -108,13 +114,13 @@ async function main(options: Options, session: Session, tmp: string): Promise<vo
   ];
   const rssMbAfterWarmup = rssMb(gateway.pid);
 
-  let baseline: ScenarioRow | undefined;
   const sizes: Record<string, number> = {
     selectRequestBody: Buffer.byteLength(sample.request),
     selectResponseBody: Buffer.byteLength(sample.response),
   };
+  let bare: { url: string; pid: number; request: Parameters<typeof session.load>[2][number] } | undefined;
   if (options.only.includes('baseline')) {
-    const bare = await session.start('bare', {
+    const child = await session.start('bare', {
       name: 'bare-fastify',
       args: ['-r', 'ts-node/register/transpile-only', join(__dirname, 'bare-fastify.ts')],
       env: childEnv({ BENCH_RESPONSE_JSON: sample.response }),
@@ -125,29 +131,44 @@ async function main(options: Options, session: Session, tmp: string): Promise<vo
       headers: { 'content-type': 'application/json', 'api-key': fixture.tenants[0].key },
       body: sample.request,
     };
-    const answer = await fetch(`${bare.url}/select`, request);
+    const answer = await fetch(`${child.url}/select`, request);
     sizes.baselineRequestBody = Buffer.byteLength(sample.request);
     sizes.baselineResponseBody = Buffer.byteLength(await answer.text());
-    log(`baseline: bare Fastify pid ${bare.pid} at ${bare.url}`);
-    warmups.push(await session.load(bare.pid, 'warm-up baseline', [request], { ...warm, url: bare.url }));
-    baseline = await session.load(bare.pid, 'baseline (bare Fastify)', [request], { ...load, url: bare.url });
-    await session.stopBare();
+    log(`baseline: bare Fastify pid ${child.pid} at ${child.url}`);
+    warmups.push(await session.load(child.pid, 'warm-up baseline', [request], { ...warm, url: child.url }));
+    bare = { url: child.url, pid: child.pid, request };
   }
 
-  const rows: ScenarioRow[] = [];
-  if (options.only.includes('select')) {
-    log('scenario: select only');
-    rows.push(await session.load(gateway.pid, 'select', selectRequests(fixture), { ...load, rotate: true }));
+  const rounds: ScenarioRow[][] = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    const rows: ScenarioRow[] = [];
+    const step = `round ${round}/${options.rounds}`;
+    if (bare) {
+      log(`${step}: baseline`);
+      rows.push(await session.load(bare.pid, 'baseline (bare Fastify)', [bare.request], { ...load, url: bare.url }));
+    }
+    if (options.only.includes('select')) {
+      log(`${step}: select only`);
+      rows.push(await session.load(gateway.pid, 'select', selectRequests(fixture), { ...load, rotate: true }));
+    }
+    if (options.only.includes('report')) {
+      log(`${step}: report only`);
+      rows.push(await session.load(gateway.pid, 'report', reportRequests(fixture), { ...load, rotate: true }));
+    }
+    if (options.only.includes('mix')) {
+      log(`${step}: 50/50 select then report`);
+      const notes: Record<string, number> = {};
+      rows.push(await session.load(gateway.pid, 'mix', mixRequests(fixture, notes), load, notes));
+    }
+    rounds.push(rows);
   }
-  if (options.only.includes('report')) {
-    log('scenario: report only');
-    rows.push(await session.load(gateway.pid, 'report', reportRequests(fixture), { ...load, rotate: true }));
-  }
-  if (options.only.includes('mix')) {
-    log('scenario: 50/50 select then report');
-    const notes: Record<string, number> = {};
-    rows.push(await session.load(gateway.pid, 'mix', mixRequests(fixture, notes), load, notes));
-  }
+  if (bare) await session.stopBare();
+  const scenarioNames = rounds[0].map((row) => row.scenario);
+  const medians = scenarioNames.map((name) =>
+    medianRow(rounds.map((round) => round.find((row) => row.scenario === name)!)),
+  );
+  const baseline = bare ? medians[0] : undefined;
+  const rows = bare ? medians.slice(1) : medians;
   const rssMbAtEnd = rssMb(gateway.pid);
   const verdict = checks(baseline, rows);
   const report: BenchReport = {
@@ -161,6 +182,7 @@ async function main(options: Options, session: Session, tmp: string): Promise<vo
       connections: options.connections,
       duration: options.duration,
       warmupSeconds: options.warmup,
+      rounds: options.rounds,
     },
     sizes,
     gateway: {
@@ -177,6 +199,7 @@ async function main(options: Options, session: Session, tmp: string): Promise<vo
     },
     baseline,
     scenarios: rows,
+    rounds,
     warmups,
     checks: verdict,
     pass: verdict.every((check) => check.pass),

@@ -20,7 +20,7 @@ export interface BenchReport {
   readonly machine: { cpus: number; model: string };
   /** The commit the working tree is at, and whether src/ differs from it (dist/ is built from src/). */
   readonly source: string;
-  readonly config: { connections: number; duration: number; warmupSeconds: number };
+  readonly config: { connections: number; duration: number; warmupSeconds: number; rounds: number };
   readonly sizes: Record<string, number>;
   readonly gateway: {
     readonly pid: number;
@@ -30,12 +30,76 @@ export interface BenchReport {
     readonly logLines: number;
   };
   readonly fixture: { projects: number; instancesPerProject: number; identifiers: number };
+  /** The median of the rounds (see {@link medianRow}); the verdict is on these. */
   readonly baseline?: ScenarioRow;
   readonly scenarios: readonly ScenarioRow[];
+  /** Each round's rows: baseline, select, report and mix, one after the other. */
+  readonly rounds: readonly (readonly ScenarioRow[])[];
   /** Not judged; kept for their per-second ramp (the JIT warming up). */
   readonly warmups: readonly ScenarioRow[];
   readonly checks: readonly Check[];
   readonly pass: boolean;
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : Math.round(((sorted[mid - 1] + sorted[mid]) / 2) * 100) / 100;
+};
+
+/**
+ * One row for a scenario run in several rounds: the median of each rate, latency and CPU figure
+ * (each on its own), and the sums of the counts, so a single non-2xx in any round still shows.
+ * The machine's speed drifts by tens of percent over minutes (other guests); rounds that
+ * interleave the baseline with the scenarios, summarised by medians, compare like with like.
+ */
+export function medianRow(rows: readonly ScenarioRow[]): ScenarioRow {
+  if (rows.length === 1) return rows[0];
+  const of = (pick: (row: ScenarioRow) => number | undefined): number | undefined => {
+    const values = rows.map(pick).filter((value): value is number => value !== undefined);
+    return values.length === rows.length ? median(values) : undefined;
+  };
+  const sum = (pick: (row: ScenarioRow) => number): number => rows.reduce((total, row) => total + pick(row), 0);
+  const statusCodes: Record<string, number> = {};
+  for (const row of rows) {
+    for (const [code, count] of Object.entries(row.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + count;
+  }
+  return {
+    scenario: rows[0].scenario,
+    reqPerSec: of((row) => row.reqPerSec) ?? 0,
+    total: sum((row) => row.total),
+    p50Ms: of((row) => row.p50Ms) ?? 0,
+    p99Ms: of((row) => row.p99Ms) ?? 0,
+    maxMs: Math.max(...rows.map((row) => row.maxMs)),
+    non2xx: sum((row) => row.non2xx),
+    errors: sum((row) => row.errors),
+    timeouts: sum((row) => row.timeouts),
+    statusCodes,
+    failures: rows.flatMap((row) => row.failures).slice(0, 5),
+    durationS: sum((row) => row.durationS),
+    notes: rows[0].notes,
+    perSecond: rows.flatMap((row) => row.perSecond),
+    serverCpuPct: of((row) => row.serverCpuPct),
+    serverCpuUsPerReq: of((row) => row.serverCpuUsPerReq),
+    loaderCpuPct: of((row) => row.loaderCpuPct),
+    otherCpuPct: of((row) => row.otherCpuPct),
+    stealCpuPct: of((row) => row.stealCpuPct),
+    loadAvg1m: rows[0].loadAvg1m,
+  };
+}
+
+/** Per round, each scenario's req/s ÷ that round's baseline: `select 0.64 0.66 0.71`. */
+export function roundRatios(report: BenchReport): string[] {
+  const names =
+    report.rounds[0]?.filter((row) => !row.scenario.startsWith('baseline')).map((row) => row.scenario) ?? [];
+  return names.map((name) => {
+    const ratios = report.rounds.map((round) => {
+      const base = round.find((row) => row.scenario.startsWith('baseline'));
+      const row = round.find((r) => r.scenario === name);
+      return row && base ? (ratio(row, base)?.toFixed(2) ?? 'n/a') : 'n/a';
+    });
+    return `${name} ${ratios.join(' ')}`;
+  });
 }
 
 export function ratio(row: ScenarioRow, baseline: ScenarioRow | undefined): number | undefined {
@@ -128,6 +192,7 @@ export function consoleTable(report: BenchReport): string {
   const out = [line(rows[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line), ''];
   for (const check of report.checks) out.push(`${check.pass ? 'PASS' : 'FAIL'}  ${check.name}: ${check.value}`);
   for (const row of allRows(report)) out.push(`responses per second, ${row.scenario}: ${row.perSecond.join(' ')}`);
+  if (report.rounds.length > 1) out.push(`× baseline per round: ${roundRatios(report).join('; ')}`);
   out.push(`gateway source: ${report.source}`);
   out.push(`CPU-cost ratio (baseline CPU/req ÷ scenario CPU/req): ${cpuCostRatios(report)}`);
   out.push(
@@ -151,8 +216,10 @@ export function markdown(report: BenchReport): string {
     `- date: ${report.date}`,
     `- node: ${report.node}; machine: ${report.machine.cpus} × ${report.machine.model} (load generator on the same machine)`,
     `- command: \`${report.command}\`; gateway source: ${report.source} (built into dist/ before the run)`,
-    `- load: ${report.config.connections} connections, ${report.config.duration} s per scenario, ` +
+    `- load: ${report.config.connections} connections, ${report.config.duration} s per scenario and round, ` +
+      `${report.config.rounds} rounds of baseline → select → report → mix (the table: medians over the rounds), ` +
       `after ${report.config.warmupSeconds} s of warm-up each (select, report, mix; baseline)`,
+    ...(report.rounds.length > 1 ? [`- × baseline per round: ${roundRatios(report).join('; ')}`] : []),
     `- fixture: ${report.fixture.projects} projects × ${report.fixture.instancesPerProject} instances ` +
       `(${report.fixture.identifiers} identifiers), one API key each, seeded over HTTP`,
     `- sizes (bytes): ${Object.entries(report.sizes)
