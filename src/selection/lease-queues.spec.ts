@@ -58,6 +58,33 @@ describe('ExpiryHeap', () => {
 });
 
 describe('LeaseQueue', () => {
+  it('closing the newest entry again and again costs O(1) per lookup, not a walk over the closed tail', () => {
+    let visits = 0;
+    const entry = (seq: number) => {
+      let closed = false;
+      return {
+        seq,
+        get closed(): boolean {
+          visits++;
+          return closed;
+        },
+        close(): void {
+          closed = true;
+        },
+      };
+    };
+    const queue = new LeaseQueue<ReturnType<typeof entry>>();
+    for (let seq = 0; seq < 10_000; seq++) queue.push(entry(seq));
+    for (let n = 0; n < 9_999; n++) {
+      const newest = queue.newestOpenAtOrBefore(Number.MAX_SAFE_INTEGER, (e) => e.seq);
+      expect(newest?.seq).toBe(9_999 - n);
+      newest!.close();
+    }
+    // A few entries looked at per lookup; a walk over the closed tail would look at ~50 million.
+    expect(visits).toBeLessThan(10 * 9_999);
+    expect(queue.oldestOpen()?.seq).toBe(0);
+  });
+
   it('returns the oldest open entry and keeps order across compactions', () => {
     const queue = new LeaseQueue<Item>();
     const all = items(Array.from({ length: 200 }, () => 0));

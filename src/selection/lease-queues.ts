@@ -30,14 +30,17 @@ export class LeaseQueue<T extends Closable> {
 
   /**
    * The newest open entry whose `key` is at most `limit` (entries are in opening order, so `key`
-   * — the opening time — never decreases): scanned from the newest end, so O(entries opened after
-   * it), and O(1) when even the oldest was opened later.
+   * — the opening time — never decreases): scanned from the newest end, so O(open entries opened
+   * after it), and O(1) when even the oldest was opened later.
    */
   newestOpenAtOrBefore(limit: number, key: (entry: T) => number): T | undefined {
     const oldest = this.oldestOpen();
     // Nothing opened by then (a call timestamp older than every open lease): no scan at all.
     if (oldest === undefined || key(oldest) > limit) return undefined;
     const items = this.items;
+    // Reports that close their own (the newest) lease leave closed entries at the tail: drop them,
+    // or every later scan would walk them all (quadratic under a select-then-report load).
+    while (items[items.length - 1]!.closed) items.pop();
     for (let i = items.length - 1; i >= this.head; i--) {
       const entry = items[i];
       if (entry !== undefined && !entry.closed && key(entry) <= limit) return entry;
