@@ -20,7 +20,13 @@ export interface BenchReport {
   readonly machine: { cpus: number; model: string };
   /** The commit the working tree is at, and whether src/ differs from it (dist/ is built from src/). */
   readonly source: string;
-  readonly config: { connections: number; duration: number; warmupSeconds: number; rounds: number };
+  readonly config: {
+    connections: number;
+    duration: number;
+    warmupSeconds: number;
+    rounds: number;
+    lightConnections: number;
+  };
   readonly sizes: Record<string, number>;
   readonly gateway: {
     readonly pid: number;
@@ -35,6 +41,11 @@ export interface BenchReport {
   readonly scenarios: readonly ScenarioRow[];
   /** Each round's rows: baseline, select, report and mix, one after the other. */
   readonly rounds: readonly (readonly ScenarioRow[])[];
+  /**
+   * The same scenarios at a light concurrency (`--light-connections`, rows named `… @ N conn`):
+   * the latency of a request that does not queue behind 49 others (ADR 0004). Its baseline first.
+   */
+  readonly light: readonly ScenarioRow[];
   /** Not judged; kept for their per-second ramp (the JIT warming up). */
   readonly warmups: readonly ScenarioRow[];
   readonly checks: readonly Check[];
@@ -150,7 +161,12 @@ const HEADER = [
   'steal %',
 ];
 
-function cells(row: ScenarioRow, baseline: ScenarioRow | undefined): string[] {
+/** The name of a scenario's row at the light concurrency. */
+export const lightName = (scenario: string, connections: number): string => `${scenario} @ ${connections} conn`;
+const isLight = (row: ScenarioRow): boolean => row.scenario.endsWith(' conn');
+
+function cells(row: ScenarioRow, report: BenchReport): string[] {
+  const baseline = isLight(row) ? report.light[0] : report.baseline;
   const r = row === baseline ? 1 : ratio(row, baseline);
   return [
     row.scenario,
@@ -168,7 +184,7 @@ function cells(row: ScenarioRow, baseline: ScenarioRow | undefined): string[] {
 }
 
 function allRows(report: BenchReport): ScenarioRow[] {
-  return report.baseline ? [report.baseline, ...report.scenarios] : [...report.scenarios];
+  return [...(report.baseline ? [report.baseline] : []), ...report.scenarios, ...report.light];
 }
 
 /**
@@ -185,7 +201,7 @@ export function cpuCostRatios(report: BenchReport): string {
 }
 
 export function consoleTable(report: BenchReport): string {
-  const rows = [HEADER, ...allRows(report).map((row) => cells(row, report.baseline))];
+  const rows = [HEADER, ...allRows(report).map((row) => cells(row, report))];
   const widths = HEADER.map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   const line = (row: string[]): string =>
     row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
@@ -203,7 +219,7 @@ export function consoleTable(report: BenchReport): string {
 }
 
 export function markdown(report: BenchReport): string {
-  const rows = allRows(report).map((row) => cells(row, report.baseline));
+  const rows = allRows(report).map((row) => cells(row, report));
   const table = [HEADER, HEADER.map((_, c) => (c === 0 ? '---' : '---:')), ...rows].map((r) => `| ${r.join(' | ')} |`);
   const notes = allRows(report)
     .filter((row) => Object.keys(row.statusCodes).some((code) => !code.startsWith('2')) || row.failures.length > 0)
@@ -218,7 +234,8 @@ export function markdown(report: BenchReport): string {
     `- command: \`${report.command}\`; gateway source: ${report.source} (built into dist/ before the run)`,
     `- load: ${report.config.connections} connections, ${report.config.duration} s per scenario and round, ` +
       `${report.config.rounds} rounds of baseline → select → report → mix (the table: medians over the rounds), ` +
-      `after ${report.config.warmupSeconds} s of warm-up each (select, report, mix; baseline)`,
+      `after ${report.config.warmupSeconds} s of warm-up each (select, report, mix; baseline); ` +
+      `then each once more at ${report.config.lightConnections} connections (rows \`@ ${report.config.lightConnections} conn\`)`,
     ...(report.rounds.length > 1 ? [`- × baseline per round: ${roundRatios(report).join('; ')}`] : []),
     `- fixture: ${report.fixture.projects} projects × ${report.fixture.instancesPerProject} instances ` +
       `(${report.fixture.identifiers} identifiers), one API key each, seeded over HTTP`,
