@@ -63,11 +63,16 @@ export function Authenticated(options: AuthenticatedOptions = {}): MethodDecorat
  * @example
  * current(@CurrentPrincipal() project: ProjectPrincipal) { return this.projects.get(project.projectId); }
  */
-export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
-  const principal = context.switchToHttp().getRequest<{ user?: Principal }>().user;
+export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal =>
+  principalOf(context.switchToHttp().getRequest()),
+);
+
+/** What {@link CurrentPrincipal} injects, read from the request (the hot-path routes take `@Req()`). */
+export function principalOf(request: { user?: Principal }): Principal {
+  const principal = request.user;
   if (!principal) throw new GatewayError('INTERNAL_ERROR', 'No principal on an authenticated route');
   return principal;
-});
+}
 
 export function asProject(principal: Principal): ProjectPrincipal {
   if (principal.kind !== 'project') throw new GatewayError('INVALID_API_KEY', 'A project API key is required');
