@@ -14,6 +14,8 @@ const SCHEMA_VALIDATED = Symbol('gateway:schema-validated');
  * @SchemaValidated()
  * export class ReportResultDto { … }
  * report(@Body(new SchemaPipe(reportResultSchema)) body: ReportResultDto) { … }
+ * // or, sparing the pipe chain (the gateway controller): @ApiBody({ type: ReportResultDto }) and
+ * // report(@Req() request) { const body = this.reportBody.transform(request.body); … }
  */
 export const SchemaValidated = (): ClassDecorator => (target) => {
   Reflect.defineMetadata(SCHEMA_VALIDATED, true, target);
