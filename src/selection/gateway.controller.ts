@@ -12,12 +12,12 @@ import {
   reportResultsSchema,
 } from '../metrics/dto/report-result.dto';
 import type { Principal } from '../tenancy/principal';
-
-/** The request as the hot-path handlers read it: the guard has put the principal on it. */
-type GatewayRequest = { body?: unknown; user?: Principal };
 import { SelectInstanceDto, SelectedInstanceDto, selectInstanceSchema } from './dto/select-instance.dto';
 import { ReportService } from './report.service';
 import { SelectionService } from './selection.service';
+
+/** The request as the hot-path handlers read it: the guard has put the principal on it. */
+type GatewayRequest = { body?: unknown; user?: Principal };
 
 /**
  * [compat] The hot path: which instance to call, and how the call went. Memory only. The only
