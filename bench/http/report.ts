@@ -43,7 +43,7 @@ export interface BenchReport {
   readonly rounds: readonly (readonly ScenarioRow[])[];
   /**
    * The same scenarios at a light concurrency (`--light-connections`, rows named `… @ N conn`):
-   * the latency of a request that does not queue behind 49 others (ADR 0004). Its baseline first.
+   * the latency with 5 requests in flight instead of 50 (ADR 0004). Its baseline first.
    */
   readonly light: readonly ScenarioRow[];
   /** Not judged; kept for their per-second ramp (the JIT warming up). */
@@ -99,6 +99,22 @@ export function medianRow(rows: readonly ScenarioRow[]): ScenarioRow {
   };
 }
 
+const isBaseline = (row: ScenarioRow): boolean => row.scenario.startsWith('baseline');
+
+/**
+ * The verdict's ratio: the median over the rounds of the scenario's req/s ÷ that round's own
+ * baseline req/s (pairs measured a minute apart, not medians taken apart). Undefined without rounds.
+ */
+export function pairedRatio(rounds: readonly (readonly ScenarioRow[])[], scenario: string): number | undefined {
+  const ratios: number[] = [];
+  for (const round of rounds) {
+    const base = round.find(isBaseline);
+    const row = round.find((r) => r.scenario === scenario);
+    if (base && row && base.reqPerSec > 0) ratios.push(row.reqPerSec / base.reqPerSec);
+  }
+  return ratios.length > 0 ? Math.round(median(ratios) * 100) / 100 : undefined;
+}
+
 /** Per round, each scenario's req/s ÷ that round's baseline: `select 0.64 0.66 0.71`. */
 export function roundRatios(report: BenchReport): string[] {
   const names =
@@ -117,11 +133,18 @@ export function ratio(row: ScenarioRow, baseline: ScenarioRow | undefined): numb
   return baseline && baseline.reqPerSec > 0 ? Math.round((row.reqPerSec / baseline.reqPerSec) * 100) / 100 : undefined;
 }
 
-/** select/report throughput against the baseline; p99 and zero non-2xx (and no errors) everywhere. */
-export function checks(baseline: ScenarioRow | undefined, rows: readonly ScenarioRow[]): Check[] {
+/**
+ * select/report throughput against the baseline (paired per round when there are rounds: see
+ * {@link pairedRatio}); p99 and zero non-2xx (and no errors) everywhere.
+ */
+export function checks(
+  baseline: ScenarioRow | undefined,
+  rows: readonly ScenarioRow[],
+  rounds: readonly (readonly ScenarioRow[])[] = [],
+): Check[] {
   const result: Check[] = [];
   for (const row of rows) {
-    const r = ratio(row, baseline);
+    const r = pairedRatio(rounds, row.scenario) ?? ratio(row, baseline);
     if ((row.scenario === 'select' || row.scenario === 'report') && r !== undefined) {
       result.push({
         name: `${row.scenario} req/s ≥ ${TARGETS.minRatio}× baseline`,
@@ -166,8 +189,10 @@ export const lightName = (scenario: string, connections: number): string => `${s
 const isLight = (row: ScenarioRow): boolean => row.scenario.endsWith(' conn');
 
 function cells(row: ScenarioRow, report: BenchReport): string[] {
-  const baseline = isLight(row) ? report.light[0] : report.baseline;
-  const r = row === baseline ? 1 : ratio(row, baseline);
+  const light = isLight(row);
+  const baseline = light ? report.light.find(isBaseline) : report.baseline;
+  const r =
+    row === baseline ? 1 : ((light ? undefined : pairedRatio(report.rounds, row.scenario)) ?? ratio(row, baseline));
   return [
     row.scenario,
     String(row.reqPerSec),

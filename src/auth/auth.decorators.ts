@@ -30,7 +30,7 @@ export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(PUBLIC
  *
  * @example
  * @Authenticated({ scopes: ['select'] })
- * @Post('select-instance') select(@CurrentPrincipal() project: ProjectPrincipal, …) { … }
+ * @Get('projects/current') current(@CurrentPrincipal() principal: Principal) { … }
  *
  * @Authenticated({ admin: true })
  * @Controller('admin/projects') export class AdminProjectsController { … }

@@ -30,8 +30,8 @@ export class LeaseQueue<T extends Closable> {
 
   /**
    * The newest open entry whose `key` is at most `limit` (entries are in opening order, so `key`
-   * — the opening time — never decreases): scanned from the newest end, so O(open entries opened
-   * after it), and O(1) when even the oldest was opened later.
+   * — the opening time — never decreases): scanned from the newest end past the entries opened
+   * after it (a closed tail excluded), and O(1) when even the oldest was opened later.
    */
   newestOpenAtOrBefore(limit: number, key: (entry: T) => number): T | undefined {
     const oldest = this.oldestOpen();

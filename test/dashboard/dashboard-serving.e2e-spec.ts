@@ -29,6 +29,8 @@ describe('dashboard: serving', () => {
     expect(res.text).not.toMatch(/(src|href)="https?:/);
     const again = await gateway.http().get(path).set('if-none-match', String(res.headers.etag)).expect(304);
     expect(again.text).toBe('');
+    // A browser applies a 304's CSP to the page it revalidated: it must be the page's own.
+    expect(again.headers['content-security-policy']).toBe(SECURITY_HEADERS['content-security-policy']);
   });
 
   it('serves the versioned assets with a year of caching, and uPlot from its npm package', async () => {
