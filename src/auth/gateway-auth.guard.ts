@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../common/gateway-error';
-import { ApiKeyAuthenticator } from '../tenancy/api-key-authenticator';
+import { ApiKeyAuthenticator, type KeyHashMemo } from '../tenancy/api-key-authenticator';
 import { requireApiKey } from './api-key-extraction';
 import type { AdminPrincipal, ProjectPrincipal } from '../tenancy/principal';
 import { AUTH_OPTIONS, type AuthenticatedOptions, PUBLIC_ROUTE } from './auth.decorators';
@@ -22,6 +22,10 @@ class JwtPassportGuard extends AuthGuard('jwt') {
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD']);
+
+/** Where a connection keeps its {@link KeyHashMemo}. */
+const KEY_MEMO = Symbol('gateway:api-key-memo');
+type MemoSocket = { [KEY_MEMO]?: KeyHashMemo };
 
 type RouteAuth = 'public' | AuthenticatedOptions | undefined;
 
@@ -58,7 +62,9 @@ export class GatewayAuthGuard implements CanActivate {
       }
       return true;
     }
-    const project: ProjectPrincipal = await this.authenticator.authenticate(requireApiKey(request));
+    const socket = request.raw.socket as unknown as MemoSocket | null;
+    const memo = socket ? (socket[KEY_MEMO] ??= {}) : undefined;
+    const project: ProjectPrincipal = await this.authenticator.authenticate(requireApiKey(request), memo);
     request.user = project;
     for (const scope of options.scopes ?? []) this.authenticator.requireScope(project, scope);
     return true;

@@ -19,6 +19,17 @@ interface KeyState {
   readonly expiresAt: number | null;
 }
 
+/**
+ * The last key a connection presented and its hash. A keep-alive client sends the same key on every
+ * request; remembering its SHA-256 per connection spares ~4 µs per request. Every request is still
+ * decided from the key's current state, so a revoke applies at once. Only a byte-identical key
+ * reuses the hash, and the connection's own client is the one that sent it.
+ */
+export interface KeyHashMemo {
+  secret?: string;
+  hash?: string;
+}
+
 const NEGATIVE_TTL_MS = 5_000;
 const MAX_POSITIVE = 100_000;
 const MAX_NEGATIVE = 10_000;
@@ -61,8 +72,17 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
   }
 
   /** The principal of a key, or a GatewayError with the documented code. */
-  async authenticate(secret: string): Promise<ProjectPrincipal> {
-    const hash = hashApiKey(secret);
+  async authenticate(secret: string, memo?: KeyHashMemo): Promise<ProjectPrincipal> {
+    let hash: string;
+    if (memo !== undefined && memo.secret === secret && memo.hash !== undefined) {
+      hash = memo.hash;
+    } else {
+      hash = hashApiKey(secret);
+      if (memo !== undefined) {
+        memo.secret = secret;
+        memo.hash = hash;
+      }
+    }
     const now = this.clock.now();
     const state = this.known.get(hash) ?? (await this.load(hash, now));
     const principal = this.decide(state, now);
