@@ -1,6 +1,6 @@
 import { Agent, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminToken, createProject } from './utils/fixtures';
+import { createProject, setKeyStatus } from './utils/fixtures';
 import { createTestApp, type TestApp } from './utils/test-app';
 
 interface Answer {
@@ -58,21 +58,7 @@ describe('API keys on one keep-alive connection', () => {
     expect([answers[0].body.data?.id, answers[2].body.data?.id, answers[3].body.data?.id]).toEqual([a.id, b.id, a.id]);
 
     // Revoked between two requests of the same connection: refused on the next one.
-    const admin = await adminToken(gateway);
-    const keys = await gateway
-      .http()
-      .get(`/api/admin/apikeys?projectId=${a.id}&size=200`)
-      .set('authorization', `Bearer ${admin}`)
-      .expect(200);
-    const keyId = (keys.body.data.items as { id: string; prefix: string }[]).find((k) =>
-      a.apiKey.startsWith(k.prefix),
-    )?.id;
-    await gateway
-      .http()
-      .put(`/api/admin/apikeys/${keyId}/status`)
-      .set('authorization', `Bearer ${admin}`)
-      .send({ status: 'REVOKED' })
-      .expect(200);
+    await setKeyStatus(gateway, a, 'REVOKED');
     const revoked = await current(a.apiKey);
     expect([revoked.status, revoked.body.error, revoked.localPort]).toEqual([
       401,

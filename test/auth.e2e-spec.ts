@@ -4,7 +4,7 @@ import { Authenticated, CurrentPrincipal } from '../src/auth/auth.decorators';
 import type { Principal } from '../src/tenancy/principal';
 import { hashApiKey } from '../src/tenancy/api-key-secrets';
 import { ApiKeyAuthenticator } from '../src/tenancy/api-key-authenticator';
-import { adminToken, countQueries, createProject, viewerToken } from './utils/fixtures';
+import { adminToken, countQueries, createProject, setKeyStatus, viewerToken } from './utils/fixtures';
 import { Enveloped } from '../src/common/envelope.interceptor';
 import { createTestApp, TEST_ADMIN, type TestApp } from './utils/test-app';
 import { describeEachDatabase } from './utils/test-database';
@@ -114,13 +114,7 @@ describeEachDatabase('tenancy and auth', (database) => {
     it('revoke takes effect on the very next request', async () => {
       const project = await createProject(gateway, 'Revoked');
       await asKey(project.apiKey).get('/api/projects/current').expect(200);
-      const keyId = await keyIdOf(project.apiKey);
-      await gateway
-        .http()
-        .put(`/api/admin/apikeys/${keyId}/status`)
-        .set('authorization', `Bearer ${admin}`)
-        .send({ status: 'REVOKED' })
-        .expect(200);
+      await setKeyStatus(gateway, project, 'REVOKED');
       const res = await asKey(project.apiKey).get('/api/projects/current').expect(401);
       expect(res.body.error).toBe('API_KEY_REVOKED');
     });
@@ -140,12 +134,7 @@ describeEachDatabase('tenancy and auth', (database) => {
       expect((await asKey(project.apiKey).get('/api/projects/current').expect(401)).body.error).toBe('API_KEY_EXPIRED');
 
       const other = await createProject(gateway, 'SetExpired');
-      await gateway
-        .http()
-        .put(`/api/admin/apikeys/${await keyIdOf(other.apiKey)}/status`)
-        .set('authorization', `Bearer ${admin}`)
-        .send({ status: 'EXPIRED' })
-        .expect(200);
+      await setKeyStatus(gateway, other, 'EXPIRED');
       expect((await asKey(other.apiKey).get('/api/projects/current').expect(401)).body.error).toBe('API_KEY_EXPIRED');
     });
 

@@ -36,6 +36,26 @@ export async function createProject(gateway: TestApp, name: string): Promise<Tes
   return { id: res.body.data.id as string, apiKey: secret };
 }
 
+/** Sets the status of a project's key through the admin API (`REVOKED`, `EXPIRED`, …). */
+export async function setKeyStatus(gateway: TestApp, project: TestProject, status: string): Promise<void> {
+  const admin = await adminToken(gateway);
+  const keys = await gateway
+    .http()
+    .get(`/api/admin/apikeys?projectId=${project.id}&size=200`)
+    .set('authorization', `Bearer ${admin}`)
+    .expect(200);
+  const key = (keys.body.data.items as { id: string; prefix: string }[]).find((k) =>
+    project.apiKey.startsWith(k.prefix),
+  );
+  if (!key) throw new Error(`no key of project ${project.id} matches`);
+  await gateway
+    .http()
+    .put(`/api/admin/apikeys/${key.id}/status`)
+    .set('authorization', `Bearer ${admin}`)
+    .send({ status })
+    .expect(200);
+}
+
 /** Counts the SQL queries the app's DataSource runs while `work` runs. */
 export async function countQueries(dataSource: DataSource, work: () => Promise<void>): Promise<number> {
   const logger = dataSource.logger as { queries?: number };
