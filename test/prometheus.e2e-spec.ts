@@ -3,7 +3,7 @@ import { BreakerService } from '../src/circuit-breaker/breaker.service';
 import { buildOpenApiDocument } from '../src/common/swagger';
 import { MinuteAggregator } from '../src/metrics/minute-aggregator';
 import { GatewayMetrics } from '../src/observability/gateway-metrics';
-import { createProject, type TestProject } from './utils/fixtures';
+import { createProject, reportResult, type TestProject } from './utils/fixtures';
 import { createTestApp, type TestApp } from './utils/test-app';
 import { type Family, parsePrometheus } from './utils/prometheus-text';
 
@@ -27,12 +27,7 @@ describe('GET /metrics: Prometheus exposition', () => {
       .expect(200);
 
   const report = (instanceId: string, body: Record<string, unknown>) =>
-    gateway
-      .http()
-      .post('/api/gateway/report-result')
-      .set('api-key', project.apiKey)
-      .send({ instanceId, businessId: 'x', latencyMs: 120, callTimestamp: gateway.clock.now(), ...body })
-      .expect(200);
+    reportResult(gateway, project, instanceId, body);
 
   async function scrape(): Promise<{ text: string; families: Map<string, Family> }> {
     const res = await gateway.http().get('/metrics').expect(200);

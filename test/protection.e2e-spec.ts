@@ -1,5 +1,5 @@
 import { BreakerService } from '../src/circuit-breaker/breaker.service';
-import { adminToken, createProject, type TestProject } from './utils/fixtures';
+import { adminToken, createProject, reportResult, type TestProject } from './utils/fixtures';
 import { createTestApp, type TestApp } from './utils/test-app';
 
 /**
@@ -59,12 +59,7 @@ describe('protection: breakers, cool-downs and quotas over HTTP', () => {
       .send({ apiIdentifier: 'model', apiType: 'MODEL', ...extra });
 
   const report = (project: TestProject, instanceId: string, body: Record<string, unknown>) =>
-    gateway
-      .http()
-      .post('/api/gateway/report-result')
-      .set('api-key', project.apiKey)
-      .send({ instanceId, businessId: 'x', latencyMs: 120, callTimestamp: gateway.clock.now(), ...body })
-      .expect(200);
+    reportResult(gateway, project, instanceId, body);
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a response body, asserted field by field
   const health = async (project: TestProject, instanceId: string): Promise<any> => {
