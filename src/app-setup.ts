@@ -4,7 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
-import { recordHttpMetrics } from './observability/http-metrics';
+import { recordHttpMetrics } from './prometheus/http-metrics';
 import { GatewayError } from './common/gateway-error';
 import { newRandomId } from './common/ids';
 import { RouteTable } from './common/route-table';

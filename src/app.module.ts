@@ -14,8 +14,8 @@ import { RegistryModule } from './registry/registry.module';
 import { SelectionModule } from './selection/selection.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { MonitoringModule } from './monitoring/monitoring.module';
-import { ObservabilityModule } from './observability/observability.module';
-import { PrometheusModule } from './observability/prometheus.module';
+import { ObservabilityModule } from './prometheus/prometheus-scrape.module';
+import { PrometheusModule } from './prometheus/prometheus.module';
 
 @Module({})
 export class AppModule {

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { MinuteAggregator } from '../src/metrics/minute-aggregator';
+import { MinuteAggregator } from '../src/minute-metrics/minute-aggregator';
 import { createProject, type TestProject } from './utils/fixtures';
 import { TcpProxy } from './utils/tcp-proxy';
 import { createTestApp, type TestApp } from './utils/test-app';

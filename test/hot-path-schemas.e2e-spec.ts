@@ -1,5 +1,5 @@
 import { buildOpenApiDocument } from '../src/common/swagger';
-import { reportResultSchema } from '../src/metrics/dto/report-result.dto';
+import { reportResultSchema } from '../src/reporting/dto/report-result.dto';
 import { selectInstanceSchema } from '../src/selection/dto/select-instance.dto';
 import { createTestApp, type TestApp } from './utils/test-app';
 

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
-import { HISTOGRAM_BUCKETS, bucketOf, quantile } from '../src/metrics/histogram';
-import { MinuteAggregator } from '../src/metrics/minute-aggregator';
+import { HISTOGRAM_BUCKETS, bucketOf, quantile } from '../src/minute-metrics/histogram';
+import { MinuteAggregator } from '../src/minute-metrics/minute-aggregator';
 import { adminToken, createProject, type TestProject } from './utils/fixtures';
 import { mulberry32 } from './utils/mulberry32';
 import { createTestApp, type TestApp } from './utils/test-app';

@@ -1,8 +1,8 @@
 import { BreakerEventLog } from '../src/circuit-breaker/breaker-event-log';
 import { BreakerService } from '../src/circuit-breaker/breaker.service';
 import { buildOpenApiDocument } from '../src/common/swagger';
-import { MinuteAggregator } from '../src/metrics/minute-aggregator';
-import { GatewayMetrics } from '../src/observability/gateway-metrics';
+import { MinuteAggregator } from '../src/minute-metrics/minute-aggregator';
+import { GatewayMetrics } from '../src/prometheus/gateway-metrics';
 import { createProject, reportResult, type TestProject } from './utils/fixtures';
 import { createTestApp, type TestApp } from './utils/test-app';
 import { type Family, parsePrometheus } from './utils/prometheus-text';

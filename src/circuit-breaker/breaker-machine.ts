@@ -1,5 +1,5 @@
 import type { Unavailability } from '../common/unavailability';
-import { FAILURE_CLASSES, OUTCOME_CLASSES, type OutcomeClass } from '../metrics/outcome';
+import { FAILURE_CLASSES, OUTCOME_CLASSES, type OutcomeClass } from '../common/outcome';
 import type { BreakerRecord, BreakerWindowData } from '../state/breaker-store';
 import type { BreakerConfig } from './breaker-config';
 import type { BreakerStateName } from './breaker-transition';

@@ -1,5 +1,5 @@
 import { MemoryBreakerStore } from '../state/breaker-store';
-import type { OutcomeClass } from '../metrics/outcome';
+import type { OutcomeClass } from '../common/outcome';
 import { DEFAULT_BREAKER_CONFIG, type BreakerConfig, resolveBreakerConfig } from './breaker-config';
 import { type BreakerTransition, BreakerTransitions } from './breaker-transition';
 import { BreakerService } from './breaker.service';

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Unavailability } from '../common/unavailability';
-import type { OutcomeClass } from '../metrics/outcome';
+import type { OutcomeClass } from '../common/outcome';
 import { type BreakerRecord, BreakerStore, InjectBreakerStore } from '../state/breaker-store';
 import type { BreakerConfig } from './breaker-config';
 import {

@@ -7,9 +7,9 @@ import {
   MAX_COLUMNS,
   OUTCOME_COLUMNS,
   TTFT_BUCKET_COLUMNS,
-} from '../metrics/entities/instance-metrics-minute.schema';
-import { quantile } from '../metrics/histogram';
-import type { OutcomeClass } from '../metrics/outcome';
+} from '../minute-metrics/entities/instance-metrics-minute.schema';
+import { quantile } from '../minute-metrics/histogram';
+import type { OutcomeClass } from '../common/outcome';
 
 /** Which rows of `instance_metrics_minute` a query covers: [from, to) by minute start. */
 export interface MinuteFilter {

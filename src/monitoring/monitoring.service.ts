@@ -3,12 +3,12 @@ import type { BreakerStateName } from '../circuit-breaker/breaker-transition';
 import { BreakerService } from '../circuit-breaker/breaker.service';
 import { Clock, InjectClock } from '../common/clock';
 import { isoOf } from '../common/iso';
-import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
+import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import { QuotaService } from '../rate-limit/quota.service';
 import type { InstanceRecord, InstanceStatus } from '../registry/instance-record';
 import { RegistryIndex } from '../registry/registry-index';
-import { CandidatePool } from '../selection/candidate-pool';
-import { Protection } from '../selection/protection';
+import { CandidatePool } from '../protection/candidate-pool';
+import { Protection } from '../protection/admission.service';
 import type { ProjectSettings } from '../tenancy/project-settings';
 import { ProjectsService } from '../tenancy/projects.service';
 import type {

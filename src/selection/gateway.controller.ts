@@ -10,10 +10,10 @@ import {
   ReportResultsDto,
   reportResultSchema,
   reportResultsSchema,
-} from '../metrics/dto/report-result.dto';
+} from '../reporting/dto/report-result.dto';
 import type { Principal } from '../tenancy/principal';
 import { SelectInstanceDto, SelectedInstanceDto, selectInstanceSchema } from './dto/select-instance.dto';
-import { ReportService } from './report.service';
+import { ReportService } from '../reporting/report.service';
 import { SelectionService } from './selection.service';
 
 /** The request as the hot-path handlers read it: the guard has put the principal on it. */

@@ -1,4 +1,4 @@
-import type { InstanceStatsView } from '../metrics/instance-stats-view';
+import type { InstanceStatsView } from '../statistics/instance-stats-view';
 import type { InstanceRecord } from '../registry/instance-record';
 import type { RoutingParams } from '../registry/routing-params';
 

@@ -1,6 +1,6 @@
 import { mulberry32 } from '../utils/mulberry32';
 import { FakeClock } from '../../src/common/clock';
-import type { InstanceStatsView } from '../../src/metrics/instance-stats-view';
+import type { InstanceStatsView } from '../../src/statistics/instance-stats-view';
 import type { InstanceRecord } from '../../src/registry/instance-record';
 import { readRoutingParams } from '../../src/registry/routing-params';
 import type { Candidate, SelectionContext } from '../../src/selection/selection-strategy';

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { BreakerEventLog } from '../../src/circuit-breaker/breaker-event-log';
 import { DashboardModule } from '../../src/dashboard/dashboard.module';
-import { MinuteAggregator } from '../../src/metrics/minute-aggregator';
+import { MinuteAggregator } from '../../src/minute-metrics/minute-aggregator';
 import { adminToken, createProject, type TestProject } from '../utils/fixtures';
 import { TEST_ADMIN, createTestApp, type TestApp } from '../utils/test-app';
 import { PageProblems, describeInBrowser, launchChromium, screenshot } from './browser';

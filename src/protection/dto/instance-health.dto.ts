@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 import { BREAKER_STATES, type BreakerStateName } from '../../circuit-breaker/breaker-transition';
-import type { OutcomeClass } from '../../metrics/outcome';
+import type { OutcomeClass } from '../../common/outcome';
 import { INSTANCE_STATUSES, type InstanceStatus } from '../../registry/instance-record';
 
 /** A breaker's effective thresholds (project settings and instance overrides applied). */

@@ -2,7 +2,7 @@ import { Module, type OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EventBus, InjectEventBus } from '../state/event-bus';
 import { InstanceMetricsMinuteSchema } from './entities/instance-metrics-minute.schema';
-import { InstanceStatsRegistry } from './instance-stats-registry';
+import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import { MinuteAggregator } from './minute-aggregator';
 import { MinuteMetricsStore } from './minute-metrics.store';
 

@@ -8,13 +8,13 @@ import {
   BreakerTransitions,
 } from '../circuit-breaker/breaker-transition';
 import { Clock, InjectClock } from '../common/clock';
-import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
-import { type AggregatorStats, MinuteAggregator } from '../metrics/minute-aggregator';
+import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
+import { type AggregatorStats, MinuteAggregator } from '../minute-metrics/minute-aggregator';
 import { QuotaService } from '../rate-limit/quota.service';
 import type { InstanceRecord } from '../registry/instance-record';
 import { RegistryIndex } from '../registry/registry-index';
 import { readRoutingParams } from '../registry/routing-params';
-import { LeaseManager } from '../selection/lease-manager';
+import { LeaseManager } from '../protection/lease-manager';
 import { type BreakerRecord, BreakerStore, InjectBreakerStore } from '../state/breaker-store';
 import { GatewayMetrics } from './gateway-metrics';
 

@@ -1,5 +1,5 @@
 import { ERROR_CORPUS } from '../../test/fixtures/error-corpus';
-import { FAILURE_CLASSES, OUTCOME_CLASSES, type OutcomeClass } from './outcome';
+import { FAILURE_CLASSES, OUTCOME_CLASSES, type OutcomeClass } from '../common/outcome';
 import { classifyMessage, classifyOutcome, classifyStatusCode, isFailure } from './outcome-classifier';
 
 describe('classifyOutcome', () => {

@@ -1,5 +1,5 @@
 import type { InstanceStatsView } from './instance-stats-view';
-import type { OutcomeClass } from './outcome';
+import type { OutcomeClass } from '../common/outcome';
 import { isAmount, RollingWindow, type WindowTotals } from './rolling-window';
 
 export type { WindowTotals } from './rolling-window';

@@ -1,7 +1,7 @@
 import { mulberry32 as prng } from '../../test/utils/mulberry32';
 import { FakeClock } from '../common/clock';
 import { InstanceStats, type RecordedOutcome } from './instance-stats';
-import { FAILURE_CLASSES, OUTCOME_CLASSES, type OutcomeClass } from './outcome';
+import { FAILURE_CLASSES, OUTCOME_CLASSES, type OutcomeClass } from '../common/outcome';
 
 const T0 = Date.UTC(2026, 0, 1); // a whole second, so bucket boundaries fall on round offsets
 

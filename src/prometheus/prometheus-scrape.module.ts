@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { SelectionModule } from '../selection/selection.module';
-import { GatewayGauges } from './gauges';
-import { MetricsController } from './metrics.controller';
+import { GatewayGauges } from './gateway-gauges';
+import { MetricsController } from './prometheus.controller';
 
 /**
  * `GET /metrics` and the gauges it reads at scrape time from the selection side's live state

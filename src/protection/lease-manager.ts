@@ -1,8 +1,8 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
 import { newRandomId } from '../common/ids';
-import type { InstanceStats } from '../metrics/instance-stats';
-import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
+import type { InstanceStats } from '../statistics/instance-stats';
+import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import { ExpiryHeap, InstanceLeases, type LeaseQueue } from './lease-queues';
 
 /** A selection handed out and not yet reported (RESILIENCE.md §4). */

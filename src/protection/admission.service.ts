@@ -3,16 +3,16 @@ import { BreakerConfigCache, type BreakerConfig } from '../circuit-breaker/break
 import { BreakerTransitions } from '../circuit-breaker/breaker-transition';
 import { BreakerService } from '../circuit-breaker/breaker.service';
 import type { Unavailability } from '../common/unavailability';
-import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
-import { MinuteAggregator } from '../metrics/minute-aggregator';
+import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
+import { MinuteAggregator } from '../minute-metrics/minute-aggregator';
 import { QuotaService, retryAfterFromMessage } from '../rate-limit/quota.service';
 import type { InstanceRecord } from '../registry/instance-record';
 import { EventBus, InjectEventBus } from '../state/event-bus';
 import type { ProjectSettings } from '../tenancy/project-settings';
-import type { AdmissionRequest, HealthView, LeaseIntent } from './health-view';
+import type { AdmissionRequest, HealthView, LeaseIntent } from './admission';
 import { type Lease, LeaseManager } from './lease-manager';
-import type { IngestedReport } from './report.service';
-import type { Candidate } from './selection-strategy';
+import type { IngestedReport } from '../reporting/report.service';
+import type { Candidate } from '../selection/selection-strategy';
 
 /**
  * The gateway's {@link HealthView}, and what reports and lease expiries teach it: circuit

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { LATENCY_BOUNDS_MS } from '../metrics/histogram';
-import { OUTCOME_CLASSES } from '../metrics/outcome';
+import { LATENCY_BOUNDS_MS } from '../minute-metrics/histogram';
+import { OUTCOME_CLASSES } from '../common/outcome';
 
 /** Labelled series kept per metric family; beyond it new label sets fold into one `overflow` series. */
 export const MAX_SERIES_PER_FAMILY = 2000;

@@ -3,14 +3,14 @@ import { BreakerService } from '../circuit-breaker/breaker.service';
 import { Clock, InjectClock } from '../common/clock';
 import { isoOf } from '../common/iso';
 import { GatewayError } from '../common/gateway-error';
-import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
+import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import { QuotaService } from '../rate-limit/quota.service';
 import type { InstanceRecord } from '../registry/instance-record';
 import { RegistryIndex } from '../registry/registry-index';
 import type { ProjectSettings } from '../tenancy/project-settings';
 import { CandidatePool } from './candidate-pool';
 import type { CircuitCommand, InstanceHealthDto } from './dto/instance-health.dto';
-import { Protection } from './protection';
+import { Protection } from './admission.service';
 
 const iso = (at: number | null | undefined): string | null => isoOf(at) ?? null;
 

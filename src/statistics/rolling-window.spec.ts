@@ -1,5 +1,5 @@
 import { isAmount, RollingWindow } from './rolling-window';
-import type { OutcomeClass } from './outcome';
+import type { OutcomeClass } from '../common/outcome';
 
 const T0 = Date.UTC(2026, 0, 1); // a whole second, so bucket boundaries fall on round offsets
 

@@ -1,4 +1,4 @@
-import { FAILURE_CLASSES, OUTCOME_CLASSES, type OutcomeClass } from './outcome';
+import { FAILURE_CLASSES, OUTCOME_CLASSES, type OutcomeClass } from '../common/outcome';
 
 /** Counts and sums over the rolling window, for monitoring. */
 export interface WindowTotals {

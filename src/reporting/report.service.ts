@@ -1,18 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
 import { GatewayError } from '../common/gateway-error';
-import type { ReportResultDto } from '../metrics/dto/report-result.dto';
-import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
-import { MinuteAggregator } from '../metrics/minute-aggregator';
-import { GatewayMetrics } from '../observability/gateway-metrics';
-import type { OutcomeClass } from '../metrics/outcome';
-import { classifyOutcome } from '../metrics/outcome-classifier';
+import type { ReportResultDto } from './dto/report-result.dto';
+import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
+import { MinuteAggregator } from '../minute-metrics/minute-aggregator';
+import { GatewayMetrics } from '../prometheus/gateway-metrics';
+import type { OutcomeClass } from '../common/outcome';
+import { classifyOutcome } from './outcome-classifier';
 import type { InstanceRecord } from '../registry/instance-record';
 import { RegistryIndex } from '../registry/registry-index';
 import type { ProjectPrincipal } from '../tenancy/principal';
-import { CandidatePool } from './candidate-pool';
-import { LeaseManager } from './lease-manager';
-import { Protection } from './protection';
+import { CandidatePool } from '../protection/candidate-pool';
+import { LeaseManager } from '../protection/lease-manager';
+import { Protection } from '../protection/admission.service';
 
 /** A call's time is trusted within a day back and five minutes ahead of the server's clock. */
 const PLAUSIBLE_PAST_MS = 24 * 3_600_000;

@@ -5,8 +5,8 @@ import {
   TTFT_BUCKET_COLUMNS,
 } from './entities/instance-metrics-minute.schema';
 import { bucketOf } from './histogram';
-import type { OutcomeClass } from './outcome';
-import { FAILURE_CLASSES } from './outcome';
+import type { OutcomeClass } from '../common/outcome';
+import { FAILURE_CLASSES } from '../common/outcome';
 
 const INDEX = new Map(ADDITIVE_COLUMNS.map((name, i) => [name, i]));
 const at = (name: string): number => INDEX.get(name)!;

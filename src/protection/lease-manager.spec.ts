@@ -2,7 +2,7 @@ import { mulberry32 as prng } from '../../test/utils/mulberry32';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Clock, FakeClock } from '../common/clock';
-import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
+import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import { type Lease, LeaseManager } from './lease-manager';
 
 const T0 = Date.UTC(2026, 0, 1);

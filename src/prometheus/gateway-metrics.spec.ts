@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { Counter, Histogram } from 'prom-client';
-import { LATENCY_BOUNDS_MS } from '../metrics/histogram';
+import { LATENCY_BOUNDS_MS } from '../minute-metrics/histogram';
 import { GatewayMetrics, MAX_SERIES_PER_FAMILY, OVERFLOW_LABEL, UNMATCHED_ROUTE } from './gateway-metrics';
 import { addHttpMetricsHook } from './http-metrics';
 import { type Family, type Sample, parsePrometheus } from '../../test/utils/prometheus-text';

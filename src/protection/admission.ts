@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import type { Unavailability } from '../common/unavailability';
 import type { ProjectSettings } from '../tenancy/project-settings';
-import type { Candidate } from './selection-strategy';
+import type { Candidate } from '../selection/selection-strategy';
 
 export type { Unavailability, UnavailabilityKind } from '../common/unavailability';
 

@@ -1,4 +1,4 @@
-import { FAILURE_CLASSES, type OutcomeClass } from './outcome';
+import { FAILURE_CLASSES, type OutcomeClass } from '../common/outcome';
 
 /** The fields of a report that say what happened (RESILIENCE.md §1). */
 export interface OutcomeReport {

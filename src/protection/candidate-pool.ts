@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { DEFAULT_INSTANCE_STATS_OPTIONS } from '../metrics/instance-stats';
-import { InstanceStatsRegistry } from '../metrics/instance-stats-registry';
+import { DEFAULT_INSTANCE_STATS_OPTIONS } from '../statistics/instance-stats';
+import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import type { InstanceRecord } from '../registry/instance-record';
 import { readRoutingParams } from '../registry/routing-params';
-import type { Candidate } from './selection-strategy';
+import type { Candidate } from '../selection/selection-strategy';
 
 const DEFAULT_FAILURE_PENALTY_MS = DEFAULT_INSTANCE_STATS_OPTIONS.failurePenaltyMs;
 
