@@ -14,7 +14,7 @@ import { RegistryModule } from './registry/registry.module';
 import { SelectionModule } from './selection/selection.module';
 import { DashboardModule } from './dashboard/dashboard.module';
 import { MonitoringModule } from './monitoring/monitoring.module';
-import { ObservabilityModule } from './prometheus/prometheus-scrape.module';
+import { PrometheusScrapeModule } from './prometheus/prometheus-scrape.module';
 import { PrometheusModule } from './prometheus/prometheus.module';
 
 @Module({})
@@ -38,7 +38,7 @@ export class AppModule {
         RegistryModule,
         SelectionModule,
         MonitoringModule,
-        ObservabilityModule,
+        PrometheusScrapeModule,
         DashboardModule,
         HealthModule,
       ],

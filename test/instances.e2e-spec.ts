@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { RegistryIndex } from '../src/registry/registry-index';
-import { RegistryWarmupService } from '../src/registry/registry-warmup.service';
+import { RegistryLoader } from '../src/registry/registry-loader';
 import { adminToken, createProject, type TestProject } from './utils/fixtures';
 import { createTestApp, type TestApp } from './utils/test-app';
 import { describeEachDatabase } from './utils/test-database';
@@ -291,7 +291,7 @@ describeEachDatabase('instance registry', (database) => {
       const stored: { id: string }[] = await gateway.app.get(DataSource).query('SELECT id FROM api_instances');
       expect(stored.length).toBeGreaterThan(0);
       index().replaceAll([]);
-      await gateway.app.get(RegistryWarmupService).warm();
+      await gateway.app.get(RegistryLoader).load();
       expect(index().size).toBe(stored.length);
       for (const { id } of stored) expect(index().get(id)?.id).toBe(id);
     });

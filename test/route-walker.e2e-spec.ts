@@ -62,8 +62,8 @@ describe('route walker', () => {
       'HealthController.live',
       'HealthController.ready',
       'HealthController.status',
-      'MetricsController.scrape',
       'ProjectsController.create',
+      'PrometheusController.scrape',
     ]);
   });
 

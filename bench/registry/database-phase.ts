@@ -6,19 +6,18 @@ import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../../src/database/data-source-options';
 import { ApiInstanceEntity } from '../../src/registry/entities/api-instance.entity';
 import { RegistryIndex } from '../../src/registry/registry-index';
-import { RegistryWarmupService } from '../../src/registry/registry-warmup.service';
-import { MemoryEventBus } from '../../src/state/event-bus';
+import { RegistryLoader } from '../../src/registry/registry-loader';
 import { ENTITIES, type SeedTimes } from './seed-database';
 import { type SyntheticOptions, syntheticInstances } from './synthetic-instances';
 import { MB, memoryMb, type MemoryReading } from './timing';
 
 export interface DatabasePhase extends SeedTimes {
-  /** Warmed from the database by the gateway's own RegistryWarmupService. */
+  /** Loaded from the database by the gateway's own RegistryLoader. */
   readonly index: RegistryIndex;
   readonly fileMb: number;
   /** Opening a DataSource on the filled file (entity metadata, connection, pragmas). */
   readonly connectMs: number;
-  /** RegistryWarmupService.warm(): keyset-paged getMany, toRecord, replaceAll. */
+  /** RegistryLoader.load(): keyset-paged getMany, toRecord, replaceAll. */
   readonly warmUpMs: number;
   readonly memory: {
     readonly before: MemoryReading;
@@ -44,7 +43,7 @@ function seedInChild(path: string, { projects, perProject, seed }: SyntheticOpti
 /**
  * Start-up as the gateway does it, against a real SQLite file: a child process migrates and fills
  * a fresh file, then this process opens a DataSource on it (no TypeORM or SQLite cache; the OS page
- * cache stays warm) and times RegistryWarmupService.warm(). The temp directory is removed either way.
+ * cache stays warm) and times RegistryLoader.load(). The temp directory is removed either way.
  */
 export async function runDatabasePhase(data: SyntheticOptions): Promise<DatabasePhase> {
   const before = memoryMb();
@@ -60,9 +59,9 @@ export async function runDatabasePhase(data: SyntheticOptions): Promise<Database
     try {
       const index = new RegistryIndex();
       const repository = dataSource.getRepository(ApiInstanceEntity);
-      const warmup = new RegistryWarmupService(repository, index, new MemoryEventBus(), true);
+      const warmup = new RegistryLoader(repository, index, true);
       started = performance.now();
-      await warmup.warm();
+      await warmup.load();
       const warmUpMs = performance.now() - started;
       const after = memoryMb();
       return { ...seeded, index, fileMb, connectMs, warmUpMs, memory: { before, beforeWarmUp, after } };

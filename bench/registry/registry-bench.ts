@@ -5,7 +5,7 @@
  *     [--projects 1000] [--instances 100] [--memory-only]
  *
  * The headline warm-up is the gateway's own: a child process (seed-database.ts) writes the
- * synthetic rows to a fresh SQLite file, then RegistryWarmupService.warm() reads them back here
+ * synthetic rows to a fresh SQLite file, then RegistryLoader.load() reads them back here
  * (keyset pages, entity hydration, toRecord, replaceAll) and lookups are timed on the index it
  * built. The in-memory replaceAll follows as a secondary figure; --memory-only skips the database
  * and makes that the headline.

@@ -74,7 +74,22 @@ export function principalOf(request: { user?: Principal }): Principal {
   return principal;
 }
 
-export function asProject(principal: Principal): ProjectPrincipal {
+/**
+ * The calling project, on routes for project API keys (an admin token there is refused).
+ *
+ * @example
+ * current(@CurrentProject() project: ProjectPrincipal) { return this.projects.get(project.projectId); }
+ */
+export const CurrentProject = createParamDecorator((_data: unknown, context: ExecutionContext): ProjectPrincipal =>
+  projectOf(context.switchToHttp().getRequest()),
+);
+
+/** What {@link CurrentProject} injects, read from the request (the hot-path routes take `@Req()`). */
+export function projectOf(request: { user?: Principal }): ProjectPrincipal {
+  return asProject(principalOf(request));
+}
+
+function asProject(principal: Principal): ProjectPrincipal {
   if (principal.kind !== 'project') throw new GatewayError('INVALID_API_KEY', 'A project API key is required');
   return principal;
 }

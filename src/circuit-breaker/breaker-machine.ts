@@ -1,12 +1,12 @@
 import type { Unavailability } from '../common/unavailability';
 import { FAILURE_CLASSES, OUTCOME_CLASSES, type OutcomeClass } from '../common/outcome';
-import type { BreakerRecord, BreakerWindowData } from '../state/breaker-store';
+import type { BreakerRecord, BreakerRecordView, BreakerWindowData } from '../state/breaker-store';
 import type { BreakerConfig } from './breaker-config';
-import type { BreakerStateName } from './breaker-transition';
+import type { BreakerStateName, BreakerTransition } from './breaker-transition';
 
 /** Receives every state change the machine makes. */
 export interface TransitionSink {
-  transition(record: BreakerRecord, from: BreakerStateName, to: BreakerStateName, reason: string, at: number): void;
+  transition(transition: BreakerTransition): void;
 }
 
 const BUCKETS = 60;
@@ -15,8 +15,22 @@ const HEALTHY_MINUTE_MS = 60_000;
 const JITTER = 0.1;
 
 /** The state a caller sees: the operator's, else the automatic one. */
-export function effectiveState(record: BreakerRecord): BreakerStateName {
+export function effectiveState(record: BreakerRecordView): BreakerStateName {
   return record.operator ?? record.state;
+}
+
+/** What every change needs: the instance's config, the time, and where transitions go. */
+export interface MachineStep {
+  readonly config: BreakerConfig;
+  readonly now: number;
+  readonly sink: TransitionSink;
+}
+
+/** True when {@link advance} would change the record at `now`: reads stay read-only otherwise. */
+export function needsAdvance(record: BreakerRecordView, now: number): boolean {
+  if (record.operator !== null) return false;
+  if (record.state === 'OPEN') return now >= record.openUntil;
+  return record.state === 'CLOSED' && record.trips > 0 && now - record.decayFrom >= HEALTHY_MINUTE_MS;
 }
 
 /**
@@ -24,14 +38,20 @@ export function effectiveState(record: BreakerRecord): BreakerStateName {
  * at that moment, not when it is noticed), and each healthy minute while CLOSED lowers the trip
  * multiplier by one.
  */
-export function advance(record: BreakerRecord, config: BreakerConfig, now: number, sink: TransitionSink): void {
+export function advance(record: BreakerRecord, step: MachineStep): void {
+  const { config, now, sink } = step;
   if (record.operator !== null) return;
   if (record.state === 'OPEN') {
     if (now < record.openUntil) return;
     const at = record.openUntil;
     record.probeExpiries.length = 0;
     record.probeSuccesses = 0;
-    move(record, 'HALF_OPEN', at, `open time over; admitting ${config.halfOpenProbes} probe calls`, sink);
+    move(record, {
+      to: 'HALF_OPEN',
+      at,
+      reason: `open time over; admitting ${config.halfOpenProbes} probe calls`,
+      sink,
+    });
   } else if (record.state === 'CLOSED' && record.trips > 0) {
     const minutes = Math.floor((now - record.decayFrom) / HEALTHY_MINUTE_MS);
     if (minutes > 0) {
@@ -42,7 +62,7 @@ export function advance(record: BreakerRecord, config: BreakerConfig, now: numbe
 }
 
 /** Why the breaker keeps the instance out now, or undefined. Call {@link advance} first. */
-export function breakerUnavailability(record: BreakerRecord, config: BreakerConfig): Unavailability | undefined {
+export function breakerUnavailability(record: BreakerRecordView, config: BreakerConfig): Unavailability | undefined {
   if (record.operator === 'FORCED_OPEN') return { kind: 'operator', reason: 'breaker FORCED_OPEN by an operator' };
   if (record.operator === 'DISABLED') return undefined;
   switch (record.state) {
@@ -77,17 +97,14 @@ export interface BreakerOutcome {
  */
 export function applyOutcome(
   record: BreakerRecord,
-  config: BreakerConfig,
-  report: BreakerOutcome,
-  now: number,
-  sink: TransitionSink,
-  random: () => number,
+  step: MachineStep & { readonly report: BreakerOutcome; readonly random: () => number },
 ): void {
+  const { config, now, sink, report } = step;
   if (record.operator !== null) return;
-  advance(record, config, now, sink);
+  advance(record, step);
   const { outcome } = report;
   if (outcome === 'AUTH_ERROR') {
-    openFor(record, config.authOpenMs, now, 'AUTH_ERROR: the backend rejected the credentials', sink);
+    openFor(record, step, { openMs: config.authOpenMs, reason: 'AUTH_ERROR: the backend rejected the credentials' });
     return;
   }
   const failed = FAILURE_CLASSES.has(outcome);
@@ -104,29 +121,20 @@ export function applyOutcome(
         record.streakClasses = 0;
       }
       const reason = tripReason(record, config);
-      if (reason !== undefined) trip(record, config, now, reason, sink, random);
+      if (reason !== undefined) trip(record, step, reason);
       return;
     }
     case 'HALF_OPEN': {
       if (!report.probe) return;
-      if (failed) return trip(record, config, now, `probe call failed with ${outcome}`, sink, random);
-      if (slow) {
-        return trip(
-          record,
-          config,
-          now,
-          `probe call slow: ${report.latencyMs} ms ≥ ${config.slowCallMs} ms`,
-          sink,
-          random,
-        );
-      }
+      if (failed) return trip(record, step, `probe call failed with ${outcome}`);
+      if (slow) return trip(record, step, `probe call slow: ${report.latencyMs} ms ≥ ${config.slowCallMs} ms`);
       record.probeSuccesses++;
       if (record.probeSuccesses >= config.halfOpenProbes) {
         record.probeExpiries.length = 0;
         record.probeSuccesses = 0;
         record.decayFrom = now;
         resetCounts(record);
-        move(record, 'CLOSED', now, `${config.halfOpenProbes} probe calls succeeded`, sink);
+        move(record, { to: 'CLOSED', at: now, reason: `${config.halfOpenProbes} probe calls succeeded`, sink });
       }
       return;
     }
@@ -141,10 +149,9 @@ export function applyOutcome(
  */
 export function applyOperator(
   record: BreakerRecord,
-  state: 'FORCED_OPEN' | 'DISABLED' | 'AUTO',
-  now: number,
-  sink: TransitionSink,
+  change: { readonly state: 'FORCED_OPEN' | 'DISABLED' | 'AUTO'; readonly now: number; readonly sink: TransitionSink },
 ): void {
+  const { state, now, sink } = change;
   const from = effectiveState(record);
   if (state === 'AUTO') {
     record.operator = null;
@@ -159,7 +166,7 @@ export function applyOperator(
   }
   record.reason = `operator: ${state}`;
   record.since = now;
-  sink.transition(record, from, effectiveState(record), record.reason, now);
+  sink.transition({ ...keyOf(record), from, to: effectiveState(record), reason: record.reason, at: now });
 }
 
 /** Puts back an override read from the log at start-up, without logging it again. */
@@ -191,44 +198,63 @@ function streakName(bits: number): string {
   return names.length === 1 ? names[0] : `failures (${names.join(', ')})`;
 }
 
-function trip(
-  record: BreakerRecord,
-  config: BreakerConfig,
-  now: number,
-  reason: string,
-  sink: TransitionSink,
-  random: () => number,
-): void {
+function trip(record: BreakerRecord, step: MachineStep & { readonly random: () => number }, reason: string): void {
+  const { config, random } = step;
   record.trips++;
   const base = Math.min(config.maxOpenMs, config.openMs * record.trips);
   const jittered = Math.round(base * (1 + JITTER * (2 * random() - 1)));
-  openFor(record, Math.min(config.maxOpenMs, jittered), now, reason, sink);
+  openFor(record, step, { openMs: Math.min(config.maxOpenMs, jittered), reason });
 }
 
-function openFor(record: BreakerRecord, openMs: number, now: number, reason: string, sink: TransitionSink): void {
-  record.openUntil = now + openMs;
+function openFor(
+  record: BreakerRecord,
+  step: MachineStep,
+  open: { readonly openMs: number; readonly reason: string },
+): void {
+  const { now, sink } = step;
+  record.openUntil = now + open.openMs;
   record.probeExpiries.length = 0;
   record.probeSuccesses = 0;
   resetCounts(record);
   if (record.state === 'OPEN') {
-    record.reason = reason; // still open, for a new reason and a new deadline
+    record.reason = open.reason; // still open, for a new reason and a new deadline
     return;
   }
-  move(record, 'OPEN', now, reason, sink);
+  move(record, { to: 'OPEN', at: now, reason: open.reason, sink });
+}
+
+/**
+ * `least-bad` chose an OPEN instance: it turns HALF_OPEN now, so the forced call is a probe of a
+ * fresh half-open period.
+ */
+export function probeEarly(record: BreakerRecord, step: { readonly now: number; readonly sink: TransitionSink }): void {
+  if (record.operator !== null || record.state !== 'OPEN') return;
+  const { now, sink } = step;
+  record.probeExpiries.length = 0;
+  record.probeSuccesses = 0;
+  record.openUntil = now;
+  move(record, { to: 'HALF_OPEN', at: now, reason: 'probing early: least-bad selection while OPEN', sink });
 }
 
 function move(
   record: BreakerRecord,
-  to: 'CLOSED' | 'OPEN' | 'HALF_OPEN',
-  at: number,
-  reason: string,
-  sink: TransitionSink,
+  change: {
+    readonly to: 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+    readonly at: number;
+    readonly reason: string;
+    readonly sink: TransitionSink;
+  },
 ): void {
+  const { to, at, reason, sink } = change;
   const from = record.state;
   record.state = to;
   record.reason = reason;
   record.since = at;
-  sink.transition(record, from, to, reason, at);
+  sink.transition({ ...keyOf(record), from, to, reason, at });
+}
+
+function keyOf(record: BreakerRecord): { readonly projectId: string; readonly instanceId: string } {
+  return { projectId: record.projectId, instanceId: record.instanceId };
 }
 
 function resetCounts(record: BreakerRecord): void {

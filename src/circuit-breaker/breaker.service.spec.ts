@@ -1,4 +1,5 @@
 import { MemoryBreakerStore } from '../state/breaker-store';
+import { MemoryEventBus } from '../state/event-bus';
 import type { OutcomeClass } from '../common/outcome';
 import { DEFAULT_BREAKER_CONFIG, type BreakerConfig, resolveBreakerConfig } from './breaker-config';
 import { type BreakerTransition, BreakerTransitions } from './breaker-transition';
@@ -11,7 +12,7 @@ function setup(config: BreakerConfig = DEFAULT_BREAKER_CONFIG) {
   const transitions = new BreakerTransitions();
   const log: BreakerTransition[] = [];
   transitions.listen((t) => log.push(t));
-  const breakers = new BreakerService(new MemoryBreakerStore(), transitions);
+  const breakers = new BreakerService(new MemoryBreakerStore(), transitions, new MemoryEventBus());
   breakers.random = () => 0.5; // no jitter: open times are exact
   let now = T0;
   const clock = {
@@ -25,7 +26,7 @@ function setup(config: BreakerConfig = DEFAULT_BREAKER_CONFIG) {
   /** Takes a probe slot as a select would; returns the lease's expiry, or undefined if refused. */
   const probe = (ttlMs = 60_000): number | undefined => {
     const expiresAt = now + ttlMs;
-    return breakers.admit(SUBJECT, config, now, expiresAt) ? expiresAt : undefined;
+    return breakers.admit(SUBJECT, config, { now, expiresAt }) ? expiresAt : undefined;
   };
   return { breakers, log, clock, report, state, check, probe, config };
 }
@@ -232,7 +233,9 @@ describe('BreakerService (RESILIENCE.md §2)', () => {
       const t = setup();
       trip(t);
       t.clock.advance(1000);
-      expect(t.breakers.admit(SUBJECT, t.config, t.clock.now(), t.clock.now() + 60_000, true)).toBe(true);
+      expect(
+        t.breakers.admit(SUBJECT, t.config, { now: t.clock.now(), expiresAt: t.clock.now() + 60_000, force: true }),
+      ).toBe(true);
       expect(t.state()).toBe('HALF_OPEN');
       expect(t.log.at(-1)?.reason).toBe('probing early: least-bad selection while OPEN');
     });

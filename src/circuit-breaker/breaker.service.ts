@@ -1,14 +1,18 @@
-import { Injectable } from '@nestjs/common';
-import type { Unavailability } from '../common/unavailability';
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { OutcomeClass } from '../common/outcome';
-import { type BreakerRecord, BreakerStore, InjectBreakerStore } from '../state/breaker-store';
-import type { BreakerConfig } from './breaker-config';
+import type { Unavailability } from '../common/unavailability';
+import { EventBus, InjectEventBus, forgetDeletedInstances } from '../state/event-bus';
+import { type BreakerKey, BreakerStore, InjectBreakerStore } from '../state/breaker-store';
+import type { ProjectSettings } from '../tenancy/project-settings';
+import { type BreakerConfig, BreakerConfigCache } from './breaker-config';
 import {
   advance,
   applyOperator,
   applyOutcome,
   breakerUnavailability,
   effectiveState,
+  needsAdvance,
+  probeEarly,
   restoreOperator,
   type TransitionSink,
   windowCounts,
@@ -38,31 +42,51 @@ export interface BreakerSnapshot {
 }
 
 /**
- * Circuit breakers of all instances (RESILIENCE.md §2): reads for the selection pipeline, probe
+ * Circuit breakers of all instances (docs/resilience.md §2): reads for the selection pipeline, probe
  * grants, what reports teach, operator overrides. State lives in the {@link BreakerStore};
  * transitions go to {@link BreakerTransitions}. Memory only, nothing awaits.
  *
  * @example
  * const why = breakers.check(instance, config, now);            // undefined: selectable
- * const probe = breakers.admit(instance, config, now, lease.expiresAt);
+ * const probe = breakers.admit(instance, config, { now, expiresAt: lease.expiresAt });
  * breakers.learn(instance, config, { outcome: 'TIMEOUT', latencyMs: 30_000, probe }, now);
  */
 @Injectable()
-export class BreakerService implements TransitionSink {
+export class BreakerService implements OnModuleInit, OnModuleDestroy {
   /** Uniform in [0, 1) for the open-time jitter; replaceable so tests are exact. */
   random: () => number = Math.random;
+  private readonly configs = new BreakerConfigCache();
+  /** Emits each transition as the machine makes it (listeners only enqueue or count). */
+  private readonly sink: TransitionSink = { transition: (transition) => this.transitions.emit(transition) };
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     @InjectBreakerStore() private readonly store: BreakerStore,
     private readonly transitions: BreakerTransitions,
+    @InjectEventBus() private readonly events: EventBus,
   ) {}
+
+  /** A deleted instance's breaker goes with it. */
+  onModuleInit(): void {
+    this.unsubscribe = forgetDeletedInstances(this.events, (id) => this.store.delete(id));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
+
+  /** The instance's breaker config: defaults ← project `breaker` settings ← `routingParams.breaker`. */
+  configFor(
+    instance: { readonly routingParams: Readonly<Record<string, unknown>> },
+    settings: ProjectSettings,
+  ): BreakerConfig {
+    return this.configs.for(settings.breaker, instance.routingParams);
+  }
 
   /** Why the breaker keeps the instance out now, or undefined (no record: never reported, CLOSED). */
   check(subject: BreakerSubject, config: BreakerConfig, now: number): Unavailability | undefined {
-    const record = this.store.get(subject.id);
-    if (record === undefined) return undefined;
-    advance(record, config, now, this);
-    return breakerUnavailability(record, config);
+    const record = this.current(subject, config, now);
+    return record === undefined ? undefined : breakerUnavailability(record, config);
   }
 
   /**
@@ -71,9 +95,9 @@ export class BreakerService implements TransitionSink {
    * recent history is all failures — a recovered backend would wait for that history to age out.
    */
   wantsProbe(subject: BreakerSubject, config: BreakerConfig, now: number): boolean {
-    const record = this.store.get(subject.id);
-    if (record === undefined || record.operator !== null || record.state === 'CLOSED') return false;
-    advance(record, config, now, this);
+    const seen = this.store.get(subject.id);
+    if (seen === undefined || seen.operator !== null || seen.state === 'CLOSED') return false;
+    const record = this.current(subject, config, now)!;
     return record.state === 'HALF_OPEN' && record.probeExpiries.length < config.halfOpenProbes;
   }
 
@@ -82,22 +106,17 @@ export class BreakerService implements TransitionSink {
    * takes a probe slot (one atomic store operation). `force` (least-bad) takes one even when the
    * breaker is OPEN or every slot is busy. Returns whether the lease is a probe.
    */
-  admit(subject: BreakerSubject, config: BreakerConfig, now: number, expiresAt: number, force = false): boolean {
-    const record = this.store.get(subject.id);
-    if (record === undefined || record.operator !== null) return false;
-    advance(record, config, now, this);
-    if (record.state === 'CLOSED') return false;
+  admit(
+    subject: BreakerSubject,
+    config: BreakerConfig,
+    lease: { readonly now: number; readonly expiresAt: number; readonly force?: boolean },
+  ): boolean {
+    const { now, expiresAt } = lease;
+    const record = this.current(subject, config, now);
+    if (record === undefined || record.operator !== null || record.state === 'CLOSED') return false;
     if (this.store.tryAcquireProbe(subject.id, config.halfOpenProbes, expiresAt)) return true;
-    if (!force) return false;
-    if (record.state === 'OPEN') {
-      record.probeExpiries.length = 0;
-      record.probeSuccesses = 0;
-      record.openUntil = now;
-      record.state = 'HALF_OPEN';
-      record.reason = 'probing early: least-bad selection while OPEN';
-      record.since = now;
-      this.transition(record, 'OPEN', 'HALF_OPEN', record.reason, now);
-    }
+    if (lease.force !== true) return false;
+    this.store.update(keyOf(subject), now, (draft) => probeEarly(draft, { now, sink: this.sink }));
     this.store.forceProbe(subject.id, expiresAt);
     return true;
   }
@@ -109,15 +128,11 @@ export class BreakerService implements TransitionSink {
     report: { readonly outcome: OutcomeClass; readonly latencyMs: number; readonly probeExpiresAt?: number },
     now: number,
   ): void {
-    const record = this.store.ensure(subject.projectId, subject.id, now);
     const probe = report.probeExpiresAt !== undefined && this.store.releaseProbe(subject.id, report.probeExpiresAt);
-    applyOutcome(
-      record,
-      config,
-      { outcome: report.outcome, latencyMs: report.latencyMs, probe },
-      now,
-      this,
-      this.random,
+    const { sink, random } = this;
+    const outcome = { outcome: report.outcome, latencyMs: report.latencyMs, probe };
+    this.store.update(keyOf(subject), now, (record) =>
+      applyOutcome(record, { config, now, sink, random, report: outcome }),
     );
   }
 
@@ -127,17 +142,16 @@ export class BreakerService implements TransitionSink {
   }
 
   setOperatorState(subject: BreakerSubject, state: 'FORCED_OPEN' | 'DISABLED' | 'AUTO', now: number): void {
-    applyOperator(this.store.ensure(subject.projectId, subject.id, now), state, now, this);
+    this.store.update(keyOf(subject), now, (record) => applyOperator(record, { state, now, sink: this.sink }));
   }
 
   /** An override restored from the log at start-up: set without a new transition. */
   restoreOperatorState(subject: BreakerSubject, state: 'FORCED_OPEN' | 'DISABLED', at: number): void {
-    restoreOperator(this.store.ensure(subject.projectId, subject.id, at), state, at);
+    this.store.update(keyOf(subject), at, (record) => restoreOperator(record, state, at));
   }
 
   snapshot(subject: BreakerSubject, config: BreakerConfig, now: number): BreakerSnapshot {
-    const record = this.store.get(subject.id);
-    if (record === undefined) {
+    if (this.store.get(subject.id) === undefined) {
       return {
         state: 'CLOSED',
         reason: 'no trip yet',
@@ -151,33 +165,52 @@ export class BreakerService implements TransitionSink {
         config,
       };
     }
-    advance(record, config, now, this);
-    return {
-      state: effectiveState(record),
-      reason: record.reason,
-      since: record.since,
-      nextProbeAt: record.operator === null && record.state === 'OPEN' ? record.openUntil : null,
-      trips: record.trips,
-      consecutiveFailures: record.consecutive,
-      probesInFlight: record.probeExpiries.length,
-      probeSuccesses: record.probeSuccesses,
-      window: windowCounts(record, now),
-      config,
-    };
+    return this.store.update(keyOf(subject), now, (record) => {
+      advance(record, { config, now, sink: this.sink });
+      return {
+        state: effectiveState(record),
+        reason: record.reason,
+        since: record.since,
+        nextProbeAt: record.operator === null && record.state === 'OPEN' ? record.openUntil : null,
+        trips: record.trips,
+        consecutiveFailures: record.consecutive,
+        probesInFlight: record.probeExpiries.length,
+        probeSuccesses: record.probeSuccesses,
+        window: windowCounts(record, now),
+        config,
+      };
+    });
   }
 
-  /** The effective state, for cheap reads (monitoring lists). */
+  /** The effective state, for cheap reads (monitoring lists, minute rows). */
   stateOf(instanceId: string): BreakerStateName {
     const record = this.store.get(instanceId);
     return record === undefined ? 'CLOSED' : effectiveState(record);
   }
 
-  forget(instanceId: string): void {
-    this.store.delete(instanceId);
+  /** The effective state of every instance that has a breaker record (the others are CLOSED). */
+  *states(): Generator<BreakerStateOf> {
+    for (const record of this.store.values()) {
+      yield { projectId: record.projectId, instanceId: record.instanceId, state: effectiveState(record) };
+    }
   }
 
-  /** @internal {@link TransitionSink}: fans a machine's transition out to the listeners. */
-  transition(record: BreakerRecord, from: BreakerStateName, to: BreakerStateName, reason: string, at: number): void {
-    this.transitions.emit({ projectId: record.projectId, instanceId: record.instanceId, from, to, reason, at });
+  /** The record as of `now`: time-driven changes (OPEN → HALF_OPEN, trip decay) applied first. */
+  private current(subject: BreakerSubject, config: BreakerConfig, now: number) {
+    const record = this.store.get(subject.id);
+    if (record === undefined || !needsAdvance(record, now)) return record;
+    this.store.update(keyOf(subject), now, (draft) => advance(draft, { config, now, sink: this.sink }));
+    return this.store.get(subject.id);
   }
+}
+
+/** One instance's effective breaker state. */
+export interface BreakerStateOf {
+  readonly projectId: string;
+  readonly instanceId: string;
+  readonly state: BreakerStateName;
+}
+
+function keyOf(subject: BreakerSubject): BreakerKey {
+  return { projectId: subject.projectId, instanceId: subject.id };
 }

@@ -1,3 +1,7 @@
+import { BreakerTransitions } from '../circuit-breaker/breaker-transition';
+import { BreakerService } from '../circuit-breaker/breaker.service';
+import { MemoryBreakerStore } from '../state/breaker-store';
+import { MemoryEventBus } from '../state/event-bus';
 import { FakeClock } from '../common/clock';
 import { loadConfig } from '../config/app-config';
 import type { MinuteBucket } from './minute-bucket';
@@ -40,7 +44,9 @@ function setup(bufferRows = 1000) {
   const clock = new FakeClock(Date.UTC(2026, 10, 29, 12, 0, 0));
   const store = new FakeStore();
   const config = loadConfig({ GATEWAY_METRICS_BUFFER_ROWS: String(bufferRows), GATEWAY_SQLITE_PATH: ':memory:' });
-  const aggregator = new MinuteAggregator(store as unknown as MinuteMetricsStore, clock, config);
+  const events = new MemoryEventBus();
+  const breakers = new BreakerService(new MemoryBreakerStore(), new BreakerTransitions(), events);
+  const aggregator = new MinuteAggregator(store as unknown as MinuteMetricsStore, clock, config, breakers, events);
   const report = (instanceId = A, projectId = P) =>
     aggregator.recordReport(
       projectId,

@@ -5,10 +5,13 @@ import {
   Logger,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  type OnModuleInit,
 } from '@nestjs/common';
+import { BreakerService } from '../circuit-breaker/breaker.service';
 import { Clock, InjectClock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { MinuteBucket, type MinuteReport } from './minute-bucket';
+import { EventBus, InjectEventBus } from '../state/event-bus';
 import { MinuteMetricsStore } from './minute-metrics.store';
 
 const MINUTE_MS = 60_000;
@@ -49,7 +52,9 @@ export interface AggregatorStats {
  * await aggregator.flush(); // tests; production flushes on a timer
  */
 @Injectable()
-export class MinuteAggregator implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class MinuteAggregator
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger('Metrics');
   private pending = new Map<string, InstanceMinutes>();
   private pendingRows = 0;
@@ -60,13 +65,14 @@ export class MinuteAggregator implements OnApplicationBootstrap, BeforeApplicati
   private failures = 0;
   private retryAt = 0;
   private counters = { flushedRows: 0, droppedRows: 0, droppedReports: 0, failedFlushes: 0 };
-  /** The breaker state written with each row; wired by the selection module. */
-  stateOf: (instanceId: string) => string | undefined = () => undefined;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly store: MinuteMetricsStore,
     @InjectClock() private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly breakers: BreakerService,
+    @InjectEventBus() private readonly events: EventBus,
   ) {}
 
   get stats(): AggregatorStats {
@@ -111,6 +117,11 @@ export class MinuteAggregator implements OnApplicationBootstrap, BeforeApplicati
     return removed;
   }
 
+  /** A deleted project's pending rows go: its instances' rows could never be written (foreign key). */
+  onModuleInit(): void {
+    this.unsubscribe = this.events.subscribe('project.deleted', (event) => this.dropProject(event.projectId));
+  }
+
   onApplicationBootstrap(): void {
     const flushTimer = setInterval(() => void this.flush(), this.config.metrics.flushIntervalMs);
     const purgeTimer = setInterval(() => {
@@ -129,6 +140,7 @@ export class MinuteAggregator implements OnApplicationBootstrap, BeforeApplicati
 
   /** Reports acknowledged while the HTTP server drained after `beforeApplicationShutdown`. */
   async onApplicationShutdown(): Promise<void> {
+    this.unsubscribe?.();
     if (this.pendingRows + this.held.size > 0) await this.flush(true);
   }
 
@@ -163,7 +175,7 @@ export class MinuteAggregator implements OnApplicationBootstrap, BeforeApplicati
     const rows = [...this.held.values()];
     const current = now - (now % MINUTE_MS);
     for (const row of rows)
-      if (row.minute >= current - MINUTE_MS) row.breakerState = this.stateOf(row.instanceId) ?? null;
+      if (row.minute >= current - MINUTE_MS) row.breakerState = this.breakers.stateOf(row.instanceId);
     try {
       await this.store.upsert(rows);
     } catch (error) {

@@ -1,24 +1,14 @@
-import { Module, type OnModuleInit } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { EventBus, InjectEventBus } from '../state/event-bus';
+import { CircuitBreakerModule } from '../circuit-breaker/circuit-breaker.module';
 import { InstanceMetricsMinuteSchema } from './entities/instance-metrics-minute.schema';
-import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import { MinuteAggregator } from './minute-aggregator';
 import { MinuteMetricsStore } from './minute-metrics.store';
 
-/** What the gateway learns from reports: rolling per-instance statistics and durable minute metrics. */
+/** Durable per-instance minute metrics: aggregated in memory, written behind to `instance_metrics_minute`. */
 @Module({
-  imports: [TypeOrmModule.forFeature([InstanceMetricsMinuteSchema])],
-  providers: [InstanceStatsRegistry, MinuteMetricsStore, MinuteAggregator],
-  exports: [InstanceStatsRegistry, MinuteAggregator, MinuteMetricsStore, TypeOrmModule],
+  imports: [TypeOrmModule.forFeature([InstanceMetricsMinuteSchema]), CircuitBreakerModule],
+  providers: [MinuteMetricsStore, MinuteAggregator],
+  exports: [MinuteAggregator, MinuteMetricsStore, TypeOrmModule],
 })
-export class MetricsModule implements OnModuleInit {
-  constructor(
-    @InjectEventBus() private readonly events: EventBus,
-    private readonly aggregator: MinuteAggregator,
-  ) {}
-
-  onModuleInit(): void {
-    this.events.subscribe('project.deleted', (event) => this.aggregator.dropProject(event.projectId));
-  }
-}
+export class MinuteMetricsModule {}

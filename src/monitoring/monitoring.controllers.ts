@@ -1,9 +1,9 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal, asProject } from '../auth/auth.decorators';
+import { Authenticated, CurrentProject } from '../auth/auth.decorators';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { Enveloped } from '../common/envelope.interceptor';
-import type { Principal } from '../tenancy/principal';
+import type { ProjectPrincipal } from '../tenancy/principal';
 import {
   InstanceMonitoringDto,
   InstanceObservationDto,
@@ -89,8 +89,8 @@ export class ProjectMonitoringController {
   @Get('overview')
   @ApiEnvelope(MonitoringOverviewDto)
   @ApiErrors('VALIDATION_FAILED')
-  overview(@CurrentPrincipal() principal: Principal): Promise<MonitoringOverviewDto> {
-    return this.monitoring.overview(asProject(principal).projectId);
+  overview(@CurrentProject() project: ProjectPrincipal): Promise<MonitoringOverviewDto> {
+    return this.monitoring.overview(project.projectId);
   }
 
   /** The project's instances with live state. */
@@ -98,10 +98,10 @@ export class ProjectMonitoringController {
   @ApiEnvelope(InstanceMonitoringDto, { isArray: true })
   @ApiErrors('VALIDATION_FAILED')
   instances(
-    @CurrentPrincipal() principal: Principal,
+    @CurrentProject() project: ProjectPrincipal,
     @Query() query: ProjectInstancesQueryDto,
   ): Promise<InstanceMonitoringDto[]> {
-    return this.monitoring.instances({ ...query, projectId: asProject(principal).projectId });
+    return this.monitoring.instances({ ...query, projectId: project.projectId });
   }
 
   /** The project's time series (optionally one instance of it). */
@@ -109,11 +109,11 @@ export class ProjectMonitoringController {
   @ApiEnvelope(TimeSeriesDto)
   @ApiErrors('VALIDATION_FAILED')
   timeseries(
-    @CurrentPrincipal() principal: Principal,
+    @CurrentProject() project: ProjectPrincipal,
     @Query() query: ProjectTimeSeriesQueryDto,
   ): Promise<TimeSeriesDto> {
     return this.monitoring.timeseries(query.timeRange, {
-      projectId: asProject(principal).projectId,
+      projectId: project.projectId,
       instanceId: query.instanceId,
     });
   }

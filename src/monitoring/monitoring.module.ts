@@ -1,5 +1,10 @@
 import { Module } from '@nestjs/common';
-import { SelectionModule } from '../selection/selection.module';
+import { CircuitBreakerModule } from '../circuit-breaker/circuit-breaker.module';
+import { MinuteMetricsModule } from '../minute-metrics/minute-metrics.module';
+import { ProtectionModule } from '../protection/protection.module';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { RegistryModule } from '../registry/registry.module';
+import { StatisticsModule } from '../statistics/statistics.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { MinuteQueries } from './minute-queries';
 import {
@@ -11,7 +16,15 @@ import { MonitoringService } from './monitoring.service';
 
 /** The reference's monitoring and observation views, and a project's own, over live state and minute metrics. */
 @Module({
-  imports: [SelectionModule, TenancyModule],
+  imports: [
+    TenancyModule,
+    RegistryModule,
+    StatisticsModule,
+    ProtectionModule,
+    CircuitBreakerModule,
+    RateLimitModule,
+    MinuteMetricsModule,
+  ],
   controllers: [AdminMonitoringController, AdminObservationController, ProjectMonitoringController],
   providers: [MinuteQueries, MonitoringService],
   exports: [MonitoringService, MinuteQueries],

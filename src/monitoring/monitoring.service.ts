@@ -8,7 +8,7 @@ import { QuotaService } from '../rate-limit/quota.service';
 import type { InstanceRecord, InstanceStatus } from '../registry/instance-record';
 import { RegistryIndex } from '../registry/registry-index';
 import { CandidatePool } from '../protection/candidate-pool';
-import { Protection } from '../protection/admission.service';
+import { AdmissionControl, InjectAdmissionControl } from '../protection/admission';
 import type { ProjectSettings } from '../tenancy/project-settings';
 import { ProjectsService } from '../tenancy/projects.service';
 import type {
@@ -73,7 +73,7 @@ export class MonitoringService {
   constructor(
     private readonly index: RegistryIndex,
     private readonly pool: CandidatePool,
-    private readonly protection: Protection,
+    @InjectAdmissionControl() private readonly admission: AdmissionControl,
     private readonly breakers: BreakerService,
     private readonly quotas: QuotaService,
     private readonly stats: InstanceStatsRegistry,
@@ -271,9 +271,9 @@ export class MonitoringService {
     const candidate = this.pool.candidateFor(record, now);
     const unavailable =
       record.status === 'ACTIVE'
-        ? this.protection.check(candidate, now, { settings })
+        ? this.admission.check(candidate, now, { settings })
         : { kind: 'status', reason: `status ${record.status}` };
-    const breaker = this.breakers.snapshot(record, this.protection.breakerConfig(record, settings), now);
+    const breaker = this.breakers.snapshot(record, this.breakers.configFor(record, settings), now);
     const { stats } = candidate;
     return {
       record,

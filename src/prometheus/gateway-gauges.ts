@@ -1,6 +1,7 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { BreakerEventLog } from '../circuit-breaker/breaker-event-log';
+import { BreakerService, type BreakerStateOf } from '../circuit-breaker/breaker.service';
 import {
   BREAKER_STATES,
   type BreakerStateName,
@@ -15,7 +16,6 @@ import type { InstanceRecord } from '../registry/instance-record';
 import { RegistryIndex } from '../registry/registry-index';
 import { readRoutingParams } from '../registry/routing-params';
 import { LeaseManager } from '../protection/lease-manager';
-import { type BreakerRecord, BreakerStore, InjectBreakerStore } from '../state/breaker-store';
 import { GatewayMetrics } from './gateway-metrics';
 
 /** `gateway_breaker_state` values. */
@@ -51,7 +51,7 @@ export class GatewayGauges implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     private readonly metrics: GatewayMetrics,
-    @InjectBreakerStore() private readonly breakers: BreakerStore,
+    private readonly breakers: BreakerService,
     private readonly index: RegistryIndex,
     private readonly stats: InstanceStatsRegistry,
     private readonly leases: LeaseManager,
@@ -145,16 +145,15 @@ export class GatewayGauges implements OnModuleInit, OnModuleDestroy {
   }
 
   private collectBreakerStates(metric: Gauge<InstanceLabel>): void {
-    for (const record of this.indexedRecords()) {
-      metric.set(instanceLabels(record.projectId, record.instanceId), BREAKER_STATE_CODES[effectiveState(record)]);
+    for (const { projectId, instanceId, state } of this.indexedStates()) {
+      metric.set(instanceLabels(projectId, instanceId), BREAKER_STATE_CODES[state]);
     }
   }
 
   private collectBreakerCounts(metric: Gauge<'state'>): void {
     const counts = new Map<BreakerStateName, number>(BREAKER_STATES.map((state) => [state, 0]));
     let notClosed = 0;
-    for (const record of this.indexedRecords()) {
-      const state = effectiveState(record);
+    for (const { state } of this.indexedStates()) {
       if (state === 'CLOSED') continue;
       counts.set(state, (counts.get(state) ?? 0) + 1);
       notClosed++;
@@ -192,19 +191,15 @@ export class GatewayGauges implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** Breaker records of instances still in the registry (a deleted instance's record may linger). */
-  private *indexedRecords(): Generator<BreakerRecord> {
-    for (const record of this.breakers.values()) if (this.index.get(record.instanceId) !== undefined) yield record;
+  /** Breaker states of instances still in the registry (never reported ones have none: CLOSED). */
+  private *indexedStates(): Generator<BreakerStateOf> {
+    for (const one of this.breakers.states()) if (this.index.get(one.instanceId) !== undefined) yield one;
   }
 
   /** Every instance in the registry index. */
   private knownInstances(): Iterable<InstanceRecord> {
     return this.index.all();
   }
-}
-
-function effectiveState(record: BreakerRecord): BreakerStateName {
-  return record.operator ?? record.state;
 }
 
 function instanceLabels(projectId: string, instanceId: string): Record<InstanceLabel, string> {

@@ -20,7 +20,7 @@ const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="metrics"' } as const;
 @Public()
 @Enveloped()
 @Controller('metrics')
-export class MetricsController {
+export class PrometheusController {
   /** SHA-256 of the configured token: equal-length digests compare in constant time. */
   private readonly expected: Buffer | undefined;
 

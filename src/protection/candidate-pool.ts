@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { DEFAULT_INSTANCE_STATS_OPTIONS } from '../statistics/instance-stats';
 import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import type { InstanceRecord } from '../registry/instance-record';
 import { readRoutingParams } from '../registry/routing-params';
-import type { Candidate } from '../selection/selection-strategy';
+import { EventBus, InjectEventBus, forgetDeletedInstances } from '../state/event-bus';
+import type { Candidate } from './candidate';
 
 const DEFAULT_FAILURE_PENALTY_MS = DEFAULT_INSTANCE_STATS_OPTIONS.failurePenaltyMs;
 
@@ -13,10 +14,23 @@ const DEFAULT_FAILURE_PENALTY_MS = DEFAULT_INSTANCE_STATS_OPTIONS.failurePenalty
  * typed routing parameters are stale.
  */
 @Injectable()
-export class CandidatePool {
+export class CandidatePool implements OnModuleInit, OnModuleDestroy {
   private readonly candidates = new Map<string, Candidate>();
 
-  constructor(private readonly stats: InstanceStatsRegistry) {}
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    private readonly stats: InstanceStatsRegistry,
+    @InjectEventBus() private readonly events: EventBus,
+  ) {}
+
+  onModuleInit(): void {
+    this.unsubscribe = forgetDeletedInstances(this.events, (id) => this.forget(id));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
 
   candidateFor(record: InstanceRecord, now: number): Candidate {
     let candidate = this.candidates.get(record.id);

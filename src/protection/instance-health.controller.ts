@@ -1,12 +1,11 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal, asProject } from '../auth/auth.decorators';
+import { Authenticated, CurrentProject } from '../auth/auth.decorators';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { Enveloped } from '../common/envelope.interceptor';
 import { IdParam } from '../common/id.param';
-import type { Principal } from '../tenancy/principal';
-import { ProjectsService } from '../tenancy/projects.service';
-import { CircuitCommandDto, InstanceHealthDto } from './dto/instance-health.dto';
+import type { ProjectPrincipal } from '../tenancy/principal';
+import { InstanceHealthDto } from './dto/instance-health.dto';
 import { InstanceHealthService } from './instance-health.service';
 
 /** An instance's health for its project: breaker, window, quotas, leases. */
@@ -21,46 +20,7 @@ export class InstanceHealthController {
   @Get(':id/health')
   @ApiEnvelope(InstanceHealthDto)
   @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
-  instanceHealth(@CurrentPrincipal() principal: Principal, @IdParam() id: string): InstanceHealthDto {
-    const project = asProject(principal);
+  instanceHealth(@CurrentProject() project: ProjectPrincipal, @IdParam() id: string): InstanceHealthDto {
     return this.health.health(this.health.instance(id, project.projectId), project.settings);
-  }
-}
-
-/** Operators' circuit control for any instance (admin JWT). */
-@ApiTags('admin: instances')
-@Authenticated({ admin: true })
-@Enveloped()
-@Controller('admin/instances')
-export class AdminCircuitController {
-  constructor(
-    private readonly health: InstanceHealthService,
-    private readonly projects: ProjectsService,
-  ) {}
-
-  /**
-   * Overrides the instance's breaker: FORCED_OPEN keeps it out of selection, DISABLED keeps it in
-   * (it never trips, metrics still record), AUTO hands it back to a fresh CLOSED breaker. Logged
-   * in breaker-events. Returns the instance's health afterwards.
-   */
-  @Post(':id/circuit')
-  @HttpCode(200)
-  @ApiEnvelope(InstanceHealthDto)
-  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
-  async setCircuit(@IdParam() id: string, @Body() body: CircuitCommandDto): Promise<InstanceHealthDto> {
-    const record = this.health.instance(id);
-    this.health.setCircuit(record, body.state);
-    const project = await this.projects.get(record.projectId);
-    return this.health.health(record, project.settings);
-  }
-
-  /** The instance's health as its project sees it. */
-  @Get(':id/health')
-  @ApiEnvelope(InstanceHealthDto)
-  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
-  async instanceHealth(@IdParam() id: string): Promise<InstanceHealthDto> {
-    const record = this.health.instance(id);
-    const project = await this.projects.get(record.projectId);
-    return this.health.health(record, project.settings);
   }
 }

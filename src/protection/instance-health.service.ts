@@ -10,7 +10,7 @@ import { RegistryIndex } from '../registry/registry-index';
 import type { ProjectSettings } from '../tenancy/project-settings';
 import { CandidatePool } from './candidate-pool';
 import type { CircuitCommand, InstanceHealthDto } from './dto/instance-health.dto';
-import { Protection } from './admission.service';
+import { AdmissionControl, InjectAdmissionControl } from './admission';
 
 const iso = (at: number | null | undefined): string | null => isoOf(at) ?? null;
 
@@ -23,7 +23,7 @@ export class InstanceHealthService {
   constructor(
     private readonly index: RegistryIndex,
     private readonly pool: CandidatePool,
-    private readonly protection: Protection,
+    @InjectAdmissionControl() private readonly admission: AdmissionControl,
     private readonly breakers: BreakerService,
     private readonly quotas: QuotaService,
     private readonly stats: InstanceStatsRegistry,
@@ -43,10 +43,10 @@ export class InstanceHealthService {
     const now = this.clock.now();
     const candidate = this.pool.candidateFor(record, now);
     const { params, stats } = candidate;
-    const config = this.protection.breakerConfig(record, settings);
+    const config = this.breakers.configFor(record, settings);
     const unavailable =
       record.status === 'ACTIVE'
-        ? this.protection.check(candidate, now, { settings })
+        ? this.admission.check(candidate, now, { settings })
         : { kind: 'status', reason: `status ${record.status}`, retryAt: undefined };
     const breaker = this.breakers.snapshot(record, config, now);
     const quotas = this.quotas.snapshot(record.id, params, now);

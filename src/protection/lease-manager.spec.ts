@@ -3,6 +3,8 @@ import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Clock, FakeClock } from '../common/clock';
 import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
+import { BreakerTransitions } from '../circuit-breaker/breaker-transition';
+import { EventBus, MemoryEventBus } from '../state/event-bus';
 import { type Lease, LeaseManager } from './lease-manager';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -14,8 +16,8 @@ interface ModelLease {
 
 function setup() {
   const clock = new FakeClock(T0);
-  const stats = new InstanceStatsRegistry();
-  const leases = new LeaseManager(clock, stats);
+  const stats = new InstanceStatsRegistry(new MemoryEventBus(), new BreakerTransitions());
+  const leases = new LeaseManager(clock, stats, new MemoryEventBus());
   const expired: Lease[] = [];
   leases.onExpire((lease) => expired.push(lease));
   return { clock, stats, leases, expired };
@@ -281,7 +283,13 @@ describe('LeaseManager', () => {
   it('is a Nest provider taking the injected Clock', async () => {
     const clock = new FakeClock(T0);
     const moduleRef = await Test.createTestingModule({
-      providers: [LeaseManager, InstanceStatsRegistry, { provide: Clock, useValue: clock }],
+      providers: [
+        LeaseManager,
+        InstanceStatsRegistry,
+        BreakerTransitions,
+        { provide: Clock, useValue: clock },
+        { provide: EventBus, useClass: MemoryEventBus },
+      ],
     }).compile();
     const lease = moduleRef.get(LeaseManager).open({ projectId: 'p', instanceId: 'i', ttlMs: 1 });
     expect(lease.openedAt).toBe(T0);

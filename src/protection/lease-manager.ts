@@ -1,7 +1,8 @@
-import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
 import { newRandomId } from '../common/ids';
 import type { InstanceStats } from '../statistics/instance-stats';
+import { EventBus, InjectEventBus, forgetDeletedInstances } from '../state/event-bus';
 import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import { ExpiryHeap, InstanceLeases, type LeaseQueue } from './lease-queues';
 
@@ -60,7 +61,7 @@ const openedAtOf = (entry: Entry): number => entry.lease.openedAt;
  * leases.onExpire((expired) => breaker.releaseProbe(expired));
  */
 @Injectable()
-export class LeaseManager implements OnModuleDestroy {
+export class LeaseManager implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(LeaseManager.name);
   private readonly byId = new Map<string, Entry>();
   private readonly byInstance = new Map<string, InstanceLeases<Entry>>();
@@ -69,11 +70,19 @@ export class LeaseManager implements OnModuleDestroy {
   private readonly listeners = new Set<(lease: Lease) => void>();
   private sweeper: NodeJS.Timeout | undefined;
   private unreported = 0;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     @InjectClock() private readonly clock: Clock,
     private readonly statsRegistry: InstanceStatsRegistry,
+    @InjectEventBus() private readonly events: EventBus,
   ) {}
+
+  /** Deleted instances' leases go; the sweeper frees unreported ones in quiet periods. */
+  onModuleInit(): void {
+    this.unsubscribe = forgetDeletedInstances(this.events, (id) => this.dropInstance(id));
+    this.startSweeper(1000);
+  }
 
   get openTotal(): number {
     return this.byId.size;
@@ -205,6 +214,7 @@ export class LeaseManager implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.unsubscribe?.();
     this.stopSweeper();
   }
 

@@ -1,11 +1,12 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { BreakerEventsService } from '../circuit-breaker/breaker-events.service';
 import { BreakerService } from '../circuit-breaker/breaker.service';
+import { REGISTRY_LOADED } from '../registry/registry-loader';
 import { RegistryIndex } from '../registry/registry-index';
 
 /**
  * An operator's FORCED_OPEN or DISABLED must survive a restart: at start-up (after the registry
- * is warm, before the app is ready) the override in force per instance is read back from
+ * is loaded — `REGISTRY_LOADED` — and before the app is ready) the override in force per instance is read back from
  * `breaker_events`. Automatic states are not restored: a restarted node probes afresh.
  */
 @Injectable()
@@ -16,6 +17,7 @@ export class OperatorStateRestore implements OnModuleInit {
     private readonly events: BreakerEventsService,
     private readonly breakers: BreakerService,
     private readonly index: RegistryIndex,
+    @Inject(REGISTRY_LOADED) private readonly _loaded: boolean,
   ) {}
 
   async onModuleInit(): Promise<void> {

@@ -1,5 +1,6 @@
 import { readRoutingParams } from '../registry/routing-params';
 import { MemoryCounterStore, RollingSum } from '../state/counter-store';
+import { MemoryEventBus } from '../state/event-bus';
 import { QuotaService, retryAfterFromMessage } from './quota.service';
 
 const ID = 'a'.repeat(32);
@@ -28,7 +29,7 @@ describe('RollingSum', () => {
 });
 
 describe('QuotaService (RESILIENCE.md §3)', () => {
-  const setup = () => new QuotaService(new MemoryCounterStore());
+  const setup = () => new QuotaService(new MemoryCounterStore(), new MemoryEventBus());
 
   it('rpmLimit: exactly 60 decisions per rolling minute, then a correct retryAt', () => {
     const quotas = setup();

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Unavailability } from '../common/unavailability';
 import type { RoutingParams } from '../registry/routing-params';
 import { CounterStore, InjectCounterStore } from '../state/counter-store';
+import { EventBus, InjectEventBus, forgetDeletedInstances } from '../state/event-bus';
 import type { QuotaSettings } from '../tenancy/project-settings';
 
 export const DEFAULT_RATE_LIMIT_COOLDOWN_MS = 5000;
@@ -27,8 +28,22 @@ export interface QuotaSnapshot {
  * quotas.settleTokens(instance.id, params, { reservedAt: now, reserved: 800, used: 1200 }, later);
  */
 @Injectable()
-export class QuotaService {
-  constructor(@InjectCounterStore() private readonly counters: CounterStore) {}
+export class QuotaService implements OnModuleInit, OnModuleDestroy {
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    @InjectCounterStore() private readonly counters: CounterStore,
+    @InjectEventBus() private readonly events: EventBus,
+  ) {}
+
+  /** A deleted instance's counters and cool-down go with it. */
+  onModuleInit(): void {
+    this.unsubscribe = forgetDeletedInstances(this.events, (id) => this.forget(id));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
 
   check(instanceId: string, params: RoutingParams, now: number, estimatedTokens = 0): Unavailability | undefined {
     const coolUntil = this.counters.deadline('cooldown', instanceId, now);

@@ -1,10 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiParam, ApiTags } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal, asProject } from '../auth/auth.decorators';
+import { Authenticated, CurrentProject } from '../auth/auth.decorators';
 import { Enveloped } from '../common/envelope.interceptor';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { IdParam } from '../common/id.param';
-import type { Principal } from '../tenancy/principal';
+import type { ProjectPrincipal } from '../tenancy/principal';
 import { ApiTypeParam } from './api-type.param';
 import {
   BatchCreateInstancesDto,
@@ -40,8 +40,8 @@ export class InstancesController {
   @HttpCode(200)
   @ApiEnvelope(InstanceDto)
   @ApiErrors('VALIDATION_FAILED')
-  async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateInstanceDto): Promise<InstanceDto> {
-    return toInstanceDto(await this.instances.create(asProject(principal).projectId, body));
+  async create(@CurrentProject() project: ProjectPrincipal, @Body() body: CreateInstanceDto): Promise<InstanceDto> {
+    return toInstanceDto(await this.instances.create(project.projectId, body));
   }
 
   /** Registers 1–1000 instances in one transaction; `data` holds the newly created ones. */
@@ -51,10 +51,10 @@ export class InstancesController {
   @ApiEnvelope(InstanceDto, { isArray: true })
   @ApiErrors('VALIDATION_FAILED')
   async createBatch(
-    @CurrentPrincipal() principal: Principal,
+    @CurrentProject() project: ProjectPrincipal,
     @Body() body: BatchCreateInstancesDto,
   ): Promise<InstanceDto[]> {
-    return (await this.instances.createBatch(asProject(principal).projectId, body.instances)).map(toInstanceDto);
+    return (await this.instances.createBatch(project.projectId, body.instances)).map(toInstanceDto);
   }
 
   /** Deletes the listed instances (JSON body); `data` is how many existed. */
@@ -62,8 +62,8 @@ export class InstancesController {
   @Delete('batch')
   @ApiEnvelope(Number)
   @ApiErrors('VALIDATION_FAILED')
-  deleteBatch(@CurrentPrincipal() principal: Principal, @Body() body: BatchDeleteInstancesDto): Promise<number> {
-    return this.instances.deleteBatch(asProject(principal).projectId, body.instances);
+  deleteBatch(@CurrentProject() project: ProjectPrincipal, @Body() body: BatchDeleteInstancesDto): Promise<number> {
+    return this.instances.deleteBatch(project.projectId, body.instances);
   }
 
   /** The project's instances, with filters and paging. */
@@ -71,8 +71,8 @@ export class InstancesController {
   @Get()
   @ApiEnvelope(InstancePageDto)
   @ApiErrors('VALIDATION_FAILED')
-  async list(@CurrentPrincipal() principal: Principal, @Query() query: InstanceQueryDto): Promise<InstancePageDto> {
-    const page = await this.queries.forProject(asProject(principal).projectId, query);
+  async list(@CurrentProject() project: ProjectPrincipal, @Query() query: InstanceQueryDto): Promise<InstancePageDto> {
+    const page = await this.queries.forProject(project.projectId, query);
     return { ...page, items: page.items.map(toInstanceDto) };
   }
 
@@ -80,8 +80,8 @@ export class InstancesController {
   @Get(':id')
   @ApiEnvelope(InstanceDto)
   @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
-  get(@CurrentPrincipal() principal: Principal, @IdParam() id: string): InstanceDto {
-    return toInstanceDto(this.instances.get(asProject(principal).projectId, id));
+  get(@CurrentProject() project: ProjectPrincipal, @IdParam() id: string): InstanceDto {
+    return toInstanceDto(this.instances.get(project.projectId, id));
   }
 
   /** Updates identifier, user, routing parameters and metadata; never the status. */
@@ -91,12 +91,12 @@ export class InstancesController {
   @ApiEnvelope(InstanceDto)
   @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
   async update(
-    @CurrentPrincipal() principal: Principal,
+    @CurrentProject() project: ProjectPrincipal,
     @ApiTypeParam() apiType: ApiType,
     @Param('businessId') businessId: string,
     @Body() body: UpdateInstanceDto,
   ): Promise<InstanceDto> {
-    return toInstanceDto(await this.instances.update(asProject(principal).projectId, apiType, businessId, body));
+    return toInstanceDto(await this.instances.update(project.projectId, apiType, businessId, body));
   }
 
   /** Idempotent: `data` is 1 when it existed, 0 otherwise. */
@@ -106,11 +106,11 @@ export class InstancesController {
   @ApiEnvelope(Number)
   @ApiErrors('VALIDATION_FAILED')
   delete(
-    @CurrentPrincipal() principal: Principal,
+    @CurrentProject() project: ProjectPrincipal,
     @ApiTypeParam() apiType: ApiType,
     @Param('businessId') businessId: string,
   ): Promise<number> {
-    return this.instances.delete(asProject(principal).projectId, { apiType, businessId });
+    return this.instances.delete(project.projectId, { apiType, businessId });
   }
 
   @Authenticated(WRITE)
@@ -120,7 +120,7 @@ export class InstancesController {
   @ApiEnvelope(InstanceDto)
   @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
   activate(
-    @CurrentPrincipal() p: Principal,
+    @CurrentProject() p: ProjectPrincipal,
     @ApiTypeParam() t: ApiType,
     @Param('businessId') b: string,
   ): Promise<InstanceDto> {
@@ -134,7 +134,7 @@ export class InstancesController {
   @ApiEnvelope(InstanceDto)
   @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
   deactivate(
-    @CurrentPrincipal() p: Principal,
+    @CurrentProject() p: ProjectPrincipal,
     @ApiTypeParam() t: ApiType,
     @Param('businessId') b: string,
   ): Promise<InstanceDto> {
@@ -148,7 +148,7 @@ export class InstancesController {
   @ApiEnvelope(InstanceDto)
   @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
   deprecate(
-    @CurrentPrincipal() p: Principal,
+    @CurrentProject() p: ProjectPrincipal,
     @ApiTypeParam() t: ApiType,
     @Param('businessId') b: string,
   ): Promise<InstanceDto> {
@@ -156,11 +156,11 @@ export class InstancesController {
   }
 
   private async transition(
-    principal: Principal,
+    project: ProjectPrincipal,
     apiType: ApiType,
     businessId: string,
     status: InstanceStatus,
   ): Promise<InstanceDto> {
-    return toInstanceDto(await this.instances.setStatus(asProject(principal).projectId, apiType, businessId, status));
+    return toInstanceDto(await this.instances.setStatus(project.projectId, apiType, businessId, status));
   }
 }

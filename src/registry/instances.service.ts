@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, In, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
@@ -20,13 +20,32 @@ const CHUNK = 200;
  * in-memory index and an event for the other nodes. Reads by id come from the index.
  */
 @Injectable()
-export class InstancesService {
+export class InstancesService implements OnModuleInit, OnModuleDestroy {
+  private unsubscribe: (() => void) | undefined;
+
   constructor(
     @InjectRepository(ApiInstanceEntity) private readonly instances: Repository<ApiInstanceEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly index: RegistryIndex,
     @InjectEventBus() private readonly events: EventBus,
   ) {}
+
+  /**
+   * A deleted project's instances were cascaded away by the database: drop its shard from the
+   * index and announce the ids, so every per-instance store forgets them.
+   */
+  onModuleInit(): void {
+    this.unsubscribe = this.events.subscribe('project.deleted', (event) => {
+      const ids = this.index.listByProject(event.projectId).map((record) => record.id);
+      this.index.removeProject(event.projectId);
+      if (ids.length > 0)
+        this.events.publish({ type: 'instances.deleted', projectId: event.projectId, instanceIds: ids });
+    });
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe?.();
+  }
 
   /** Registers an instance; an existing one (same apiType and businessId) is returned unchanged. */
   async create(projectId: string, dto: CreateInstanceDto): Promise<InstanceRecord> {

@@ -8,13 +8,26 @@ import { InstanceQueriesService } from './instance-queries.service';
 import { InstancesController } from './instances.controller';
 import { InstancesService } from './instances.service';
 import { RegistryIndex } from './registry-index';
-import { RegistryWarmupService } from './registry-warmup.service';
+import { REGISTRY_LOADED, RegistryLoader } from './registry-loader';
 
 /** Registered API instances: CRUD, batch, lifecycle, and the in-memory index select-instance reads. */
 @Module({
   imports: [DatabaseModule, TenancyModule, TypeOrmModule.forFeature([ApiInstanceEntity])],
   controllers: [InstancesController, AdminInstancesController],
-  providers: [RegistryIndex, InstancesService, InstanceQueriesService, RegistryWarmupService],
-  exports: [RegistryIndex, InstancesService, RegistryWarmupService],
+  providers: [
+    RegistryIndex,
+    InstancesService,
+    InstanceQueriesService,
+    RegistryLoader,
+    {
+      provide: REGISTRY_LOADED,
+      inject: [RegistryLoader],
+      useFactory: async (loader: RegistryLoader) => {
+        await loader.load();
+        return true;
+      },
+    },
+  ],
+  exports: [RegistryIndex, InstancesService, RegistryLoader, REGISTRY_LOADED],
 })
 export class RegistryModule {}

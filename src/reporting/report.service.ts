@@ -12,7 +12,7 @@ import { RegistryIndex } from '../registry/registry-index';
 import type { ProjectPrincipal } from '../tenancy/principal';
 import { CandidatePool } from '../protection/candidate-pool';
 import { LeaseManager } from '../protection/lease-manager';
-import { Protection } from '../protection/admission.service';
+import { AdmissionControl, InjectAdmissionControl } from '../protection/admission';
 
 /** A call's time is trusted within a day back and five minutes ahead of the server's clock. */
 const PLAUSIBLE_PAST_MS = 24 * 3_600_000;
@@ -40,7 +40,7 @@ export class ReportService {
     private readonly stats: InstanceStatsRegistry,
     private readonly leases: LeaseManager,
     private readonly pool: CandidatePool,
-    private readonly protection: Protection,
+    @InjectAdmissionControl() private readonly admission: AdmissionControl,
     private readonly minutes: MinuteAggregator,
     private readonly metrics: GatewayMetrics,
     @InjectClock() private readonly clock: Clock,
@@ -99,7 +99,17 @@ export class ReportService {
         : this.leases.closeOldest(project.projectId, instance.id);
     const ingested: IngestedReport = { instance, report, outcome, at: plausible ? at : now, receivedAt: now };
     const candidate = this.pool.candidateFor(instance, now);
-    this.protection.learn(ingested, candidate, lease, project.settings);
+    this.admission.learn({
+      candidate,
+      outcome,
+      latencyMs: report.latencyMs,
+      retryAfterMs: report.retryAfterMs ?? undefined,
+      errorMessage: report.errorMessage ?? undefined,
+      usedTokens: usedTokens(usage),
+      lease,
+      settings: project.settings,
+      now,
+    });
     this.metrics.report(outcome, report.latencyMs);
     this.minutes.recordReport(
       instance.projectId,
@@ -110,4 +120,14 @@ export class ReportService {
     );
     return ingested;
   }
+}
+
+/** Tokens the call used: the reported total, else prompt + completion when either is known. */
+function usedTokens(usage: ReportResultDto['usageMetrics'] | undefined): number | undefined {
+  return (
+    usage?.totalTokens ??
+    (usage?.promptTokens !== undefined || usage?.completionTokens !== undefined
+      ? (usage.promptTokens ?? 0) + (usage.completionTokens ?? 0)
+      : undefined)
+  );
 }

@@ -1,6 +1,6 @@
 import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBody, ApiTags } from '@nestjs/swagger';
-import { Authenticated, asProject, principalOf } from '../auth/auth.decorators';
+import { Authenticated, projectOf } from '../auth/auth.decorators';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { Clock, InjectClock } from '../common/clock';
 import { type SuccessEnvelope, success } from '../common/envelope';
@@ -56,7 +56,7 @@ export class GatewayController {
   )
   @ApiBody({ type: SelectInstanceDto })
   select(@Req() request: GatewayRequest): SuccessEnvelope<SelectedInstanceDto> {
-    const project = asProject(principalOf(request));
+    const project = projectOf(request);
     return success(this.selection.select(project, this.selectBody.transform(request.body)), this.clock.now());
   }
 
@@ -68,7 +68,7 @@ export class GatewayController {
   @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
   @ApiBody({ type: ReportResultDto })
   report(@Req() request: GatewayRequest): SuccessEnvelope<never> {
-    const project = asProject(principalOf(request));
+    const project = projectOf(request);
     this.reports.report(project, this.reportBody.transform(request.body));
     return success(undefined as never, this.clock.now());
   }
@@ -81,7 +81,7 @@ export class GatewayController {
   @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
   @ApiBody({ type: ReportResultsDto })
   reportAll(@Req() request: GatewayRequest): SuccessEnvelope<never> {
-    const project = asProject(principalOf(request));
+    const project = projectOf(request);
     this.reports.reportAll(project, this.reportsBody.transform(request.body).results);
     return success(undefined as never, this.clock.now());
   }

@@ -1,14 +1,7 @@
-import type { InstanceStatsView } from '../statistics/instance-stats-view';
-import type { InstanceRecord } from '../registry/instance-record';
-import type { RoutingParams } from '../registry/routing-params';
+import type { Candidate } from '../protection/candidate';
 
-/** One selectable instance, as a strategy sees it. Objects are reused between requests: do not keep them. */
-export interface Candidate {
-  readonly instance: InstanceRecord;
-  /** Known routing parameters, typed, aliases resolved. */
-  readonly params: RoutingParams;
-  readonly stats: InstanceStatsView;
-}
+// Strategy authors import everything they implement against from this one file.
+export type { Candidate } from '../protection/candidate';
 
 /** What a strategy knows of the request it decides for. */
 export interface SelectionContext {

@@ -10,7 +10,7 @@ import type { ProjectPrincipal } from '../tenancy/principal';
 import { CandidatePool } from '../protection/candidate-pool';
 import type { SelectInstanceDto, SelectedInstanceDto } from './dto/select-instance.dto';
 import { explainSelection } from './explain';
-import { type AdmissionRequest, HealthView, InjectHealthView } from '../protection/admission';
+import { type AdmissionRequest, AdmissionControl, InjectAdmissionControl } from '../protection/admission';
 import { LeaseManager } from '../protection/lease-manager';
 import { type Attempt, type Judged, bestTierOf, topTier } from './selection-attempt';
 import { noSelectableInstance } from './selection-errors';
@@ -37,7 +37,7 @@ export class SelectionService {
     private readonly pool: CandidatePool,
     private readonly strategies: StrategyRegistry,
     private readonly leases: LeaseManager,
-    @InjectHealthView() private readonly health: HealthView,
+    @InjectAdmissionControl() private readonly admission: AdmissionControl,
     @InjectAffinityStore() private readonly affinity: AffinityStore,
     @InjectClock() private readonly clock: Clock,
     private readonly minutes: MinuteAggregator,
@@ -98,7 +98,7 @@ export class SelectionService {
     const judged: Judged[] = records.map((record) => {
       const candidate = this.pool.candidateFor(record, now);
       if (excluded?.includes(record.id)) return { candidate, unavailable: EXCLUDED };
-      const unavailable = this.health.check(candidate, now, admission);
+      const unavailable = this.admission.check(candidate, now, admission);
       return unavailable ? { candidate, unavailable } : { candidate };
     });
     const { tier, members } = topTier(judged);
@@ -130,7 +130,7 @@ export class SelectionService {
 
   /** A HALF_OPEN member waiting for a probe call, if any: recovery is probed, not left to chance. */
   private probeDue(members: readonly Candidate[], now: number, admission: AdmissionRequest): Candidate | undefined {
-    for (const candidate of members) if (this.health.wantsProbe(candidate, now, admission)) return candidate;
+    for (const candidate of members) if (this.admission.wantsProbe(candidate, now, admission)) return candidate;
     return undefined;
   }
 
@@ -171,7 +171,7 @@ export class SelectionService {
       project.settings.quotas?.leaseTtlMs ??
       (chosen.params.timeoutMs ? chosen.params.timeoutMs + 5000 : DEFAULT_LEASE_TTL_MS);
     const tokens = request.estimatedTokens ?? undefined;
-    const probe = this.health.admit(
+    const probe = this.admission.admit(
       chosen,
       now,
       { estimatedTokens: tokens, settings: project.settings },

@@ -19,9 +19,8 @@ export interface BreakerWindowData {
 }
 
 /**
- * The breaker state of one instance as plain data (RESILIENCE.md §2). The state machine in the
- * circuit-breaker module reads and changes it; the store keeps it and owns the one operation
- * that must be atomic across nodes, granting a half-open probe slot.
+ * The breaker state of one instance as plain data (docs/resilience.md §2). The state machine in the
+ * circuit-breaker module changes it inside {@link BreakerStore.update}; nothing else may.
  */
 export interface BreakerRecord {
   readonly projectId: string;
@@ -48,23 +47,41 @@ export interface BreakerRecord {
   window: BreakerWindowData | null;
 }
 
+/** A breaker record as readers get it: a snapshot they cannot change. */
+export type BreakerRecordView = {
+  readonly [K in keyof BreakerRecord]: K extends 'probeExpiries'
+    ? readonly number[]
+    : K extends 'window'
+      ? Readonly<Omit<BreakerWindowData, 'buckets'>> | null
+      : BreakerRecord[K];
+};
+
+/** Which breaker a change is for. */
+export interface BreakerKey {
+  readonly projectId: string;
+  readonly instanceId: string;
+}
+
 /**
- * Where breaker records live. Memory now; a Redis implementation (cluster mode) keeps a local
- * copy reconciled at least every second and grants probes with one Lua script, so a probe slot
- * is never handed out twice across nodes.
+ * Where breaker records live. It hands out read-only views and takes changes as operations:
+ * `update` runs a change against the record as one step (memory: in place; a shared store may
+ * retry it or run it as a script), and the probe operations are atomic, so a probe slot is never
+ * handed out twice. Only the circuit-breaker module talks to it (lint enforces this).
  */
 export interface BreakerStore {
-  get(instanceId: string): BreakerRecord | undefined;
-  /** The record, created CLOSED at `now` when absent. */
-  ensure(projectId: string, instanceId: string, now: number): BreakerRecord;
-  /** Atomically takes a probe slot if fewer than `limit` are in flight; false when none is free. */
+  /** The record, or undefined when the instance was never reported (its breaker is CLOSED). */
+  get(instanceId: string): BreakerRecordView | undefined;
+  /** Runs `change` on the record (created CLOSED at `now` when absent) and returns its result. */
+  update<T>(key: BreakerKey, now: number, change: (record: BreakerRecord) => T): T;
+  /** Atomically takes a probe slot if the breaker is HALF_OPEN with fewer than `limit` in flight. */
   tryAcquireProbe(instanceId: string, limit: number, expiresAt: number): boolean;
   /** Takes a probe slot even beyond the limit (an operator's or `least-bad` decision). */
   forceProbe(instanceId: string, expiresAt: number): void;
   /** Frees the slot of the probe lease that expires at `expiresAt`; false if no such probe is in flight. */
   releaseProbe(instanceId: string, expiresAt: number): boolean;
   delete(instanceId: string): void;
-  values(): IterableIterator<BreakerRecord>;
+  /** Every record, read-only (gauges and monitoring). */
+  values(): IterableIterator<BreakerRecordView>;
 }
 
 /** Injection token of {@link BreakerStore}. */
@@ -77,11 +94,12 @@ export const InjectBreakerStore = (): ParameterDecorator => Inject(BreakerStore)
 export class MemoryBreakerStore implements BreakerStore {
   private readonly records = new Map<string, BreakerRecord>();
 
-  get(instanceId: string): BreakerRecord | undefined {
+  get(instanceId: string): BreakerRecordView | undefined {
     return this.records.get(instanceId);
   }
 
-  ensure(projectId: string, instanceId: string, now: number): BreakerRecord {
+  update<T>(key: BreakerKey, now: number, change: (record: BreakerRecord) => T): T {
+    const { projectId, instanceId } = key;
     let record = this.records.get(instanceId);
     if (record === undefined) {
       record = {
@@ -102,7 +120,7 @@ export class MemoryBreakerStore implements BreakerStore {
       };
       this.records.set(instanceId, record);
     }
-    return record;
+    return change(record);
   }
 
   tryAcquireProbe(instanceId: string, limit: number, expiresAt: number): boolean {
@@ -128,7 +146,7 @@ export class MemoryBreakerStore implements BreakerStore {
     this.records.delete(instanceId);
   }
 
-  values(): IterableIterator<BreakerRecord> {
+  values(): IterableIterator<BreakerRecordView> {
     return this.records.values();
   }
 }

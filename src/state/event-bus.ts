@@ -47,3 +47,16 @@ export class MemoryEventBus implements EventBus {
     return () => set.delete(handler as Handler);
   }
 }
+
+/**
+ * Each store that keeps memory per instance forgets a deleted instance itself: it calls this from
+ * `onModuleInit` and the returned function from `onModuleDestroy`.
+ *
+ * @example
+ * onModuleInit() { this.stop = forgetDeletedInstances(this.events, (id) => this.byId.delete(id)); }
+ */
+export function forgetDeletedInstances(events: EventBus, forget: (instanceId: string) => void): () => void {
+  return events.subscribe('instances.deleted', (event) => {
+    for (const id of event.instanceIds) forget(id);
+  });
+}

@@ -1,3 +1,5 @@
+import { BreakerTransitions } from '../circuit-breaker/breaker-transition';
+import { EventBus, MemoryEventBus } from '../state/event-bus';
 import { Test } from '@nestjs/testing';
 import { InstanceStats } from './instance-stats';
 import { InstanceStatsRegistry } from './instance-stats-registry';
@@ -6,7 +8,7 @@ describe('InstanceStatsRegistry', () => {
   const T0 = Date.UTC(2026, 0, 1);
 
   it('creates on first get and returns the same object afterwards', () => {
-    const registry = new InstanceStatsRegistry();
+    const registry = new InstanceStatsRegistry(new MemoryEventBus(), new BreakerTransitions());
     const first = registry.get('a');
     first.record({ at: T0, outcome: 'SUCCESS', latencyMs: 50 });
     expect(registry.get('a')).toBe(first);
@@ -16,7 +18,7 @@ describe('InstanceStatsRegistry', () => {
   });
 
   it('peeks without creating', () => {
-    const registry = new InstanceStatsRegistry();
+    const registry = new InstanceStatsRegistry(new MemoryEventBus(), new BreakerTransitions());
     expect(registry.peek('a')).toBeUndefined();
     expect(registry.size).toBe(0);
     const stats = registry.get('a');
@@ -24,7 +26,7 @@ describe('InstanceStatsRegistry', () => {
   });
 
   it('removes an instance so that a later get starts from scratch', () => {
-    const registry = new InstanceStatsRegistry();
+    const registry = new InstanceStatsRegistry(new MemoryEventBus(), new BreakerTransitions());
     registry.get('a').record({ at: T0, outcome: 'SERVER_ERROR', latencyMs: 5 });
     expect(registry.remove('a')).toBe(true);
     expect(registry.remove('a')).toBe(false);
@@ -39,16 +41,28 @@ describe('InstanceStatsRegistry', () => {
         return new InstanceStats({ failurePenaltyMs: instanceId.startsWith('llm-') ? 120_000 : 5000 });
       }
     }
-    const registry = new SlowBackends();
+    const registry = new SlowBackends(new MemoryEventBus(), new BreakerTransitions());
     registry.get('llm-1').record({ at: T0, outcome: 'TIMEOUT', latencyMs: 1 });
     registry.get('embed-1').record({ at: T0, outcome: 'TIMEOUT', latencyMs: 1 });
     expect(registry.get('llm-1').latencyMs).toBe(120_000);
     expect(registry.get('embed-1').latencyMs).toBe(5000);
   });
 
-  it('is a Nest provider with no dependencies', async () => {
-    const moduleRef = await Test.createTestingModule({ providers: [InstanceStatsRegistry] }).compile();
+  it('as a Nest provider, forgets deleted instances and ramps recovered ones up (slow start)', async () => {
+    const moduleRef = await Test.createTestingModule({
+      providers: [InstanceStatsRegistry, BreakerTransitions, { provide: EventBus, useClass: MemoryEventBus }],
+    }).compile();
+    await moduleRef.init();
     const registry = moduleRef.get(InstanceStatsRegistry);
-    expect(registry.get('x')).toBeInstanceOf(InstanceStats);
+    registry.get('x').record({ at: T0, outcome: 'SUCCESS', latencyMs: 10 });
+    moduleRef.get<EventBus>(EventBus).publish({ type: 'instances.deleted', projectId: 'p', instanceIds: ['x'] });
+    expect(registry.peek('x')).toBeUndefined();
+
+    const transition = { projectId: 'p', instanceId: 'y', reason: 'probes ok', at: T0 } as const;
+    moduleRef.get(BreakerTransitions).emit({ ...transition, from: 'OPEN', to: 'HALF_OPEN' });
+    expect(registry.peek('y')).toBeUndefined();
+    moduleRef.get(BreakerTransitions).emit({ ...transition, from: 'HALF_OPEN', to: 'CLOSED' });
+    expect(registry.get('y').slowStartFactor).toBeLessThan(1);
+    await moduleRef.close();
   });
 });

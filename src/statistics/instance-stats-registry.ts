@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { BreakerTransitions } from '../circuit-breaker/breaker-transition';
+import { EventBus, InjectEventBus, forgetDeletedInstances } from '../state/event-bus';
 import { InstanceStats } from './instance-stats';
 
 /**
@@ -15,8 +17,30 @@ import { InstanceStats } from './instance-stats';
  * registry.remove(deletedId); // on instance deletion
  */
 @Injectable()
-export class InstanceStatsRegistry {
+export class InstanceStatsRegistry implements OnModuleInit, OnModuleDestroy {
   private readonly stats = new Map<string, InstanceStats>();
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(
+    @InjectEventBus() private readonly events: EventBus,
+    private readonly transitions: BreakerTransitions,
+  ) {}
+
+  onModuleInit(): void {
+    this.unsubscribe.push(
+      forgetDeletedInstances(this.events, (id) => this.remove(id)),
+      // A recovered instance ramps up from 10 % of its weight (slow start, docs/resilience.md §5).
+      this.transitions.listen((transition) => {
+        if (transition.from === 'HALF_OPEN' && transition.to === 'CLOSED') {
+          this.get(transition.instanceId).markJoined(transition.at);
+        }
+      }),
+    );
+  }
+
+  onModuleDestroy(): void {
+    for (const stop of this.unsubscribe.splice(0)) stop();
+  }
 
   get size(): number {
     return this.stats.size;

@@ -1,9 +1,9 @@
 import { Body, Controller, Get, HttpCode, Patch, Post } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal, Public, asProject } from '../auth/auth.decorators';
+import { Authenticated, CurrentProject, Public } from '../auth/auth.decorators';
 import { Enveloped } from '../common/envelope.interceptor';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
-import type { Principal } from './principal';
+import type { ProjectPrincipal } from './principal';
 import { CreateProjectWithKeyDto, ProjectDto, toProjectDto } from './dto/project.dto';
 import { ProjectSettings } from './project-settings';
 import { ProjectsService } from './projects.service';
@@ -31,8 +31,8 @@ export class ProjectsController {
   @Authenticated({ scopes: ['read'] })
   @Get('current')
   @ApiEnvelope(ProjectDto)
-  async current(@CurrentPrincipal() principal: Principal): Promise<ProjectDto> {
-    return toProjectDto(await this.projects.get(asProject(principal).projectId));
+  async current(@CurrentProject() project: ProjectPrincipal): Promise<ProjectDto> {
+    return toProjectDto(await this.projects.get(project.projectId));
   }
 
   /** Changes the caller's project settings; nested groups (`breaker`, `quotas`) merge field by field. */
@@ -40,7 +40,10 @@ export class ProjectsController {
   @Patch('current/settings')
   @ApiEnvelope(ProjectDto)
   @ApiErrors('VALIDATION_FAILED')
-  async updateSettings(@CurrentPrincipal() principal: Principal, @Body() body: ProjectSettings): Promise<ProjectDto> {
-    return toProjectDto(await this.projects.updateSettings(asProject(principal).projectId, body));
+  async updateSettings(
+    @CurrentProject() project: ProjectPrincipal,
+    @Body() body: ProjectSettings,
+  ): Promise<ProjectDto> {
+    return toProjectDto(await this.projects.updateSettings(project.projectId, body));
   }
 }

@@ -1,42 +1,34 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { DATABASE_MIGRATED } from '../database/database.module';
-import { EventBus, InjectEventBus } from '../state/event-bus';
 import { ApiInstanceEntity } from './entities/api-instance.entity';
 import { toRecord } from './instance-mapping';
+import type { InstanceRecord } from './instance-record';
 import { RegistryIndex } from './registry-index';
 
 const PAGE = 10_000;
 
 /**
- * Fills the {@link RegistryIndex} from the database before the app reports ready, and keeps it
- * in step with project deletions (whose instances the database cascades away).
+ * Resolves once the {@link RegistryIndex} holds every registered instance. Providers that need
+ * the registry at start-up (operator overrides restored per instance) inject it, so they run
+ * after the load whatever the module order.
  */
+export const REGISTRY_LOADED = Symbol('REGISTRY_LOADED');
+
+/** Fills the {@link RegistryIndex} from the database: at start-up, before the app reports ready. */
 @Injectable()
-export class RegistryWarmupService implements OnModuleInit {
+export class RegistryLoader {
   private readonly logger = new Logger('Registry');
 
   constructor(
     @InjectRepository(ApiInstanceEntity) private readonly instances: Repository<ApiInstanceEntity>,
     private readonly index: RegistryIndex,
-    @InjectEventBus() private readonly events: EventBus,
     @Inject(DATABASE_MIGRATED) private readonly _migrated: boolean,
   ) {}
 
-  async onModuleInit(): Promise<void> {
-    this.events.subscribe('project.deleted', (event) => {
-      // The database cascaded the instances away; tell their other holders (leases, statistics).
-      const ids = this.index.listByProject(event.projectId).map((record) => record.id);
-      this.index.removeProject(event.projectId);
-      if (ids.length > 0)
-        this.events.publish({ type: 'instances.deleted', projectId: event.projectId, instanceIds: ids });
-    });
-    await this.warm();
-  }
-
   /** Rebuilds the index from the database (start-up; also after a lost event stream). */
-  async warm(): Promise<void> {
+  async load(): Promise<void> {
     const started = performance.now();
     this.index.replaceAll(await this.loadAll());
     const ms = Math.round(performance.now() - started);
@@ -44,8 +36,8 @@ export class RegistryWarmupService implements OnModuleInit {
   }
 
   /** Every row, read in id order by keyset pages so memory stays flat on large registries. */
-  private async loadAll(): Promise<ReturnType<typeof toRecord>[]> {
-    const records: ReturnType<typeof toRecord>[] = [];
+  private async loadAll(): Promise<InstanceRecord[]> {
+    const records: InstanceRecord[] = [];
     let after = '';
     for (;;) {
       const rows = await this.instances
