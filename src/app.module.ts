@@ -10,6 +10,7 @@ import { HealthModule } from './health/health.module';
 import { StateModule } from './state/state.module';
 import { AuthModule } from './auth/auth.module';
 import { TenancyModule } from './tenancy/tenancy.module';
+import { TenancyApiModule } from './tenancy-api/tenancy-api.module';
 import { RegistryModule } from './registry/registry.module';
 import { SelectionModule } from './selection/selection.module';
 import { DashboardModule } from './dashboard/dashboard.module';
@@ -34,6 +35,7 @@ export class AppModule {
         StateModule,
         DatabaseModule,
         TenancyModule,
+        TenancyApiModule,
         AuthModule,
         RegistryModule,
         SelectionModule,

@@ -34,7 +34,7 @@ async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Pr
 }
 
 /**
- * Nothing acknowledged is lost (ARCHITECTURE.md: process lifecycle): 50,000 reports sent
+ * Nothing acknowledged is lost (docs/architecture.md, Lifecycle): 50,000 reports sent
  * concurrently to a real gateway process, SIGTERM, restart on the same database, and the durable
  * minute metrics hold exactly what was acknowledged. The flush timer is set to a minute so that
  * only the shutdown flush can have written them.

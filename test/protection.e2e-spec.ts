@@ -3,7 +3,7 @@ import { adminToken, createProject, reportResult, type TestProject } from './uti
 import { createTestApp, type TestApp } from './utils/test-app';
 
 /**
- * Protection over real HTTP (RESILIENCE.md §1–4): breakers, cool-downs, quotas, operator control,
+ * Protection over real HTTP (docs/resilience.md §1–4): breakers, cool-downs, quotas, operator control,
  * least-bad, the health route. Time is the app's fake clock; nothing sleeps. Every scenario uses a
  * project of its own. The database is never on this path, so one (SQLite) is enough here.
  */

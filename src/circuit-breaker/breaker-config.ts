@@ -1,6 +1,6 @@
 import type { BreakerSettings } from '../tenancy/project-settings';
 
-/** A breaker's effective thresholds, in milliseconds and percent (RESILIENCE.md §2). */
+/** A breaker's effective thresholds, in milliseconds and percent (docs/resilience.md §2). */
 export interface BreakerConfig {
   readonly consecutiveFailures: number;
   readonly failureRatePercent: number;

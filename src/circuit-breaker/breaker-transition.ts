@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 
-/** Breaker states (RESILIENCE.md §2): automatic ones plus the two an operator sets. */
+/** Breaker states (docs/resilience.md §2): automatic ones plus the two an operator sets. */
 export const BREAKER_STATES = ['CLOSED', 'OPEN', 'HALF_OPEN', 'FORCED_OPEN', 'DISABLED'] as const;
 export type BreakerStateName = (typeof BREAKER_STATES)[number];
 

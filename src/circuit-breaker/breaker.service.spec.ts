@@ -36,7 +36,7 @@ function trip(t: ReturnType<typeof setup>): void {
   for (let i = 0; i < 5; i++) t.report('SERVER_ERROR');
 }
 
-describe('BreakerService (RESILIENCE.md §2)', () => {
+describe('BreakerService (docs/resilience.md §2)', () => {
   describe('trip rules', () => {
     it('trips after exactly 5 consecutive SERVER_ERROR/TIMEOUT reports, naming them', () => {
       const t = setup();

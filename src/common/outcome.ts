@@ -1,5 +1,5 @@
 /**
- * What a report means for the instance's health (RESILIENCE.md §1). Classified once per report.
+ * What a report means for the instance's health (docs/resilience.md §1). Classified once per report.
  */
 export const OUTCOME_CLASSES = [
   'SUCCESS',

@@ -1,5 +1,5 @@
 /**
- * Why an instance cannot be chosen now (RESILIENCE.md §2–3):
+ * Why an instance cannot be chosen now (docs/resilience.md §2–3):
  * - `breaker`: OPEN, or HALF_OPEN with every probe slot taken;
  * - `operator`: FORCED_OPEN by an operator (never overridden, not even by `least-bad`);
  * - `cooldown`: a RATE_LIMITED report put it in cool-down;

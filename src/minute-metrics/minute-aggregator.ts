@@ -39,7 +39,7 @@ export interface AggregatorStats {
 }
 
 /**
- * Durable per-minute metrics, written behind (ARCHITECTURE.md: nothing on the hot path touches the
+ * Durable per-minute metrics, written behind (docs/architecture.md: nothing on the hot path touches the
  * database). Reports and selections aggregate in memory per instance and minute; about once a
  * second everything aggregated is written as one transaction of additive upserts. When the
  * database fails, the rows stay buffered (merged with what keeps arriving) and the write is retried

@@ -6,7 +6,7 @@ import { EventBus, InjectEventBus, forgetDeletedInstances } from '../state/event
 import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import { ExpiryHeap, InstanceLeases, type LeaseQueue } from './lease-queues';
 
-/** A selection handed out and not yet reported (RESILIENCE.md §4). */
+/** A selection handed out and not yet reported (docs/resilience.md §4). */
 export interface Lease {
   /** 32 lowercase hex characters. */
   readonly selectionId: string;

@@ -28,7 +28,7 @@ describe('RollingSum', () => {
   });
 });
 
-describe('QuotaService (RESILIENCE.md §3)', () => {
+describe('QuotaService (docs/resilience.md §3)', () => {
   const setup = () => new QuotaService(new MemoryCounterStore(), new MemoryEventBus());
 
   it('rpmLimit: exactly 60 decisions per rolling minute, then a correct retryAt', () => {

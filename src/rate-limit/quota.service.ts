@@ -17,7 +17,7 @@ export interface QuotaSnapshot {
 }
 
 /**
- * Backend capacity (RESILIENCE.md §3): `rpmLimit` counts decisions per rolling minute, `tpmLimit`
+ * Backend capacity (docs/resilience.md §3): `rpmLimit` counts decisions per rolling minute, `tpmLimit`
  * counts tokens (the caller's `estimatedTokens` reserved at decision time, corrected by the
  * reported usage), and a RATE_LIMITED report cools the instance down. An instance at a limit is
  * skipped, not failed. Counters are kept only for the limits an instance has.

@@ -1,6 +1,6 @@
 import { FAILURE_CLASSES, type OutcomeClass } from '../common/outcome';
 
-/** The fields of a report that say what happened (RESILIENCE.md §1). */
+/** The fields of a report that say what happened (docs/resilience.md §1). */
 export interface OutcomeReport {
   readonly success: boolean;
   readonly errorType?: string;
@@ -14,7 +14,7 @@ export function isFailure(outcome: OutcomeClass): boolean {
 }
 
 /**
- * Classifies a report once, in the order of RESILIENCE.md §1: `success`, then `errorType`, then
+ * Classifies a report once, in the order of docs/resilience.md §1: `success`, then `errorType`, then
  * `statusCode`, then the text of `errorMessage`, else UNKNOWN.
  *
  * `success: true` wins over everything else, even a contradictory 5xx `statusCode`: the caller is
@@ -81,7 +81,7 @@ const BARE_STATUS = /(?<![\d.:/-])\b([45]\d\d)\b(?![\d.:/-])/;
 /**
  * Message patterns, tried in order, first match wins. The order settles overlaps:
  * - "aborted due to timeout" (AbortSignal.timeout) is a TIMEOUT and must precede the caller-abort rule;
- * - a caller's own abort or cancel is a CLIENT_ERROR (RESILIENCE §1: TIMEOUT means the upstream did
+ * - a caller's own abort or cancel is a CLIENT_ERROR (docs/resilience.md §1: TIMEOUT means the upstream did
  *   not answer, and LiteLLM's lesson is that caller-side errors must not cool a backend down);
  * - rate limits and auth precede everything generic, since their messages often also say "error";
  * - TIMEOUT precedes SERVER_ERROR so `ESOCKETTIMEDOUT` or an Envoy "upstream request timeout" is a timeout;

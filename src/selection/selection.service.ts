@@ -23,7 +23,7 @@ const DEFAULT_LEASE_TTL_MS = 60_000;
 const DEFAULT_AFFINITY_TTL_MS = 30 * 60_000;
 
 /**
- * select-instance (RESILIENCE.md §4–5): candidates from the registry index → not selectable
+ * select-instance (docs/resilience.md §4–5): candidates from the registry index → not selectable
  * dropped (health view, exclusions) → highest non-empty priority tier → affinity → strategy, for
  * the primary identifier and then each fallback entry; a lease for the chosen one. Memory only.
  */

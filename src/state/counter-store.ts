@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 
 /**
  * Rolling one-minute sums and deadlines per key: the shared state of backend quotas (RPM, TPM)
- * and RATE_LIMITED cool-downs (RESILIENCE.md §3). The memory implementation serves one node; a
+ * and RATE_LIMITED cool-downs (docs/resilience.md §3). The memory implementation serves one node; a
  * Redis one (cluster mode) keeps a local copy reconciled at least every second, so every method
  * stays synchronous and the hot path stays in memory.
  *

@@ -19,7 +19,7 @@ export interface RecordedOutcome {
 export interface InstanceStatsOptions {
   /** Latency assumed before the first sample: neither 0 (would flood the newcomer) nor pessimistic. */
   readonly neutralLatencyMs: number;
-  /** Time constant τ of the latency and TTFT EWMAs (RESILIENCE.md §5: ~10 s). */
+  /** Time constant τ of the latency and TTFT EWMAs (docs/resilience.md §5: ~10 s). */
   readonly latencyDecayMs: number;
   /**
    * A failed call (FAILURE_CLASSES) is observed as at least this slow. Set it at or above the

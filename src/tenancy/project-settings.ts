@@ -4,7 +4,7 @@ import { IsIn, IsInt, IsOptional, Matches, Max, Min, ValidateNested } from 'clas
 export const WHEN_ALL_UNAVAILABLE = ['fail', 'least-bad'] as const;
 export type WhenAllUnavailable = (typeof WHEN_ALL_UNAVAILABLE)[number];
 
-/** Circuit-breaker defaults of a project (RESILIENCE.md §2); instances may override them. */
+/** Circuit-breaker defaults of a project (docs/resilience.md §2); instances may override them. */
 export class BreakerSettings {
   /** Trip after this many consecutive failures. */
   @IsOptional() @IsInt() @Min(1) @Max(1000) consecutiveFailures?: number;
@@ -26,7 +26,7 @@ export class BreakerSettings {
   @IsOptional() @IsInt() @Min(1) @Max(100) slowCallRateThreshold?: number;
 }
 
-/** Capacity defaults of a project (RESILIENCE.md §3–4). */
+/** Capacity defaults of a project (docs/resilience.md §3–4). */
 export class QuotaSettings {
   /** How long an unreported selection holds capacity, ms. */
   @IsOptional() @IsInt() @Min(1000) @Max(3600000) leaseTtlMs?: number;

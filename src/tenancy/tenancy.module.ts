@@ -1,8 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DatabaseModule } from '../database/database.module';
-import { AdminApiKeysController } from './admin-api-keys.controller';
-import { AdminProjectsController } from './admin-projects.controller';
 import { AdminUsersService } from './admin-users.service';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
 import { ApiKeysService } from './api-keys.service';
@@ -10,15 +8,13 @@ import { AdminUserEntity } from './entities/admin-user.entity';
 import { ApiKeyEntity } from './entities/api-key.entity';
 import { ProjectEntity } from './entities/project.entity';
 import { SettingEntity } from './entities/setting.entity';
-import { ProjectsController } from './projects.controller';
 import { ProjectsService } from './projects.service';
 import { SettingsService } from './settings.service';
 import { TenancyBootstrapService } from './tenancy-bootstrap.service';
 
-/** Projects, hashed API keys, admin users, and the in-memory authentication of keys. */
+/** Projects, hashed API keys, admin users, and the in-memory authentication of keys (their HTTP API: tenancy-api/). */
 @Module({
   imports: [DatabaseModule, TypeOrmModule.forFeature([ProjectEntity, ApiKeyEntity, AdminUserEntity, SettingEntity])],
-  controllers: [ProjectsController, AdminProjectsController, AdminApiKeysController],
   providers: [
     ProjectsService,
     ApiKeysService,

@@ -15,7 +15,7 @@ const FACTORIES = new Map<Type<SelectionStrategyHandler>, () => SelectionStrateg
 const reflector = new Reflector();
 
 describe('built-in selection strategies', () => {
-  it('are the seven of RESILIENCE.md §5, each under its own name', () => {
+  it('are the seven of docs/resilience.md §5, each under its own name', () => {
     const names = BUILTIN_STRATEGIES.map((type) => reflector.get<string>(SELECTION_STRATEGY_METADATA, type));
     expect([...names].sort()).toEqual([
       'least-busy',

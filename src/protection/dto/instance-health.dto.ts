@@ -72,7 +72,7 @@ export class InstanceQuotasDto {
   coolDownUntil!: string | null;
 }
 
-/** Reports in the window per outcome class (RESILIENCE.md §1). */
+/** Reports in the window per outcome class (docs/resilience.md §1). */
 export class OutcomeCountsDto implements Record<OutcomeClass, number> {
   SUCCESS!: number;
   SERVER_ERROR!: number;

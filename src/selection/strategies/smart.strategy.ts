@@ -62,7 +62,7 @@ function rampOf(candidate: Candidate): number {
  * are near-equals, and one of them is drawn with probability proportional to its score.
  * Instances ramping up — just recovered (slow start) or never reported — are not judged by their
  * score, which reflects a stale outage or a neutral prior: each gets `best × ramp` instead, so a
- * recovered backend regains its share over the slow start (RESILIENCE.md §5) and a new one is
+ * recovered backend regains its share over the slow start (docs/resilience.md §5) and a new one is
  * explored at 10 %, rather than waiting forever for a history it cannot earn without traffic. Always
  * taking the single best would send every request to it until its EWMA and lease count caught
  * up, then swing to the next: drawing among near-equals spreads load without giving traffic to

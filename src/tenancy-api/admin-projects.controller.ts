@@ -4,8 +4,8 @@ import { Authenticated } from '../auth/auth.decorators';
 import { Enveloped } from '../common/envelope.interceptor';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { IdParam } from '../common/id.param';
-import { ApiKeysService } from './api-keys.service';
-import { CreatedApiKeyDto, IssueApiKeyDto, toApiKeyDto } from './dto/api-key.dto';
+import { ApiKeysService } from '../tenancy/api-keys.service';
+import { CreatedApiKeyDto, IssueApiKeyDto, toApiKeyDto } from '../tenancy/dto/api-key.dto';
 import {
   CreateProjectDto,
   ProjectDto,
@@ -14,8 +14,8 @@ import {
   ProjectStatusDto,
   UpdateProjectDto,
   toProjectDto,
-} from './dto/project.dto';
-import { ProjectsService } from './projects.service';
+} from '../tenancy/dto/project.dto';
+import { ProjectsService } from '../tenancy/projects.service';
 
 @ApiTags('admin: projects')
 @Authenticated({ admin: true })

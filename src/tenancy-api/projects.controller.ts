@@ -3,10 +3,10 @@ import { ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentProject, Public } from '../auth/auth.decorators';
 import { Enveloped } from '../common/envelope.interceptor';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
-import type { ProjectPrincipal } from './principal';
-import { CreateProjectWithKeyDto, ProjectDto, toProjectDto } from './dto/project.dto';
-import { ProjectSettings } from './project-settings';
-import { ProjectsService } from './projects.service';
+import type { ProjectPrincipal } from '../tenancy/principal';
+import { CreateProjectWithKeyDto, ProjectDto, toProjectDto } from '../tenancy/dto/project.dto';
+import { ProjectSettings } from '../tenancy/project-settings';
+import { ProjectsService } from '../tenancy/projects.service';
 
 @ApiTags('projects')
 @Enveloped()

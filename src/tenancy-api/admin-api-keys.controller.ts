@@ -4,8 +4,8 @@ import { Authenticated } from '../auth/auth.decorators';
 import { Enveloped } from '../common/envelope.interceptor';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { IdParam } from '../common/id.param';
-import { ApiKeyAuthenticator } from './api-key-authenticator';
-import { ApiKeysService } from './api-keys.service';
+import { ApiKeyAuthenticator } from '../tenancy/api-key-authenticator';
+import { ApiKeysService } from '../tenancy/api-keys.service';
 import {
   ApiKeyDto,
   ApiKeyPageDto,
@@ -17,7 +17,7 @@ import {
   UpdateApiKeyDto,
   ValidateApiKeyQueryDto,
   toApiKeyDto,
-} from './dto/api-key.dto';
+} from '../tenancy/dto/api-key.dto';
 
 @ApiTags('admin: api keys')
 @Authenticated({ admin: true })

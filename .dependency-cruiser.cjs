@@ -1,0 +1,55 @@
+// Module boundaries of src/, checked by `npm run lint` (docs/architecture.md, "Module boundaries").
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'No import cycle between files.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'no-circular-folders',
+      comment: 'No import cycle between rooms (folders) either: each room builds on the ones below it.',
+      severity: 'error',
+      scope: 'folder',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
+      name: 'foundations-import-no-feature',
+      comment: 'state/ and common/ are what features build on: they import nothing of a feature.',
+      severity: 'error',
+      from: { path: '^src/(state|common)/' },
+      to: { path: '^src/', pathNot: '^src/(state|common|config)/' },
+    },
+    {
+      name: 'protection-never-imports-selection',
+      comment: 'circuit-breaker/ and rate-limit/ judge instances; they know nothing of how one is chosen.',
+      severity: 'error',
+      from: { path: '^src/(circuit-breaker|rate-limit)/' },
+      to: { path: '^src/selection/' },
+    },
+    {
+      name: 'breaker-store-only-through-circuit-breaker',
+      comment: 'Breaker state is read and changed only through circuit-breaker/ (a shared store needs one owner).',
+      severity: 'error',
+      from: { pathNot: '^src/(circuit-breaker|state)/' },
+      to: { path: '^src/state/breaker-store\\.ts$' },
+    },
+    {
+      name: 'hot-path-never-reaches-database',
+      comment: 'select and report answer from memory: nothing they reach may import database/.',
+      severity: 'error',
+      from: { path: '^src/selection/gateway\\.controller\\.ts$' },
+      to: { path: '^src/database/', reachable: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: ['^src/dashboard/public/', '\\.spec\\.ts$'] },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};
