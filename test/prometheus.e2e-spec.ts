@@ -68,7 +68,7 @@ describe('GET /metrics: Prometheus exposition', () => {
     // Until the hot path is wired, prove the exposition of the request-path counters directly.
     const metrics = gateway.app.get(GatewayMetrics);
     for (let i = 0; i < 5; i++) metrics.report('SERVER_ERROR', 120);
-    metrics.selection('lowest-cost', 'selected', false, false);
+    metrics.selection({ strategy: 'lowest-cost', result: 'selected', fallbackUsed: false, degraded: false });
   });
   afterAll(() => gateway.close());
 

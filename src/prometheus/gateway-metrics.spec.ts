@@ -27,10 +27,10 @@ describe('GatewayMetrics', () => {
 
   it('counts selections by strategy, result, fallback and degraded', async () => {
     const metrics = new GatewayMetrics();
-    metrics.selection('smart', 'selected', false, false);
-    metrics.selection('smart', 'selected', false, false);
-    metrics.selection('smart', 'least_bad', true, true);
-    metrics.selection('unknown', 'UNKNOWN_STRATEGY', false, false);
+    metrics.selection({ strategy: 'smart', result: 'selected', fallbackUsed: false, degraded: false });
+    metrics.selection({ strategy: 'smart', result: 'selected', fallbackUsed: false, degraded: false });
+    metrics.selection({ strategy: 'smart', result: 'least_bad', fallbackUsed: true, degraded: true });
+    metrics.selection({ strategy: 'unknown', result: 'UNKNOWN_STRATEGY', fallbackUsed: false, degraded: false });
 
     const family = (await scrape(metrics)).get('gateway_selections_total');
     expect(family?.type).toBe('COUNTER');
@@ -90,7 +90,7 @@ describe('GatewayMetrics', () => {
     const counterLabels = jest.spyOn(Counter.prototype, 'labels');
     const histogramLabels = jest.spyOn(Histogram.prototype, 'labels');
     for (let i = 0; i < 1000; i++) {
-      metrics.selection('round-robin', 'selected', false, false);
+      metrics.selection({ strategy: 'round-robin', result: 'selected', fallbackUsed: false, degraded: false });
       metrics.report('SUCCESS', 12); // a known outcome: its series exist from the start
       metrics.http('POST', '/api/gateway/select-instance', 200, 0.0004);
     }
@@ -105,9 +105,10 @@ describe('GatewayMetrics', () => {
   it('folds label sets beyond the per-family limit into one overflow series', async () => {
     const metrics = new GatewayMetrics();
     jest.spyOn(metrics['logger'], 'warn').mockImplementation(() => undefined);
-    for (let i = 0; i < MAX_SERIES_PER_FAMILY; i++) metrics.selection(`s${i}`, 'selected', false, false);
-    metrics.selection('one-too-many', 'selected', false, false);
-    metrics.selection('and-another', 'NO_HEALTHY_INSTANCE', true, false);
+    for (let i = 0; i < MAX_SERIES_PER_FAMILY; i++)
+      metrics.selection({ strategy: `s${i}`, result: 'selected', fallbackUsed: false, degraded: false });
+    metrics.selection({ strategy: 'one-too-many', result: 'selected', fallbackUsed: false, degraded: false });
+    metrics.selection({ strategy: 'and-another', result: 'NO_HEALTHY_INSTANCE', fallbackUsed: true, degraded: false });
 
     const family = (await scrape(metrics)).get('gateway_selections_total');
     expect(family?.metrics).toHaveLength(MAX_SERIES_PER_FAMILY + 1);

@@ -67,6 +67,15 @@ class CounterFamily<L extends string> {
   }
 }
 
+/** One select-instance answer as Prometheus counts it. */
+export interface SelectionAnswer {
+  readonly strategy: string;
+  /** `selected`, `least_bad` or the error code. */
+  readonly result: string;
+  readonly fallbackUsed: boolean;
+  readonly degraded: boolean;
+}
+
 /**
  * The gateway's Prometheus metrics that the request path updates, in a registry of its own (not
  * prom-client's global one, so several apps in one test process never collide). A call on the hot
@@ -77,7 +86,7 @@ class CounterFamily<L extends string> {
  * counts any further label set in one `overflow` series.
  *
  * @example
- * metrics.selection('smart', 'selected', false, false);
+ * metrics.selection({ strategy: 'smart', result: 'selected', fallbackUsed: false, degraded: false });
  * metrics.report('SERVER_ERROR', 812);
  * metrics.http('GET', '/api/instances/:id/health', 200, 0.0007);
  * const text = await metrics.metrics(); // Prometheus text format
@@ -154,7 +163,8 @@ export class GatewayMetrics {
   }
 
   /** One select-instance answer: `result` is `selected`, `least_bad` or the error code. */
-  selection(strategy: string, result: string, fallbackUsed: boolean, degraded: boolean): void {
+  selection(answer: SelectionAnswer): void {
+    const { strategy, result, fallbackUsed, degraded } = answer;
     const flags = (fallbackUsed ? 2 : 0) + (degraded ? 1 : 0);
     const cell = this.selections.get(strategy)?.get(result)?.[flags];
     (cell ?? this.selectionSeries(strategy, result, fallbackUsed, degraded)).value++;

@@ -51,7 +51,7 @@ export class SelectionService {
     } catch (error) {
       if (error instanceof GatewayError) {
         const label = error.code === 'UNKNOWN_STRATEGY' ? 'unknown' : strategyName;
-        this.metrics.selection(label, error.code, false, false);
+        this.metrics.selection({ strategy: label, result: error.code, fallbackUsed: false, degraded: false });
       }
       throw error;
     }
@@ -213,7 +213,12 @@ export class SelectionService {
     if (request.explain) {
       response.explain = explainSelection(attempts, strategy, now, this.random);
     }
-    this.metrics.selection(strategyName, attempt.leastBad ? 'least_bad' : 'selected', fallbackUsed, response.degraded);
+    this.metrics.selection({
+      strategy: strategyName,
+      result: attempt.leastBad ? 'least_bad' : 'selected',
+      fallbackUsed,
+      degraded: response.degraded,
+    });
     return response;
   }
 }
