@@ -7,11 +7,9 @@ import { RegistryModule } from '../registry/registry.module';
 import { StatisticsModule } from '../statistics/statistics.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { MinuteQueries } from './minute-queries';
-import {
-  AdminMonitoringController,
-  AdminObservationController,
-  ProjectMonitoringController,
-} from './monitoring.controllers';
+import { AdminMonitoringController } from './admin-monitoring.controller';
+import { AdminObservationController } from './admin-observation.controller';
+import { ProjectMonitoringController } from './project-monitoring.controller';
 import { MonitoringService } from './monitoring.service';
 
 /** The reference's monitoring and observation views, and a project's own, over live state and minute metrics. */
