@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import type { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { Clock, InjectClock } from '../common/clock';
 
 interface Window {
@@ -8,6 +7,9 @@ interface Window {
   current: number;
   previous: number;
 }
+
+/** The record `increment` resolves to; the package's index does not export its interface. */
+type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>;
 
 const MAX_KEYS = 100_000;
 
