@@ -1,0 +1,182 @@
+import type { SelectInstanceDto } from '../selection/dto/select-instance.dto';
+import {
+  type DecisionLoop,
+  OTHER_PROJECT_ID,
+  PROJECT_ID,
+  createDecisionLoop,
+  gatewayErrorOf,
+  instanceId,
+  instanceRecord,
+  projectPrincipal,
+} from '../selection/testing/decision-loop.testing';
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+/**
+ * ReportService over the real decision loop: what a report teaches is asserted through what the
+ * next selection does (breakers, cool-downs, TPM), which lease it closed and which minute the
+ * aggregator counted it in. Time is a FakeClock.
+ */
+describe('ReportService', () => {
+  let loop: DecisionLoop;
+  const project = projectPrincipal();
+
+  beforeEach(async () => {
+    loop = await createDecisionLoop();
+  });
+  afterEach(() => loop.close());
+
+  const select = (request: Partial<SelectInstanceDto> = {}) =>
+    loop.selection.select(project, { apiIdentifier: 'gpt-4o', apiType: 'MODEL', ...request });
+  const report = (n: number, body: Parameters<DecisionLoop['reportOf']>[1] = {}) =>
+    loop.reports.report(project, loop.reportOf(n, body));
+  /** Whether the lease is still open (closing it to find out). */
+  const stillOpen = (selectionId: string) => loop.leases.close(selectionId, PROJECT_ID) !== undefined;
+
+  describe('ownership', () => {
+    it("INSTANCE_NOT_FOUND for another project's instance, naming the field", () => {
+      loop.register(instanceRecord(1), instanceRecord(2, { projectId: OTHER_PROJECT_ID }));
+      for (const n of [2, 3]) {
+        const error = gatewayErrorOf(() => report(n));
+        expect(error.code).toBe('INSTANCE_NOT_FOUND');
+        expect(error.details).toEqual([
+          { field: 'instanceId', message: 'instanceId is not an instance of this project' },
+        ]);
+      }
+    });
+
+    it('reportAll is all or nothing, naming results.N.instanceId', () => {
+      loop.register(instanceRecord(1), instanceRecord(2, { projectId: OTHER_PROJECT_ID }));
+      const failures = Array.from({ length: 5 }, () => loop.reportOf(1, { success: false, statusCode: 503 }));
+      const error = gatewayErrorOf(() => loop.reports.reportAll(project, [...failures, loop.reportOf(2)]));
+      expect(error.code).toBe('INSTANCE_NOT_FOUND');
+      expect(error.details).toEqual([
+        { field: 'results.5.instanceId', message: 'results.5.instanceId is not an instance of this project' },
+      ]);
+      // None of the five failures was recorded: the breaker did not trip.
+      expect(select().id).toBe(instanceId(1));
+      expect(loop.reports.reportAll(project, failures).map((one) => one.outcome)).toEqual(
+        Array(5).fill('SERVER_ERROR'),
+      );
+      expect(gatewayErrorOf(() => select()).code).toBe('NO_HEALTHY_INSTANCE');
+    });
+  });
+
+  describe('closing leases', () => {
+    it('closes the lease named by selectionId, not another', () => {
+      loop.register(instanceRecord(1));
+      const [first, second] = [select(), select()];
+      report(1, { selectionId: second.selectionId });
+      expect(loop.leases.openCount(instanceId(1))).toBe(1);
+      expect(stillOpen(second.selectionId)).toBe(false);
+      expect(stillOpen(first.selectionId)).toBe(true);
+    });
+
+    it("a selectionId of another project's lease closes nothing", () => {
+      loop.register(instanceRecord(1));
+      const foreign = loop.leases.open({ projectId: OTHER_PROJECT_ID, instanceId: instanceId(1), ttlMs: 60_000 });
+      report(1, { selectionId: foreign.selectionId });
+      expect(loop.leases.close(foreign.selectionId, OTHER_PROJECT_ID)).toBeDefined();
+    });
+
+    it('without selectionId: the newest lease opened by the callTimestamp', () => {
+      loop.register(instanceRecord(1));
+      const t0 = loop.clock.now();
+      const leases = [0, 1, 2].map(() => {
+        const lease = select();
+        loop.clock.advance(10_000);
+        return lease;
+      });
+      report(1, { callTimestamp: t0 + 15_000 });
+      expect(leases.map((one) => stillOpen(one.selectionId))).toEqual([true, false, true]);
+    });
+
+    it('without selectionId: the oldest lease when the callTimestamp precedes them all or is implausible', () => {
+      loop.register(instanceRecord(1));
+      const t0 = loop.clock.now();
+      const leases = [select(), select(), select()];
+      loop.clock.advance(1_000);
+      report(1, { callTimestamp: t0 - 1 });
+      report(1, { callTimestamp: t0 + 2 * DAY_MS });
+      expect(leases.map((one) => stillOpen(one.selectionId))).toEqual([false, false, true]);
+    });
+  });
+
+  describe('what the protection learns', () => {
+    it('5 SERVER_ERROR reports open the breaker: the next select skips the instance', () => {
+      loop.register(instanceRecord(1), instanceRecord(2));
+      for (let i = 0; i < 4; i++) report(1, { success: false, errorMessage: 'Request failed with status code 503' });
+      const ids = new Set(Array.from({ length: 20 }, () => select().id));
+      expect(ids.has(instanceId(1))).toBe(true);
+      report(1, { success: false, errorMessage: 'Request failed with status code 503' });
+      for (let i = 0; i < 20; i++) expect(select().id).toBe(instanceId(2));
+    });
+
+    it('CLIENT_ERROR reports are never held against the instance', () => {
+      loop.register(instanceRecord(1));
+      for (let i = 0; i < 20; i++) expect(report(1, { success: false, statusCode: 400 }).outcome).toBe('CLIENT_ERROR');
+      expect(select().id).toBe(instanceId(1));
+    });
+
+    it("RATE_LIMITED cools the instance down for the report's retryAfterMs", () => {
+      loop.register(instanceRecord(1));
+      expect(report(1, { success: false, statusCode: 429, retryAfterMs: 10_000 }).outcome).toBe('RATE_LIMITED');
+      const error = gatewayErrorOf(() => select());
+      expect(error.code).toBe('QUOTA_EXHAUSTED');
+      expect(error.details).toMatchObject({ retryAfterMs: 10_000 });
+      loop.clock.advance(9_999);
+      expect(gatewayErrorOf(() => select()).code).toBe('QUOTA_EXHAUSTED');
+      loop.clock.advance(1);
+      expect(select().id).toBe(instanceId(1));
+    });
+
+    it('RATE_LIMITED without retryAfterMs reads the Retry-After in the message', () => {
+      loop.register(instanceRecord(1));
+      report(1, { success: false, errorMessage: '429 Too Many Requests. Please retry after 6 seconds.' });
+      expect(gatewayErrorOf(() => select()).details).toMatchObject({ retryAfterMs: 6_000 });
+    });
+
+    it('TPM: the reported usage replaces the reservation', () => {
+      loop.register(instanceRecord(1, { routingParams: { tpmLimit: 1_000 } }));
+      const first = select({ estimatedTokens: 900 });
+      expect(gatewayErrorOf(() => select({ estimatedTokens: 200 })).code).toBe('QUOTA_EXHAUSTED');
+      loop.clock.advance(2_000);
+      report(1, { selectionId: first.selectionId, usageMetrics: { promptTokens: 60, completionTokens: 40 } });
+      select({ estimatedTokens: 800 }); // 100 used + 800 reserved
+      expect(gatewayErrorOf(() => select({ estimatedTokens: 200 })).code).toBe('QUOTA_EXHAUSTED');
+    });
+  });
+
+  describe('minute metrics', () => {
+    const minuteOf = (at: number) => at - (at % MINUTE_MS);
+    const writtenCalls = async () => {
+      await loop.minutes.flush(true);
+      return loop.store.written.filter((row) => row.calls > 0).map(({ minute, calls }) => ({ minute, calls }));
+    };
+
+    it('counts a report in the minute of its callTimestamp when plausible', async () => {
+      loop.register(instanceRecord(1));
+      const now = loop.clock.now();
+      const ingested = report(1, { callTimestamp: now - 3 * MINUTE_MS });
+      expect(ingested).toMatchObject({ at: now - 3 * MINUTE_MS, receivedAt: now });
+      expect(await writtenCalls()).toEqual([{ minute: minuteOf(now - 3 * MINUTE_MS), calls: 1 }]);
+    });
+
+    it('counts it at arrival when the callTimestamp is more than a day back or 5 minutes ahead', async () => {
+      loop.register(instanceRecord(1));
+      const now = loop.clock.now();
+      expect(report(1, { callTimestamp: now - DAY_MS - 1 }).at).toBe(now);
+      expect(report(1, { callTimestamp: now + 5 * MINUTE_MS + 1 }).at).toBe(now);
+      expect(report(1, { callTimestamp: now + 5 * MINUTE_MS }).at).toBe(now + 5 * MINUTE_MS);
+      const rows = await writtenCalls();
+      expect(rows).toHaveLength(2);
+      expect(rows).toEqual(
+        expect.arrayContaining([
+          { minute: minuteOf(now), calls: 2 },
+          { minute: minuteOf(now + 5 * MINUTE_MS), calls: 1 },
+        ]),
+      );
+    });
+  });
+});

@@ -1,0 +1,182 @@
+import { DiscoveryModule } from '@nestjs/core';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { BreakerTransitions } from '../../circuit-breaker/breaker-transition';
+import { BreakerService } from '../../circuit-breaker/breaker.service';
+import { Clock, FakeClock } from '../../common/clock';
+import { GatewayError } from '../../common/gateway-error';
+import { APP_CONFIG, loadConfig } from '../../config/app-config';
+import type { MinuteBucket } from '../../minute-metrics/minute-bucket';
+import { MinuteAggregator } from '../../minute-metrics/minute-aggregator';
+import { MinuteMetricsStore } from '../../minute-metrics/minute-metrics.store';
+import { GatewayMetrics } from '../../prometheus/gateway-metrics';
+import { AdmissionControl } from '../../protection/admission';
+import { AdmissionService } from '../../protection/admission.service';
+import { CandidatePool } from '../../protection/candidate-pool';
+import { LeaseManager } from '../../protection/lease-manager';
+import { QuotaService } from '../../rate-limit/quota.service';
+import type { InstanceRecord } from '../../registry/instance-record';
+import { RegistryIndex } from '../../registry/registry-index';
+import { ReportService } from '../../reporting/report.service';
+import type { ReportResultDto } from '../../reporting/dto/report-result.dto';
+import { StateModule } from '../../state/state.module';
+import { InstanceStatsRegistry } from '../../statistics/instance-stats-registry';
+import type { ProjectPrincipal } from '../../tenancy/principal';
+import type { ProjectSettings } from '../../tenancy/project-settings';
+import { SelectionService } from '../selection.service';
+import { BUILTIN_STRATEGIES } from '../strategies/builtin-strategies';
+import { StrategyRegistry } from '../strategy-registry';
+
+/**
+ * The decision loop without HTTP or a database, for unit specs of SelectionService and
+ * ReportService: the real providers (registry index, candidate pool, leases, admission, breakers,
+ * quotas, statistics, minute aggregator, strategies, memory state stores) wired by a Nest testing
+ * module, a FakeClock as the Clock, and a fake minute store that keeps what a flush writes.
+ */
+
+export const PROJECT_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+export const OTHER_PROJECT_ID = 'f0e1d2c3b4a5968778695a4b3c2d1e0f';
+const CREATED = new Date(Date.UTC(2025, 11, 1));
+
+/** A minute row as the fake store received it. */
+export interface WrittenMinute {
+  readonly instanceId: string;
+  readonly minute: number;
+  readonly calls: number;
+  readonly selections: number;
+}
+
+/** Keeps every row a flush writes; never fails. */
+export class FakeMinuteStore {
+  readonly written: WrittenMinute[] = [];
+
+  upsert(buckets: readonly MinuteBucket[]): Promise<void> {
+    for (const b of buckets) {
+      this.written.push({ instanceId: b.instanceId, minute: b.minute, calls: b.calls, selections: b.selections });
+    }
+    return Promise.resolve();
+  }
+
+  existingProjects(ids: readonly string[]): Promise<Set<string>> {
+    return Promise.resolve(new Set(ids));
+  }
+
+  purgeBefore(): Promise<number> {
+    return Promise.resolve(0);
+  }
+}
+
+/** Instance id `n` as 32 hex characters. */
+export function instanceId(n: number): string {
+  return n.toString(16).padStart(32, '0');
+}
+
+/** An ACTIVE MODEL instance `n` of `gpt-4o` in the test project, businessId `b<n>`. */
+export function instanceRecord(n: number, overrides: Partial<InstanceRecord> = {}): InstanceRecord {
+  return {
+    id: instanceId(n),
+    projectId: PROJECT_ID,
+    userId: null,
+    apiIdentifier: 'gpt-4o',
+    apiType: 'MODEL',
+    businessId: `b${n}`,
+    routingParams: {},
+    metadata: null,
+    status: 'ACTIVE',
+    createdAt: CREATED,
+    updatedAt: CREATED,
+    ...overrides,
+  };
+}
+
+/** The caller: a project key with every scope and the given settings. */
+export function projectPrincipal(settings: ProjectSettings = {}, projectId = PROJECT_ID): ProjectPrincipal {
+  return { kind: 'project', projectId, keyId: 'k'.repeat(32), keyPrefix: 'agw_test', scopes: null, settings };
+}
+
+export interface DecisionLoop {
+  readonly module: TestingModule;
+  readonly clock: FakeClock;
+  readonly index: RegistryIndex;
+  readonly selection: SelectionService;
+  readonly reports: ReportService;
+  readonly leases: LeaseManager;
+  readonly breakers: BreakerService;
+  readonly minutes: MinuteAggregator;
+  readonly store: FakeMinuteStore;
+  /** Puts records into the registry index (as a committed write would). */
+  register(...records: InstanceRecord[]): void;
+  /** A report of `instance` for the test project: success, 120 ms, at the clock's now, `body` overriding. */
+  reportOf(instance: number, body?: Partial<ReportResultDto>): ReportResultDto;
+  close(): Promise<void>;
+}
+
+/** Builds and initialises the module; `random` makes strategies and breaker jitter deterministic. */
+export async function createDecisionLoop(random: () => number = () => 0.5): Promise<DecisionLoop> {
+  const clock = new FakeClock(Date.UTC(2026, 0, 1, 12, 0, 0));
+  const store = new FakeMinuteStore();
+  const module = await Test.createTestingModule({
+    imports: [DiscoveryModule, StateModule],
+    providers: [
+      { provide: APP_CONFIG, useValue: loadConfig({ GATEWAY_SQLITE_PATH: ':memory:', LOG_LEVEL: 'silent' }) },
+      { provide: Clock, useValue: clock },
+      { provide: MinuteMetricsStore, useValue: store },
+      RegistryIndex,
+      CandidatePool,
+      LeaseManager,
+      AdmissionService,
+      { provide: AdmissionControl, useExisting: AdmissionService },
+      BreakerService,
+      BreakerTransitions,
+      QuotaService,
+      InstanceStatsRegistry,
+      MinuteAggregator,
+      GatewayMetrics,
+      ...BUILTIN_STRATEGIES,
+      StrategyRegistry,
+      SelectionService,
+      ReportService,
+    ],
+  })
+    .setLogger({ log: () => undefined, error: () => undefined, warn: () => undefined })
+    .compile();
+  await module.init();
+  const selection = module.get(SelectionService);
+  const breakers = module.get(BreakerService);
+  selection.random = random;
+  breakers.random = random;
+  const index = module.get(RegistryIndex);
+  return {
+    module,
+    clock,
+    index,
+    selection,
+    reports: module.get(ReportService),
+    leases: module.get(LeaseManager),
+    breakers,
+    minutes: module.get(MinuteAggregator),
+    store,
+    register: (...records) => {
+      for (const record of records) index.upsert(record);
+    },
+    reportOf: (n, body = {}) => ({
+      instanceId: instanceId(n),
+      businessId: `b${n}`,
+      success: true,
+      latencyMs: 120,
+      callTimestamp: clock.now(),
+      ...body,
+    }),
+    close: () => module.close(),
+  };
+}
+
+/** The GatewayError `work` throws (fails the test when it throws nothing, or something else). */
+export function gatewayErrorOf(work: () => unknown): GatewayError {
+  try {
+    work();
+  } catch (error) {
+    if (error instanceof GatewayError) return error;
+    throw error;
+  }
+  throw new Error('expected a GatewayError, nothing was thrown');
+}
