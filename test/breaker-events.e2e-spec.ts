@@ -10,6 +10,7 @@ import { buildOpenApiDocument } from '../src/common/swagger';
 import { loadConfig } from '../src/config/app-config';
 import { dataSourceOptions } from '../src/database/data-source-options';
 import { adminToken, createProject, type TestProject } from './utils/fixtures';
+import { modelInstance, registerInstances } from './utils/hot-path';
 import { createTestApp, type TestApp } from './utils/test-app';
 import { describeEachDatabase, type TestDatabase } from './utils/test-database';
 
@@ -231,20 +232,10 @@ describeEachDatabase('breaker events on a graceful stop', (database) => {
   it("an operator's FORCED_OPEN and DISABLED survive a restart; AUTO ends an override", async () => {
     const first = await createTestApp({ database: lasting });
     const project = await createProject(first, 'Restarting');
-    const created = await first
-      .http()
-      .post('/api/instances/batch')
-      .set('api-key', project.apiKey)
-      .send({
-        instances: ['forced', 'disabled', 'released'].map((businessId) => ({
-          apiIdentifier: 'model',
-          apiType: 'MODEL',
-          businessId,
-        })),
-      })
-      .expect(200);
-    const ids = Object.fromEntries(
-      (created.body.data as { id: string; businessId: string }[]).map((one) => [one.businessId, one.id]),
+    const ids = await registerInstances(
+      first,
+      project,
+      ['forced', 'disabled', 'released'].map((businessId) => modelInstance(businessId)),
     );
     const token = await adminToken(first);
     const circuit = (gateway: TestApp, id: string, state: string) =>

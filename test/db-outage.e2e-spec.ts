@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { MinuteAggregator } from '../src/minute-metrics/minute-aggregator';
 import { createProject, type TestProject } from './utils/fixtures';
+import { modelInstance, postReport, registerInstances, selectedInstance } from './utils/hot-path';
 import { TcpProxy } from './utils/tcp-proxy';
 import { createTestApp, type TestApp } from './utils/test-app';
 import { mysqlDatabase, type TestDatabase } from './utils/test-database';
@@ -38,19 +39,12 @@ const ROUNDS = 200;
     };
     gateway = await createTestApp({ database: throughProxy });
     project = await createProject(gateway, 'Outage');
-    const res = await gateway
-      .http()
-      .post('/api/instances/batch')
-      .set('api-key', project.apiKey)
-      .send({
-        instances: ['o-1', 'o-2', 'o-3'].map((businessId) => ({
-          apiIdentifier: 'model',
-          apiType: 'MODEL',
-          businessId,
-        })),
-      })
-      .expect(200);
-    instanceIds = (res.body.data as { id: string }[]).map((one) => one.id);
+    const ids = await registerInstances(
+      gateway,
+      project,
+      ['o-1', 'o-2', 'o-3'].map((businessId) => modelInstance(businessId)),
+    );
+    instanceIds = Object.values(ids);
   });
   afterAll(async () => {
     await proxy.restore().catch(() => undefined);
@@ -61,27 +55,15 @@ const ROUNDS = 200;
   it('keeps serving from memory and writes every acknowledged report once the database is back', async () => {
     const aggregator = gateway.app.get(MinuteAggregator);
     const round = async (): Promise<void> => {
-      const chosen = (
-        await gateway
-          .http()
-          .post('/api/gateway/select-instance')
-          .set('api-key', project.apiKey)
-          .send({ apiIdentifier: 'model', apiType: 'MODEL' })
-          .expect(200)
-      ).body.data;
-      await gateway
-        .http()
-        .post('/api/gateway/report-result')
-        .set('api-key', project.apiKey)
-        .send({
-          instanceId: chosen.id,
-          businessId: chosen.businessId,
-          success: true,
-          latencyMs: 42,
-          callTimestamp: gateway.clock.now(),
-          selectionId: chosen.selectionId,
-        })
-        .expect(200);
+      const chosen = await selectedInstance(gateway, project, { apiIdentifier: 'model', apiType: 'MODEL' });
+      await postReport(gateway, project, {
+        instanceId: chosen.id,
+        businessId: chosen.businessId,
+        success: true,
+        latencyMs: 42,
+        callTimestamp: gateway.clock.now(),
+        selectionId: chosen.selectionId,
+      }).expect(200);
     };
     await round(); // warm: the key is cached, one row written
     expect(await aggregator.flush(true)).toBe(1);

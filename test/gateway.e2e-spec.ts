@@ -1,13 +1,9 @@
 import { DataSource } from 'typeorm';
 import { ApiKeyAuthenticator } from '../src/tenancy/api-key-authenticator';
 import { countQueries, createProject, type TestProject } from './utils/fixtures';
+import { modelInstance, postReport, registerInstances, selectInstance } from './utils/hot-path';
 import { createTestApp, type TestApp } from './utils/test-app';
 import { describeEachDatabase } from './utils/test-database';
-
-interface Registered {
-  readonly id: string;
-  readonly businessId: string;
-}
 
 describeEachDatabase('the decision loop', (database) => {
   let gateway: TestApp;
@@ -17,38 +13,23 @@ describeEachDatabase('the decision loop', (database) => {
   beforeAll(async () => {
     gateway = await createTestApp({ database });
     project = await createProject(gateway, 'Decisions');
-    const instance = (businessId: string, apiIdentifier: string, routingParams: Record<string, unknown> = {}) => ({
-      apiIdentifier,
-      apiType: 'MODEL',
-      businessId,
-      routingParams,
-    });
-    const res = await gateway
-      .http()
-      .post('/api/instances/batch')
-      .set('api-key', project.apiKey)
-      .send({
-        instances: [
-          instance('primary-1', 'gpt-4o', { priority: 2 }),
-          instance('primary-2', 'gpt-4o', { priority: 2 }),
-          instance('secondary-1', 'gpt-4o', { priority: 1 }),
-          instance('claude-1', 'claude', {}),
-          instance('backup-only', 'backup', {}),
-          instance('solo-1', 'solo', { maxConcurrency: 1, timeoutMs: 10_000 }),
-          instance('sticky-1', 'sticky', {}),
-          instance('sticky-2', 'sticky', {}),
-          instance('sticky-3', 'sticky', {}),
-        ],
-      })
-      .expect(200);
-    for (const one of res.body.data as Registered[]) ids.set(one.businessId, one.id);
+    const registered = await registerInstances(gateway, project, [
+      modelInstance('primary-1', 'gpt-4o', { priority: 2 }),
+      modelInstance('primary-2', 'gpt-4o', { priority: 2 }),
+      modelInstance('secondary-1', 'gpt-4o', { priority: 1 }),
+      modelInstance('claude-1', 'claude', {}),
+      modelInstance('backup-only', 'backup', {}),
+      modelInstance('solo-1', 'solo', { maxConcurrency: 1, timeoutMs: 10_000 }),
+      modelInstance('sticky-1', 'sticky', {}),
+      modelInstance('sticky-2', 'sticky', {}),
+      modelInstance('sticky-3', 'sticky', {}),
+    ]);
+    for (const [businessId, id] of Object.entries(registered)) ids.set(businessId, id);
   });
   afterAll(() => gateway.close());
 
-  const select = (body: Record<string, unknown>) =>
-    gateway.http().post('/api/gateway/select-instance').set('api-key', project.apiKey).send(body);
-  const report = (body: Record<string, unknown>) =>
-    gateway.http().post('/api/gateway/report-result').set('api-key', project.apiKey).send(body);
+  const select = (body: Record<string, unknown>) => selectInstance(gateway, project, body);
+  const report = (body: Record<string, unknown>) => postReport(gateway, project, body);
   const lifecycle = (businessId: string, action: 'activate' | 'deactivate') =>
     gateway
       .http()

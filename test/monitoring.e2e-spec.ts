@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { HISTOGRAM_BUCKETS, bucketOf, quantile } from '../src/minute-metrics/histogram';
 import { MinuteAggregator } from '../src/minute-metrics/minute-aggregator';
 import { adminToken, createProject, type TestProject } from './utils/fixtures';
+import { modelInstance, postReports, registerInstances, selectedInstance } from './utils/hot-path';
 import { mulberry32 } from './utils/mulberry32';
 import { createTestApp, type TestApp } from './utils/test-app';
 import { describeEachDatabase } from './utils/test-database';
@@ -67,7 +68,7 @@ describeEachDatabase('minute metrics and monitoring', (database) => {
   let gateway: TestApp;
   let admin: string;
   let project: TestProject;
-  const ids: Record<string, string> = {};
+  let ids: Record<string, string> = {};
   const sent: Sent[] = [];
   let selections = 0;
   let start = 0;
@@ -76,21 +77,16 @@ describeEachDatabase('minute metrics and monitoring', (database) => {
     gateway = await createTestApp({ database });
     admin = await adminToken(gateway);
     project = await createProject(gateway, 'Monitored');
-    const res = await gateway
-      .http()
-      .post('/api/instances/batch')
-      .set('api-key', project.apiKey)
-      .send({
-        instances: ['m-1', 'm-2', 'm-3'].map((businessId) => ({
-          apiIdentifier: 'model',
-          apiType: 'MODEL',
-          businessId,
-          // no breaker trips in this scenario: the failure mix must not take instances out
-          routingParams: { breaker: { consecutiveFailures: 1000, failureRateThreshold: 100, minimumCalls: 100000 } },
-        })),
-      })
-      .expect(200);
-    for (const one of res.body.data as { id: string; businessId: string }[]) ids[one.businessId] = one.id;
+    ids = await registerInstances(
+      gateway,
+      project,
+      ['m-1', 'm-2', 'm-3'].map((businessId) =>
+        // no breaker trips in this scenario: the failure mix must not take instances out
+        modelInstance(businessId, 'model', {
+          breaker: { consecutiveFailures: 1000, failureRateThreshold: 100, minimumCalls: 100000 },
+        }),
+      ),
+    );
 
     // 25 minutes of generated traffic, aligned to a 5-minute bucket so the 1h series is exact.
     gateway.clock.set(Date.UTC(2026, 10, 29, 10, 0, 0));
@@ -123,20 +119,10 @@ describeEachDatabase('minute metrics and monitoring', (database) => {
           cost,
         });
       }
-      await gateway
-        .http()
-        .post('/api/gateway/report-results')
-        .set('api-key', project.apiKey)
-        .send({ results })
-        .expect(200);
+      await postReports(gateway, project, results);
       gateway.clock.advance(10_000); // past the RATE_LIMITED cool-downs (5 s)
       if (minute % 2 === 0) {
-        await gateway
-          .http()
-          .post('/api/gateway/select-instance')
-          .set('api-key', project.apiKey)
-          .send({ apiIdentifier: 'model', apiType: 'MODEL' })
-          .expect(200);
+        await selectedInstance(gateway, project, { apiIdentifier: 'model', apiType: 'MODEL' });
         selections++;
       }
       if (minute % 7 === 3) await gateway.app.get(MinuteAggregator).flush(); // rows of one minute written twice

@@ -3,7 +3,8 @@ import { BreakerService } from '../src/circuit-breaker/breaker.service';
 import { buildOpenApiDocument } from '../src/common/swagger';
 import { MinuteAggregator } from '../src/minute-metrics/minute-aggregator';
 import { GatewayMetrics } from '../src/prometheus/gateway-metrics';
-import { createProject, reportResult, type TestProject } from './utils/fixtures';
+import { createProject, type TestProject } from './utils/fixtures';
+import { modelInstance, registerInstances, reportResult, selectedInstance } from './utils/hot-path';
 import { createTestApp, type TestApp } from './utils/test-app';
 import { type Family, parsePrometheus } from './utils/prometheus-text';
 
@@ -16,15 +17,10 @@ const FAILURE = { success: false, errorMessage: 'Request failed with status code
 describe('GET /metrics: Prometheus exposition', () => {
   let gateway: TestApp;
   let project: TestProject;
-  const ids: Record<string, string> = {};
+  let ids: Record<string, string> = {};
 
   const select = (extra: Record<string, unknown> = {}) =>
-    gateway
-      .http()
-      .post('/api/gateway/select-instance')
-      .set('api-key', project.apiKey)
-      .send({ apiIdentifier: 'model', apiType: 'MODEL', ...extra })
-      .expect(200);
+    selectedInstance(gateway, project, { apiIdentifier: 'model', apiType: 'MODEL', ...extra });
 
   const report = (instanceId: string, body: Record<string, unknown>) =>
     reportResult(gateway, project, instanceId, body);
@@ -46,19 +42,11 @@ describe('GET /metrics: Prometheus exposition', () => {
     gateway = await createTestApp();
     gateway.app.get(BreakerService).random = () => 0.5;
     project = await createProject(gateway, 'Prometheus');
-    const res = await gateway
-      .http()
-      .post('/api/instances/batch')
-      .set('api-key', project.apiKey)
-      .send({
-        instances: [
-          { businessId: 'a', routingParams: { costPerUnit: 1 } },
-          { businessId: 'b', routingParams: { costPerUnit: 2, rpmLimit: 10, tpmLimit: 1000 } },
-          { businessId: 'c', routingParams: { costPerUnit: 3 } },
-        ].map((one) => ({ apiIdentifier: 'model', apiType: 'MODEL', ...one })),
-      })
-      .expect(200);
-    for (const one of res.body.data as { id: string; businessId: string }[]) ids[one.businessId] = one.id;
+    ids = await registerInstances(gateway, project, [
+      modelInstance('a', 'model', { costPerUnit: 1 }),
+      modelInstance('b', 'model', { costPerUnit: 2, rpmLimit: 10, tpmLimit: 1000 }),
+      modelInstance('c', 'model', { costPerUnit: 3 }),
+    ]);
 
     for (let i = 0; i < 5; i++) await report(ids.a, FAILURE); // trips a
     await report(ids.c, { success: false, statusCode: 429, retryAfterMs: 10_000 }); // c cools down

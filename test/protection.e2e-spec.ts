@@ -1,5 +1,6 @@
 import { BreakerService } from '../src/circuit-breaker/breaker.service';
-import { adminToken, createProject, reportResult, type TestProject } from './utils/fixtures';
+import { adminToken, createProject, type TestProject } from './utils/fixtures';
+import { modelInstance, registerInstances, reportResult, selectInstance } from './utils/hot-path';
 import { createTestApp, type TestApp } from './utils/test-app';
 
 /**
@@ -25,21 +26,11 @@ describe('protection: breakers, cool-downs and quotas over HTTP', () => {
     settings?: Record<string, unknown>,
   ): Promise<{ project: TestProject; ids: Record<string, string> }> {
     const project = await createProject(gateway, `Protection ${++seq}`);
-    const res = await gateway
-      .http()
-      .post('/api/instances/batch')
-      .set('api-key', project.apiKey)
-      .send({
-        instances: Object.entries(instances).map(([businessId, routingParams]) => ({
-          apiIdentifier: 'model',
-          apiType: 'MODEL',
-          businessId,
-          routingParams,
-        })),
-      })
-      .expect(200);
-    const ids: Record<string, string> = {};
-    for (const one of res.body.data as { id: string; businessId: string }[]) ids[one.businessId] = one.id;
+    const ids = await registerInstances(
+      gateway,
+      project,
+      Object.entries(instances).map(([businessId, routingParams]) => modelInstance(businessId, 'model', routingParams)),
+    );
     if (settings) {
       await gateway
         .http()
@@ -52,11 +43,7 @@ describe('protection: breakers, cool-downs and quotas over HTTP', () => {
   }
 
   const select = (project: TestProject, extra: Record<string, unknown> = {}) =>
-    gateway
-      .http()
-      .post('/api/gateway/select-instance')
-      .set('api-key', project.apiKey)
-      .send({ apiIdentifier: 'model', apiType: 'MODEL', ...extra });
+    selectInstance(gateway, project, { apiIdentifier: 'model', apiType: 'MODEL', ...extra });
 
   const report = (project: TestProject, instanceId: string, body: Record<string, unknown>) =>
     reportResult(gateway, project, instanceId, body);

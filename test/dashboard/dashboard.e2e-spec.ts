@@ -3,6 +3,7 @@ import { BreakerEventLog } from '../../src/circuit-breaker/breaker-event-log';
 import { DashboardModule } from '../../src/dashboard/dashboard.module';
 import { MinuteAggregator } from '../../src/minute-metrics/minute-aggregator';
 import { adminToken, createProject, type TestProject } from '../utils/fixtures';
+import { modelInstance, registerInstances, reportResult } from '../utils/hot-path';
 import { TEST_ADMIN, createTestApp, type TestApp } from '../utils/test-app';
 import { PageProblems, describeInBrowser, launchChromium, screenshot } from './browser';
 
@@ -41,12 +42,7 @@ describeInBrowser('dashboard in a browser', () => {
   let problems: PageProblems;
 
   const report = (body: Record<string, unknown>) =>
-    gateway
-      .http()
-      .post('/api/gateway/report-result')
-      .set('api-key', project.apiKey)
-      .send({ instanceId, businessId: BUSINESS_ID, latencyMs: 120, callTimestamp: gateway.clock.now(), ...body })
-      .expect(200);
+    reportResult(gateway, project, instanceId, { businessId: BUSINESS_ID, ...body });
   const row = () => page.locator(`tr[data-instance-id="${instanceId}"]`);
   const breakerBadge = (state: string) =>
     row().locator('[data-column="breaker"] .badge', { hasText: new RegExp(`^${state}$`) });
@@ -55,13 +51,8 @@ describeInBrowser('dashboard in a browser', () => {
     gateway = await createTestApp({ extra: { imports: [DashboardModule] } });
     await gateway.app.listen({ port: 0, host: '127.0.0.1' });
     project = await createProject(gateway, 'Checkout');
-    const created = await gateway
-      .http()
-      .post('/api/instances/batch')
-      .set('api-key', project.apiKey)
-      .send({ instances: [{ apiIdentifier: 'gpt-4o', apiType: 'MODEL', businessId: BUSINESS_ID, routingParams: {} }] })
-      .expect(200);
-    instanceId = created.body.data[0].id as string;
+    const ids = await registerInstances(gateway, project, [modelInstance(BUSINESS_ID, 'gpt-4o', {})]);
+    instanceId = ids[BUSINESS_ID];
     // An hour of traffic, one minute in five, so the charts have a shape.
     for (let minute = 0; minute < 60; minute += 5) {
       // A failure now and then, before the successes: the breaker must still be CLOSED at the end.

@@ -56,24 +56,6 @@ export async function setKeyStatus(gateway: TestApp, project: TestProject, statu
     .expect(200);
 }
 
-/**
- * A report-result that must succeed: success defaults filled in (`businessId` 'x', 120 ms, the
- * fake clock's now), `body` overriding them.
- */
-export function reportResult(
-  gateway: TestApp,
-  project: TestProject,
-  instanceId: string,
-  body: Record<string, unknown>,
-) {
-  return gateway
-    .http()
-    .post('/api/gateway/report-result')
-    .set('api-key', project.apiKey)
-    .send({ instanceId, businessId: 'x', latencyMs: 120, callTimestamp: gateway.clock.now(), ...body })
-    .expect(200);
-}
-
 /** Counts the SQL queries the app's DataSource runs while `work` runs. */
 export async function countQueries(dataSource: DataSource, work: () => Promise<void>): Promise<number> {
   const logger = dataSource.logger as { queries?: number };
