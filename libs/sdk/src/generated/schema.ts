@@ -512,61 +512,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/instances/{id}/health": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Breaker state and reason, window statistics, next probe time, quotas and open leases, now. */
-        get: operations["InstanceHealth_instanceHealth"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/instances/{id}/circuit": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Overrides the instance's breaker: FORCED_OPEN keeps it out of selection, DISABLED keeps it in
-         *     (it never trips, metrics still record), AUTO hands it back to a fresh CLOSED breaker. Logged
-         *     in breaker-events. Returns the instance's health afterwards.
-         */
-        post: operations["AdminCircuit_setCircuit"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/admin/instances/{id}/health": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The instance's health as its project sees it. */
-        get: operations["AdminCircuit_instanceHealth"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/admin/monitoring/overview": {
         parameters: {
             query?: never;
@@ -574,6 +519,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Instance counts now, and calls, success rate, latency, tokens and cost over the last 10 minutes. */
         get: operations["AdminMonitoring_overview"];
         put?: never;
         post?: never;
@@ -590,6 +536,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Every instance with its live gateway status, breaker, leases, quotas and last-60-s figures. */
         get: operations["AdminMonitoring_instances"];
         put?: never;
         post?: never;
@@ -606,6 +553,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Calls, success rate, latency percentiles, tokens and cost per bucket over `timeRange`. */
         get: operations["AdminMonitoring_timeseries"];
         put?: never;
         post?: never;
@@ -622,6 +570,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Counts by gateway status and call figures over `timeWindow` (the gatewayStatus filter does not apply). */
         get: operations["AdminObservation_overview"];
         put?: never;
         post?: never;
@@ -638,6 +587,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** Each instance's calls, success rate, latency and status over `timeWindow`. */
         get: operations["AdminObservation_instances"];
         put?: never;
         post?: never;
@@ -654,6 +604,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** The project's instance counts now and its figures over the last 10 minutes. */
         get: operations["ProjectMonitoring_overview"];
         put?: never;
         post?: never;
@@ -670,6 +621,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** The project's instances with live state. */
         get: operations["ProjectMonitoring_instances"];
         put?: never;
         post?: never;
@@ -686,6 +638,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** The project's time series (optionally one instance of it). */
         get: operations["ProjectMonitoring_timeseries"];
         put?: never;
         post?: never;
@@ -738,6 +691,61 @@ export interface paths {
         };
         /** Readiness: start-up finished and the database answers; 503 otherwise. */
         get: operations["Health_ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/instances/{id}/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Breaker state and reason, window statistics, next probe time, quotas and open leases, now. */
+        get: operations["InstanceHealth_instanceHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/instances/{id}/circuit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Overrides the instance's breaker: FORCED_OPEN keeps it out of selection, DISABLED keeps it in
+         *     (it never trips, metrics still record), AUTO hands it back to a fresh CLOSED breaker. Logged
+         *     in breaker-events. Returns the instance's health afterwards.
+         */
+        post: operations["AdminCircuit_setCircuit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/instances/{id}/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The instance's health as its project sees it. */
+        get: operations["AdminCircuit_instanceHealth"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1191,108 +1199,6 @@ export interface components {
         ReportResultsDto: {
             results: components["schemas"]["ReportResultDto"][];
         };
-        BreakerWindowDto: {
-            calls: number;
-            failures: number;
-            slow: number;
-        };
-        BreakerConfigDto: {
-            /** @description Slow-call rule threshold; null when the rule is off. */
-            slowCallMs: number | null;
-            consecutiveFailures: number;
-            failureRatePercent: number;
-            minimumCalls: number;
-            windowMs: number;
-            openMs: number;
-            maxOpenMs: number;
-            halfOpenProbes: number;
-            slowCallRatePercent: number;
-            /** @description How long an AUTH_ERROR opens the breaker at once. */
-            authOpenMs: number;
-        };
-        BreakerHealthDto: {
-            /** @enum {string} */
-            state: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
-            /** @description When the state began (ISO-8601); null for an instance never reported. */
-            since: string | null;
-            /** @description OPEN: when probing starts (ISO-8601). */
-            nextProbeAt: string | null;
-            /** @description Why it is in this state: "5 consecutive SERVER_ERROR", "operator: FORCED_OPEN". */
-            reason: string;
-            /** @description Consecutive trips: the open-time multiplier (falls by one per healthy minute). */
-            trips: number;
-            consecutiveFailures: number;
-            probesInFlight: number;
-            probeSuccesses: number;
-            window: components["schemas"]["BreakerWindowDto"];
-            config: components["schemas"]["BreakerConfigDto"];
-        };
-        QuotaUsageDto: {
-            /** @description null when the instance has no such limit. */
-            limit: number | null;
-            /** @description Used in the rolling minute (decisions for RPM; reserved and reported tokens for TPM). */
-            used: number;
-        };
-        ConcurrencyDto: {
-            limit: number | null;
-            /** @description Open leases: selections not yet reported or expired. */
-            open: number;
-        };
-        InstanceQuotasDto: {
-            /** @description Until when a RATE_LIMITED report keeps the instance out (ISO-8601), or null. */
-            coolDownUntil: string | null;
-            rpm: components["schemas"]["QuotaUsageDto"];
-            tpm: components["schemas"]["QuotaUsageDto"];
-            concurrency: components["schemas"]["ConcurrencyDto"];
-        };
-        OutcomeCountsDto: {
-            SUCCESS: number;
-            SERVER_ERROR: number;
-            TIMEOUT: number;
-            RATE_LIMITED: number;
-            AUTH_ERROR: number;
-            CLIENT_ERROR: number;
-            UNKNOWN: number;
-        };
-        WindowStatsDto: {
-            calls: number;
-            successes: number;
-            failures: number;
-            byOutcome: components["schemas"]["OutcomeCountsDto"];
-            promptTokens: number;
-            completionTokens: number;
-            totalTokens: number;
-            cost: number;
-        };
-        InstanceHealthDto: {
-            /** @enum {string} */
-            status: "ACTIVE" | "INACTIVE" | "DEPRECATED";
-            ttftMs?: number | null;
-            /** @description Last report (ISO-8601), or null. */
-            lastReportAt: string | null;
-            instanceId: string;
-            businessId: string;
-            /** @description Whether select-instance may offer it now. */
-            selectable: boolean;
-            /** @description Why not, when it is not selectable. */
-            reason?: string;
-            /** @description When it may be selectable again (ISO-8601), when known. */
-            retryAt?: string;
-            breaker: components["schemas"]["BreakerHealthDto"];
-            quotas: components["schemas"]["InstanceQuotasDto"];
-            window: components["schemas"]["WindowStatsDto"];
-            /** @description Peak-EWMA latency, ms (failures penalised; 1000 before the first report). */
-            latencyMs: number;
-            /** @description 0.1 → 1 during the slow start after a recovery. */
-            slowStartFactor: number;
-        };
-        CircuitCommandDto: {
-            /**
-             * @description FORCED_OPEN keeps it out, DISABLED keeps it in (never trips), AUTO hands back to a fresh breaker.
-             * @enum {string}
-             */
-            state: "FORCED_OPEN" | "DISABLED" | "AUTO";
-        };
         MonitoringOverviewDto: {
             p95LatencyMs: number | null;
             p99LatencyMs: number | null;
@@ -1446,6 +1352,108 @@ export interface components {
             info?: {
                 [key: string]: unknown;
             };
+        };
+        BreakerWindowDto: {
+            calls: number;
+            failures: number;
+            slow: number;
+        };
+        BreakerConfigDto: {
+            /** @description Slow-call rule threshold; null when the rule is off. */
+            slowCallMs: number | null;
+            consecutiveFailures: number;
+            failureRatePercent: number;
+            minimumCalls: number;
+            windowMs: number;
+            openMs: number;
+            maxOpenMs: number;
+            halfOpenProbes: number;
+            slowCallRatePercent: number;
+            /** @description How long an AUTH_ERROR opens the breaker at once. */
+            authOpenMs: number;
+        };
+        BreakerHealthDto: {
+            /** @enum {string} */
+            state: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
+            /** @description When the state began (ISO-8601); null for an instance never reported. */
+            since: string | null;
+            /** @description OPEN: when probing starts (ISO-8601). */
+            nextProbeAt: string | null;
+            /** @description Why it is in this state: "5 consecutive SERVER_ERROR", "operator: FORCED_OPEN". */
+            reason: string;
+            /** @description Consecutive trips: the open-time multiplier (falls by one per healthy minute). */
+            trips: number;
+            consecutiveFailures: number;
+            probesInFlight: number;
+            probeSuccesses: number;
+            window: components["schemas"]["BreakerWindowDto"];
+            config: components["schemas"]["BreakerConfigDto"];
+        };
+        QuotaUsageDto: {
+            /** @description null when the instance has no such limit. */
+            limit: number | null;
+            /** @description Used in the rolling minute (decisions for RPM; reserved and reported tokens for TPM). */
+            used: number;
+        };
+        ConcurrencyDto: {
+            limit: number | null;
+            /** @description Open leases: selections not yet reported or expired. */
+            open: number;
+        };
+        InstanceQuotasDto: {
+            /** @description Until when a RATE_LIMITED report keeps the instance out (ISO-8601), or null. */
+            coolDownUntil: string | null;
+            rpm: components["schemas"]["QuotaUsageDto"];
+            tpm: components["schemas"]["QuotaUsageDto"];
+            concurrency: components["schemas"]["ConcurrencyDto"];
+        };
+        OutcomeCountsDto: {
+            SUCCESS: number;
+            SERVER_ERROR: number;
+            TIMEOUT: number;
+            RATE_LIMITED: number;
+            AUTH_ERROR: number;
+            CLIENT_ERROR: number;
+            UNKNOWN: number;
+        };
+        WindowStatsDto: {
+            calls: number;
+            successes: number;
+            failures: number;
+            byOutcome: components["schemas"]["OutcomeCountsDto"];
+            promptTokens: number;
+            completionTokens: number;
+            totalTokens: number;
+            cost: number;
+        };
+        InstanceHealthDto: {
+            /** @enum {string} */
+            status: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+            ttftMs?: number | null;
+            /** @description Last report (ISO-8601), or null. */
+            lastReportAt: string | null;
+            instanceId: string;
+            businessId: string;
+            /** @description Whether select-instance may offer it now. */
+            selectable: boolean;
+            /** @description Why not, when it is not selectable. */
+            reason?: string;
+            /** @description When it may be selectable again (ISO-8601), when known. */
+            retryAt?: string;
+            breaker: components["schemas"]["BreakerHealthDto"];
+            quotas: components["schemas"]["InstanceQuotasDto"];
+            window: components["schemas"]["WindowStatsDto"];
+            /** @description Peak-EWMA latency, ms (failures penalised; 1000 before the first report). */
+            latencyMs: number;
+            /** @description 0.1 → 1 during the slow start after a recovery. */
+            slowStartFactor: number;
+        };
+        CircuitCommandDto: {
+            /**
+             * @description FORCED_OPEN keeps it out, DISABLED keeps it in (never trips), AUTO hands back to a fresh breaker.
+             * @enum {string}
+             */
+            state: "FORCED_OPEN" | "DISABLED" | "AUTO";
         };
         BreakerEventDto: {
             /** @enum {string} */
@@ -4011,199 +4019,6 @@ export interface operations {
             };
         };
     };
-    InstanceHealth_instanceHealth: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Success */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        data: components["schemas"]["InstanceHealthDto"];
-                    };
-                };
-            };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: THROTTLED */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-        };
-    };
-    AdminCircuit_setCircuit: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CircuitCommandDto"];
-            };
-        };
-        responses: {
-            /** @description Success */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        data: components["schemas"]["InstanceHealthDto"];
-                    };
-                };
-            };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-        };
-    };
-    AdminCircuit_instanceHealth: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Success */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        data: components["schemas"]["InstanceHealthDto"];
-                    };
-                };
-            };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-        };
-    };
     AdminMonitoring_overview: {
         parameters: {
             query?: {
@@ -4717,6 +4532,199 @@ export interface operations {
             };
             /** @description Error envelope; `error` is one of: NOT_READY */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    InstanceHealth_instanceHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["InstanceHealthDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: THROTTLED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminCircuit_setCircuit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CircuitCommandDto"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["InstanceHealthDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminCircuit_instanceHealth: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["InstanceHealthDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
