@@ -1,38 +1,131 @@
-import { buildOpenApiDocument } from '../src/common/swagger';
-import { reportResultSchema } from '../src/reporting/dto/report-result.dto';
-import { selectInstanceSchema } from '../src/selection/dto/select-instance.dto';
+import type { FieldError, GatewayError } from '../src/common/gateway-error';
+import type { SchemaPipe } from '../src/common/schema-validation';
+import { GatewayController } from '../src/selection/gateway.controller';
 import { createTestApp, type TestApp } from './utils/test-app';
 
-interface JsonSchema {
-  required?: readonly string[];
-  properties?: Record<string, { enum?: readonly unknown[]; type?: unknown; $ref?: string; allOf?: unknown[] }>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON document, walked keyword by keyword
+type Schema = Record<string, any>;
+
+/** Each hot-path operation, the component its body is documented by, its pipe, a valid body. */
+const BODIES = [
+  ['/api/gateway/select-instance', 'SelectInstanceDto', 'selectBody', { apiIdentifier: 'a', apiType: 'MODEL' }],
+  ['/api/gateway/report-result', 'ReportResultDto', 'reportBody', report()],
+  ['/api/gateway/report-results', 'ReportResultsDto', 'reportsBody', { results: [report()] }],
+] as const;
+
+function report() {
+  return { instanceId: 'i', businessId: 'b', success: true, latencyMs: 1, callTimestamp: 1 };
 }
 
 /**
- * The hot-path bodies are validated by hand-written JSON schemas (ajv) but documented by DTO
- * classes: this keeps the two from drifting — same properties, same required ones, same enums.
+ * The served OpenAPI component in the validator's dialect: references resolved, OpenAPI 3.0's
+ * `nullable` written as a `[type, 'null']` union (and `null` in the enum), descriptions dropped.
+ * Every other keyword is kept, so a keyword the document claims and ajv does not see fails.
  */
-describe('hot-path JSON schemas match the OpenAPI document', () => {
+function asValidated(schema: Schema, components: Record<string, Schema>): Schema {
+  if (schema.$ref) return asValidated(components[String(schema.$ref).split('/').pop()!], components);
+  const { nullable, description: _description, allOf, ...rest } = schema;
+  // `{ nullable, type: object, allOf: [$ref] }` is how a nullable reference is written; nothing else may ride along.
+  if (allOf && (allOf.length !== 1 || Object.keys(rest).some((keyword) => keyword !== 'type'))) {
+    throw new Error(`unexpected allOf: ${JSON.stringify(schema)}`);
+  }
+  let out: Schema = allOf ? asValidated(allOf[0], components) : { ...rest };
+  if (out.properties) out.properties = mapValues(out.properties, (property) => asValidated(property, components));
+  if (out.items) out.items = asValidated(out.items, components);
+  if (out.required) out.required = [...out.required].sort();
+  if (nullable) {
+    out = { ...out, type: [out.type, 'null'] };
+    if (out.enum) out.enum = [...out.enum, null];
+  }
+  return out;
+}
+
+/** The compiled schema, comparable: descriptions dropped (ajv ignores them), `required` sorted. */
+function comparable(schema: Schema): Schema {
+  const { description: _description, ...out } = schema;
+  if (out.properties) out.properties = mapValues(out.properties, comparable);
+  if (out.items) out.items = comparable(out.items);
+  if (out.required) out.required = [...out.required].sort();
+  return out;
+}
+
+function mapValues(object: Schema, map: (value: Schema) => Schema): Schema {
+  return Object.fromEntries(Object.entries(object).map(([key, value]) => [key, map(value)]));
+}
+
+/** The `details[].field` values the pipe rejects the body with; [] when it accepts it. */
+function rejectedFields(pipe: SchemaPipe<unknown>, body: unknown): string[] {
+  try {
+    pipe.transform(body);
+    return [];
+  } catch (error) {
+    return ((error as GatewayError).details as readonly FieldError[]).map((detail) => detail.field);
+  }
+}
+
+/**
+ * The hot-path bodies are validated by compiled JSON schemas (ajv) and documented from the same
+ * schemas: this checks the document served and the schema each handler's pipe compiled are the
+ * same schema, keyword for keyword, both ways — and that each documented bound is the one enforced.
+ */
+describe('hot-path bodies: the served OpenAPI document says what the validators enforce', () => {
   let gateway: TestApp;
-  let components: Record<string, JsonSchema>;
+  let document: Schema;
+  let components: Record<string, Schema>;
+  let pipes: Record<string, SchemaPipe<unknown>>;
 
   beforeAll(async () => {
     gateway = await createTestApp();
-    components = buildOpenApiDocument(gateway.app).components?.schemas as Record<string, JsonSchema>;
+    document = (await gateway.http().get('/api/docs-json').expect(200)).body;
+    components = document.components.schemas as Record<string, Schema>;
+    // The pipes the handlers validate with (private fields: what the handlers really compiled).
+    const controller = gateway.app.get(GatewayController, { strict: false });
+    pipes = {
+      selectBody: controller['selectBody'],
+      reportBody: controller['reportBody'],
+      reportsBody: controller['reportsBody'],
+    };
   });
   afterAll(() => gateway.close());
 
-  it.each([
-    ['SelectInstanceDto', selectInstanceSchema as JsonSchema],
-    ['ReportResultDto', reportResultSchema as JsonSchema],
-  ])('%s', (name, schema) => {
-    const documented = components[name];
-    expect(documented).toBeDefined();
-    expect(Object.keys(documented.properties ?? {}).sort()).toEqual(Object.keys(schema.properties ?? {}).sort());
-    expect([...(documented.required ?? [])].sort()).toEqual([...(schema.required ?? [])].sort());
-    for (const [property, definition] of Object.entries(schema.properties ?? {})) {
-      const enumValues = definition.enum?.filter((value) => value !== null);
-      if (enumValues) expect(documented.properties?.[property]?.enum).toEqual(enumValues);
-    }
+  describe.each(BODIES)('%s', (path, component, pipeName, validBody) => {
+    const pipe = () => pipes[pipeName];
+    const documented = () => asValidated(components[component], components);
+
+    it(`documents its body as the component ${component}`, () => {
+      const body = document.paths[path].post.requestBody.content['application/json'].schema as Schema;
+      expect(body).toEqual({ $ref: `#/components/schemas/${component}` });
+    });
+
+    it('documents exactly the schema its pipe compiled (every keyword, nested objects and items)', () => {
+      expect(documented()).toStrictEqual(comparable(pipe().schema));
+    });
+
+    it('accepts the sample body (so the probes below test one field at a time)', () => {
+      expect(rejectedFields(pipe(), validBody)).toEqual([]);
+    });
+
+    it('enforces every documented bound at its documented value', () => {
+      const probes = Object.entries(documented().properties as Record<string, Schema>).flatMap(([name, schema]) => {
+        const sample = (size: number): unknown => (String(schema.type).startsWith('array') ? [] : 'a'.repeat(size));
+        const out: [string, unknown, boolean][] = [];
+        if (schema.maximum !== undefined) out.push([name, schema.maximum, true], [name, schema.maximum + 1, false]);
+        if (schema.minimum !== undefined) out.push([name, schema.minimum, true], [name, schema.minimum - 1, false]);
+        if (schema.maxLength !== undefined) out.push([name, sample(schema.maxLength), true]);
+        if (schema.maxLength !== undefined) out.push([name, sample(schema.maxLength + 1), false]);
+        if (schema.minLength) out.push([name, sample(schema.minLength - 1), false]);
+        if (schema.minItems) out.push([name, [], false]);
+        if (schema.maxItems !== undefined && schema.items?.type === 'string') {
+          out.push([name, Array<string>(schema.maxItems).fill('a'), true]);
+          out.push([name, Array<string>(schema.maxItems + 1).fill('a'), false]);
+          if (schema.items.maxLength) out.push([name, ['a'.repeat(schema.items.maxLength + 1)], false]);
+        }
+        return out;
+      });
+      for (const [name, value, accepted] of probes) {
+        const fields = rejectedFields(pipe(), { ...validBody, [name]: value });
+        expect({ name, value, fields }).toEqual({ name, value, fields: accepted ? [] : [expect.stringMatching(name)] });
+      }
+    });
   });
 });

@@ -1,28 +1,56 @@
 import type { PipeTransform } from '@nestjs/common';
+import { ApiProperty, ApiSchema, type ApiSchemaOptions } from '@nestjs/swagger';
 import Ajv, { type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv';
 import type { FieldError } from './gateway-error';
+import { apiPropertyOptions, type JsonSchema } from './schema-openapi';
 import { validationError } from './validation';
 
 const SCHEMA_VALIDATED = Symbol('gateway:schema-validated');
 
+/** Schema → its class, so a nested object schema is documented as a reference to its component. */
+const classBySchema = new WeakMap<object, new () => unknown>();
+
 /**
- * Marks a hot-path DTO validated by a compiled JSON schema ({@link SchemaPipe}) instead of
- * class-validator: the global validation pipe leaves it alone. The class still documents the
- * body in OpenAPI; a test keeps the class and the schema in step.
+ * Makes a JSON schema the one definition of a hot-path body: {@link SchemaPipe} compiles it
+ * (ajv, about twice the throughput of class-validator), and the same schema is written onto the
+ * class as its `@ApiProperty()` metadata, so the OpenAPI component (named after the class) shows
+ * every bound, `null` and enum the validator enforces. The global validation pipe leaves the class
+ * alone. Property descriptions still come from the fields' JSDoc (swagger CLI plugin). A nested
+ * object schema must be another `@SchemaValidated()` class's, declared before it.
  *
  * @example
- * @SchemaValidated()
+ * export const reportResultSchema = { … } as const satisfies BodySchema<ReportResultDto>;
+ * @SchemaValidated(reportResultSchema)
  * export class ReportResultDto { … }
- * report(@Body(new SchemaPipe(reportResultSchema)) body: ReportResultDto) { … }
- * // or, sparing the pipe chain (the gateway controller): @ApiBody({ type: ReportResultDto }) and
- * // report(@Req() request) { const body = this.reportBody.transform(request.body); … }
+ * // the handler: @ApiBody({ type: ReportResultDto }) and new SchemaPipe(schemaOf(ReportResultDto))
  */
-export const SchemaValidated = (): ClassDecorator => (target) => {
-  Reflect.defineMetadata(SCHEMA_VALIDATED, true, target);
-};
+export const SchemaValidated =
+  (schema: JsonSchema): ClassDecorator =>
+  (target) => {
+    const required = new Set((schema.required as readonly string[] | undefined) ?? []);
+    const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+    for (const [name, property] of Object.entries(properties)) {
+      const options = apiPropertyOptions(name, property, required.has(name), (nested) => classBySchema.get(nested));
+      ApiProperty(options)(target.prototype as object, name);
+    }
+    // Class-level keywords ride on @ApiSchema's metadata, which the swagger module merges into the component.
+    if (schema.additionalProperties !== undefined) {
+      ApiSchema({ additionalProperties: schema.additionalProperties } as ApiSchemaOptions)(target);
+    }
+    Reflect.defineMetadata(SCHEMA_VALIDATED, schema, target);
+    classBySchema.set(schema, target as unknown as new () => unknown);
+  };
 
+/** Whether a class is a `@SchemaValidated()` body (the global validation pipe skips those). */
 export function isSchemaValidated(metatype: unknown): boolean {
-  return typeof metatype === 'function' && Reflect.getOwnMetadata(SCHEMA_VALIDATED, metatype) === true;
+  return typeof metatype === 'function' && Reflect.getOwnMetadata(SCHEMA_VALIDATED, metatype) !== undefined;
+}
+
+/** The JSON schema a `@SchemaValidated()` class is validated with (and documented from). */
+export function schemaOf(dto: abstract new () => unknown): JsonSchema {
+  const schema = Reflect.getOwnMetadata(SCHEMA_VALIDATED, dto) as JsonSchema | undefined;
+  if (!schema) throw new Error(`${dto.name} is not @SchemaValidated()`);
+  return schema;
 }
 
 // Union types (`['string', 'null']`) are how optional fields accept the nulls Java clients send.
@@ -38,6 +66,11 @@ export class SchemaPipe<T> implements PipeTransform<unknown, T> {
 
   constructor(schema: JSONSchemaType<T> | Record<string, unknown>) {
     this.validate = ajv.compile<T>(schema);
+  }
+
+  /** The schema compiled: what this pipe enforces (the OpenAPI drift test reads it). */
+  get schema(): JsonSchema {
+    return this.validate.schema as JsonSchema;
   }
 
   transform(value: unknown): T {

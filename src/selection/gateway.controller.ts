@@ -4,15 +4,10 @@ import { Authenticated, projectOf } from '../auth/auth.decorators';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { Clock, InjectClock } from '../common/clock';
 import { type SuccessEnvelope, success } from '../common/envelope';
-import { SchemaPipe } from '../common/schema-validation';
-import {
-  ReportResultDto,
-  ReportResultsDto,
-  reportResultSchema,
-  reportResultsSchema,
-} from '../reporting/dto/report-result.dto';
+import { SchemaPipe, schemaOf } from '../common/schema-validation';
+import { ReportResultDto, ReportResultsDto } from '../reporting/dto/report-result.dto';
 import type { Principal } from '../tenancy/principal';
-import { SelectInstanceDto, SelectedInstanceDto, selectInstanceSchema } from './dto/select-instance.dto';
+import { SelectInstanceDto, SelectedInstanceDto } from './dto/select-instance.dto';
 import { ReportService } from '../reporting/report.service';
 import { SelectionService } from './selection.service';
 
@@ -25,7 +20,7 @@ type GatewayRequest = { body?: unknown; user?: Principal };
  * interceptor pipeline. For the same reason its handlers take the request (`@Req()`, which no pipe
  * sees) and validate the body with the compiled schema themselves: Nest's per-parameter pipe
  * chain (the global pipe, then the schema pipe, as promises) was ~4 KB of garbage per request.
- * `@ApiBody` documents what `@Body` would have (the OpenAPI drift check keeps it exact).
+ * `@ApiBody` documents what `@Body` would have, from the very schema the pipe compiles.
  */
 @ApiTags('gateway')
 @Controller('gateway')
@@ -36,9 +31,10 @@ export class GatewayController {
     @InjectClock() private readonly clock: Clock,
   ) {}
 
-  private readonly selectBody = new SchemaPipe<SelectInstanceDto>(selectInstanceSchema);
-  private readonly reportBody = new SchemaPipe<ReportResultDto>(reportResultSchema);
-  private readonly reportsBody = new SchemaPipe<ReportResultsDto>(reportResultsSchema);
+  // The same classes as in @ApiBody: the schema each is documented from is the one compiled here.
+  private readonly selectBody = new SchemaPipe<SelectInstanceDto>(schemaOf(SelectInstanceDto));
+  private readonly reportBody = new SchemaPipe<ReportResultDto>(schemaOf(ReportResultDto));
+  private readonly reportsBody = new SchemaPipe<ReportResultsDto>(schemaOf(ReportResultsDto));
 
   /** Chooses the instance to call for an API identifier (fallback chain, tiers, affinity, strategy). */
   @Authenticated({ scopes: ['select'] })

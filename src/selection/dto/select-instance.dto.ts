@@ -1,4 +1,5 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty } from '@nestjs/swagger';
+import type { BodySchema } from '../../common/schema-openapi';
 import { SchemaValidated } from '../../common/schema-validation';
 import { InstanceDto } from '../../registry/dto/instance.dto';
 import { API_TYPES, type ApiType } from '../../registry/instance-record';
@@ -6,63 +7,17 @@ import { API_TYPES, type ApiType } from '../../registry/instance-record';
 export const AFFINITY_STRENGTHS = ['PREFERRED', 'STRICT'] as const;
 export type AffinityStrength = (typeof AFFINITY_STRENGTHS)[number];
 
-/**
- * [compat] Which instance should I call? Validated by {@link selectInstanceSchema} (compiled
- * JSON schema, hot path); unknown properties are ignored as the reference did; optional fields
- * may be null (Java clients send them).
- */
-@SchemaValidated()
-export class SelectInstanceDto {
-  /** Matches an instance's `apiIdentifier` or its `businessId`. */
-  @ApiProperty({ minLength: 1, maxLength: 128 })
-  apiIdentifier!: string;
-
-  @ApiProperty({ enum: API_TYPES })
-  apiType!: ApiType;
-
-  /** When given, only instances with exactly this userId. */
-  @ApiPropertyOptional({ maxLength: 128, nullable: true })
-  userId?: string | null;
-
-  /** Session stickiness key (e.g. a conversation id). */
-  @ApiPropertyOptional({ maxLength: 256, nullable: true })
-  affinityKey?: string | null;
-
-  /** `SESSION`, `USER`, `BATCH`, `REGION` or any string. */
-  @ApiPropertyOptional({ maxLength: 64, nullable: true })
-  affinityType?: string | null;
-
-  /** `PREFERRED` (default) rebinds when the bound instance is not selectable; `STRICT` answers AFFINITY_UNAVAILABLE. */
-  @ApiPropertyOptional({ enum: AFFINITY_STRENGTHS, nullable: true })
-  affinityStrength?: AffinityStrength | null;
-
-  /** Identifiers tried in order when the primary has nothing selectable. */
-  @ApiPropertyOptional({ type: [String], maxItems: 10, nullable: true })
-  fallbackChain?: string[] | null;
-
-  /** Overrides the project's default strategy. */
-  @ApiPropertyOptional({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$', nullable: true })
-  strategy?: string | null;
-
-  /** Instances not to choose (e.g. the one that just failed, on a retry). */
-  @ApiPropertyOptional({ type: [String], maxItems: 100, nullable: true })
-  excludeInstanceIds?: string[] | null;
-
-  /** Tokens this call will probably use; reserved against `tpmLimit`. */
-  @ApiPropertyOptional({ minimum: 0, maximum: 100000000, type: 'integer', nullable: true })
-  estimatedTokens?: number | null;
-
-  /** Include every candidate's state, score and why it was or was not chosen. */
-  @ApiPropertyOptional({ nullable: true })
-  explain?: boolean | null;
-}
-
 const nullableString = (maxLength: number, extra: Record<string, unknown> = {}) => ({
   type: ['string', 'null'],
   maxLength,
   ...extra,
 });
 
+/**
+ * The one definition of the select-instance body: ajv validates with it and the OpenAPI component
+ * `SelectInstanceDto` is generated from it (`@SchemaValidated`). Unknown properties are ignored as
+ * the reference did; optional fields may be null (Java clients send them).
+ */
 export const selectInstanceSchema = {
   type: 'object',
   required: ['apiIdentifier', 'apiType'],
@@ -79,7 +34,46 @@ export const selectInstanceSchema = {
     estimatedTokens: { type: ['integer', 'null'], minimum: 0, maximum: 100000000 },
     explain: { type: ['boolean', 'null'] },
   },
-} as const;
+} as const satisfies BodySchema<SelectInstanceDto>;
+
+/**
+ * [compat] Which instance should I call? Validated and documented by {@link selectInstanceSchema};
+ * the field comments become the OpenAPI descriptions.
+ */
+@SchemaValidated(selectInstanceSchema)
+export class SelectInstanceDto {
+  /** Matches an instance's `apiIdentifier` or its `businessId`. */
+  apiIdentifier!: string;
+
+  apiType!: ApiType;
+
+  /** When given, only instances with exactly this userId. */
+  userId?: string | null;
+
+  /** Session stickiness key (e.g. a conversation id). */
+  affinityKey?: string | null;
+
+  /** `SESSION`, `USER`, `BATCH`, `REGION` or any string. */
+  affinityType?: string | null;
+
+  /** `PREFERRED` (default) rebinds when the bound instance is not selectable; `STRICT` answers AFFINITY_UNAVAILABLE. */
+  affinityStrength?: AffinityStrength | null;
+
+  /** Identifiers tried in order when the primary has nothing selectable. */
+  fallbackChain?: string[] | null;
+
+  /** Overrides the project's default strategy. */
+  strategy?: string | null;
+
+  /** Instances not to choose (e.g. the one that just failed, on a retry). */
+  excludeInstanceIds?: string[] | null;
+
+  /** Tokens this call will probably use; reserved against `tpmLimit`. */
+  estimatedTokens?: number | null;
+
+  /** Include every candidate's state, score and why it was or was not chosen. */
+  explain?: boolean | null;
+}
 
 /** One candidate in `explain` output. */
 export class CandidateExplanationDto {

@@ -1170,14 +1170,15 @@ export interface components {
             explain?: boolean | null;
         };
         UsageMetricsDto: {
-            promptTokens?: number;
-            completionTokens?: number;
-            totalTokens?: number;
-            cost?: number;
+            promptTokens?: number | null;
+            completionTokens?: number | null;
+            totalTokens?: number | null;
+            cost?: number | null;
         };
         ReportResultDto: {
             instanceId: string;
             businessId: string;
+            success: boolean;
             latencyMs: number;
             /** @description Epoch ms of the call: the minute it is counted in (server time when implausible). */
             callTimestamp: number;
@@ -1194,7 +1195,6 @@ export interface components {
             retryAfterMs?: number | null;
             /** @description Time to first token of a streamed call, ms. */
             ttftMs?: number | null;
-            success: boolean;
         };
         ReportResultsDto: {
             results: components["schemas"]["ReportResultDto"][];
