@@ -5,9 +5,9 @@ import { REGISTRY_LOADED } from '../registry/registry-loader';
 import { RegistryIndex } from '../registry/registry-index';
 
 /**
- * An operator's FORCED_OPEN or DISABLED must survive a restart: at start-up (after the registry
- * is loaded — `REGISTRY_LOADED` — and before the app is ready) the override in force per instance is read back from
- * `breaker_events`. Automatic states are not restored: a restarted node probes afresh.
+ * An operator's FORCED_OPEN or DISABLED must survive a restart: at start-up, once the registry
+ * is loaded (`REGISTRY_LOADED`) and before the app is ready, the override in force per instance
+ * is read back from `breaker_events`. Automatic states are not restored: a restarted node probes afresh.
  */
 @Injectable()
 export class OperatorStateRestore implements OnModuleInit {
