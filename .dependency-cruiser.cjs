@@ -35,8 +35,22 @@ module.exports = {
       name: 'breaker-store-only-through-circuit-breaker',
       comment: 'Breaker state is read and changed only through circuit-breaker/ (a shared store needs one owner).',
       severity: 'error',
-      from: { pathNot: '^src/(circuit-breaker|state)/' },
+      from: { pathNot: '^src/(circuit-breaker|state|cluster)/' },
       to: { path: '^src/state/breaker-store\\.ts$' },
+    },
+    {
+      name: 'cluster-implements-state-only',
+      comment: 'cluster/ implements the state seams over Redis: it builds on state/, common/ and config/ only.',
+      severity: 'error',
+      from: { path: '^src/cluster/' },
+      to: { path: '^src/', pathNot: '^src/(state|common|config|cluster)/' },
+    },
+    {
+      name: 'features-never-import-cluster',
+      comment: 'Features see the seams (state/), never their Redis implementations; only app.module chooses.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(cluster/|app\\.module\\.ts$)' },
+      to: { path: '^src/cluster/' },
     },
     {
       name: 'hot-path-never-reaches-database',

@@ -8,6 +8,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { StateModule } from './state/state.module';
+import { ClusterModule } from './cluster/cluster.module';
 import { AuthModule } from './auth/auth.module';
 import { TenancyModule } from './tenancy/tenancy.module';
 import { TenancyApiModule } from './tenancy-api/tenancy-api.module';
@@ -32,7 +33,7 @@ export class AppModule {
         LoggerModule.forRoot(loggerParams(config, options.logDestination)),
         CommonModule,
         PrometheusModule,
-        StateModule,
+        config.cluster === undefined ? StateModule : ClusterModule.forRoot(config.cluster),
         DatabaseModule,
         TenancyModule,
         TenancyApiModule,

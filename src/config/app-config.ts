@@ -1,3 +1,4 @@
+import { type ClusterConfig, readCluster } from './cluster-config';
 import { EnvReader, type Env } from './env-parsers';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -32,6 +33,8 @@ export interface AppConfig {
   readonly shutdownTimeoutMs: number;
   readonly swaggerEnabled: boolean;
   readonly auth: AuthConfig;
+  /** Cluster mode; undefined on a single node (no `REDIS_URL`). */
+  readonly cluster: ClusterConfig | undefined;
 }
 
 export interface AuthConfig {
@@ -80,12 +83,13 @@ export class ConfigValidationError extends Error {
  */
 export function loadConfig(env: Env = process.env): AppConfig {
   const read = new EnvReader(env);
+  const database = readDatabase(read);
   const config: AppConfig = {
     port: read.int('PORT', 8081, { min: 0, max: 65535 }),
     host: read.string('HOST', '0.0.0.0'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logPretty: read.bool('LOG_PRETTY', Boolean(process.stdout.isTTY)),
-    database: readDatabase(read),
+    database,
     runMigrations: read.bool('GATEWAY_MIGRATIONS_RUN', true),
     bodyLimitBytes: read.int('GATEWAY_BODY_LIMIT_BYTES', 64 * 1024, { min: 1024, max: 16 * 1024 * 1024 }),
     batchBodyLimitBytes: read.int('GATEWAY_BATCH_BODY_LIMIT_BYTES', 4 * 1024 * 1024, {
@@ -102,6 +106,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       bufferRows: read.int('GATEWAY_METRICS_BUFFER_ROWS', 200_000, { min: 1000, max: 10_000_000 }),
       token: read.optionalString('GATEWAY_METRICS_TOKEN'),
     },
+    cluster: readCluster(read, database.type === 'mysql'),
   };
   if (read.problems.length > 0) throw new ConfigValidationError(read.problems);
   return config;

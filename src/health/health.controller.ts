@@ -7,6 +7,7 @@ import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { Clock, InjectClock } from '../common/clock';
 import { GatewayError } from '../common/gateway-error';
 import { GATEWAY_VERSION, SERVICE_NAME } from '../common/version';
+import { ClusterStatus, InjectClusterStatus } from '../state/cluster-status';
 import { HealthDto, ProbeDto } from './dto/health.dto';
 import { ReadinessService } from './readiness.service';
 
@@ -20,13 +21,28 @@ export class HealthController {
     private readonly database: TypeOrmHealthIndicator,
     @Inject(ReadinessService) private readonly readiness: ReadinessService,
     @InjectClock() private readonly clock: Clock,
+    @InjectClusterStatus() private readonly cluster: ClusterStatus,
   ) {}
 
   /** The reference gateway's health check [compat]. */
   @Get()
   @ApiEnvelope(HealthDto)
   status(): HealthDto {
-    return { status: 'UP', service: SERVICE_NAME, version: GATEWAY_VERSION, timestamp: this.clock.now() };
+    const cluster = this.cluster;
+    return {
+      status: 'UP',
+      service: SERVICE_NAME,
+      version: GATEWAY_VERSION,
+      timestamp: this.clock.now(),
+      node: cluster.nodeId,
+      cluster: {
+        mode: cluster.mode,
+        status: cluster.connected ? 'CONNECTED' : 'DISCONNECTED',
+        since: cluster.since,
+        nodes: [...cluster.nodes()],
+        resyncs: cluster.resyncs,
+      },
+    };
   }
 
   /** Liveness: the process answers. Never touches a dependency. */

@@ -35,9 +35,11 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
    * index and announce the ids, so every per-instance store forgets them.
    */
   onModuleInit(): void {
-    this.unsubscribe = this.events.subscribe('project.deleted', (event) => {
+    this.unsubscribe = this.events.subscribe('project.deleted', (event, origin) => {
       const ids = this.index.listByProject(event.projectId).map((record) => record.id);
       this.index.removeProject(event.projectId);
+      // Another node's deletion: that node announces the instances to the cluster itself.
+      if (origin.remote) return;
       if (ids.length > 0)
         this.events.publish({ type: 'instances.deleted', projectId: event.projectId, instanceIds: ids });
     });

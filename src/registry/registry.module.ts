@@ -9,6 +9,7 @@ import { InstancesController } from './instances.controller';
 import { InstancesService } from './instances.service';
 import { RegistryIndex } from './registry-index';
 import { REGISTRY_LOADED, RegistryLoader } from './registry-loader';
+import { RegistrySync } from './registry-sync';
 
 /** Registered API instances: CRUD, batch, lifecycle, and the in-memory index select-instance reads. */
 @Module({
@@ -19,6 +20,7 @@ import { REGISTRY_LOADED, RegistryLoader } from './registry-loader';
     InstancesService,
     InstanceQueriesService,
     RegistryLoader,
+    RegistrySync,
     {
       provide: REGISTRY_LOADED,
       inject: [RegistryLoader],

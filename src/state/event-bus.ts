@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { StateEvent, StateEventOf, StateEventType } from './state-events';
+import type { EventOrigin, StateEvent, StateEventOf, StateEventType } from './state-events';
 
 /**
  * Publish/subscribe of state changes. The memory implementation delivers synchronously within
@@ -13,8 +13,11 @@ import type { StateEvent, StateEventOf, StateEventType } from './state-events';
  */
 export interface EventBus {
   publish(event: StateEvent): void;
-  /** Returns a function that unsubscribes. */
-  subscribe<T extends StateEventType>(type: T, handler: (event: StateEventOf<T>) => void): () => void;
+  /** Returns a function that unsubscribes. `origin.remote`: the event was published on another node. */
+  subscribe<T extends StateEventType>(
+    type: T,
+    handler: (event: StateEventOf<T>, origin: EventOrigin) => void,
+  ): () => void;
 }
 
 /** Injection token of {@link EventBus}. */
@@ -22,7 +25,10 @@ export const EventBus = Symbol('EventBus');
 
 export const InjectEventBus = (): ParameterDecorator => Inject(EventBus);
 
-type Handler = (event: StateEvent) => void;
+type Handler = (event: StateEvent, origin: EventOrigin) => void;
+
+const LOCAL: EventOrigin = Object.freeze({ remote: false });
+const REMOTE: EventOrigin = Object.freeze({ remote: true });
 
 /** In-process delivery. A failing subscriber is logged and does not stop the others. */
 @Injectable()
@@ -31,16 +37,29 @@ export class MemoryEventBus implements EventBus {
   private readonly handlers = new Map<StateEventType, Set<Handler>>();
 
   publish(event: StateEvent): void {
+    this.deliver(event, LOCAL);
+  }
+
+  /** Delivers an event to this node's subscribers only; `remote`: it came from another node. */
+  deliver(event: StateEvent, origin: EventOrigin = LOCAL): void {
     for (const handler of this.handlers.get(event.type) ?? []) {
       try {
-        handler(event);
+        handler(event, origin);
       } catch (error) {
         this.logger.error({ err: error, event: event.type }, 'An event subscriber failed');
       }
     }
   }
 
-  subscribe<T extends StateEventType>(type: T, handler: (event: StateEventOf<T>) => void): () => void {
+  /** Delivers an event that another node published. */
+  deliverRemote(event: StateEvent): void {
+    this.deliver(event, REMOTE);
+  }
+
+  subscribe<T extends StateEventType>(
+    type: T,
+    handler: (event: StateEventOf<T>, origin: EventOrigin) => void,
+  ): () => void {
     const set = this.handlers.get(type) ?? new Set<Handler>();
     this.handlers.set(type, set);
     set.add(handler as Handler);

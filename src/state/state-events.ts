@@ -12,7 +12,17 @@ export type StateEvent =
   /** Instances were created or changed (committed): other nodes reload them from the database. */
   | { readonly type: 'instances.changed'; readonly projectId: string; readonly instanceIds: readonly string[] }
   /** Instances were deleted (committed). */
-  | { readonly type: 'instances.deleted'; readonly projectId: string; readonly instanceIds: readonly string[] };
+  | { readonly type: 'instances.deleted'; readonly projectId: string; readonly instanceIds: readonly string[] }
+  /**
+   * Cluster mode only, never sent to other nodes: this node may have missed messages (Redis was
+   * unreachable), so whatever it caches from the database must be reloaded from it.
+   */
+  | { readonly type: 'state.resync' };
 
 export type StateEventType = StateEvent['type'];
 export type StateEventOf<T extends StateEventType> = Extract<StateEvent, { type: T }>;
+
+/** Where an event came from: this node, or another node of the cluster (already committed there). */
+export interface EventOrigin {
+  readonly remote: boolean;
+}

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { AffinityStore, MemoryAffinityStore } from './affinity-store';
 import { BreakerStore, MemoryBreakerStore } from './breaker-store';
+import { ClusterStatus, SingleNodeStatus } from './cluster-status';
 import { CounterStore, MemoryCounterStore } from './counter-store';
 import { EventBus, MemoryEventBus } from './event-bus';
 
@@ -15,7 +16,8 @@ import { EventBus, MemoryEventBus } from './event-bus';
     { provide: AffinityStore, useClass: MemoryAffinityStore },
     { provide: BreakerStore, useClass: MemoryBreakerStore },
     { provide: CounterStore, useClass: MemoryCounterStore },
+    { provide: ClusterStatus, useClass: SingleNodeStatus },
   ],
-  exports: [EventBus, AffinityStore, BreakerStore, CounterStore],
+  exports: [EventBus, AffinityStore, BreakerStore, CounterStore, ClusterStatus],
 })
 export class StateModule {}

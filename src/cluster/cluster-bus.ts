@@ -1,0 +1,179 @@
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { newRandomId } from '../common/ids';
+import { RedisLink } from './redis-link';
+
+/** One publish: every message a node sent in one turn of its event loop. */
+interface Envelope {
+  /** Sending node. */
+  readonly n: string;
+  /** The sender's boot (a restarted node starts its sequence again). */
+  readonly b: string;
+  /** The sender's sequence number of this envelope; a gap means messages were lost. */
+  readonly s: number;
+  /** [kind, data] pairs in the order they were sent. */
+  readonly m: readonly (readonly [string, unknown])[];
+}
+
+type Handler = (data: unknown, from: string) => void;
+
+const HEARTBEAT_MS = 1000;
+/** A node not heard from for this long has left. */
+const NODE_TIMEOUT_MS = 3500;
+
+/**
+ * Messages between the nodes of a cluster over one Redis pub/sub channel (`<prefix>bus`). Sending
+ * never waits: messages sent in one turn of the event loop go out as one publish. Redis pub/sub
+ * delivers at most once, so every envelope carries its sender's sequence number; a receiver that
+ * sees a gap, or whose own connection dropped, calls the {@link onResync} listeners, which reload
+ * what they share from its source of truth (the database, or Redis) instead of trusting the gap.
+ *
+ * @example
+ * bus.on('lease.close', (data, from) => this.closeRelayed(data as LeaseClose));
+ * bus.send('lease.close', { selectionId, projectId });
+ */
+@Injectable()
+export class ClusterBus implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('ClusterBus');
+  private readonly channel: string;
+  private readonly boot = newRandomId();
+  private seq = 0;
+  private outbox: (readonly [string, unknown])[] = [];
+  private flushScheduled = false;
+  private readonly handlers = new Map<string, Set<Handler>>();
+  private readonly resyncListeners = new Set<() => void | Promise<void>>();
+  /** Per sending node: its boot, the last sequence number seen, when it was last heard. */
+  private readonly peers = new Map<string, { boot: string; seq: number; seenAt: number }>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly stops: (() => void)[] = [];
+  private resyncs = 0;
+
+  constructor(private readonly link: RedisLink) {
+    this.channel = link.key('bus');
+  }
+
+  get nodeId(): string {
+    return this.link.nodeId;
+  }
+
+  /** True while this node's Redis connections are up. */
+  get connected(): boolean {
+    return this.link.connected;
+  }
+
+  /** How many times this node resynchronised (gaps and reconnects). */
+  get resyncCount(): number {
+    return this.resyncs;
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.link.subscriber.on('message', (channel: string, text: string) => {
+      if (channel === this.channel) this.receive(text);
+    });
+    let first = true;
+    this.stops.push(
+      this.link.onUp(() => {
+        // ioredis subscribes again by itself after a reconnect; what was published meanwhile is lost.
+        if (!first) this.resync('reconnected');
+        first = false;
+      }),
+    );
+    await this.link.subscriber.subscribe(this.channel).catch(() => undefined);
+    this.heartbeat = setInterval(() => this.send('node.alive', null), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  onModuleDestroy(): void {
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    for (const stop of this.stops) stop();
+    this.flush();
+  }
+
+  /** Sends to every other node. Never throws and never waits; lost while Redis is down (receivers resync). */
+  send(kind: string, data: unknown): void {
+    this.outbox.push([kind, data]);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Messages of `kind` from the other nodes (never this node's own). Returns an unsubscribe. */
+  on(kind: string, handler: (data: unknown, from: string) => void): () => void {
+    const set = this.handlers.get(kind) ?? new Set<Handler>();
+    this.handlers.set(kind, set);
+    set.add(handler);
+    return () => set.delete(handler);
+  }
+
+  /**
+   * Called when this node may have missed messages (after a reconnect, or a gap in a sender's
+   * sequence): reload shared state from its source of truth. Returns an unsubscribe.
+   */
+  onResync(listener: () => void | Promise<void>): () => void {
+    this.resyncListeners.add(listener);
+    return () => this.resyncListeners.delete(listener);
+  }
+
+  /** The other nodes heard from in the last few seconds (heartbeats every second). */
+  otherNodes(now = Date.now()): string[] {
+    const alive: string[] = [];
+    for (const [node, peer] of this.peers) if (now - peer.seenAt < NODE_TIMEOUT_MS) alive.push(node);
+    return alive;
+  }
+
+  /** Every live node, this one included. */
+  nodes(now = Date.now()): string[] {
+    return [this.nodeId, ...this.otherNodes(now)].sort();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.outbox.length === 0) return;
+    const envelope: Envelope = { n: this.nodeId, b: this.boot, s: ++this.seq, m: this.outbox };
+    this.outbox = [];
+    // A lost publish still used its sequence number: receivers see the gap and resync.
+    if (!this.link.connected) return;
+    this.link.command.publish(this.channel, JSON.stringify(envelope)).catch(() => undefined);
+  }
+
+  private receive(text: string): void {
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(text) as Envelope;
+    } catch {
+      this.logger.warn('Ignored a malformed cluster message');
+      return;
+    }
+    if (envelope.n === this.nodeId || !Array.isArray(envelope.m)) return;
+    const peer = this.peers.get(envelope.n);
+    const now = Date.now();
+    if (peer === undefined || peer.boot !== envelope.b) {
+      this.peers.set(envelope.n, { boot: envelope.b, seq: envelope.s, seenAt: now });
+    } else {
+      const gap = envelope.s !== peer.seq + 1;
+      peer.seq = envelope.s;
+      peer.seenAt = now;
+      if (gap) this.resync(`messages from ${envelope.n} were lost`);
+    }
+    for (const [kind, data] of envelope.m as readonly (readonly [string, unknown])[]) {
+      const handlers = this.handlers.get(kind);
+      if (handlers === undefined) continue;
+      for (const handler of handlers) {
+        try {
+          handler(data, envelope.n);
+        } catch (error) {
+          this.logger.error({ err: error, kind }, 'A cluster message handler failed');
+        }
+      }
+    }
+  }
+
+  private resync(why: string): void {
+    this.resyncs++;
+    this.logger.warn(`Resynchronising shared state: ${why}`);
+    for (const listener of this.resyncListeners) {
+      Promise.resolve()
+        .then(listener)
+        .catch((error: unknown) => this.logger.error({ err: error }, 'A resync listener failed'));
+    }
+  }
+}

@@ -1,0 +1,46 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import type { ClusterConfig } from '../config/cluster-config';
+import { AffinityStore, MemoryAffinityStore } from '../state/affinity-store';
+import { BreakerStore, MemoryBreakerStore } from '../state/breaker-store';
+import { ClusterStatus } from '../state/cluster-status';
+import { CounterStore, MemoryCounterStore } from '../state/counter-store';
+import { EventBus } from '../state/event-bus';
+import { ClusterBus } from './cluster-bus';
+import { RedisClusterStatus } from './redis-cluster-status';
+import { RedisEventBus } from './redis-event-bus';
+import { RedisLink } from './redis-link';
+
+/** How long a starting node waits for Redis before it starts on local state alone. */
+const CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * Cluster mode (`REDIS_URL`): the state seams of the single-node {@link StateModule} behind the same
+ * tokens, shared through Redis. Decisions still read memory; Redis is written and read behind them.
+ */
+@Global()
+@Module({})
+export class ClusterModule {
+  static forRoot(config: ClusterConfig): DynamicModule {
+    return {
+      module: ClusterModule,
+      providers: [
+        {
+          provide: RedisLink,
+          useFactory: async () => {
+            const link = new RedisLink(config);
+            await link.connect(CONNECT_TIMEOUT_MS);
+            return link;
+          },
+        },
+        ClusterBus,
+        RedisEventBus,
+        { provide: EventBus, useExisting: RedisEventBus },
+        { provide: AffinityStore, useClass: MemoryAffinityStore },
+        { provide: BreakerStore, useClass: MemoryBreakerStore },
+        { provide: CounterStore, useClass: MemoryCounterStore },
+        { provide: ClusterStatus, useClass: RedisClusterStatus },
+      ],
+      exports: [RedisLink, ClusterBus, EventBus, AffinityStore, BreakerStore, CounterStore, ClusterStatus],
+    };
+  }
+}
