@@ -62,6 +62,14 @@ describeEachDatabase('foundation', (database) => {
           service: 'API Premium Gateway',
           version: expect.any(String),
           timestamp: gateway.clock.now(),
+          node: expect.stringMatching(/./),
+          cluster: {
+            mode: 'single',
+            status: 'CONNECTED',
+            since: expect.any(Number),
+            nodes: [expect.any(String)],
+            resyncs: 0,
+          },
         },
         timestamp: gateway.clock.now(),
       });

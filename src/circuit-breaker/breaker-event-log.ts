@@ -59,7 +59,10 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
     this.intervalMs = options.intervalMs ?? 1000;
     this.queue = new BoundedQueue(this.capacity);
     // Subscribed at construction, so transitions emitted while other modules start are kept too.
-    transitions.listen((transition) => this.enqueue(transition));
+    // Another node's transition is that node's row to write.
+    transitions.listen((transition) => {
+      if (transition.remote !== true) this.enqueue(transition);
+    });
   }
 
   /** Events waiting to be written. */

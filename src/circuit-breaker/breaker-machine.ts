@@ -1,13 +1,15 @@
 import type { Unavailability } from '../common/unavailability';
 import { FAILURE_CLASSES, OUTCOME_CLASSES, type OutcomeClass } from '../common/outcome';
-import type { BreakerRecord, BreakerRecordView, BreakerWindowData } from '../state/breaker-store';
+import type {
+  BreakerRecord,
+  BreakerRecordView,
+  BreakerStateName,
+  BreakerWindowData,
+  TransitionSink,
+} from '../state/breaker-store';
 import type { BreakerConfig } from './breaker-config';
-import type { BreakerStateName, BreakerTransition } from './breaker-transition';
 
-/** Receives every state change the machine makes. */
-export interface TransitionSink {
-  transition(transition: BreakerTransition): void;
-}
+export type { TransitionSink } from '../state/breaker-store';
 
 const BUCKETS = 60;
 const HEALTHY_MINUTE_MS = 60_000;

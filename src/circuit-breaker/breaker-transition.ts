@@ -1,24 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { BreakerTransition } from '../state/breaker-store';
 
-/** Breaker states (docs/resilience.md §2): automatic ones plus the two an operator sets. */
-export const BREAKER_STATES = ['CLOSED', 'OPEN', 'HALF_OPEN', 'FORCED_OPEN', 'DISABLED'] as const;
-export type BreakerStateName = (typeof BREAKER_STATES)[number];
-
-/** One change of an instance's breaker state, with the reason a person can read. */
-export interface BreakerTransition {
-  readonly projectId: string;
-  readonly instanceId: string;
-  readonly from: BreakerStateName;
-  readonly to: BreakerStateName;
-  /** "5 consecutive SERVER_ERROR", "failure rate 62 % of 13 calls in 60 s", "operator: FORCED_OPEN". */
-  readonly reason: string;
-  /** Epoch ms (injected clock) when the transition took effect. */
-  readonly at: number;
-}
+export { BREAKER_STATES, type BreakerStateName, type BreakerTransition } from '../state/breaker-store';
 
 /**
- * In-process fan-out of breaker transitions (this node's own): the write-behind event log,
- * Prometheus counters and the slow-start hook listen. Listeners run synchronously on the
+ * In-process fan-out of breaker transitions: this node's own, and in cluster mode those other
+ * nodes committed (`remote: true`). The write-behind event log and the Prometheus counters take
+ * only this node's own (each transition is one row, one count, in the whole cluster); the
+ * slow-start hook takes all. Listeners run synchronously on the
  * request path, so they must only enqueue or count — never do I/O.
  */
 @Injectable()

@@ -58,7 +58,7 @@ export class BreakerService implements OnModuleInit, OnModuleDestroy {
   private readonly configs = new BreakerConfigCache();
   /** Emits each transition as the machine makes it (listeners only enqueue or count). */
   private readonly sink: TransitionSink = { transition: (transition) => this.transitions.emit(transition) };
-  private unsubscribe: (() => void) | undefined;
+  private readonly stops: (() => void)[] = [];
 
   constructor(
     @InjectBreakerStore() private readonly store: BreakerStore,
@@ -66,13 +66,16 @@ export class BreakerService implements OnModuleInit, OnModuleDestroy {
     @InjectEventBus() private readonly events: EventBus,
   ) {}
 
-  /** A deleted instance's breaker goes with it. */
+  /** A deleted instance's breaker goes with it; transitions other nodes commit reach this node's listeners. */
   onModuleInit(): void {
-    this.unsubscribe = forgetDeletedInstances(this.events, (id) => this.store.delete(id));
+    this.stops.push(
+      forgetDeletedInstances(this.events, (id) => this.store.delete(id)),
+      this.store.onRemoteTransition((transition) => this.transitions.emit(transition)),
+    );
   }
 
   onModuleDestroy(): void {
-    this.unsubscribe?.();
+    for (const stop of this.stops.splice(0)) stop();
   }
 
   /** The instance's breaker config: defaults ← project `breaker` settings ← `routingParams.breaker`. */
@@ -116,7 +119,7 @@ export class BreakerService implements OnModuleInit, OnModuleDestroy {
     if (record === undefined || record.operator !== null || record.state === 'CLOSED') return false;
     if (this.store.tryAcquireProbe(subject.id, config.halfOpenProbes, expiresAt)) return true;
     if (lease.force !== true) return false;
-    this.store.update(keyOf(subject), now, (draft) => probeEarly(draft, { now, sink: this.sink }));
+    this.store.update(keyOf(subject), now, this.sink, (draft, sink) => probeEarly(draft, { now, sink }));
     this.store.forceProbe(subject.id, expiresAt);
     return true;
   }
@@ -129,9 +132,9 @@ export class BreakerService implements OnModuleInit, OnModuleDestroy {
     now: number,
   ): void {
     const probe = report.probeExpiresAt !== undefined && this.store.releaseProbe(subject.id, report.probeExpiresAt);
-    const { sink, random } = this;
+    const { random } = this;
     const outcome = { outcome: report.outcome, latencyMs: report.latencyMs, probe };
-    this.store.update(keyOf(subject), now, (record) =>
+    this.store.update(keyOf(subject), now, this.sink, (record, sink) =>
       applyOutcome(record, { config, now, sink, random, report: outcome }),
     );
   }
@@ -142,12 +145,12 @@ export class BreakerService implements OnModuleInit, OnModuleDestroy {
   }
 
   setOperatorState(subject: BreakerSubject, state: 'FORCED_OPEN' | 'DISABLED' | 'AUTO', now: number): void {
-    this.store.update(keyOf(subject), now, (record) => applyOperator(record, { state, now, sink: this.sink }));
+    this.store.update(keyOf(subject), now, this.sink, (record, sink) => applyOperator(record, { state, now, sink }));
   }
 
   /** An override restored from the log at start-up: set without a new transition. */
   restoreOperatorState(subject: BreakerSubject, state: 'FORCED_OPEN' | 'DISABLED', at: number): void {
-    this.store.update(keyOf(subject), at, (record) => restoreOperator(record, state, at));
+    this.store.update(keyOf(subject), at, this.sink, (record) => restoreOperator(record, state, at));
   }
 
   snapshot(subject: BreakerSubject, config: BreakerConfig, now: number): BreakerSnapshot {
@@ -165,8 +168,8 @@ export class BreakerService implements OnModuleInit, OnModuleDestroy {
         config,
       };
     }
-    return this.store.update(keyOf(subject), now, (record) => {
-      advance(record, { config, now, sink: this.sink });
+    return this.store.update(keyOf(subject), now, this.sink, (record, sink) => {
+      advance(record, { config, now, sink });
       return {
         state: effectiveState(record),
         reason: record.reason,
@@ -199,7 +202,7 @@ export class BreakerService implements OnModuleInit, OnModuleDestroy {
   private current(subject: BreakerSubject, config: BreakerConfig, now: number) {
     const record = this.store.get(subject.id);
     if (record === undefined || !needsAdvance(record, now)) return record;
-    this.store.update(keyOf(subject), now, (draft) => advance(draft, { config, now, sink: this.sink }));
+    this.store.update(keyOf(subject), now, this.sink, (draft, sink) => advance(draft, { config, now, sink }));
     return this.store.get(subject.id);
   }
 }

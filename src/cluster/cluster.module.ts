@@ -1,11 +1,12 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { ClusterConfig } from '../config/cluster-config';
 import { AffinityStore, MemoryAffinityStore } from '../state/affinity-store';
-import { BreakerStore, MemoryBreakerStore } from '../state/breaker-store';
+import { BreakerStore } from '../state/breaker-store';
 import { ClusterStatus } from '../state/cluster-status';
 import { CounterStore, MemoryCounterStore } from '../state/counter-store';
 import { EventBus } from '../state/event-bus';
 import { ClusterBus } from './cluster-bus';
+import { RedisBreakerStore } from './redis-breaker-store';
 import { RedisClusterStatus } from './redis-cluster-status';
 import { RedisEventBus } from './redis-event-bus';
 import { RedisLink } from './redis-link';
@@ -36,7 +37,8 @@ export class ClusterModule {
         RedisEventBus,
         { provide: EventBus, useExisting: RedisEventBus },
         { provide: AffinityStore, useClass: MemoryAffinityStore },
-        { provide: BreakerStore, useClass: MemoryBreakerStore },
+        RedisBreakerStore,
+        { provide: BreakerStore, useExisting: RedisBreakerStore },
         { provide: CounterStore, useClass: MemoryCounterStore },
         { provide: ClusterStatus, useClass: RedisClusterStatus },
       ],

@@ -9,6 +9,7 @@ import {
   BreakerTransitions,
 } from '../circuit-breaker/breaker-transition';
 import { Clock, InjectClock } from '../common/clock';
+import { ClusterStatus, InjectClusterStatus } from '../state/cluster-status';
 import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import { type AggregatorStats, MinuteAggregator } from '../minute-metrics/minute-aggregator';
 import { QuotaService } from '../rate-limit/quota.service';
@@ -60,6 +61,7 @@ export class GatewayGauges implements OnModuleInit, OnModuleDestroy {
     private readonly eventLog: BreakerEventLog,
     private readonly transitions: BreakerTransitions,
     @InjectClock() private readonly clock: Clock,
+    @InjectClusterStatus() private readonly cluster: ClusterStatus,
   ) {}
 
   onModuleInit(): void {
@@ -97,6 +99,33 @@ export class GatewayGauges implements OnModuleInit, OnModuleDestroy {
       read: (metric) => this.collectCoolDowns(metric),
     });
     this.registerTotals(registry);
+    this.registerCluster(registry);
+  }
+
+  /** The node's name and mode, and in cluster mode whether Redis answers and how many nodes it hears. */
+  private registerCluster(registry: Registry): void {
+    const cluster = this.cluster;
+    gauge(registry, {
+      name: 'gateway_node_info',
+      help: 'Always 1: this node (GATEWAY_NODE_ID) and its mode (single or cluster)',
+      labelNames: ['node', 'mode'],
+      read: (metric) => metric.set({ node: cluster.nodeId, mode: cluster.mode }, 1),
+    });
+    gauge(registry, {
+      name: 'gateway_cluster_connected',
+      help: '1 while Redis answers (always 1 on a single node); 0: deciding from local state',
+      read: (metric) => metric.set(cluster.connected ? 1 : 0),
+    });
+    gauge(registry, {
+      name: 'gateway_cluster_nodes',
+      help: 'Live nodes this node hears from, itself included',
+      read: (metric) => metric.set(cluster.nodes().length),
+    });
+    mirroredCounter(registry, {
+      name: 'gateway_cluster_resyncs_total',
+      help: 'Times this node reloaded shared state after it may have missed messages',
+      read: () => cluster.resyncs,
+    });
   }
 
   onModuleDestroy(): void {
@@ -139,7 +168,8 @@ export class GatewayGauges implements OnModuleInit, OnModuleDestroy {
       return child;
     };
     for (const [from, to] of AUTOMATIC_TRANSITIONS) series(from, to).inc(0);
-    this.unsubscribe = this.transitions.listen(({ from, to }: BreakerTransition) => {
+    this.unsubscribe = this.transitions.listen(({ from, to, remote }: BreakerTransition) => {
+      if (remote === true) return; // counted by the node that committed it
       (this.transitionCounts.get(`${from}>${to}`) ?? series(from, to)).inc();
     });
   }

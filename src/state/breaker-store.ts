@@ -3,6 +3,29 @@ import { Inject, Injectable } from '@nestjs/common';
 export type AutomaticBreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 export type OperatorBreakerState = 'FORCED_OPEN' | 'DISABLED';
 
+/** Breaker states (docs/resilience.md §2): automatic ones plus the two an operator sets. */
+export const BREAKER_STATES = ['CLOSED', 'OPEN', 'HALF_OPEN', 'FORCED_OPEN', 'DISABLED'] as const;
+export type BreakerStateName = (typeof BREAKER_STATES)[number];
+
+/** One change of an instance's breaker state, with the reason a person can read. */
+export interface BreakerTransition {
+  readonly projectId: string;
+  readonly instanceId: string;
+  readonly from: BreakerStateName;
+  readonly to: BreakerStateName;
+  /** "5 consecutive SERVER_ERROR", "failure rate 62 % of 13 calls in 60 s", "operator: FORCED_OPEN". */
+  readonly reason: string;
+  /** Epoch ms (injected clock) when the transition took effect. */
+  readonly at: number;
+  /** Cluster mode: decided and recorded by another node; this node only follows it. */
+  readonly remote?: boolean;
+}
+
+/** Receives every state change the machine makes. */
+export interface TransitionSink {
+  transition(transition: BreakerTransition): void;
+}
+
 /**
  * A time-based sliding window of the breaker: 60 buckets spanning the configured window, with
  * running totals (subtract-on-evict). Plain data, so a store can copy or serialise it.
@@ -64,15 +87,28 @@ export interface BreakerKey {
 
 /**
  * Where breaker records live. It hands out read-only views and takes changes as operations:
- * `update` runs a change against the record as one step (memory: in place; a shared store may
- * retry it or run it as a script), and the probe operations are atomic, so a probe slot is never
- * handed out twice. Only the circuit-breaker module talks to it (lint enforces this).
+ * `update` runs a change against the record as one step (memory: in place, transitions passed to
+ * `sink` at once; the cluster store runs it here at once for this node's view and again against
+ * the shared record until that commits, passing on only the committed run's transitions), and
+ * the probe operations are atomic, so a probe slot is never handed out twice. Only the
+ * circuit-breaker module talks to it (lint enforces this).
  */
 export interface BreakerStore {
   /** The record, or undefined when the instance was never reported (its breaker is CLOSED). */
   get(instanceId: string): BreakerRecordView | undefined;
-  /** Runs `change` on the record (created CLOSED at `now` when absent) and returns its result. */
-  update<T>(key: BreakerKey, now: number, change: (record: BreakerRecord) => T): T;
+  /**
+   * Runs `change` on the record (created CLOSED at `now` when absent) and returns its result. The
+   * change reports transitions to the sink it is given, never to one it captured: a shared store
+   * may run it more than once and passes on only what was committed.
+   */
+  update<T>(
+    key: BreakerKey,
+    now: number,
+    sink: TransitionSink,
+    change: (record: BreakerRecord, sink: TransitionSink) => T,
+  ): T;
+  /** Transitions another node committed (cluster mode; never called on a single node). */
+  onRemoteTransition(listener: (transition: BreakerTransition) => void): () => void;
   /** Atomically takes a probe slot if the breaker is HALF_OPEN with fewer than `limit` in flight. */
   tryAcquireProbe(instanceId: string, limit: number, expiresAt: number): boolean;
   /** Takes a probe slot even beyond the limit (an operator's or `least-bad` decision). */
@@ -98,29 +134,22 @@ export class MemoryBreakerStore implements BreakerStore {
     return this.records.get(instanceId);
   }
 
-  update<T>(key: BreakerKey, now: number, change: (record: BreakerRecord) => T): T {
-    const { projectId, instanceId } = key;
-    let record = this.records.get(instanceId);
+  update<T>(
+    key: BreakerKey,
+    now: number,
+    sink: TransitionSink,
+    change: (record: BreakerRecord, sink: TransitionSink) => T,
+  ): T {
+    let record = this.records.get(key.instanceId);
     if (record === undefined) {
-      record = {
-        projectId,
-        instanceId,
-        state: 'CLOSED',
-        operator: null,
-        reason: 'no trip yet',
-        since: now,
-        openUntil: 0,
-        trips: 0,
-        decayFrom: now,
-        consecutive: 0,
-        streakClasses: 0,
-        probeExpiries: [],
-        probeSuccesses: 0,
-        window: null,
-      };
-      this.records.set(instanceId, record);
+      record = newBreakerRecord(key, now);
+      this.records.set(key.instanceId, record);
     }
-    return change(record);
+    return change(record, sink);
+  }
+
+  onRemoteTransition(): () => void {
+    return () => undefined;
   }
 
   tryAcquireProbe(instanceId: string, limit: number, expiresAt: number): boolean {
@@ -149,4 +178,24 @@ export class MemoryBreakerStore implements BreakerStore {
   values(): IterableIterator<BreakerRecordView> {
     return this.records.values();
   }
+}
+
+/** A breaker never tripped: CLOSED since `now`. */
+export function newBreakerRecord(key: BreakerKey, now: number): BreakerRecord {
+  return {
+    projectId: key.projectId,
+    instanceId: key.instanceId,
+    state: 'CLOSED',
+    operator: null,
+    reason: 'no trip yet',
+    since: now,
+    openUntil: 0,
+    trips: 0,
+    decayFrom: now,
+    consecutive: 0,
+    streakClasses: 0,
+    probeExpiries: [],
+    probeSuccesses: 0,
+    window: null,
+  };
 }

@@ -1,26 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
-/** The reference gateway's health shape [compat]. */
-export class HealthDto {
-  @ApiProperty({ example: 'UP' })
-  status!: string;
-
-  @ApiProperty({ example: 'API Premium Gateway' })
-  service!: string;
-
-  @ApiProperty({ example: '0.1.0' })
-  version!: string;
-
-  @ApiProperty({ description: 'Server time, epoch milliseconds' })
-  timestamp!: number;
-
-  @ApiProperty({ description: 'This node (`GATEWAY_NODE_ID`, default hostname-pid)', example: 'gw-a-4711' })
-  node!: string;
-
-  @ApiProperty({ description: 'Single node, or cluster mode and the state of its Redis link' })
-  cluster!: ClusterHealthDto;
-}
-
 export class ClusterHealthDto {
   @ApiProperty({ enum: ['single', 'cluster'], description: '`cluster` when `REDIS_URL` is set' })
   mode!: 'single' | 'cluster';
@@ -41,6 +20,27 @@ export class ClusterHealthDto {
 
   @ApiProperty({ description: 'Times this node reloaded shared state after it may have missed messages' })
   resyncs!: number;
+}
+
+/** The reference gateway's health shape [compat], with the node and its cluster. */
+export class HealthDto {
+  @ApiProperty({ example: 'UP' })
+  status!: string;
+
+  @ApiProperty({ example: 'API Premium Gateway' })
+  service!: string;
+
+  @ApiProperty({ example: '0.1.0' })
+  version!: string;
+
+  @ApiProperty({ description: 'Server time, epoch milliseconds' })
+  timestamp!: number;
+
+  @ApiProperty({ description: 'This node (`GATEWAY_NODE_ID`, default hostname-pid)', example: 'gw-a-4711' })
+  node!: string;
+
+  @ApiProperty({ description: 'Single node, or cluster mode and the state of its Redis link' })
+  cluster!: ClusterHealthDto;
 }
 
 export class ProbeDto {

@@ -1335,6 +1335,24 @@ export interface components {
             totalTokens: number;
             cost: number;
         };
+        ClusterHealthDto: {
+            /**
+             * @description `cluster` when `REDIS_URL` is set
+             * @enum {string}
+             */
+            mode: "single" | "cluster";
+            /**
+             * @description DISCONNECTED: Redis is unreachable; the node decides from its local state (readiness stays up) and resynchronises when Redis returns
+             * @enum {string}
+             */
+            status: "CONNECTED" | "DISCONNECTED";
+            /** @description Epoch ms of the last change of `status` (start-up on a single node) */
+            since: number;
+            /** @description Live nodes of the cluster, this one included */
+            nodes: string[];
+            /** @description Times this node reloaded shared state after it may have missed messages */
+            resyncs: number;
+        };
         HealthDto: {
             /** @example UP */
             status: string;
@@ -1344,6 +1362,13 @@ export interface components {
             version: string;
             /** @description Server time, epoch milliseconds */
             timestamp: number;
+            /**
+             * @description This node (`GATEWAY_NODE_ID`, default hostname-pid)
+             * @example gw-a-4711
+             */
+            node: string;
+            /** @description Single node, or cluster mode and the state of its Redis link */
+            cluster: components["schemas"]["ClusterHealthDto"];
         };
         ProbeDto: {
             /** @enum {string} */

@@ -1,0 +1,155 @@
+import { DEFAULT_BREAKER_CONFIG } from '../circuit-breaker/breaker-config';
+import { type BreakerTransition, BreakerTransitions } from '../circuit-breaker/breaker-transition';
+import { BreakerService } from '../circuit-breaker/breaker.service';
+import type { OutcomeClass } from '../common/outcome';
+import { MemoryEventBus } from '../state/event-bus';
+import { ClusterBus } from './cluster-bus';
+import { RedisLink } from './redis-link';
+import { RedisBreakerStore } from './redis-breaker-store';
+import { eventually, testCluster, testRedisUrl } from './testing/redis-nodes.testing';
+
+const redisUrl = testRedisUrl();
+const SUBJECT = { id: 'b'.repeat(32), projectId: 'p'.repeat(32) };
+const config = DEFAULT_BREAKER_CONFIG;
+
+/** A node's breaker side: the service over a Redis store, and every transition it hears. */
+function breakerNode(node: Awaited<ReturnType<typeof testCluster>>['nodes'][number]) {
+  const store = new RedisBreakerStore(node.link, node.bus);
+  const transitions = new BreakerTransitions();
+  const heard: BreakerTransition[] = [];
+  transitions.listen((t) => heard.push(t));
+  const service = new BreakerService(store, transitions, new MemoryEventBus());
+  service.random = () => 0.5;
+  return { store, service, heard };
+}
+
+(redisUrl ? describe : describe.skip)('RedisBreakerStore: one breaker per instance for the cluster', () => {
+  let cluster: Awaited<ReturnType<typeof testCluster>>;
+  let nodes: ReturnType<typeof breakerNode>[];
+  let now: number;
+
+  beforeEach(async () => {
+    cluster = await testCluster(redisUrl!, ['a', 'b', 'c']);
+    nodes = cluster.nodes.map(breakerNode);
+    for (const node of nodes) {
+      await node.store.onModuleInit();
+      node.service.onModuleInit();
+    }
+    now = Date.now();
+  });
+
+  afterEach(async () => {
+    for (const node of nodes) {
+      node.service.onModuleDestroy();
+      node.store.onModuleDestroy();
+    }
+    await cluster.close();
+  });
+
+  const report = (node: number, outcome: OutcomeClass) =>
+    nodes[node].service.learn(SUBJECT, config, { outcome, latencyMs: 100 }, now);
+  const settled = () => Promise.all(nodes.map((node) => node.store.settled()));
+
+  it('counts consecutive failures reported round-robin to three nodes, and opens the breaker on all of them', async () => {
+    for (let i = 0; i < 4; i++) {
+      report(i % 3, 'SERVER_ERROR');
+      await settled();
+    }
+    expect(nodes.map((node) => node.service.stateOf(SUBJECT.id))).toEqual(['CLOSED', 'CLOSED', 'CLOSED']);
+    report(4 % 3, 'SERVER_ERROR');
+    await eventually(() =>
+      expect(nodes.map((node) => node.service.stateOf(SUBJECT.id))).toEqual(['OPEN', 'OPEN', 'OPEN']),
+    );
+    for (const node of nodes) expect(node.service.check(SUBJECT, config, now)?.kind).toBe('breaker');
+  });
+
+  it('records a transition once for the cluster: the committing node passes it on as its own, the others as remote', async () => {
+    for (let i = 0; i < 5; i++) {
+      report(i % 3, 'TIMEOUT');
+      await settled();
+    }
+    await eventually(() => expect(nodes.every((node) => node.heard.length === 1)).toBe(true));
+    const own = nodes.filter((node) => node.heard[0].remote !== true);
+    expect(own).toHaveLength(1);
+    expect(own[0]).toBe(nodes[4 % 3]);
+    expect(nodes.map((node) => [node.heard[0].from, node.heard[0].to])).toEqual([
+      ['CLOSED', 'OPEN'],
+      ['CLOSED', 'OPEN'],
+      ['CLOSED', 'OPEN'],
+    ]);
+  });
+
+  it('loses no report when nodes commit at the same time', async () => {
+    // Every node reports without waiting: their compare-and-set calls race.
+    for (let i = 0; i < 4; i++) report(i % 3, 'SERVER_ERROR');
+    await settled();
+    report(0, 'SERVER_ERROR');
+    await eventually(() => expect(nodes.map((n) => n.service.stateOf(SUBJECT.id))).toEqual(['OPEN', 'OPEN', 'OPEN']));
+  });
+
+  it('holds an operator FORCED_OPEN set on one node on the others', async () => {
+    nodes[0].service.setOperatorState(SUBJECT, 'FORCED_OPEN', now);
+    await eventually(() =>
+      expect(nodes.map((node) => node.service.stateOf(SUBJECT.id))).toEqual([
+        'FORCED_OPEN',
+        'FORCED_OPEN',
+        'FORCED_OPEN',
+      ]),
+    );
+    nodes[2].service.setOperatorState(SUBJECT, 'AUTO', now);
+    await eventually(() =>
+      expect(nodes.map((node) => node.service.stateOf(SUBJECT.id))).toEqual(['CLOSED', 'CLOSED', 'CLOSED']),
+    );
+  });
+
+  it('grants the half-open probes for the cluster, not per node', async () => {
+    for (let i = 0; i < 5; i++) report(0, 'SERVER_ERROR');
+    await settled();
+    now += config.maxOpenMs; // past any open time
+    const granted: boolean[] = [];
+    for (let i = 0; i < 6; i++) {
+      granted.push(nodes[i % 3].service.admit(SUBJECT, config, { now, expiresAt: now + 60_000 + i }));
+      await settled();
+      await eventually(() =>
+        nodes.every((n) => n.store.get(SUBJECT.id)?.probeExpiries.length === granted.filter(Boolean).length),
+      );
+    }
+    expect(granted.filter(Boolean)).toHaveLength(config.halfOpenProbes);
+  });
+
+  it('lets a node that starts later see the breakers the cluster already has', async () => {
+    for (let i = 0; i < 5; i++) report(1, 'SERVER_ERROR');
+    await settled();
+    const late = breakerNode(cluster.nodes[0]);
+    await late.store.onModuleInit();
+    expect(late.service.stateOf(SUBJECT.id)).toBe('OPEN');
+    late.store.onModuleDestroy();
+  });
+
+  it('forgets a deleted instance everywhere', async () => {
+    for (let i = 0; i < 5; i++) report(0, 'SERVER_ERROR');
+    await settled();
+    for (const node of nodes) node.store.delete(SUBJECT.id);
+    expect(await cluster.nodes[0].link.command.exists(`${cluster.prefix}breaker:${SUBJECT.id}`)).toBe(0);
+    expect(nodes[1].service.stateOf(SUBJECT.id)).toBe('CLOSED');
+  });
+});
+
+describe('RedisBreakerStore without Redis', () => {
+  it("decides from the node's own record and passes its transitions on locally", async () => {
+    // Nothing listens on port 1: every command fails at once, as in an outage.
+    const link = new RedisLink({ redis: { kind: 'url', url: 'redis://127.0.0.1:1' }, prefix: 'x:', nodeId: 'alone' });
+    await link.connect(200);
+    const bus = new ClusterBus(link);
+    const node = breakerNode({ link, bus });
+    try {
+      for (let i = 0; i < 5; i++) node.service.learn(SUBJECT, config, { outcome: 'TIMEOUT', latencyMs: 1 }, Date.now());
+      expect(node.service.stateOf(SUBJECT.id)).toBe('OPEN');
+      await node.store.settled();
+      expect(node.heard.map((t) => [t.to, t.remote])).toEqual([['OPEN', undefined]]);
+    } finally {
+      link.command.disconnect();
+      link.subscriber.disconnect();
+    }
+  });
+});

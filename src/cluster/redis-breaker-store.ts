@@ -1,0 +1,409 @@
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  type BreakerKey,
+  type BreakerRecord,
+  type BreakerRecordView,
+  type BreakerStore,
+  type BreakerTransition,
+  type TransitionSink,
+  newBreakerRecord,
+} from '../state/breaker-store';
+import { ClusterBus } from './cluster-bus';
+import { RedisLink } from './redis-link';
+
+/**
+ * Compare-and-set of one breaker record: written only if its version is still the one the change
+ * was computed from; then, if asked, the new record is published in the same atomic step (so
+ * every node sees versions in order). Returns {1, version} or {0, version, record}.
+ */
+const COMPARE_AND_SET = `
+local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if current ~= tonumber(ARGV[1]) then
+  return {0, current, redis.call('HGET', KEYS[1], 'r') or ''}
+end
+redis.call('HSET', KEYS[1], 'v', current + 1, 'r', ARGV[2])
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
+return {1, current + 1}
+`;
+
+/** [1, version] when written; [0, version, record] when another version was there. */
+type CompareAndSetReply = [number, number, string?];
+
+interface CompareAndSetCommand {
+  breakerCompareAndSet(
+    key: string,
+    expectedVersion: number,
+    record: string,
+    channel: string,
+    announcement: string,
+  ): Promise<CompareAndSetReply>;
+}
+
+/** A change waiting to be committed: re-run against the shared record until it commits. */
+interface Op {
+  run(record: BreakerRecord, sink: TransitionSink): void;
+  /** Where the committed run's transitions go. */
+  readonly sink: TransitionSink;
+}
+
+interface Entry {
+  readonly key: BreakerKey;
+  /** The shared record as last committed or read (or, while Redis was away, this node's own). */
+  base: BreakerRecord;
+  /** Redis version of `base`; 0: not in Redis as far as this node knows. */
+  version: number;
+  /** What this node decides from: `base` with every change not yet committed applied. */
+  view: BreakerRecord;
+  committing: Op[];
+  pending: Op[];
+  inFlight: boolean;
+  /** Changed while Redis was unreachable: written back (if nobody wrote meanwhile) when it returns. */
+  dirty: boolean;
+}
+
+/** A published commit: node, instance, version, record, the transitions it made. */
+interface Announcement {
+  readonly n: string;
+  readonly id: string;
+  readonly v: number;
+  readonly r: string;
+  readonly t: readonly BreakerTransition[];
+}
+
+const MUTED: TransitionSink = { transition: () => undefined };
+const SCAN_COUNT = 500;
+/** Deleted instances remembered, so a late announcement cannot bring one back (ids are never reused). */
+const TOMBSTONES = 10_000;
+
+/**
+ * Cluster mode's breaker store: one breaker per instance for the whole cluster, kept in Redis as a
+ * versioned record (`<prefix>breaker:<instance id>`). Reads and changes are synchronous against
+ * this node's view: each change is applied here at once (so this node decides on its own reports
+ * without waiting), queued, and committed behind the request by compare-and-set. A commit that
+ * finds a newer version adopts it and runs its changes again on top, so every node's reports count
+ * in one sequence (consecutive failures and the failure-rate window span the cluster), and a
+ * transition is decided once: only the committed run's transitions are passed on, by the node that
+ * committed them, and published with the record so the other nodes follow within a round trip.
+ *
+ * Probe slots are part of the record: a node grants one from its view, so nodes granting in the
+ * same round trip may together exceed `halfOpenProbes` by at most one each; the record counts
+ * every probe granted, so nobody grants more once it has arrived.
+ *
+ * While Redis is unreachable each node keeps its own record (and passes its transitions on
+ * locally); when Redis returns, a record changed meanwhile is written back unless another node
+ * wrote first, whose record is then adopted, and every record is read again.
+ */
+@Injectable()
+export class RedisBreakerStore implements BreakerStore, OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('ClusterBreakers');
+  private readonly entries = new Map<string, Entry>();
+  private readonly remoteListeners = new Set<(transition: BreakerTransition) => void>();
+  private readonly channel: string;
+  private readonly stops: (() => void)[] = [];
+  private readonly due = new Set<Entry>();
+  private readonly deleted = new Set<string>();
+  private flushScheduled = false;
+  private readonly onMessage = (channel: string, text: string): void => {
+    if (channel === this.channel) this.receive(text);
+  };
+
+  constructor(
+    private readonly link: RedisLink,
+    private readonly bus: ClusterBus,
+  ) {
+    this.channel = link.key('breakers');
+    link.command.defineCommand('breakerCompareAndSet', { numberOfKeys: 1, lua: COMPARE_AND_SET });
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.link.subscriber.on('message', this.onMessage);
+    await this.link.subscriber.subscribe(this.channel).catch(() => undefined);
+    this.stops.push(this.bus.onResync(() => this.resync()));
+    if (this.link.connected) await this.resync();
+  }
+
+  onModuleDestroy(): void {
+    this.link.subscriber.off('message', this.onMessage);
+    for (const stop of this.stops) stop();
+  }
+
+  get(instanceId: string): BreakerRecordView | undefined {
+    return this.entries.get(instanceId)?.view;
+  }
+
+  update<T>(
+    key: BreakerKey,
+    now: number,
+    sink: TransitionSink,
+    change: (record: BreakerRecord, sink: TransitionSink) => T,
+  ): T {
+    const entry = this.entryFor(key, now);
+    const result = change(entry.view, MUTED);
+    this.enqueue(entry, { run: change, sink });
+    return result;
+  }
+
+  onRemoteTransition(listener: (transition: BreakerTransition) => void): () => void {
+    this.remoteListeners.add(listener);
+    return () => this.remoteListeners.delete(listener);
+  }
+
+  tryAcquireProbe(instanceId: string, limit: number, expiresAt: number): boolean {
+    const entry = this.entries.get(instanceId);
+    if (entry === undefined || entry.view.state !== 'HALF_OPEN' || entry.view.probeExpiries.length >= limit) {
+      return false;
+    }
+    const take = (record: BreakerRecord): void => {
+      // Granted already: the shared record counts it even if other nodes took the last slots meanwhile.
+      if (record.state === 'HALF_OPEN') record.probeExpiries.push(expiresAt);
+    };
+    take(entry.view);
+    this.enqueue(entry, { run: take, sink: MUTED });
+    return true;
+  }
+
+  forceProbe(instanceId: string, expiresAt: number): void {
+    const entry = this.entries.get(instanceId);
+    if (entry === undefined) return;
+    const take = (record: BreakerRecord): void => void record.probeExpiries.push(expiresAt);
+    take(entry.view);
+    this.enqueue(entry, { run: take, sink: MUTED });
+  }
+
+  releaseProbe(instanceId: string, expiresAt: number): boolean {
+    const entry = this.entries.get(instanceId);
+    if (entry === undefined) return false;
+    const release = (record: BreakerRecord): boolean => {
+      const at = record.probeExpiries.indexOf(expiresAt);
+      if (at >= 0) record.probeExpiries.splice(at, 1);
+      return at >= 0;
+    };
+    if (!release(entry.view)) return false;
+    this.enqueue(entry, { run: release, sink: MUTED });
+    return true;
+  }
+
+  delete(instanceId: string): void {
+    this.deleted.add(instanceId);
+    if (this.deleted.size > TOMBSTONES) this.deleted.delete(this.deleted.values().next().value!);
+    if (!this.entries.delete(instanceId)) return;
+    if (this.link.connected) this.link.command.del(this.recordKey(instanceId)).catch(() => undefined);
+  }
+
+  *values(): IterableIterator<BreakerRecordView> {
+    for (const entry of this.entries.values()) yield entry.view;
+  }
+
+  /** Resolves once every change made so far is committed (or kept locally while Redis is away). Tests. */
+  async settled(): Promise<void> {
+    while (this.flushScheduled || [...this.entries.values()].some((e) => e.inFlight || e.pending.length > 0)) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private entryFor(key: BreakerKey, now: number): Entry {
+    let entry = this.entries.get(key.instanceId);
+    if (entry === undefined) {
+      const base = newBreakerRecord(key, now);
+      entry = {
+        key: { projectId: key.projectId, instanceId: key.instanceId },
+        base,
+        version: 0,
+        view: copy(base),
+        committing: [],
+        pending: [],
+        inFlight: false,
+        dirty: false,
+      };
+      this.entries.set(key.instanceId, entry);
+    }
+    return entry;
+  }
+
+  private enqueue(entry: Entry, op: Op): void {
+    entry.pending.push(op);
+    this.due.add(entry);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flushDue());
+  }
+
+  private flushDue(): void {
+    this.flushScheduled = false;
+    for (const entry of this.due) if (!entry.inFlight) void this.commit(entry);
+    this.due.clear();
+  }
+
+  /** Commits the entry's queued changes, batch after batch, one compare-and-set in flight at a time. */
+  private async commit(entry: Entry): Promise<void> {
+    entry.inFlight = true;
+    try {
+      while ((entry.pending.length > 0 || entry.dirty) && this.entries.get(entry.key.instanceId) === entry) {
+        entry.committing = entry.pending;
+        entry.pending = [];
+        const wroteBack = await this.commitBatch(entry);
+        entry.committing = [];
+        entry.view = replay(entry.base, entry.pending);
+        if (!wroteBack) break; // Redis is away: the batch stays folded into this node's record
+      }
+    } finally {
+      entry.inFlight = false;
+    }
+  }
+
+  /** One batch until it commits; false when Redis could not be reached (the batch is then kept locally). */
+  private async commitBatch(entry: Entry): Promise<boolean> {
+    for (;;) {
+      const draft = copy(entry.base);
+      const made: [TransitionSink, BreakerTransition][] = [];
+      for (const op of entry.committing) {
+        op.run(draft, { transition: (transition) => made.push([op.sink, transition]) });
+      }
+      const blob = encode(draft);
+      if (!entry.dirty && made.length === 0 && blob === encode(entry.base)) return true;
+      const announce = made.length > 0 || decides(entry.base) !== decides(draft);
+      let reply: CompareAndSetReply;
+      try {
+        const message: Announcement | undefined = announce
+          ? { n: this.link.nodeId, id: entry.key.instanceId, v: entry.version + 1, r: blob, t: made.map((m) => m[1]) }
+          : undefined;
+        reply = await this.compareAndSet(entry, blob, message);
+      } catch {
+        entry.base = draft;
+        entry.dirty = true;
+        pass(made);
+        return false;
+      }
+      if (reply[0] === 1) {
+        entry.base = draft;
+        entry.version = Number(reply[1]);
+        entry.dirty = false;
+        pass(made);
+        return true;
+      }
+      // Another node committed first: run the batch again on its record.
+      entry.version = Number(reply[1]);
+      entry.base = decode(reply[2]) ?? newBreakerRecord(entry.key, draft.since);
+      entry.dirty = false;
+    }
+  }
+
+  private receive(text: string): void {
+    let message: Announcement;
+    try {
+      message = JSON.parse(text) as Announcement;
+    } catch {
+      return;
+    }
+    if (message.n === this.link.nodeId) return;
+    const record = decode(message.r);
+    if (record === undefined) return;
+    this.adopt(record, Number(message.v));
+    for (const transition of message.t ?? []) {
+      const remote: BreakerTransition = { ...transition, remote: true };
+      for (const listener of this.remoteListeners) {
+        try {
+          listener(remote);
+        } catch (error) {
+          this.logger.error({ err: error }, 'A remote transition listener failed');
+        }
+      }
+    }
+  }
+
+  /** Takes a newer shared record; this node's uncommitted changes stay applied on top of it. */
+  private adopt(record: BreakerRecord, version: number): void {
+    if (this.deleted.has(record.instanceId)) return;
+    const entry = this.entryFor(record, record.since);
+    if (version <= entry.version || entry.dirty) return;
+    entry.base = record;
+    entry.version = version;
+    entry.view = replay(record, [...entry.committing, ...entry.pending]);
+  }
+
+  /** After a gap: records changed here while Redis was away are written back, then every record is read. */
+  private async resync(): Promise<void> {
+    for (const entry of this.entries.values()) {
+      if (entry.dirty && !entry.inFlight) await this.commit(entry);
+    }
+    const pattern = this.link.key('breaker', '*');
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.link.command.scan(cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const pipeline = this.link.command.pipeline();
+      for (const key of keys) pipeline.hmget(key, 'v', 'r');
+      for (const [error, value] of (await pipeline.exec()) ?? []) {
+        if (error !== null) continue;
+        const [version, blob] = value as [string | null, string | null];
+        const record = decode(blob ?? undefined);
+        if (record !== undefined) this.adopt(record, Number(version));
+      }
+    } while (cursor !== '0');
+  }
+
+  private compareAndSet(entry: Entry, blob: string, message: Announcement | undefined): Promise<CompareAndSetReply> {
+    const command = this.link.command as unknown as CompareAndSetCommand;
+    const announcement = message === undefined ? '' : JSON.stringify(message);
+    return command.breakerCompareAndSet(
+      this.recordKey(entry.key.instanceId),
+      entry.version,
+      blob,
+      this.channel,
+      announcement,
+    );
+  }
+
+  private recordKey(instanceId: string): string {
+    return this.link.key('breaker', instanceId);
+  }
+}
+
+function pass(made: readonly [TransitionSink, BreakerTransition][]): void {
+  for (const [sink, transition] of made) sink.transition(transition);
+}
+
+/** The fields a selection decides on: when they change, every node must hear at once. */
+function decides(record: BreakerRecord): string {
+  return `${record.state}|${record.operator}|${record.openUntil}|${record.probeExpiries.length}`;
+}
+
+function replay(base: BreakerRecord, ops: readonly Op[]): BreakerRecord {
+  const view = copy(base);
+  for (const op of ops) op.run(view, MUTED);
+  return view;
+}
+
+function copy(record: BreakerRecord): BreakerRecord {
+  return {
+    ...record,
+    probeExpiries: [...record.probeExpiries],
+    window: record.window === null ? null : { ...record.window, buckets: record.window.buckets.slice() },
+  };
+}
+
+function encode(record: BreakerRecord): string {
+  return JSON.stringify({
+    ...record,
+    window: record.window === null ? null : { ...record.window, buckets: Array.from(record.window.buckets) },
+  });
+}
+
+function decode(blob: string | undefined): BreakerRecord | undefined {
+  if (blob === undefined || blob === '') return undefined;
+  try {
+    const raw = JSON.parse(blob) as Omit<BreakerRecord, 'window'> & {
+      window: (Omit<NonNullable<BreakerRecord['window']>, 'buckets'> & { buckets: number[] }) | null;
+    };
+    if (typeof raw.instanceId !== 'string' || typeof raw.state !== 'string' || !Array.isArray(raw.probeExpiries)) {
+      return undefined;
+    }
+    return {
+      ...raw,
+      window: raw.window === null ? null : { ...raw.window, buckets: Float64Array.from(raw.window.buckets) },
+    };
+  } catch {
+    return undefined;
+  }
+}

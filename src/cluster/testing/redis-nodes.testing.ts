@@ -1,0 +1,86 @@
+import { newRandomId } from '../../common/ids';
+import { ClusterBus } from '../cluster-bus';
+import { RedisLink } from '../redis-link';
+
+/**
+ * `TEST_REDIS_URL` (e.g. redis://127.0.0.1:6379/15). Under `CI=true` a missing one fails the
+ * suite instead of shrinking it; elsewhere the suite is skipped, and says so.
+ *
+ * @example
+ * const redisUrl = testRedisUrl();
+ * (redisUrl ? describe : describe.skip)('RedisThing', () => { … });
+ */
+export function testRedisUrl(): string | undefined {
+  const url = process.env.TEST_REDIS_URL;
+  if (url) return url;
+  if (process.env.CI === 'true') {
+    throw new Error(
+      'TEST_REDIS_URL is not set: CI runs the Redis suites (e.g. TEST_REDIS_URL=redis://127.0.0.1:6379/15)',
+    );
+  }
+  // eslint-disable-next-line no-console
+  console.warn('TEST_REDIS_URL is not set: the Redis suites are skipped');
+  return undefined;
+}
+
+/** One simulated node: its own Redis connections and cluster bus. */
+export interface TestNode {
+  readonly link: RedisLink;
+  readonly bus: ClusterBus;
+}
+
+/**
+ * Simulated nodes of one cluster on one Redis, under a fresh prefix (suites sharing a Redis never
+ * see each other's keys). `close()` deletes the prefix's keys and disconnects.
+ *
+ * @example
+ * const cluster = await testCluster(redisUrl, ['a', 'b']);
+ * const storeA = new RedisBreakerStore(cluster.nodes[0].link, cluster.nodes[0].bus);
+ */
+export async function testCluster(
+  url: string,
+  nodeIds: readonly string[],
+): Promise<{ readonly prefix: string; readonly nodes: TestNode[]; close(): Promise<void> }> {
+  const prefix = `test:${newRandomId().slice(0, 12)}:`;
+  const nodes: TestNode[] = [];
+  for (const nodeId of nodeIds) {
+    const link = new RedisLink({ redis: { kind: 'url', url }, prefix, nodeId });
+    if (!(await link.connect(3000))) throw new Error(`Redis at ${url} does not answer`);
+    const bus = new ClusterBus(link);
+    await bus.onModuleInit();
+    nodes.push({ link, bus });
+  }
+  return {
+    prefix,
+    nodes,
+    async close() {
+      const [first] = nodes;
+      if (first !== undefined) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await first.link.command.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+          cursor = next;
+          if (keys.length > 0) await first.link.command.del(...keys);
+        } while (cursor !== '0');
+      }
+      for (const node of nodes) {
+        node.bus.onModuleDestroy();
+        await node.link.onModuleDestroy();
+      }
+    },
+  };
+}
+
+/** Polls `check` until it stops throwing (or returns true), or fails with its last error after `timeoutMs`. */
+export async function eventually(check: () => unknown, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if ((await check()) !== false) return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
