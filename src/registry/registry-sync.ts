@@ -33,7 +33,8 @@ export class RegistrySync implements OnModuleInit, OnModuleDestroy {
         if (origin.remote) this.enqueue(() => this.reload(event.instanceIds));
       }),
       this.events.subscribe('instances.deleted', (event, origin) => {
-        if (origin.remote) this.enqueue(() => Promise.resolve(event.instanceIds.forEach((id) => this.index.remove(id))));
+        if (origin.remote)
+          this.enqueue(() => Promise.resolve(event.instanceIds.forEach((id) => this.index.remove(id))));
       }),
       this.events.subscribe('state.resync', () => this.enqueue(() => this.loader.load())),
     );
