@@ -66,3 +66,74 @@ describe('redactUrl', () => {
     expect(redactUrl('pg://u:hunter2@h/db')).not.toContain('hunter2');
   });
 });
+
+describe('cluster mode (REDIS_URL)', () => {
+  const MYSQL = 'mysql://root@127.0.0.1:3306/gateway';
+
+  it('is off without REDIS_URL', () => {
+    expect(loadConfig({}).cluster).toBeUndefined();
+  });
+
+  it('reads REDIS_URL, GATEWAY_REDIS_PREFIX and GATEWAY_NODE_ID', () => {
+    const config = loadConfig({
+      DATABASE_URL: MYSQL,
+      REDIS_URL: 'rediss://:s3cret@cache.internal:6380/2',
+      GATEWAY_REDIS_PREFIX: 'gw-prod:',
+      GATEWAY_NODE_ID: 'gw-a',
+    });
+    expect(config.cluster).toEqual({
+      redis: { kind: 'url', url: 'rediss://:s3cret@cache.internal:6380/2' },
+      prefix: 'gw-prod:',
+      nodeId: 'gw-a',
+    });
+  });
+
+  it('defaults the prefix to gateway: and the node id to hostname-pid', () => {
+    const config = loadConfig({ DATABASE_URL: MYSQL, REDIS_URL: 'redis://127.0.0.1:6379' });
+    expect(config.cluster?.prefix).toBe('gateway:');
+    expect(config.cluster?.nodeId).toMatch(new RegExp(`-${process.pid}$`));
+  });
+
+  it('reads Redis Sentinel as redis-sentinel://[:password@]host:port,host:port/master[/db]', () => {
+    const config = loadConfig({
+      DATABASE_URL: MYSQL,
+      REDIS_URL: 'redis-sentinel://:pw@10.0.0.1:26379,10.0.0.2,[::1]:26380/mymaster/3',
+    });
+    expect(config.cluster?.redis).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '10.0.0.2', port: 26379 },
+        { host: '::1', port: 26380 },
+      ],
+      name: 'mymaster',
+      password: 'pw',
+      db: 3,
+    });
+  });
+
+  it('refuses REDIS_URL with the embedded SQLite, naming both variables', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })).toThrow(
+      /REDIS_URL is set \(cluster mode\) but DATABASE_URL is not/,
+    );
+  });
+
+  it.each([
+    'http://:topsecret@127.0.0.1:6379',
+    'redis://',
+    'redis://h:6379/x',
+    'redis-sentinel://h:26379',
+    'redis-sentinel://h:x/m',
+  ])('refuses REDIS_URL=%s with the shapes it accepts, never echoing a password', (url) => {
+    expect(() => loadConfig({ DATABASE_URL: MYSQL, REDIS_URL: url })).toThrow(/REDIS_URL: expected redis:\/\//);
+  });
+
+  it('refuses a prefix or node id with spaces or glob characters', () => {
+    expect(() =>
+      loadConfig({ DATABASE_URL: MYSQL, REDIS_URL: 'redis://h:6379', GATEWAY_REDIS_PREFIX: 'a b*' }),
+    ).toThrow(/GATEWAY_REDIS_PREFIX/);
+    expect(() => loadConfig({ DATABASE_URL: MYSQL, REDIS_URL: 'redis://h:6379', GATEWAY_NODE_ID: 'x y' })).toThrow(
+      /GATEWAY_NODE_ID/,
+    );
+  });
+});

@@ -50,6 +50,8 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
   private readonly lastUsedWritten = new Map<string, number>();
   private readonly lastUsedPending = new Map<string, number>();
   private flushTimer?: NodeJS.Timeout;
+  /** Bumped by every forget: a load that raced one must not cache what it read. */
+  private generation = 0;
 
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
@@ -62,6 +64,8 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
     this.events.subscribe('apikey.changed', (event) => this.forgetKey(event.keyHash));
     this.events.subscribe('project.changed', (event) => this.forgetProject(event.projectId));
     this.events.subscribe('project.deleted', (event) => this.forgetProject(event.projectId));
+    // Cluster mode: this node may have missed changes made on others; nothing cached can be trusted.
+    this.events.subscribe('state.resync', () => this.forgetAll());
     this.flushTimer = setInterval(() => void this.flushLastUsed(), 10_000);
     this.flushTimer.unref();
   }
@@ -136,13 +140,17 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
   private async load(hash: string, now: number): Promise<KeyState | undefined> {
     const negativeUntil = this.unknown.get(hash);
     if (negativeUntil !== undefined && negativeUntil > now) return undefined;
+    // A change announced while the rows were being read may not be in them: then answer from
+    // them this once but cache nothing, so the next request reads again.
+    const generation = this.generation;
     const key = await this.keys.findOne({ where: { keyHash: hash } });
     if (!key || !sameHash(key.keyHash, hash)) {
-      this.remember(this.unknown, hash, now + NEGATIVE_TTL_MS, MAX_NEGATIVE);
+      if (generation === this.generation) this.remember(this.unknown, hash, now + NEGATIVE_TTL_MS, MAX_NEGATIVE);
       return undefined;
     }
     const project = key.projectId ? await this.projects.findOne({ where: { id: key.projectId } }) : null;
     const state = toState(key, project);
+    if (generation !== this.generation) return state;
     this.unknown.delete(hash);
     this.remember(this.known, hash, state, MAX_POSITIVE);
     if (state.projectId) {
@@ -163,6 +171,7 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
   }
 
   private forgetKey(hash: string): void {
+    this.generation++;
     const state = this.known.get(hash);
     this.known.delete(hash);
     this.unknown.delete(hash);
@@ -170,8 +179,16 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
   }
 
   private forgetProject(projectId: string): void {
+    this.generation++;
     for (const hash of this.byProject.get(projectId) ?? []) this.known.delete(hash);
     this.byProject.delete(projectId);
+  }
+
+  private forgetAll(): void {
+    this.generation++;
+    this.known.clear();
+    this.unknown.clear();
+    this.byProject.clear();
   }
 
   private noteUse(keyId: string, now: number): void {
