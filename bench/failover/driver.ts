@@ -1,7 +1,10 @@
 /**
  * Runs one scenario: registers its backends in a fresh project, starts them, and replays one
- * arrival script through every policy at once (the same instants, the same backends).
+ * arrival script through every policy at once (the same instants, the same backends). On several
+ * gateway nodes the registration goes through the first, and the run starts once every other node
+ * serves the scenario's instances.
  */
+import { NODE_IDS, waitServed } from '../cluster/cluster';
 import { call } from '../http/seed';
 import { MockBackend, callBackend } from './backend';
 import { type Choice, type Policy, type ReportMode, oracle, referenceModel, roundRobin } from './baselines';
@@ -10,7 +13,10 @@ import { mulberry32 } from '../../test/utils/mulberry32';
 import type { Attempt, CallRecord, PolicyName, Scenario } from './types';
 
 export interface GatewayTarget {
+  /** The (first) node: registration and admin queries. */
   readonly url: string;
+  /** The other nodes of a cluster, if any: the client spreads its calls over `url` and these. */
+  readonly otherUrls?: readonly string[];
   /** An UNUSED bootstrap key this scenario binds to its own project. */
   readonly key: string;
   readonly adminToken: string;
@@ -21,12 +27,19 @@ export interface ScenarioRun {
   readonly calls: Record<PolicyName, CallRecord[]>;
   readonly ejections: Record<PolicyName, number | undefined>;
   readonly gatewaySelectErrors: Record<string, number>;
-  /** Breaker state of each instance at the end (gateway). */
+  /**
+   * Breaker state of each instance at the end (gateway): `CLOSED`; on several nodes, the state
+   * when every node agrees, else each node's (`a OPEN, b CLOSED, c CLOSED`).
+   */
   readonly finalBreakers: Record<string, string>;
+  /** On several nodes: ms from the registration until every other node served the instances. */
+  readonly propagationMs?: number;
   readonly wallS: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** How long the other nodes may take to serve a registration made on the first. */
+const PROPAGATION_TIMEOUT_MS = 10_000;
 
 /** Seeded Poisson arrivals over the scenario, in ms. */
 export function arrivals(scenario: Scenario, seed: number): number[] {
@@ -58,6 +71,7 @@ async function register(scenario: Scenario, target: GatewayTarget): Promise<Gate
   );
   return {
     url: target.url,
+    nodeUrls: [target.url, ...(target.otherUrls ?? [])],
     key: target.key,
     projectId: project.data.id,
     adminToken: target.adminToken,
@@ -101,15 +115,24 @@ async function serve(options: {
 async function finalBreakers(project: GatewayProject): Promise<Record<string, string>> {
   const states: Record<string, string> = {};
   for (const [businessId, id] of project.ids) {
-    const response = await fetch(`${project.url}/api/instances/${id}/health`, { headers: { 'api-key': project.key } });
-    const body = (await response.json()) as { data?: { breaker?: { state?: string } } };
-    states[businessId] = body.data?.breaker?.state ?? `HTTP ${response.status}`;
+    const perNode: string[] = [];
+    for (const url of project.nodeUrls) {
+      const response = await fetch(`${url}/api/instances/${id}/health`, { headers: { 'api-key': project.key } });
+      const body = (await response.json()) as { data?: { breaker?: { state?: string } } };
+      perNode.push(body.data?.breaker?.state ?? `HTTP ${response.status}`);
+    }
+    states[businessId] = perNode.every((state) => state === perNode[0])
+      ? perNode[0]
+      : perNode.map((state, i) => `${NODE_IDS[i]} ${state}`).join(', ');
   }
   return states;
 }
 
 export async function runScenario(scenario: Scenario, target: GatewayTarget, seed = 1): Promise<ScenarioRun> {
   const project = await register(scenario, target);
+  const propagationMs = target.otherUrls?.length
+    ? await waitServed(target.otherUrls, target.key, [...project.ids.values()], PROPAGATION_TIMEOUT_MS)
+    : undefined;
   // Before the run starts scenario time is far negative: every script is healthy there.
   let origin = performance.now() + 1e9;
   const now = (): number => performance.now() - origin;
@@ -150,6 +173,7 @@ export async function runScenario(scenario: Scenario, target: GatewayTarget, see
       gatewaySelectErrors: Object.fromEntries(gateway.selectErrors),
       finalBreakers: await finalBreakers(project),
       wallS: Math.round(now() / 100) / 10,
+      ...(propagationMs === undefined ? {} : { propagationMs }),
     };
   } finally {
     await Promise.allSettled(pending);

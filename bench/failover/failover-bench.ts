@@ -1,15 +1,20 @@
 /**
- * npm run bench:failover [-- --scenario NAME[,NAME…]] [-- --quick]
+ * npm run bench:failover [-- --scenario NAME[,NAME…]] [-- --quick] [-- --nodes N]
  *
  * Starts the gateway (`node dist/main.js`, or src through ts-node with `--from-src`) on SQLite in a
  * temporary folder, then plays each scenario (bench/failover/scenarios/) against it and against
  * the baselines, and writes bench/results/failover.md and failover.json (failover-quick.* in
  * quick mode).
+ *
+ * `--nodes N` (N ≥ 2): N gateway nodes in cluster mode instead, on a fresh MySQL/MariaDB database
+ * and a fresh Redis prefix (BENCH_MYSQL_URL, BENCH_REDIS_URL: bench/cluster/cluster.ts); the
+ * gateway client spreads its calls over them (gateway-policy.ts). Writes failover-N-nodes.*.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ClusterBacking, prepareBacking, startNodes } from '../cluster/cluster';
 import { type ServerChild, startServer, stopServer } from '../http/children';
 import { call } from '../http/seed';
 import { childEnv } from '../http/session';
@@ -27,6 +32,8 @@ export interface BenchOptions {
   readonly scenarios?: readonly string[];
   /** Run `src/main.ts` through ts-node instead of `dist/main.js` (no build needed). */
   readonly fromSource?: boolean;
+  /** Gateway nodes (default 1: SQLite, no Redis; 2 or more: cluster mode on MySQL and Redis). */
+  readonly nodes?: number;
   /** Write bench/results/failover*.{md,json} (default true). */
   readonly write?: boolean;
   readonly log?: (message: string) => void;
@@ -41,24 +48,31 @@ function selected(options: BenchOptions): typeof SCENARIOS {
   return SCENARIOS.filter((s) => options.scenarios?.includes(s.name));
 }
 
-async function startGateway(options: BenchOptions, tmp: string, keys: readonly string[]): Promise<ServerChild> {
+function gatewayArgs(options: BenchOptions): string[] {
   const dist = join(ROOT, 'dist', 'main.js');
   if (!options.fromSource && !existsSync(dist)) throw new Error(`${dist} not found: run \`npm run build\` first`);
-  const args = options.fromSource ? ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')] : [dist];
+  return options.fromSource ? ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')] : [dist];
+}
+
+/** Every node's environment; a single node adds its SQLite file. */
+function gatewayEnv(keys: readonly string[]): Record<string, string> {
+  return {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    LOG_PRETTY: 'false',
+    GATEWAY_THROTTLE_PER_MINUTE: '0',
+    GATEWAY_ADMIN_USERNAME: ADMIN.username,
+    GATEWAY_ADMIN_PASSWORD: ADMIN.password,
+    GATEWAY_BOOTSTRAP_API_KEYS: keys.join(','),
+  };
+}
+
+async function startGateway(options: BenchOptions, tmp: string, keys: readonly string[]): Promise<ServerChild> {
   return startServer({
     name: 'gateway',
-    args,
-    env: childEnv({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      LOG_PRETTY: 'false',
-      GATEWAY_SQLITE_PATH: join(tmp, 'gateway.sqlite'),
-      GATEWAY_THROTTLE_PER_MINUTE: '0',
-      GATEWAY_ADMIN_USERNAME: ADMIN.username,
-      GATEWAY_ADMIN_PASSWORD: ADMIN.password,
-      GATEWAY_BOOTSTRAP_API_KEYS: keys.join(','),
-    }),
+    args: gatewayArgs(options),
+    env: childEnv({ ...gatewayEnv(keys), GATEWAY_SQLITE_PATH: join(tmp, 'gateway.sqlite') }),
     readyPath: '/api/health/ready',
     timeoutMs: 60_000,
   });
@@ -73,16 +87,35 @@ export async function runFailoverBench(options: BenchOptions): Promise<FailoverR
   const startedAt = new Date().toISOString();
   const tmp = mkdtempSync(join(tmpdir(), 'failover-bench-'));
   const keys = entries.map((_, i) => `failover-${i}-${randomBytes(12).toString('hex')}`);
-  let gateway: ServerChild | undefined;
+  const nodeCount = options.nodes ?? 1;
+  if (!Number.isInteger(nodeCount) || nodeCount < 1) throw new Error(`--nodes needs a positive integer`);
+  const source = options.fromSource ? 'src/main.ts via ts-node' : 'dist/main.js';
+  let nodes: ServerChild[] = [];
+  let backing: ClusterBacking | undefined;
   try {
-    log(`starting the gateway (${options.fromSource ? 'src/main.ts via ts-node' : 'dist/main.js'})`);
-    gateway = await startGateway(options, tmp, keys);
+    if (nodeCount === 1) {
+      log(`starting the gateway (${source})`);
+      nodes = [await startGateway(options, tmp, keys)];
+    } else {
+      backing = await prepareBacking('failover');
+      log(
+        `starting ${nodeCount} gateway nodes (${source}) on database ${new URL(backing.databaseUrl).pathname.slice(1)}, ` +
+          `Redis ${backing.redisUrl} prefix ${backing.prefix}`,
+      );
+      nodes = await startNodes(nodeCount, { backing, args: gatewayArgs(options), env: gatewayEnv(keys), log });
+    }
+    const [gateway, ...others] = nodes;
     const login = await call<{ accessToken: string }>(gateway.url, '/api/admin/auth/login', ADMIN);
     const scenarios = [];
     for (const [i, entry] of entries.entries()) {
       const scenario = entry.build(mode);
       log(`${scenario.name}: ${scenario.description} (${scenario.durationS} s)`);
-      const run = await runScenario(scenario, { url: gateway.url, key: keys[i], adminToken: login.data.accessToken });
+      const run = await runScenario(scenario, {
+        url: gateway.url,
+        ...(others.length > 0 ? { otherUrls: others.map((node) => node.url) } : {}),
+        key: keys[i],
+        adminToken: login.data.accessToken,
+      });
       const figures = scenarioFigures(run);
       const g = figures.policies.gateway;
       log(
@@ -95,6 +128,7 @@ export async function runFailoverBench(options: BenchOptions): Promise<FailoverR
       startedAt,
       wallS: Math.round((performance.now() - started) / 100) / 10,
       node: process.version,
+      ...(nodeCount > 1 ? { nodes: nodeCount } : {}),
       scenarios,
     };
     if (options.write !== false) {
@@ -103,7 +137,8 @@ export async function runFailoverBench(options: BenchOptions): Promise<FailoverR
     }
     return report;
   } finally {
-    await stopServer(gateway);
+    await Promise.all(nodes.map((node) => stopServer(node)));
+    await backing?.dispose();
     rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -112,15 +147,23 @@ function parseArgs(argv: readonly string[]): BenchOptions {
   const scenarios: string[] = [];
   let quick = false;
   let fromSource = false;
+  let nodes = 1;
+  const count = (value: string | undefined): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--nodes takes a positive integer, not ${value}`);
+    return n;
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') quick = true;
     else if (arg === '--from-src') fromSource = true;
+    else if (arg === '--nodes') nodes = count(argv[++i]);
+    else if (arg.startsWith('--nodes=')) nodes = count(arg.slice('--nodes='.length));
     else if (arg === '--scenario') scenarios.push(...(argv[++i] ?? '').split(',').filter(Boolean));
     else if (arg.startsWith('--scenario=')) scenarios.push(...arg.slice('--scenario='.length).split(','));
-    else throw new Error(`unknown argument ${arg}: use --scenario NAME, --quick, --from-src`);
+    else throw new Error(`unknown argument ${arg}: use --scenario NAME, --quick, --from-src, --nodes N`);
   }
-  return { quick, fromSource, scenarios };
+  return { quick, fromSource, scenarios, nodes };
 }
 
 if (require.main === module) {

@@ -1,12 +1,20 @@
 /**
  * The gateway as a policy: select-instance → (the driver calls the backend) → report-result,
  * through the real HTTP API with the project's key.
+ *
+ * On several nodes (`--nodes`), the client spreads its calls as a round-robin load balancer
+ * would: each select goes to the next node in turn (a retry's select too), and the report of a
+ * call goes to the node after the one that selected it, so every report crosses nodes. On one
+ * node both go to it, as they always did.
  */
-import type { Policy, ReportMode } from './baselines';
+import type { Choice, Policy, ReportMode } from './baselines';
 import type { Attempt, Outcome } from './types';
 
 export interface GatewayProject {
+  /** The first node: registration and admin queries (the database is shared). */
   readonly url: string;
+  /** Every node the client spreads its calls over, the first one included. */
+  readonly nodeUrls: readonly string[];
   readonly key: string;
   readonly projectId: string;
   /** businessId → instance id. */
@@ -47,13 +55,18 @@ export function gatewayPolicy(options: {
   const { project } = options;
   const headers = { 'content-type': 'application/json', 'api-key': project.key };
   const selectErrors = new Map<string, number>();
-  const post = (path: string, body: unknown): Promise<Response> =>
-    fetch(`${project.url}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+  const nodes = project.nodeUrls.length;
+  let turn = 0;
+  /** The node each choice was selected on. */
+  const selectedOn = new WeakMap<Choice, number>();
+  const post = (node: number, path: string, body: unknown): Promise<Response> =>
+    fetch(`${project.nodeUrls[node % nodes]}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
   return {
     name: 'gateway',
     selectErrors,
     async choose(_nowMs, excluded) {
-      const response = await post('/api/gateway/select-instance', {
+      const node = turn++ % nodes;
+      const response = await post(node, '/api/gateway/select-instance', {
         apiIdentifier: options.primary,
         apiType: API_TYPE,
         ...(options.fallbackChain ? { fallbackChain: options.fallbackChain } : {}),
@@ -68,11 +81,13 @@ export function gatewayPolicy(options: {
         selectErrors.set(code, (selectErrors.get(code) ?? 0) + 1);
         return undefined;
       }
-      return { businessId: body.data.businessId, instanceId: body.data.id, selectionId: body.data.selectionId };
+      const choice = { businessId: body.data.businessId, instanceId: body.data.id, selectionId: body.data.selectionId };
+      selectedOn.set(choice, node);
+      return choice;
     },
     async learn(choice, attempt, mode: ReportMode) {
       if (mode === 'silent') return;
-      const response = await post('/api/gateway/report-result', {
+      const response = await post((selectedOn.get(choice) ?? 0) + 1, '/api/gateway/report-result', {
         instanceId: choice.instanceId,
         businessId: choice.businessId,
         success: attempt.outcome === 'ok',

@@ -141,6 +141,8 @@ export interface ScenarioFigures {
   readonly policies: Record<PolicyName, PolicyFigures>;
   readonly gatewaySelectErrors: Record<string, number>;
   readonly finalBreakers: Record<string, string>;
+  /** On several nodes: ms until every other node served the instances registered on the first. */
+  readonly propagationMs?: number;
 }
 
 export function scenarioFigures(run: ScenarioRun): ScenarioFigures {
@@ -158,5 +160,6 @@ export function scenarioFigures(run: ScenarioRun): ScenarioFigures {
     policies,
     gatewaySelectErrors: run.gatewaySelectErrors,
     finalBreakers: run.finalBreakers,
+    ...(run.propagationMs === undefined ? {} : { propagationMs: run.propagationMs }),
   };
 }

@@ -9,6 +9,8 @@ export interface FailoverReport {
   readonly startedAt: string;
   readonly wallS: number;
   readonly node: string;
+  /** Gateway nodes the client spread its calls over (MySQL + Redis); absent: one node on SQLite. */
+  readonly nodes?: number;
   readonly scenarios: readonly ScenarioFigures[];
 }
 
@@ -53,7 +55,13 @@ function scenarioMarkdown(s: ScenarioFigures): string {
     ),
   );
   const errors = Object.entries(s.gatewaySelectErrors).map(([code, n]) => `${code} × ${n}`);
-  const breakers = Object.entries(s.finalBreakers).map(([id, state]) => `${id} ${state}`);
+  const breakers = Object.entries(s.finalBreakers).map(([id, state]) =>
+    state.includes(',') ? `${id} (${state})` : `${id} ${state}`,
+  );
+  const propagation =
+    s.propagationMs === undefined
+      ? ''
+      : ` The other nodes served the instances registered on node a ${s.propagationMs} ms after the registration.`;
   return [
     `## ${s.name}`,
     '',
@@ -63,15 +71,24 @@ function scenarioMarkdown(s: ScenarioFigures): string {
     ...rows,
     ...faults,
     '',
-    `Gateway refusals: ${errors.length ? errors.join(', ') : 'none'}. Breakers at the end: ${breakers.join(', ')}.`,
+    `Gateway refusals: ${errors.length ? errors.join(', ') : 'none'}. Breakers at the end: ${breakers.join(', ')}.${propagation}`,
     '',
   ].join('\n');
 }
 
 export function markdown(report: FailoverReport): string {
+  const cluster = report.nodes
+    ? [
+        `**${report.nodes} gateway nodes** on one MySQL database and one Redis (cluster mode): the gateway client`,
+        `sends each select to the next node in turn and the call's report to the node after it (round-robin, as a`,
+        'load balancer would); the columns of the baselines are the same in-process models as on one node.',
+        '',
+      ]
+    : [];
   return [
-    `# Failover benchmark (${report.mode})`,
+    `# Failover benchmark (${report.mode}${report.nodes ? `, ${report.nodes} nodes` : ''})`,
     '',
+    ...cluster,
     `${report.startedAt}, Node ${report.node}, ${report.wallS} s. Every policy served the same arrivals against the same mock`,
     'backends at the same instants; a call is one try plus one retry elsewhere after a failed try (not after a 4xx).',
     '"Failed attempts" counts every backend call that did not succeed; "time to eject" is the first moment after the',
@@ -83,9 +100,10 @@ export function markdown(report: FailoverReport): string {
   ].join('\n');
 }
 
+/** failover.*, failover-quick.*, failover-3-nodes.*, failover-quick-3-nodes.* in `dir`. */
 export function writeReport(report: FailoverReport, dir: string): { md: string; json: string } {
   mkdirSync(dir, { recursive: true });
-  const suffix = report.mode === 'quick' ? '-quick' : '';
+  const suffix = `${report.mode === 'quick' ? '-quick' : ''}${report.nodes ? `-${report.nodes}-nodes` : ''}`;
   const md = join(dir, `failover${suffix}.md`);
   const json = join(dir, `failover${suffix}.json`);
   writeFileSync(md, markdown(report));

@@ -4,7 +4,7 @@
  *   npm run build && node -r ts-node/register/transpile-only bench/http/http-bench.ts \
  *     [--duration 10] [--connections 50] [--warmup 5] [--rounds 3] [--light-connections 5] \
  *     [--only baseline,select,report,mix] \
- *     [--cpu-prof <dir>]
+ *     [--cpu-prof <dir>] [--cluster [--nodes 2] | --cluster-only [--nodes 2]]
  *
  * 1. Starts `node dist/main.js` as a child (free port, SQLite in a temp dir, LOG_LEVEL=warn,
  *    default throttling), seeds it over HTTP (admin login, 3 projects with a key each, 50
@@ -25,11 +25,17 @@
  * (full runs only: not with --only or --cpu-prof). Exits 0 whatever the figures (it reports, it
  * does not gate); 1 when the run breaks, 2 on bad flags, 130 on SIGINT. --cpu-prof runs the
  * gateway under `node --cpu-prof` and leaves the .cpuprofile in <dir> (see cpuprofile-summary.ts).
+ * 5. With --cluster, after all of the above (which it leaves as it is): the same scenarios on
+ *    --nodes (2) gateway nodes on one fresh MySQL/MariaDB database and one Redis, the load spread
+ *    over the nodes, against a bare Fastify baseline and node a alone in the same rounds
+ *    (cluster-phase.ts; BENCH_MYSQL_URL and BENCH_REDIS_URL say where, see bench/cluster/cluster.ts).
+ *    Writes bench/results/http-cluster.{json,md} on full runs. --cluster-only skips steps 1–4.
  */
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { rssMb } from './children';
+import { clusterConsoleTable, clusterPhase, writeClusterResults } from './cluster-phase';
 import {
   type BenchReport,
   checks,
@@ -58,6 +64,10 @@ interface Options {
   readonly lightConnections: number;
   readonly only: readonly Scenario[];
   readonly cpuProfDir?: string;
+  /** Run the single-node part (not with --cluster-only). */
+  readonly single: boolean;
+  /** Gateway nodes of the cluster part; 0: no cluster part. */
+  readonly clusterNodes: number;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -75,6 +85,11 @@ function parseArgs(argv: readonly string[]): Options {
   const unknown = only.filter((name) => !(SCENARIOS as readonly string[]).includes(name));
   if (unknown.length > 0) throw new UsageError(`--only takes ${SCENARIOS.join(',')}; not ${unknown.join(',')}`);
   const cpuProf = raw('--cpu-prof');
+  const clusterOnly = argv.includes('--cluster-only');
+  const cluster = clusterOnly || argv.includes('--cluster');
+  if (!cluster && raw('--nodes') !== undefined) throw new UsageError('--nodes goes with --cluster or --cluster-only');
+  const nodes = int('--nodes', 2);
+  if (cluster && nodes < 2) throw new UsageError('--nodes needs 2 or more');
   return {
     duration: int('--duration', 10),
     connections: int('--connections', 50),
@@ -83,6 +98,8 @@ function parseArgs(argv: readonly string[]): Options {
     lightConnections: int('--light-connections', 5),
     only: only as Scenario[],
     cpuProfDir: cpuProf === undefined ? undefined : resolve(cpuProf),
+    single: !clusterOnly,
+    clusterNodes: cluster ? nodes : 0,
   };
 }
 
@@ -93,6 +110,39 @@ const log = (message: string): void => void process.stderr.write(`[http-bench] $
 async function main(options: Options, session: Session, tmp: string): Promise<void> {
   const dist = join(ROOT, 'dist', 'main.js');
   if (!existsSync(dist)) throw new Error(`${dist} not found: run \`npm run build\` first`);
+  const single = options.single ? await singleNode(options, session, tmp, dist) : undefined;
+  if (options.clusterNodes === 0) return;
+  if (single) await session.stopGateway();
+  const cluster = await clusterPhase(
+    {
+      nodes: options.clusterNodes,
+      duration: options.duration,
+      connections: options.connections,
+      warmup: options.warmup,
+      rounds: options.rounds,
+      only: options.only,
+      cpuProfDir: options.cpuProfDir,
+      dist,
+      admin: ADMIN,
+      fixture: FIXTURE,
+      log,
+    },
+    session,
+    single,
+  );
+  process.stdout.write(`\n${clusterConsoleTable(cluster)}\n`);
+  if (options.only.length === SCENARIOS.length && !options.cpuProfDir) {
+    writeClusterResults(
+      cluster,
+      join(ROOT, 'bench/results/http-cluster.json'),
+      join(ROOT, 'bench/results/http-cluster.md'),
+    );
+    log('wrote bench/results/http-cluster.json and bench/results/http-cluster.md');
+  }
+}
+
+/** Steps 1–4: one gateway on SQLite, as before cluster mode. */
+async function singleNode(options: Options, session: Session, tmp: string, dist: string): Promise<BenchReport> {
   const profile = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
   log(`starting the gateway${options.cpuProfDir ? ` under --cpu-prof (${options.cpuProfDir})` : ''}`);
   const gateway = await session.start('gateway', {
@@ -242,6 +292,7 @@ async function main(options: Options, session: Session, tmp: string): Promise<vo
   } else {
     log('partial or profiled run: bench/results not written');
   }
+  return report;
 }
 
 async function run(): Promise<number> {

@@ -15,6 +15,11 @@ const SAMPLES_KEPT = 5;
 
 export interface LoadOptions {
   readonly url: string;
+  /**
+   * Several servers (cluster mode): autocannon opens connection i to `urls[i % urls.length]` and
+   * keeps it there, so each node gets an equal share of the connections. `url` is then unused.
+   */
+  readonly urls?: readonly string[];
   readonly connections: number;
   readonly duration: number;
   /** Give each connection the request list rotated by its index (not for request sequences). */
@@ -48,6 +53,11 @@ export interface ScenarioRow {
   readonly stealCpuPct?: number;
   /** 1-minute load average when the run started. */
   readonly loadAvg1m?: number;
+  /** With `urls`: the responses each of them sent, in the order of `urls`. */
+  readonly responsesPerUrl?: readonly number[];
+  /** Cluster mode: the redis-server's CPU use during the run (when it runs on this machine). */
+  readonly redisCpuPct?: number;
+  readonly redisCpuUsPerReq?: number;
 }
 
 type Req = autocannon.Request;
@@ -178,6 +188,9 @@ export function runLoad(
   }));
   let client = 0;
   const perSecond: number[] = [];
+  // autocannon gives a client its url's parsed options: the port tells the nodes apart.
+  const ports = (options.urls ?? []).map((url) => new URL(url).port);
+  const perUrl = ports.map(() => 0);
   let count = 0;
   const second = setInterval(() => {
     perSecond.push(count);
@@ -186,7 +199,8 @@ export function runLoad(
   return new Promise<ScenarioRow>((resolve, reject) => {
     running = autocannon(
       {
-        url: options.url,
+        // autocannon ≥ 7 takes an array of urls (connection i → urls[i % n]); its types say string.
+        url: options.urls ? (options.urls as unknown as string) : options.url,
         connections: options.connections,
         duration: options.duration,
         requests: watched,
@@ -198,10 +212,18 @@ export function runLoad(
         running = undefined;
         clearInterval(second);
         if (error) return reject(error);
-        resolve({ ...summarise(scenario, result, failures, notes), perSecond });
+        const row = { ...summarise(scenario, result, failures, notes), perSecond };
+        resolve(ports.length > 0 ? { ...row, responsesPerUrl: perUrl } : row);
       },
     );
-    running.on('response', () => count++);
+    if (ports.length === 0) running.on('response', () => count++);
+    else {
+      running.on('response', (c) => {
+        count++;
+        const at = ports.indexOf(String((c as unknown as { opts: { port: string | number } }).opts.port));
+        if (at >= 0) perUrl[at]++;
+      });
+    }
   });
 }
 

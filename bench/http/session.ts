@@ -20,6 +20,10 @@ export class Session {
   aborted = false;
   gateway?: ServerChild;
   bare?: ServerChild;
+  /** Cluster mode: the gateway nodes (stopped with the rest). */
+  nodes: ServerChild[] = [];
+  /** Cluster mode: redis-server's pid, when it runs here; its CPU is measured apart on every load. */
+  redisPid?: number;
 
   check(): void {
     if (this.aborted) throw new Error('interrupted');
@@ -33,18 +37,29 @@ export class Session {
     return child;
   }
 
-  /** One autocannon run, with the CPU time the server child `pid` used meanwhile. */
-  async load(pid: number, ...args: Parameters<typeof runLoad>): Promise<ScenarioRow> {
+  /**
+   * One autocannon run, with the CPU time the server child `pid` used meanwhile (several pids:
+   * their sum, e.g. every node of a cluster), and redis-server's apart when {@link redisPid} is set.
+   */
+  async load(pid: number | readonly number[], ...args: Parameters<typeof runLoad>): Promise<ScenarioRow> {
     this.check();
+    const pids = typeof pid === 'number' ? [pid] : pid;
+    const serverCpu = (): number | undefined => {
+      const times = pids.map(cpuTimeMs);
+      return times.some((ms) => ms === undefined) ? undefined : times.reduce<number>((sum, ms) => sum + (ms ?? 0), 0);
+    };
+    const redisCpu = (): number | undefined => (this.redisPid === undefined ? undefined : cpuTimeMs(this.redisPid));
     const loadAvg1m = Math.round(loadavg()[0] * 100) / 100;
-    const before = { server: cpuTimeMs(pid), system: systemCpuMs(), loader: process.cpuUsage() };
+    const before = { server: serverCpu(), redis: redisCpu(), system: systemCpuMs(), loader: process.cpuUsage() };
     const row = await runLoad(...args);
-    const server = cpuTimeMs(pid);
+    const server = serverCpu();
+    const redis = redisCpu();
     const system = systemCpuMs();
     const loaderMs = cpuUsageMs(process.cpuUsage(before.loader));
     this.check();
     if (before.server === undefined || server === undefined || row.total === 0) return { ...row, loadAvg1m };
     const serverMs = server - before.server;
+    const redisMs = redis !== undefined && before.redis !== undefined ? redis - before.redis : undefined;
     const pct = (ms: number): number => Math.round((ms / (row.durationS * 1000)) * 100);
     const otherMs = system && before.system ? system.busy - before.system.busy : undefined;
     const stealMs = system && before.system ? system.steal - before.system.steal : undefined;
@@ -53,9 +68,12 @@ export class Session {
       serverCpuPct: pct(serverMs),
       serverCpuUsPerReq: Math.round((serverMs * 1000) / row.total),
       loaderCpuPct: pct(loaderMs),
-      otherCpuPct: otherMs === undefined ? undefined : Math.max(0, pct(otherMs - serverMs - loaderMs)),
+      otherCpuPct: otherMs === undefined ? undefined : Math.max(0, pct(otherMs - serverMs - loaderMs - (redisMs ?? 0))),
       stealCpuPct: stealMs === undefined ? undefined : pct(stealMs),
       loadAvg1m,
+      ...(redisMs === undefined
+        ? {}
+        : { redisCpuPct: pct(redisMs), redisCpuUsPerReq: Math.round((redisMs * 1000) / row.total) }),
     };
   }
 
@@ -65,9 +83,15 @@ export class Session {
     this.bare = undefined;
   }
 
-  /** Idempotent: stops the load and both children. */
+  /** The single-node gateway must not compete with the cluster's nodes either. */
+  async stopGateway(): Promise<void> {
+    await stopServer(this.gateway);
+    this.gateway = undefined;
+  }
+
+  /** Idempotent: stops the load and every child. */
   async stop(): Promise<void> {
     stopLoad();
-    await Promise.all([stopServer(this.bare), stopServer(this.gateway)]);
+    await Promise.all([stopServer(this.bare), stopServer(this.gateway), ...this.nodes.map((node) => stopServer(node))]);
   }
 }
