@@ -117,9 +117,12 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, OnModuleDe
 
   async onModuleInit(): Promise<void> {
     this.link.subscriber.on('message', this.onMessage);
-    await this.link.subscriber.subscribe(this.channel).catch(() => undefined);
-    this.stops.push(this.bus.onResync(() => this.resync()));
-    if (this.link.connected) await this.resync();
+    // The bus resyncs after every reconnect (and after a late first connect): subscribe again then.
+    this.stops.push(this.bus.onResync(() => this.subscribe().then(() => this.resync())));
+    if (this.link.connected) {
+      await this.subscribe();
+      await this.resync();
+    }
   }
 
   onModuleDestroy(): void {
@@ -353,6 +356,10 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, OnModuleDe
       this.channel,
       announcement,
     );
+  }
+
+  private subscribe(): Promise<unknown> {
+    return this.link.subscriber.subscribe(this.channel).catch(() => undefined);
   }
 
   private recordKey(instanceId: string): string {
