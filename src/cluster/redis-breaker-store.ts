@@ -1,4 +1,10 @@
-import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import {
   type BreakerKey,
   type BreakerRecord,
@@ -94,7 +100,7 @@ const TOMBSTONES = 10_000;
  * wrote first, whose record is then adopted, and every record is read again.
  */
 @Injectable()
-export class RedisBreakerStore implements BreakerStore, OnModuleInit, OnModuleDestroy {
+export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeApplicationShutdown, OnModuleDestroy {
   private readonly logger = new Logger('ClusterBreakers');
   private readonly entries = new Map<string, Entry>();
   private readonly remoteListeners = new Set<(transition: BreakerTransition) => void>();
@@ -123,6 +129,12 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, OnModuleDe
       await this.subscribe();
       await this.resync();
     }
+  }
+
+  /** A graceful stop commits what this node learned last (for at most a second) before Redis is closed. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.link.connected) return;
+    await Promise.race([this.settled(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
   }
 
   onModuleDestroy(): void {
