@@ -47,6 +47,10 @@ export class ClusterBus implements OnModuleInit, OnModuleDestroy {
   private readonly stops: (() => void)[] = [];
   private resyncs = 0;
 
+  private readonly onMessage = (channel: string, text: string): void => {
+    if (channel === this.channel) this.receive(text);
+  };
+
   constructor(private readonly link: RedisLink) {
     this.channel = link.key('bus');
   }
@@ -66,23 +70,21 @@ export class ClusterBus implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit(): Promise<void> {
-    this.link.subscriber.on('message', (channel: string, text: string) => {
-      if (channel === this.channel) this.receive(text);
-    });
-    let first = true;
+    this.link.subscriber.on('message', this.onMessage);
     this.stops.push(
       this.link.onUp(() => {
-        // ioredis subscribes again by itself after a reconnect; what was published meanwhile is lost.
-        if (!first) this.resync('reconnected');
-        first = false;
+        // Subscribed again (also when Redis was away at start-up); what was published meanwhile is lost.
+        void this.subscribe();
+        this.resync('Redis is reachable again');
       }),
     );
-    await this.link.subscriber.subscribe(this.channel).catch(() => undefined);
+    if (this.link.connected) await this.subscribe();
     this.heartbeat = setInterval(() => this.send('node.alive', null), HEARTBEAT_MS);
     this.heartbeat.unref();
   }
 
   onModuleDestroy(): void {
+    this.link.subscriber.off('message', this.onMessage);
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     for (const stop of this.stops) stop();
     this.flush();
@@ -123,6 +125,10 @@ export class ClusterBus implements OnModuleInit, OnModuleDestroy {
   /** Every live node, this one included. */
   nodes(now = Date.now()): string[] {
     return [this.nodeId, ...this.otherNodes(now)].sort();
+  }
+
+  private subscribe(): Promise<unknown> {
+    return this.link.subscriber.subscribe(this.channel).catch(() => undefined);
   }
 
   private flush(): void {

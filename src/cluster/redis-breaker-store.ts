@@ -1,4 +1,10 @@
-import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import {
   type BreakerKey,
   type BreakerRecord,
@@ -94,7 +100,7 @@ const TOMBSTONES = 10_000;
  * wrote first, whose record is then adopted, and every record is read again.
  */
 @Injectable()
-export class RedisBreakerStore implements BreakerStore, OnModuleInit, OnModuleDestroy {
+export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeApplicationShutdown, OnModuleDestroy {
   private readonly logger = new Logger('ClusterBreakers');
   private readonly entries = new Map<string, Entry>();
   private readonly remoteListeners = new Set<(transition: BreakerTransition) => void>();
@@ -117,9 +123,18 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, OnModuleDe
 
   async onModuleInit(): Promise<void> {
     this.link.subscriber.on('message', this.onMessage);
-    await this.link.subscriber.subscribe(this.channel).catch(() => undefined);
-    this.stops.push(this.bus.onResync(() => this.resync()));
-    if (this.link.connected) await this.resync();
+    // The bus resyncs after every reconnect (and after a late first connect): subscribe again then.
+    this.stops.push(this.bus.onResync(() => this.subscribe().then(() => this.resync())));
+    if (this.link.connected) {
+      await this.subscribe();
+      await this.resync();
+    }
+  }
+
+  /** A graceful stop commits what this node learned last (for at most a second) before Redis is closed. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.link.connected) return;
+    await Promise.race([this.settled(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
   }
 
   onModuleDestroy(): void {
@@ -353,6 +368,10 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, OnModuleDe
       this.channel,
       announcement,
     );
+  }
+
+  private subscribe(): Promise<unknown> {
+    return this.link.subscriber.subscribe(this.channel).catch(() => undefined);
   }
 
   private recordKey(instanceId: string): string {
