@@ -11,7 +11,7 @@ import {
   ok,
   startCluster,
 } from '../utils/cluster';
-import { eventually } from '../utils/eventually';
+import { allSettled, eventually } from '../utils/eventually';
 import { startGateway } from '../utils/gateway-process';
 import {
   type PrivateRedis,
@@ -140,7 +140,7 @@ async function clusterConnectedGauge(node: GatewayNode): Promise<number | undefi
  * for the tests about what happens next, not a measure of propagation.
  */
 async function knownEverywhere(cluster: Cluster, project: ClusterProject, ids: readonly string[]): Promise<void> {
-  await Promise.all(
+  await allSettled(
     cluster.nodes.flatMap((node) =>
       ids.map((id) =>
         eventually(() => instanceHealth(node, project, id), {
@@ -190,7 +190,7 @@ describeWhenAvailable('cluster mode: gateway processes on one database and one R
       [a, b, c] = ['a', 'b', 'c'].map((name) => cluster.node(name));
       token = await adminToken(a);
       // Heartbeats cross: every node sees the three.
-      await Promise.all(
+      await allSettled(
         cluster.nodes.map((node) =>
           eventually(async () => expect((await clusterHealth(node)).cluster.nodes).toEqual(['a', 'b', 'c']), {
             timeoutMs: SETUP_MS,
@@ -212,7 +212,7 @@ describeWhenAvailable('cluster mode: gateway processes on one database and one R
       const project = await newProject('registry');
       const api = fresh('registry-model');
       const { only } = await register(a, project, api, [{ businessId: 'only' }]);
-      await Promise.all(
+      await allSettled(
         [b, c].map((node) =>
           eventually(
             async () => {
@@ -226,7 +226,7 @@ describeWhenAvailable('cluster mode: gateway processes on one database and one R
       );
 
       await ok(a, 'POST', '/api/instances/MODEL/only/deactivate', { apiKey: project.apiKey, body: {} });
-      await Promise.all(
+      await allSettled(
         [b, c].map((node) =>
           eventually(
             async () => {
@@ -270,7 +270,7 @@ describeWhenAvailable('cluster mode: gateway processes on one database and one R
         for (let i = 0; i < 5; i++) {
           await report(nodes[i % 3], project, ids.bad, 'bad', { success: false, statusCode: 500, latencyMs: 200 });
         }
-        await Promise.all(
+        await allSettled(
           nodes.map((node) =>
             eventually(async () => expect((await instanceHealth(node, project, ids.bad)).breaker.state).toBe('OPEN'), {
               timeoutMs: PROPAGATION_MS,
@@ -294,7 +294,7 @@ describeWhenAvailable('cluster mode: gateway processes on one database and one R
         await knownEverywhere(cluster, project, Object.values(ids));
 
         await ok(a, 'POST', `/api/admin/instances/${ids.forced}/circuit`, { token, body: { state: 'FORCED_OPEN' } });
-        await Promise.all(
+        await allSettled(
           [b, c].map((node) =>
             eventually(
               async () => {
@@ -434,7 +434,7 @@ describeWhenAvailable('cluster mode: gateway processes on one database and one R
         );
         for (const key of queue) await honoured(key);
       };
-      await Promise.all([honours(b, keys.slice(0, perNode)), honours(c, keys.slice(perNode))]);
+      await allSettled([honours(b, keys.slice(0, perNode)), honours(c, keys.slice(perNode))]);
     });
 
     it("latencies reported to A and B steer C's least-latency pick", async () => {
@@ -514,28 +514,31 @@ describeWhenAvailable('cluster mode: gateway processes on one database and one R
           }
         })();
         // Selects (and reports of them, on another node) spread over the nodes for 5 s on the clock.
-        while (Date.now() - downAt < OUTAGE_MS) {
-          const node = cluster.next();
-          const res = await select(node, project, api);
-          count(seen.selects, `${node.name} ${res.status}${res.body.error ? ` ${res.body.error}` : ''}`);
-          if (res.status !== 200) continue;
-          const reporter = cluster.next();
-          const selected = res.body.data as Selected;
-          const reported = await call(reporter, 'POST', '/api/gateway/report-result', {
-            apiKey: project.apiKey,
-            body: {
-              instanceId: selected.id,
-              businessId: selected.businessId,
-              success: true,
-              latencyMs: 100,
-              callTimestamp: Date.now(),
-              selectionId: selected.selectionId,
-            },
-          });
-          count(seen.reports, `${reporter.name} ${reported.status}`);
+        try {
+          while (Date.now() - downAt < OUTAGE_MS) {
+            const node = cluster.next();
+            const res = await select(node, project, api);
+            count(seen.selects, `${node.name} ${res.status}${res.body.error ? ` ${res.body.error}` : ''}`);
+            if (res.status !== 200) continue;
+            const reporter = cluster.next();
+            const selected = res.body.data as Selected;
+            const reported = await call(reporter, 'POST', '/api/gateway/report-result', {
+              apiKey: project.apiKey,
+              body: {
+                instanceId: selected.id,
+                businessId: selected.businessId,
+                success: true,
+                latencyMs: 100,
+                callTimestamp: Date.now(),
+                selectionId: selected.selectionId,
+              },
+            });
+            count(seen.reports, `${reporter.name} ${reported.status}`);
+          }
+        } finally {
+          outage = false;
+          await watching;
         }
-        outage = false;
-        await watching;
 
         await redis.start();
         const backAt = Date.now();
@@ -556,7 +559,7 @@ describeWhenAvailable('cluster mode: gateway processes on one database and one R
           seen.reachedB = error as Error;
         }
         try {
-          await Promise.all(
+          await allSettled(
             cluster.nodes.map((node) =>
               eventually(
                 async () => {
@@ -626,7 +629,7 @@ describeWhenAvailable('cluster mode: gateway processes on one database and one R
     it('nodes find the master through the sentinel, connect, and an event crosses from one to the other', async () => {
       if (cluster === undefined) throw new Error('the cluster did not start');
       const [first, second] = cluster.nodes;
-      await Promise.all(
+      await allSettled(
         cluster.nodes.map((node) =>
           eventually(
             async () => {

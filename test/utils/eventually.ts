@@ -45,3 +45,17 @@ export async function eventually<T>(probe: () => Promise<T> | T, options: Eventu
   error.cause = lastError;
   throw error;
 }
+
+/**
+ * Like `Promise.all`, but waits for every promise to settle before failing with the first
+ * rejection: a poll still running on another node must not outlive the test that started it.
+ *
+ * @example
+ * await allSettled([b, c].map((node) => eventually(() => offers(node), { timeoutMs: 1000 })));
+ */
+export async function allSettled<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return results.map((result) => (result as PromiseFulfilledResult<T>).value);
+}
