@@ -1,0 +1,27 @@
+/**
+ * `describe` when everything a suite needs is there. When something is missing: a failing suite
+ * on CI (`CI=true`), where a missing dependency must not pass unnoticed, with a message naming
+ * what to provide; elsewhere a visibly skipped suite (a warning and "skipped: …" in its title).
+ *
+ * @example
+ * describeWhenAvailable('cluster', process.env.TEST_DATABASE_URL ? [] : ['TEST_DATABASE_URL is not set'], () => {
+ *   it('…', async () => {});
+ * });
+ */
+export function describeWhenAvailable(name: string, missing: readonly string[], suite: () => void): void {
+  if (missing.length === 0) {
+    describe(name, suite);
+    return;
+  }
+  const reason = missing.join('; ');
+  if (process.env.CI === 'true') {
+    describe(name, () => {
+      it('has what it needs', () => {
+        throw new Error(reason);
+      });
+    });
+    return;
+  }
+  console.warn(`Skipping "${name}": ${reason}`);
+  describe.skip(`${name} (skipped: ${reason})`, suite);
+}
