@@ -1,11 +1,12 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { ClusterConfig } from '../config/cluster-config';
-import { AffinityStore, MemoryAffinityStore } from '../state/affinity-store';
+import { AffinityStore } from '../state/affinity-store';
 import { BreakerStore } from '../state/breaker-store';
 import { ClusterStatus } from '../state/cluster-status';
 import { CounterStore, MemoryCounterStore } from '../state/counter-store';
 import { EventBus } from '../state/event-bus';
 import { ClusterBus } from './cluster-bus';
+import { RedisAffinityStore } from './redis-affinity-store';
 import { RedisBreakerStore } from './redis-breaker-store';
 import { RedisClusterStatus } from './redis-cluster-status';
 import { RedisEventBus } from './redis-event-bus';
@@ -36,7 +37,7 @@ export class ClusterModule {
         ClusterBus,
         RedisEventBus,
         { provide: EventBus, useExisting: RedisEventBus },
-        { provide: AffinityStore, useClass: MemoryAffinityStore },
+        { provide: AffinityStore, useClass: RedisAffinityStore },
         RedisBreakerStore,
         { provide: BreakerStore, useExisting: RedisBreakerStore },
         { provide: CounterStore, useClass: MemoryCounterStore },
