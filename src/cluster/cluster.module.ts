@@ -5,12 +5,14 @@ import { BreakerStore } from '../state/breaker-store';
 import { ClusterStatus } from '../state/cluster-status';
 import { CounterStore, MemoryCounterStore } from '../state/counter-store';
 import { EventBus } from '../state/event-bus';
+import { StatsExchange } from '../state/stats-exchange';
 import { ClusterBus } from './cluster-bus';
 import { RedisAffinityStore } from './redis-affinity-store';
 import { RedisBreakerStore } from './redis-breaker-store';
 import { RedisClusterStatus } from './redis-cluster-status';
 import { RedisEventBus } from './redis-event-bus';
 import { RedisLink } from './redis-link';
+import { RedisStatsExchange } from './redis-stats-exchange';
 
 /** How long a starting node waits for Redis before it starts on local state alone. */
 const CONNECT_TIMEOUT_MS = 5000;
@@ -42,8 +44,18 @@ export class ClusterModule {
         { provide: BreakerStore, useExisting: RedisBreakerStore },
         { provide: CounterStore, useClass: MemoryCounterStore },
         { provide: ClusterStatus, useClass: RedisClusterStatus },
+        { provide: StatsExchange, useClass: RedisStatsExchange },
       ],
-      exports: [RedisLink, ClusterBus, EventBus, AffinityStore, BreakerStore, CounterStore, ClusterStatus],
+      exports: [
+        RedisLink,
+        ClusterBus,
+        EventBus,
+        AffinityStore,
+        BreakerStore,
+        CounterStore,
+        ClusterStatus,
+        StatsExchange,
+      ],
     };
   }
 }
