@@ -130,6 +130,21 @@ describe('StatsOutbox and InstanceStats.absorb', () => {
     },
   );
 
+  it('dates the parts of the latency that are empty at 0, not at the epoch', () => {
+    const { a, outbox } = pair();
+    a.record({ at: T0, outcome: 'SUCCESS', latencyMs: 100 });
+    expect(outbox.take(T0 + 50)?.latency).toEqual({
+      beforeCount: 0,
+      beforeMean: 0,
+      beforeAgo: 0,
+      peak: 100,
+      peakAgo: 50,
+      afterCount: 0,
+      afterMean: 0,
+      afterAgo: 0,
+    });
+  });
+
   it('counts every outcome class', () => {
     const { a, b, flush } = pair();
     OUTCOME_CLASSES.forEach((outcome, i) => a.record({ at: T0 + i, outcome, latencyMs: 50 }));

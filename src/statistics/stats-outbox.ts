@@ -116,12 +116,12 @@ export class StatsOutbox {
         : {
             beforeCount: this.beforeCount,
             beforeMean: this.beforeCount > 0 ? this.beforeSum / this.beforeCount : 0,
-            beforeAgo: agoOf(now, this.beforeAt),
+            beforeAgo: this.beforeCount > 0 ? agoOf(now, this.beforeAt) : 0,
             peak: this.peak,
             peakAgo: agoOf(now, this.peakAt),
             afterCount: this.afterCount,
             afterMean: this.afterCount > 0 ? this.afterSum / this.afterCount : 0,
-            afterAgo: agoOf(now, this.afterAt),
+            afterAgo: this.afterCount > 0 ? agoOf(now, this.afterAt) : 0,
           };
     const ttft =
       this.ttftCount > 0
