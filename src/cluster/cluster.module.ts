@@ -1,15 +1,18 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { ClusterConfig } from '../config/cluster-config';
-import { AffinityStore, MemoryAffinityStore } from '../state/affinity-store';
+import { AffinityStore } from '../state/affinity-store';
 import { BreakerStore } from '../state/breaker-store';
 import { ClusterStatus } from '../state/cluster-status';
 import { CounterStore, MemoryCounterStore } from '../state/counter-store';
 import { EventBus } from '../state/event-bus';
+import { StatsExchange } from '../state/stats-exchange';
 import { ClusterBus } from './cluster-bus';
+import { RedisAffinityStore } from './redis-affinity-store';
 import { RedisBreakerStore } from './redis-breaker-store';
 import { RedisClusterStatus } from './redis-cluster-status';
 import { RedisEventBus } from './redis-event-bus';
 import { RedisLink } from './redis-link';
+import { RedisStatsExchange } from './redis-stats-exchange';
 
 /** How long a starting node waits for Redis before it starts on local state alone. */
 const CONNECT_TIMEOUT_MS = 5000;
@@ -36,13 +39,23 @@ export class ClusterModule {
         ClusterBus,
         RedisEventBus,
         { provide: EventBus, useExisting: RedisEventBus },
-        { provide: AffinityStore, useClass: MemoryAffinityStore },
+        { provide: AffinityStore, useClass: RedisAffinityStore },
         RedisBreakerStore,
         { provide: BreakerStore, useExisting: RedisBreakerStore },
         { provide: CounterStore, useClass: MemoryCounterStore },
         { provide: ClusterStatus, useClass: RedisClusterStatus },
+        { provide: StatsExchange, useClass: RedisStatsExchange },
       ],
-      exports: [RedisLink, ClusterBus, EventBus, AffinityStore, BreakerStore, CounterStore, ClusterStatus],
+      exports: [
+        RedisLink,
+        ClusterBus,
+        EventBus,
+        AffinityStore,
+        BreakerStore,
+        CounterStore,
+        ClusterStatus,
+        StatsExchange,
+      ],
     };
   }
 }

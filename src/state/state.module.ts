@@ -4,6 +4,7 @@ import { BreakerStore, MemoryBreakerStore } from './breaker-store';
 import { ClusterStatus, SingleNodeStatus } from './cluster-status';
 import { CounterStore, MemoryCounterStore } from './counter-store';
 import { EventBus, MemoryEventBus } from './event-bus';
+import { MemoryStatsExchange, StatsExchange } from './stats-exchange';
 
 /**
  * The seams to shared state. Memory implementations now; cluster mode swaps in Redis ones
@@ -17,7 +18,8 @@ import { EventBus, MemoryEventBus } from './event-bus';
     { provide: BreakerStore, useClass: MemoryBreakerStore },
     { provide: CounterStore, useClass: MemoryCounterStore },
     { provide: ClusterStatus, useClass: SingleNodeStatus },
+    { provide: StatsExchange, useClass: MemoryStatsExchange },
   ],
-  exports: [EventBus, AffinityStore, BreakerStore, CounterStore, ClusterStatus],
+  exports: [EventBus, AffinityStore, BreakerStore, CounterStore, ClusterStatus, StatsExchange],
 })
 export class StateModule {}

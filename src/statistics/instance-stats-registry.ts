@@ -2,6 +2,7 @@ import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/com
 import { BreakerTransitions } from '../circuit-breaker/breaker-transition';
 import { EventBus, InjectEventBus, forgetDeletedInstances } from '../state/event-bus';
 import { InstanceStats } from './instance-stats';
+import type { StatsOutbox } from './stats-outbox';
 
 /**
  * The live {@link InstanceStats} of every instance this process has seen, by instance id.
@@ -20,6 +21,7 @@ import { InstanceStats } from './instance-stats';
 export class InstanceStatsRegistry implements OnModuleInit, OnModuleDestroy {
   private readonly stats = new Map<string, InstanceStats>();
   private readonly unsubscribe: (() => void)[] = [];
+  private outboxFor: ((instanceId: string) => StatsOutbox) | undefined;
 
   constructor(
     @InjectEventBus() private readonly events: EventBus,
@@ -51,6 +53,7 @@ export class InstanceStatsRegistry implements OnModuleInit, OnModuleDestroy {
     let stats = this.stats.get(instanceId);
     if (stats === undefined) {
       stats = this.create(instanceId);
+      if (this.outboxFor !== undefined) stats.shareTo(this.outboxFor(instanceId));
       this.stats.set(instanceId, stats);
     }
     return stats;
@@ -63,6 +66,15 @@ export class InstanceStatsRegistry implements OnModuleInit, OnModuleDestroy {
   /** Forgets an instance; returns whether it was known. A later `get` starts from scratch. */
   remove(instanceId: string): boolean {
     return this.stats.delete(instanceId);
+  }
+
+  /**
+   * Cluster mode ({@link StatsSharing}): every instance's stats, present and future, also add what
+   * they record to the outbox `outboxFor` gives them. Undefined stops sharing.
+   */
+  shareWith(outboxFor: ((instanceId: string) => StatsOutbox) | undefined): void {
+    this.outboxFor = outboxFor;
+    for (const [id, stats] of this.stats) stats.shareTo(outboxFor?.(id));
   }
 
   /** Ids and stats, for monitoring. */

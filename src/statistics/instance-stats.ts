@@ -1,6 +1,8 @@
 import type { InstanceStatsView } from './instance-stats-view';
 import type { OutcomeClass } from '../common/outcome';
+import type { InstanceStatsDelta } from '../state/stats-exchange';
 import { isAmount, RollingWindow, type WindowTotals } from './rolling-window';
+import type { StatsOutbox } from './stats-outbox';
 
 export type { WindowTotals } from './rolling-window';
 
@@ -79,6 +81,8 @@ export class InstanceStats implements InstanceStatsView {
   private rampFactor = 1;
   private leases = 0;
   private lastReport: number | undefined;
+  /** Cluster mode: where recorded reports also go, to be shared with the other nodes. */
+  private outbox: StatsOutbox | undefined;
 
   constructor(options: Partial<InstanceStatsOptions> = {}) {
     this.options = checkOptions({ ...DEFAULT_INSTANCE_STATS_OPTIONS, ...options });
@@ -125,6 +129,38 @@ export class InstanceStats implements InstanceStatsView {
     if (sample !== undefined) this.observeLatency(at, sample);
     if (isAmount(report.ttftMs)) this.observeTtft(at, report.ttftMs);
     if (this.lastReport === undefined || at > this.lastReport) this.lastReport = at;
+    this.outbox?.add(report, sample);
+  }
+
+  /** Cluster mode: reports recorded from now on are also added to `outbox` (undefined: no longer). */
+  shareTo(outbox: StatsOutbox | undefined): void {
+    this.outbox = outbox;
+  }
+
+  /**
+   * Learns what another node's reports taught it (one batch), as if they had been reported here,
+   * and does not share it again. The batch's newest report is dated `now` and the others keep
+   * their distance to it: a batch arrives up to a few hundred ms after its reports, and a sample
+   * dated before this node's last one would blend in with no weight (peak-EWMA weighs a sample by
+   * the time since the previous one), so the batch would only count through its peaks.
+   *
+   * @example
+   * stats.absorb(delta, clock.now());
+   */
+  absorb(delta: InstanceStatsDelta, now: number): void {
+    let newest = Number.POSITIVE_INFINITY;
+    for (const bucket of delta.buckets) if (bucket.ago < newest) newest = bucket.ago;
+    if (newest === Number.POSITIVE_INFINITY) return; // no report counted: nothing to learn
+    const at = (ago: number): number => now - Math.max(0, ago - newest);
+    for (const bucket of delta.buckets) this.window.addCounts(at(bucket.ago), bucket.outcomes, bucket);
+    const latency = delta.latency;
+    if (latency !== undefined) {
+      if (latency.beforeCount > 0) this.observeLatency(at(latency.beforeAgo), latency.beforeMean);
+      this.observeLatency(at(latency.peakAgo), latency.peak);
+      if (latency.afterCount > 0) this.observeLatency(at(latency.afterAgo), latency.afterMean);
+    }
+    if (delta.ttft !== undefined) this.observeTtft(at(delta.ttft.ago), delta.ttft.mean);
+    if (this.lastReport === undefined || now > this.lastReport) this.lastReport = now;
   }
 
   /** Evicts buckets older than 60 s and brings the view fields up to `now`. */

@@ -31,6 +31,30 @@ describe('RollingWindow', () => {
     expect(window.snapshot().byOutcome).toMatchObject({ RATE_LIMITED: 1, SUCCESS: 0 });
   });
 
+  it('counts several reports at once as if each was added, and evicts them together', () => {
+    const batched = new RollingWindow();
+    const one = new RollingWindow();
+    batched.addCounts(T0 + 500, { SUCCESS: 3, TIMEOUT: 2, CLIENT_ERROR: 1 }, { totalTokens: 60, cost: 0.5 });
+    for (const outcome of ['SUCCESS', 'SUCCESS', 'SUCCESS', 'TIMEOUT', 'TIMEOUT', 'CLIENT_ERROR'] as const) {
+      one.add({ at: T0 + 500, outcome, totalTokens: 10, cost: 0.5 / 6 });
+    }
+    expect(batched.snapshot()).toEqual({ ...one.snapshot(), cost: batched.snapshot().cost });
+    expect(batched.snapshot().cost).toBeCloseTo(one.snapshot().cost, 12);
+    batched.advanceTo(T0 + 60_000);
+    expect(batched.snapshot()).toMatchObject({ calls: 0, failures: 0, totalTokens: 0, cost: 0 });
+  });
+
+  it('ignores counts from another node that are not amounts or name no outcome class', () => {
+    const window = new RollingWindow();
+    window.addCounts(T0, { SUCCESS: NaN, TIMEOUT: -1, BOGUS: 4 }, { totalTokens: 100 });
+    window.addCounts(NaN, { SUCCESS: 1 }, {});
+    expect(window.snapshot()).toMatchObject({ calls: 0, totalTokens: 0 });
+    window.addCounts(T0, { SUCCESS: 2, UNKNOWN: Infinity }, { promptTokens: NaN });
+    expect(window.snapshot()).toMatchObject({ calls: 2, successes: 2, failures: 0, promptTokens: 0 });
+    window.addCounts(T0 - 61_000, { SUCCESS: 5 }, {}); // older than the window
+    expect(window.calls).toBe(2);
+  });
+
   it('treats only finite amounts ≥ 0 as amounts', () => {
     expect([0, 1.5, 1e300].map(isAmount)).toEqual([true, true, true]);
     expect([undefined, -1, NaN, Infinity].map(isAmount)).toEqual([false, false, false, false]);

@@ -12,14 +12,18 @@ export interface WindowTotals {
   readonly cost: number;
 }
 
-/** The part of a report the window counts. `at` is epoch ms from the injected clock. */
-export interface WindowSample {
-  readonly at: number;
-  readonly outcome: OutcomeClass;
+/** Token and cost amounts a report (or several) adds to the window. */
+export interface WindowSums {
   readonly promptTokens?: number;
   readonly completionTokens?: number;
   readonly totalTokens?: number;
   readonly cost?: number;
+}
+
+/** The part of a report the window counts. `at` is epoch ms from the injected clock. */
+export interface WindowSample extends WindowSums {
+  readonly at: number;
+  readonly outcome: OutcomeClass;
 }
 
 const BUCKETS = 60;
@@ -74,18 +78,40 @@ export class RollingWindow {
     const index = OUTCOME_INDEX.get(sample.outcome);
     // Timestamps come from our own clock; a NaN would poison every running total, so drop it.
     if (index === undefined || !Number.isFinite(at)) return false;
-    const epoch = Math.floor(at / BUCKET_MS);
-    if (epoch > this.headEpoch) this.advance(epoch);
-    else if (epoch <= this.headEpoch - BUCKETS) return true; // a report older than the window
-    const base = slotOf(epoch) * FIELDS;
+    const base = this.bucketOf(at);
+    if (base < 0) return true; // a report older than the window
     this.addAmount(base, index, 1);
-    this.addAmount(base, PROMPT, sample.promptTokens);
-    this.addAmount(base, COMPLETION, sample.completionTokens);
-    this.addAmount(base, TOTAL, sample.totalTokens);
-    this.addAmount(base, COST, sample.cost);
+    this.addSums(base, sample);
     this.totalCalls++;
     if (IS_FAILURE_INDEX[index]) this.totalFailures++;
     return true;
+  }
+
+  /**
+   * Counts several reports of one second at once (what another node counted: cluster mode), as
+   * if each had been {@link add}ed at `at`. Counts that are not finite and ≥ 0, and unknown
+   * outcome classes, are skipped; sums are counted only together with at least one report.
+   *
+   * @example
+   * window.addCounts(now - 120, { SUCCESS: 3, TIMEOUT: 1 }, { totalTokens: 2400 });
+   */
+  addCounts(at: number, counts: Readonly<Partial<Record<string, number>>>, sums: WindowSums): void {
+    if (!Number.isFinite(at)) return;
+    let calls = 0;
+    for (const outcome of OUTCOME_CLASSES) calls += countOf(counts, outcome);
+    if (calls === 0) return;
+    const base = this.bucketOf(at);
+    if (base < 0) return;
+    let failures = 0;
+    for (let index = 0; index < OUTCOME_CLASSES.length; index++) {
+      const count = countOf(counts, OUTCOME_CLASSES[index]);
+      if (count === 0) continue;
+      this.addAmount(base, index, count);
+      if (IS_FAILURE_INDEX[index]) failures += count;
+    }
+    this.addSums(base, sums);
+    this.totalCalls += calls;
+    this.totalFailures += failures;
   }
 
   /** Evicts buckets older than 60 s as of `now`. A `now` behind the head changes nothing. */
@@ -108,6 +134,21 @@ export class RollingWindow {
       totalTokens: this.totals[TOTAL],
       cost: this.totals[COST],
     };
+  }
+
+  /** Offset of the bucket of `at` (moving the head forward if needed), or -1 when older than the window. */
+  private bucketOf(at: number): number {
+    const epoch = Math.floor(at / BUCKET_MS);
+    if (epoch > this.headEpoch) this.advance(epoch);
+    else if (epoch <= this.headEpoch - BUCKETS) return -1;
+    return slotOf(epoch) * FIELDS;
+  }
+
+  private addSums(base: number, sums: WindowSums): void {
+    this.addAmount(base, PROMPT, sums.promptTokens);
+    this.addAmount(base, COMPLETION, sums.completionTokens);
+    this.addAmount(base, TOTAL, sums.totalTokens);
+    this.addAmount(base, COST, sums.cost);
   }
 
   private addAmount(base: number, field: number, amount: number | undefined): void {
@@ -155,6 +196,12 @@ export class RollingWindow {
 /** A usable amount: present, finite and ≥ 0 (token counts, costs, latencies, option values). */
 export function isAmount(value: number | undefined): value is number {
   return value !== undefined && value >= 0 && value < Number.POSITIVE_INFINITY;
+}
+
+/** A count from another node: finite and ≥ 0, else 0. */
+function countOf(counts: Readonly<Partial<Record<string, number>>>, outcome: OutcomeClass): number {
+  const count = counts[outcome];
+  return isAmount(count) ? count : 0;
 }
 
 function slotOf(epoch: number): number {
