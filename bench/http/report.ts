@@ -96,7 +96,27 @@ export function medianRow(rows: readonly ScenarioRow[]): ScenarioRow {
     otherCpuPct: of((row) => row.otherCpuPct),
     stealCpuPct: of((row) => row.stealCpuPct),
     loadAvg1m: rows[0].loadAvg1m,
+    // Cluster rows only (undefined, and so left out, on a single node).
+    ...perUrlSum(rows),
+    ...optional(
+      'redisCpuPct',
+      of((row) => row.redisCpuPct),
+    ),
+    ...optional(
+      'redisCpuUsPerReq',
+      of((row) => row.redisCpuUsPerReq),
+    ),
   };
+}
+
+const optional = <K extends string>(key: K, value: number | undefined): Partial<Record<K, number>> =>
+  value === undefined ? {} : ({ [key]: value } as Record<K, number>);
+
+/** The rounds' responses per url, added up (cluster rows). */
+function perUrlSum(rows: readonly ScenarioRow[]): { responsesPerUrl?: number[] } {
+  const lists = rows.map((row) => row.responsesPerUrl);
+  if (lists.some((list) => list === undefined)) return {};
+  return { responsesPerUrl: (lists[0] ?? []).map((_, i) => lists.reduce((sum, list) => sum + (list?.[i] ?? 0), 0)) };
 }
 
 const isBaseline = (row: ScenarioRow): boolean => row.scenario.startsWith('baseline');
