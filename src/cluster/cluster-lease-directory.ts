@@ -34,6 +34,27 @@ interface Peer {
   counts: Map<string, number>;
 }
 
+/**
+ * The counts changed in one turn, as `[instanceId, open]` pairs once serialised. Sent to the bus
+ * when the first one changes and filled until the bus serialises it (or the turn ends, when the
+ * bus had nothing to serialise it for): later changes start a new batch.
+ */
+class CountBatch {
+  readonly counts = new Map<string, number>();
+  sealed = false;
+
+  constructor() {
+    // Serialised or not (the bus drops its outbox while Redis is down), a batch takes no change
+    // after its turn: either way later changes go in a new batch.
+    setImmediate(() => (this.sealed = true));
+  }
+
+  toJSON(): [string, number][] {
+    this.sealed = true;
+    return [...this.counts];
+  }
+}
+
 const PROBE_UNKNOWN: RelayedLease = Object.freeze({ probeExpiresAt: undefined });
 
 /**
@@ -102,9 +123,8 @@ export class ClusterLeaseDirectory implements LeaseDirectory, OnModuleInit, OnMo
   readonly tag: string;
   /** This node's open leases per instance (> 0 only). */
   private readonly local = new Map<string, number>();
-  /** Counts changed in this turn, sent at its end. */
-  private changed = new Map<string, number>();
-  private flushScheduled = false;
+  /** Counts changed in this turn: already in the bus's outbox, serialised when the bus flushes. */
+  private changed: CountBatch | undefined;
   private readonly peers = new Map<string, Peer>();
   /** Sum over the peers, per instance (> 0 only). */
   private readonly remote = new Map<string, number>();
@@ -164,10 +184,14 @@ export class ClusterLeaseDirectory implements LeaseDirectory, OnModuleInit, OnMo
   publishOpen(instanceId: string, open: number): void {
     if (open > 0) this.local.set(instanceId, open);
     else this.local.delete(instanceId);
-    this.changed.set(instanceId, open > 0 ? open : 0);
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    let batch = this.changed;
+    if (batch === undefined || batch.sealed) {
+      // One batch per turn, handed to the bus at once: it goes out with the bus's own flush (one
+      // hop, no extra turn: another node must count the lease before the caller can ask it).
+      this.changed = batch = new CountBatch();
+      this.bus.send(COUNTS, batch);
+    }
+    batch.counts.set(instanceId, open > 0 ? open : 0);
   }
 
   onRemoteOpen(listener: (instanceId: string, open: number) => void): () => void {
@@ -198,14 +222,6 @@ export class ClusterLeaseDirectory implements LeaseDirectory, OnModuleInit, OnMo
       }
     }
     return best;
-  }
-
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.changed.size === 0) return;
-    const pairs = [...this.changed];
-    this.changed = new Map();
-    this.bus.send(COUNTS, pairs);
   }
 
   private sendAll(): void {
