@@ -13,23 +13,17 @@ import type { SelectedInstanceDto } from '../selection/dto/select-instance.dto';
 import { CounterStore } from '../state/counter-store';
 import { LeaseDirectory } from '../state/lease-directory';
 import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
-import {
-  type TestClusterNode,
-  describeWithRedis,
-  dropPrefix,
-  eventually,
-  startClusterNode,
-  testClusterConfig,
-  testPrefix,
-} from '../../test/utils/test-redis';
 import { ClusterLeaseDirectory } from './cluster-lease-directory';
 import { RedisCounterStore } from './redis-counter-store';
+import { type TestNode, eventually, testCluster, testRedisUrl } from './testing/redis-nodes.testing';
+
+const redisUrl = testRedisUrl();
 
 /** A gateway node without HTTP: the real decision loop on cluster state (its own Redis link and bus). */
 interface Node {
   readonly name: string;
   readonly loop: DecisionLoop;
-  readonly cluster: TestClusterNode;
+  readonly cluster: TestNode;
   readonly counters: RedisCounterStore;
   readonly directory: ClusterLeaseDirectory;
 }
@@ -38,11 +32,10 @@ interface Node {
  * Quotas and leases of three nodes sharing one Redis, through the real select and report paths:
  * what the cluster e2e suite checks over HTTP, here in one process and at the seams.
  */
-describeWithRedis('quotas and leases across nodes (decision loops on one Redis)', (url) => {
-  let prefix: string;
+(redisUrl ? describe : describe.skip)('quotas and leases across nodes (decision loops on one Redis)', () => {
   let clock: FakeClock;
+  let cluster: Awaited<ReturnType<typeof testCluster>> | undefined;
   let nodes: Node[] = [];
-  let clusters: TestClusterNode[] = [];
 
   beforeAll(() => {
     Logger.overrideLogger(false);
@@ -51,42 +44,41 @@ describeWithRedis('quotas and leases across nodes (decision loops on one Redis)'
     Logger.overrideLogger(['log', 'error', 'warn']);
   });
   beforeEach(() => {
-    prefix = testPrefix();
     clock = new FakeClock(Date.now());
   });
   afterEach(async () => {
     for (const node of nodes) await node.loop.close();
-    for (const cluster of clusters) await cluster.close();
     nodes = [];
-    clusters = [];
-    await dropPrefix(url, prefix);
+    await cluster?.close();
+    cluster = undefined;
   });
 
-  const startNode = async (name: string): Promise<Node> => {
-    const cluster = await startClusterNode(testClusterConfig(url, prefix, name));
-    clusters.push(cluster);
+  const startNode = async (name: string, node: TestNode): Promise<Node> => {
     const loop = await createDecisionLoop(() => 0.5, {
       clock,
       configure: (builder) =>
         builder
           .overrideProvider(CounterStore)
-          .useFactory({ factory: () => new RedisCounterStore(cluster.link, cluster.bus, clock) })
+          .useFactory({ factory: () => new RedisCounterStore(node.link, node.bus, clock) })
           .overrideProvider(LeaseDirectory)
-          .useFactory({ factory: () => new ClusterLeaseDirectory(cluster.bus) }),
+          .useFactory({ factory: () => new ClusterLeaseDirectory(node.bus) }),
     });
-    const node: Node = {
+    const started: Node = {
       name,
       loop,
-      cluster,
+      cluster: node,
       counters: loop.module.get(CounterStore),
       directory: loop.module.get(LeaseDirectory),
     };
-    nodes.push(node);
-    return node;
+    nodes.push(started);
+    return started;
   };
   const startNodes = async () => {
-    const all = await Promise.all(['node-a', 'node-b', 'node-c'].map(startNode));
-    await eventually('the nodes see each other', () => all.every((node) => node.counters.nodes === 3), 3000);
+    const names = ['node-a', 'node-b', 'node-c'];
+    cluster = await testCluster(redisUrl!, names);
+    const all: Node[] = [];
+    for (const [i, node] of cluster.nodes.entries()) all.push(await startNode(names[i], node));
+    await eventually(() => all.every((node) => node.counters.nodes === 3), 3000);
     return all;
   };
   const register = (all: readonly Node[], routingParams: Record<string, unknown>) => {
@@ -101,13 +93,13 @@ describeWithRedis('quotas and leases across nodes (decision loops on one Redis)'
     const [a, b, c] = await startNodes();
     register([a, b, c], { maxConcurrency: 1 });
     const chosen = select(a);
-    await eventually('b and c count the lease a opened', () => openLeases(b) === 1 && openLeases(c) === 1, 1000);
+    await eventually(() => openLeases(b) === 1 && openLeases(c) === 1, 1000);
     expect(refused(b).code).toBe('QUOTA_EXHAUSTED');
     expect(refused(c).code).toBe('QUOTA_EXHAUSTED');
     c.loop.reports.report(projectPrincipal(), c.loop.reportOf(1, { selectionId: chosen.selectionId }));
     const reportedAt = Date.now();
-    await eventually('a closed its lease', () => a.loop.leases.openTotal === 0, 1000);
-    await eventually('b may select again', () => openLeases(b) === 0, 1000);
+    await eventually(() => a.loop.leases.openTotal === 0, 1000);
+    await eventually(() => openLeases(b) === 0, 1000);
     expect(Date.now() - reportedAt).toBeLessThan(1000);
     expect(select(b).id).toBe(instanceId(1));
   });
@@ -117,10 +109,10 @@ describeWithRedis('quotas and leases across nodes (decision loops on one Redis)'
     register([a, b, c], { maxConcurrency: 2 });
     select(a);
     select(a);
-    await eventually('c counts both', () => openLeases(c) === 2, 1000);
+    await eventually(() => openLeases(c) === 2, 1000);
     c.loop.reports.report(projectPrincipal(), c.loop.reportOf(1));
-    await eventually('a closed one', () => a.loop.leases.openTotal === 1, 1000);
-    await eventually('b counts one', () => openLeases(b) === 1, 1000);
+    await eventually(() => a.loop.leases.openTotal === 1, 1000);
+    await eventually(() => openLeases(b) === 1, 1000);
   });
 
   it('rpmLimit 60 with 120 selections spread round-robin over the nodes grants 54–66', async () => {
@@ -153,7 +145,7 @@ describeWithRedis('quotas and leases across nodes (decision loops on one Redis)'
       projectPrincipal(),
       b.loop.reportOf(1, { selectionId: chosen.selectionId, usageMetrics: { totalTokens: 700 } }),
     );
-    await eventually('a settled 700 tokens for the cluster', async () => {
+    await eventually(async () => {
       await Promise.all(nodes.map((node) => node.counters.syncNow()));
       await Promise.all(nodes.map((node) => node.counters.syncNow())); // a second reply: nothing in flight
       return nodes.every((node) => node.counters.total('tpm', instanceId(1), clock.now()) === 700);
@@ -173,10 +165,10 @@ describeWithRedis('quotas and leases across nodes (decision loops on one Redis)'
     expect(lease?.probe).toBe(true);
     // Put it back as it was: open, a probe. (close() above only read what the lease knows.)
     const reopened = a.loop.leases.open({ ...lease!, ttlMs: lease!.expiresAt - lease!.openedAt, at: lease!.openedAt });
-    await eventually('b knows of a', () => openLeases(b) === 1, 1000);
+    await eventually(() => openLeases(b) === 1, 1000);
     const learn = jest.spyOn(b.loop.breakers, 'learn');
     b.loop.reports.report(projectPrincipal(), b.loop.reportOf(1, { selectionId: reopened.selectionId }));
     expect(learn.mock.calls[0][2]).toMatchObject({ outcome: 'SUCCESS', probeExpiresAt: lease!.expiresAt });
-    await eventually('a closed the probe lease', () => a.loop.leases.openTotal === 0, 1000);
+    await eventually(() => a.loop.leases.openTotal === 0, 1000);
   });
 });

@@ -1,16 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { ID_PATTERN } from '../common/ids';
 import type { RelayedLeaseClose } from '../state/lease-directory';
-import {
-  type TestClusterNode,
-  describeWithRedis,
-  dropPrefix,
-  eventually,
-  startClusterNode,
-  testClusterConfig,
-  testPrefix,
-} from '../../test/utils/test-redis';
 import { ClusterLeaseDirectory, decodeSelectionId, encodeSelectionId, nodeTag } from './cluster-lease-directory';
+import { type TestNode, eventually, startTestNode, testCluster, testRedisUrl } from './testing/redis-nodes.testing';
+
+const redisUrl = testRedisUrl();
 
 const INSTANCE = 'b'.repeat(32);
 const PROJECT = 'c'.repeat(32);
@@ -46,10 +40,10 @@ describe('cluster selectionIds', () => {
   });
 });
 
-describeWithRedis('ClusterLeaseDirectory over two buses on one Redis', (url) => {
-  let prefix: string;
-  const nodes: TestClusterNode[] = [];
+(redisUrl ? describe : describe.skip)('ClusterLeaseDirectory: nodes on one Redis', () => {
+  let cluster: Awaited<ReturnType<typeof testCluster>> | undefined;
   const directories: ClusterLeaseDirectory[] = [];
+  const late: (() => Promise<void>)[] = [];
 
   beforeAll(() => {
     Logger.overrideLogger(false);
@@ -57,18 +51,15 @@ describeWithRedis('ClusterLeaseDirectory over two buses on one Redis', (url) => 
   afterAll(() => {
     Logger.overrideLogger(['log', 'error', 'warn']);
   });
-  beforeEach(() => {
-    prefix = testPrefix();
-  });
   afterEach(async () => {
     for (const directory of directories.splice(0)) directory.onModuleDestroy();
-    for (const node of nodes.splice(0)) await node.close();
-    await dropPrefix(url, prefix);
+    for (const close of late.splice(0)) await close();
+    await cluster?.close();
+    cluster = undefined;
   });
 
-  const start = async (name: string) => {
-    const node = await startClusterNode(testClusterConfig(url, prefix, name));
-    nodes.push(node);
+  /** A directory on `node`, recording what it hears. */
+  const directoryOn = (node: TestNode) => {
     const directory = new ClusterLeaseDirectory(node.bus);
     directory.onModuleInit();
     directories.push(directory);
@@ -78,24 +69,26 @@ describeWithRedis('ClusterLeaseDirectory over two buses on one Redis', (url) => 
     directory.onRelayedClose((close) => closes.push(close));
     return { node, directory, remote, closes };
   };
+  const start = async (count: number) => {
+    cluster = await testCluster(redisUrl!, ['node-a', 'node-b', 'node-c'].slice(0, count));
+    return cluster.nodes.map(directoryOn);
+  };
 
   it('open-lease counts reach the other node as they change', async () => {
-    const a = await start('node-a');
-    const b = await start('node-b');
+    const [a, b] = await start(2);
     a.directory.publishOpen(INSTANCE, 1);
     a.directory.publishOpen(INSTANCE, 2);
-    await eventually('b counts 2 open on a', () => b.remote.get(INSTANCE) === 2, 1000);
+    await eventually(() => b.remote.get(INSTANCE) === 2, 1000);
     expect(b.directory.remoteOpen(INSTANCE)).toBe(2);
     expect(a.directory.remoteOpen(INSTANCE)).toBe(0);
     a.directory.publishOpen(INSTANCE, 0);
-    await eventually('b counts none', () => b.remote.get(INSTANCE) === 0, 1000);
+    await eventually(() => b.remote.get(INSTANCE) === 0, 1000);
   });
 
   it('a close by selectionId goes to the node that opened the lease, with what the report node needs', async () => {
-    const a = await start('node-a');
-    const b = await start('node-b');
+    const [a, b] = await start(2);
     a.directory.publishOpen(INSTANCE, 1); // b hears of a (full counts also go every second)
-    await eventually('b knows a', () => b.remote.get(INSTANCE) === 1, 1000);
+    await eventually(() => b.remote.get(INSTANCE) === 1, 1000);
     const expiresAt = Date.now() + 30_000;
     const probe = a.directory.newSelectionId({ probe: true, expiresAt });
     const plain = a.directory.newSelectionId({ probe: false, expiresAt });
@@ -105,7 +98,7 @@ describeWithRedis('ClusterLeaseDirectory over two buses on one Redis', (url) => 
     expect(b.directory.relayClose({ projectId: PROJECT, instanceId: INSTANCE, selectionId: plain })).toEqual({
       probeExpiresAt: undefined,
     });
-    await eventually('a got both closes', () => a.closes.length === 2, 1000);
+    await eventually(() => a.closes.length === 2, 1000);
     expect(a.closes[0]).toEqual({ projectId: PROJECT, instanceId: INSTANCE, selectionId: probe, usedTokens: 7 });
     expect(b.closes).toEqual([]);
     // Its own ids, and ids of no live node, are not relayed: nobody else could hold them.
@@ -115,15 +108,13 @@ describeWithRedis('ClusterLeaseDirectory over two buses on one Redis', (url) => 
   });
 
   it('a close without selectionId goes to the node holding the most leases of the instance, only to it', async () => {
-    const a = await start('node-a');
-    const b = await start('node-b');
-    const c = await start('node-c');
+    const [a, b, c] = await start(3);
     a.directory.publishOpen(INSTANCE, 1);
     b.directory.publishOpen(INSTANCE, 3);
-    await eventually('c counts 4', () => c.remote.get(INSTANCE) === 4, 1000);
+    await eventually(() => c.remote.get(INSTANCE) === 4, 1000);
     const close = { projectId: PROJECT, instanceId: INSTANCE, callStartedAt: Date.now() - 500, usedTokens: 12 };
     expect(c.directory.relayClose(close)).toEqual({ probeExpiresAt: undefined });
-    await eventually('b got it', () => b.closes.length === 1, 1000);
+    await eventually(() => b.closes.length === 1, 1000);
     expect(b.closes[0]).toEqual(close);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(a.closes).toEqual([]);
@@ -132,24 +123,28 @@ describeWithRedis('ClusterLeaseDirectory over two buses on one Redis', (url) => 
   });
 
   it('a node that leaves takes its counts with it', async () => {
-    const a = await start('node-a');
-    const b = await start('node-b');
+    const [a, b] = await start(2);
     a.directory.publishOpen(INSTANCE, 2);
-    await eventually('b counts 2', () => b.remote.get(INSTANCE) === 2, 1000);
+    await eventually(() => b.remote.get(INSTANCE) === 2, 1000);
     a.directory.onModuleDestroy(); // shutting down: says it holds nothing
-    await eventually('b counts none', () => b.remote.get(INSTANCE) === 0, 1000);
+    await eventually(() => b.remote.get(INSTANCE) === 0, 1000);
   });
 
   it('a restarted node replaces its counts within a second', async () => {
-    const a = await start('node-a');
-    const b = await start('node-b');
-    a.directory.publishOpen(INSTANCE, 2);
-    await eventually('b counts 2', () => b.remote.get(INSTANCE) === 2, 1000);
-    // a restarts under the same node id: its new directory holds nothing and says so each second.
-    await a.node.close();
-    const again = await start('node-a');
+    const [a, b] = await start(2);
+    b.directory.publishOpen(INSTANCE, 2);
+    await eventually(() => a.remote.get(INSTANCE) === 2, 1000);
+    // b crashes (its goodbye is lost with its connection) and restarts under the same node id: its
+    // new directory holds nothing, and says so every second.
+    cluster!.nodes.splice(1, 1);
+    b.node.bus.onModuleDestroy();
+    await b.node.link.onModuleDestroy();
+    b.directory.onModuleDestroy();
+    const restarted = await startTestNode(redisUrl!, cluster!.prefix, 'node-b');
+    late.push(() => restarted.close());
+    const again = directoryOn(restarted);
     again.directory.publishOpen('e'.repeat(32), 1);
-    await eventually('b dropped the old counts', () => b.remote.get(INSTANCE) === 0, 2500);
-    expect(b.directory.remoteOpen('e'.repeat(32))).toBe(1);
+    await eventually(() => a.remote.get(INSTANCE) === 0, 2500);
+    expect(a.directory.remoteOpen('e'.repeat(32))).toBe(1);
   });
 });

@@ -4,16 +4,10 @@ import { QuotaService } from '../rate-limit/quota.service';
 import { readRoutingParams } from '../registry/routing-params';
 import { MemoryEventBus } from '../state/event-bus';
 import { TcpProxy } from '../../test/utils/tcp-proxy';
-import {
-  type TestClusterNode,
-  describeWithRedis,
-  dropPrefix,
-  eventually,
-  startClusterNode,
-  testClusterConfig,
-  testPrefix,
-} from '../../test/utils/test-redis';
 import { RedisCounterStore, SharedCounter } from './redis-counter-store';
+import { eventually, startTestNode, testCluster, testRedisUrl } from './testing/redis-nodes.testing';
+
+const redisUrl = testRedisUrl();
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const ID = 'a'.repeat(32);
@@ -65,10 +59,10 @@ describe('SharedCounter', () => {
   });
 });
 
-describeWithRedis('RedisCounterStore on one Redis', (url) => {
-  let prefix: string;
-  const nodes: TestClusterNode[] = [];
+(redisUrl ? describe : describe.skip)('RedisCounterStore: nodes on one Redis', () => {
+  let cluster: Awaited<ReturnType<typeof testCluster>> | undefined;
   const stores: RedisCounterStore[] = [];
+  const late: (() => Promise<void>)[] = [];
 
   beforeAll(() => {
     Logger.overrideLogger(false);
@@ -76,19 +70,25 @@ describeWithRedis('RedisCounterStore on one Redis', (url) => {
   afterAll(() => {
     Logger.overrideLogger(['log', 'error', 'warn']);
   });
-  beforeEach(() => {
-    prefix = testPrefix();
-  });
   afterEach(async () => {
     for (const store of stores.splice(0)) store.onModuleDestroy();
-    for (const node of nodes.splice(0)) await node.close();
-    await dropPrefix(url, prefix);
+    for (const close of late.splice(0)) await close();
+    await cluster?.close();
+    cluster = undefined;
   });
 
-  /** A node with its own link and bus on the shared Redis (optionally through a proxy's port). */
-  const startStore = async (name: string, clock: Clock = new SystemClock(), port?: number) => {
-    const node = await startClusterNode(testClusterConfig(url, prefix, name, port));
-    nodes.push(node);
+  /** The nodes of this test (each with its own Redis link and bus). */
+  const startCluster = async (nodes: number) => {
+    cluster = await testCluster(redisUrl!, ['a', 'b', 'c'].slice(0, nodes));
+  };
+  /** Node `n` of the cluster with its store (on the clock given), or a late one named `n`. */
+  const startStore = async (n: number | string, clock: Clock = new SystemClock(), url?: string) => {
+    let node = typeof n === 'number' ? cluster!.nodes[n] : undefined;
+    if (node === undefined) {
+      const started = await startTestNode(url ?? redisUrl!, cluster!.prefix, String(n));
+      late.push(() => started.close());
+      node = started;
+    }
     const store = new RedisCounterStore(node.link, node.bus, clock);
     store.onModuleInit();
     stores.push(store);
@@ -96,18 +96,19 @@ describeWithRedis('RedisCounterStore on one Redis', (url) => {
   };
   /** Waits until every store counts its unconfirmed adds for all of them (heartbeats, 1 s). */
   const meshed = (all: readonly RedisCounterStore[]) =>
-    eventually(`${all.length} nodes see each other`, () => all.every((store) => store.nodes === all.length), 3000);
+    eventually(() => all.every((store) => store.nodes === all.length), 3000);
 
   it('an add on one node is in the total of another after a sync', async () => {
     const clock = new FakeClock(T0);
-    const a = await startStore('a', clock);
-    const b = await startStore('b', clock);
+    await startCluster(2);
+    const a = await startStore(0, clock);
+    const b = await startStore(1, clock);
     a.store.add('rpm', ID, T0, 5, T0);
     a.store.add('tpm', ID, T0 - 2000, 800, T0);
     a.store.add('tpm', ID, T0 - 2000, -300, T0);
     await a.store.syncNow();
     expect(b.store.total('rpm', ID, T0)).toBe(0); // the first look loads it behind the caller
-    await eventually('b sees 5 requests and 500 tokens', () => {
+    await eventually(() => {
       const seen = [b.store.total('rpm', ID, T0), b.store.total('tpm', ID, T0)];
       return seen[0] === 5 && seen[1] === 500;
     });
@@ -118,7 +119,8 @@ describeWithRedis('RedisCounterStore on one Redis', (url) => {
   });
 
   it('rpmLimit 60, 120 decisions spread round-robin over 3 nodes one after another: 54–66 granted', async () => {
-    const all = await Promise.all(['a', 'b', 'c'].map((name) => startStore(name)));
+    await startCluster(3);
+    const all = await Promise.all([0, 1, 2].map((n) => startStore(n)));
     await meshed(all.map((node) => node.store));
     const quotas = all.map((node) => new QuotaService(node.store, new MemoryEventBus()));
     let granted = 0;
@@ -137,7 +139,8 @@ describeWithRedis('RedisCounterStore on one Redis', (url) => {
 
   it('rpmLimit 60, 120 decisions on 3 nodes at the same instant: they share the limit, not triple it', async () => {
     const clock = new FakeClock(T0);
-    const all = await Promise.all(['a', 'b', 'c'].map((name) => startStore(name, clock)));
+    await startCluster(3);
+    const all = await Promise.all([0, 1, 2].map((n) => startStore(n, clock)));
     await meshed(all.map((node) => node.store));
     const quotas = all.map((node) => new QuotaService(node.store, new MemoryEventBus()));
     const decide = (quota: QuotaService): boolean => {
@@ -154,14 +157,13 @@ describeWithRedis('RedisCounterStore on one Redis', (url) => {
     expect(granted).toBeGreaterThanOrEqual(54);
     expect(granted).toBeLessThanOrEqual(66);
     await Promise.all(all.map((node) => node.store.syncNow()));
-    await eventually('every node sees what was granted', () =>
-      all.every((node) => node.store.total('rpm', ID, clock.now()) === granted),
-    );
+    await eventually(() => all.every((node) => node.store.total('rpm', ID, clock.now()) === granted));
   });
 
   it('a node alone at the limit is told to retry soon when only its own recent adds stand in the way', async () => {
     const clock = new FakeClock(T0);
-    const [a, b] = await Promise.all([startStore('a', clock), startStore('b', clock)]);
+    await startCluster(2);
+    const [a, b] = await Promise.all([startStore(0, clock), startStore(1, clock)]);
     await meshed([a.store, b.store]);
     const quota = new QuotaService(a.store, new MemoryEventBus());
     for (let i = 0; i < 5; i++) quota.recordDecision(ID, RPM_10, T0);
@@ -169,25 +171,27 @@ describeWithRedis('RedisCounterStore on one Redis', (url) => {
     await a.store.syncNow(); // confirmed: b may have added as much at the same moment…
     expect(quota.check(ID, RPM_10, T0)?.retryAt).toBe(T0 + 100);
     // …and the refusal asked Redis again: b added nothing, a may go on.
-    await eventually('a sees that b added nothing', () => quota.check(ID, RPM_10, T0) === undefined);
+    await eventually(() => quota.check(ID, RPM_10, T0) === undefined);
     expect(a.store.total('rpm', ID, T0)).toBe(5);
   });
 
   it('a cool-down reaches the other nodes at once, and a node starting later loads it from Redis', async () => {
     const clock = new FakeClock(T0);
-    const a = await startStore('a', clock);
-    const b = await startStore('b', clock);
+    await startCluster(2);
+    const a = await startStore(0, clock);
+    const b = await startStore(1, clock);
     expect(a.store.extendDeadline('cooldown', ID, T0 + 30_000)).toBe(T0 + 30_000);
-    await eventually('b cools the instance down', () => b.store.deadline('cooldown', ID, T0) === T0 + 30_000, 1000);
+    await eventually(() => b.store.deadline('cooldown', ID, T0) === T0 + 30_000, 1000);
     expect(b.store.extendDeadline('cooldown', ID, T0 + 10_000)).toBe(T0 + 30_000); // never shortened
-    const c = await startStore('c', clock);
-    await eventually('c loaded it', () => c.store.deadline('cooldown', ID, T0) === T0 + 30_000, 1000);
+    const c = await startStore('late', clock);
+    await eventually(() => c.store.deadline('cooldown', ID, T0) === T0 + 30_000, 1000);
     expect(c.store.deadline('cooldown', ID, T0 + 30_000)).toBeUndefined();
   });
 
   it('forget drops the instance here and in Redis', async () => {
     const clock = new FakeClock(T0);
-    const a = await startStore('a', clock);
+    await startCluster(1);
+    const a = await startStore(0, clock);
     a.store.add('rpm', ID, T0, 3, T0);
     a.store.extendDeadline('cooldown', ID, T0 + 30_000);
     await a.store.syncNow();
@@ -195,13 +199,13 @@ describeWithRedis('RedisCounterStore on one Redis', (url) => {
       counters: await a.link.command.exists(a.link.key('ctr', 'rpm', ID), a.link.key('ctr', 'tpm', ID)),
       cooldown: await a.link.command.hget(a.link.key('deadline', 'cooldown'), ID),
     });
-    await eventually('the cool-down is in Redis', async () => (await inRedis()).cooldown !== null);
+    await eventually(async () => (await inRedis()).cooldown !== null);
     expect((await inRedis()).counters).toBe(1);
     a.store.forget(ID);
     expect(a.store.total('rpm', ID, T0)).toBe(0);
     expect(a.store.deadline('cooldown', ID, T0)).toBeUndefined();
     expect(await inRedis()).toEqual({ counters: 0, cooldown: null });
-    const b = await startStore('b', clock);
+    const b = await startStore('late', clock);
     await b.store.loadDeadlines();
     await b.store.syncNow();
     expect(b.store.total('rpm', ID, T0)).toBe(0);
@@ -210,27 +214,31 @@ describeWithRedis('RedisCounterStore on one Redis', (url) => {
 
   it('keeps counting through a Redis outage and hands the counts over when Redis returns', async () => {
     const clock = new FakeClock(T0);
-    const target = new URL(url);
+    const target = new URL(redisUrl!);
     const proxy = new TcpProxy(target.hostname, Number(target.port || 6379));
     const port = await proxy.start();
     try {
-      const a = await startStore('a', clock, port);
-      const b = await startStore('b', clock);
+      const proxied = new URL(redisUrl!);
+      proxied.hostname = '127.0.0.1';
+      proxied.port = String(port);
+      await startCluster(1); // b; a reaches Redis through the proxy
+      const b = await startStore(0, clock);
+      const a = await startStore('a-proxied', clock, proxied.toString());
       await meshed([a.store, b.store]);
       a.store.add('rpm', ID, T0, 1, T0);
       await a.store.syncNow();
       await a.store.syncNow(); // a second reply: b added nothing meanwhile
       await proxy.cut();
-      await eventually('a lost Redis', () => !a.link.connected);
+      await eventually(() => !a.link.connected);
       for (let i = 0; i < 4; i++) a.store.add('rpm', ID, T0, 1, T0);
       a.store.extendDeadline('cooldown', ID, T0 + 20_000);
       // Unconfirmed adds count once per node known before the outage: a keeps to its share.
       expect(a.store.total('rpm', ID, T0)).toBe(1 + 2 * 4);
       expect(b.store.total('rpm', ID, T0)).toBe(0);
       await proxy.restore();
-      await eventually('a is back', () => a.link.connected, 5000);
-      await eventually('b sees all 5', () => b.store.total('rpm', ID, T0) === 5, 3000);
-      await eventually('a sees 5 too', () => a.store.total('rpm', ID, T0) === 5, 3000);
+      await eventually(() => a.link.connected, 5000);
+      await eventually(() => b.store.total('rpm', ID, T0) === 5, 3000);
+      await eventually(() => a.store.total('rpm', ID, T0) === 5, 3000);
       const stored = await b.link.command.hget(b.link.key('deadline', 'cooldown'), ID);
       expect(Number(stored)).toBe(T0 + 20_000);
     } finally {

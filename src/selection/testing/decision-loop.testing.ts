@@ -4,7 +4,8 @@ import { BreakerTransitions } from '../../circuit-breaker/breaker-transition';
 import { BreakerService } from '../../circuit-breaker/breaker.service';
 import { Clock, FakeClock } from '../../common/clock';
 import { GatewayError } from '../../common/gateway-error';
-import { APP_CONFIG, loadConfig } from '../../config/app-config';
+import { loadConfig } from '../../config/app-config';
+import { ConfigModule } from '../../config/config.module';
 import type { MinuteBucket } from '../../minute-metrics/minute-bucket';
 import { MinuteAggregator } from '../../minute-metrics/minute-aggregator';
 import { MinuteMetricsStore } from '../../minute-metrics/minute-metrics.store';
@@ -125,9 +126,13 @@ export async function createDecisionLoop(
   const clock = options.clock ?? new FakeClock(Date.UTC(2026, 0, 1, 12, 0, 0));
   const store = new FakeMinuteStore();
   const builder = Test.createTestingModule({
-    imports: [DiscoveryModule, StateModule],
+    // Global, as in the app: the state seams read the configuration too (SingleNodeStatus).
+    imports: [
+      DiscoveryModule,
+      ConfigModule.forRoot(loadConfig({ GATEWAY_SQLITE_PATH: ':memory:', LOG_LEVEL: 'silent' })),
+      StateModule,
+    ],
     providers: [
-      { provide: APP_CONFIG, useValue: loadConfig({ GATEWAY_SQLITE_PATH: ':memory:', LOG_LEVEL: 'silent' }) },
       { provide: Clock, useValue: clock },
       { provide: MinuteMetricsStore, useValue: store },
       RegistryIndex,
