@@ -11,6 +11,12 @@ const ALL_COUNTS = 'lease.all';
 /** A report's close for the node holding the lease. */
 const CLOSE = 'lease.close';
 
+/**
+ * A count that changes after this long without a publish goes out at once, before the caller has
+ * its answer (a caller may ask another node next); busier changes ride the end of the turn.
+ */
+const URGENT_EVERY_MS = 1;
+
 /** How often each node sends all its counts: a lost message or a restarted node is corrected within this. */
 export const FULL_COUNT_MS = 1000;
 
@@ -108,11 +114,12 @@ export function decodeSelectionId(
  *   with its tag, without one (the reference protocol) to the node holding the most open leases of
  *   the instance, which closes the newest opened by the call's time, else the oldest. The holder
  *   frees the slot and settles the tokens.
- * - **Counts**: each node's open leases per instance are sent as they change (coalesced per turn
- *   of the event loop: absolute values, so a lost message is harmless once the next arrives) and
- *   all of them every second, so a lost message heals and a restarted node's counts are replaced;
- *   a node not heard from for 3.5 s is forgotten. The sum over the other nodes is pushed to the
- *   `onRemoteOpen` listeners.
+ * - **Counts**: each node's open leases per instance are sent as they change — at once when none
+ *   went out in the last millisecond (before the caller has its answer: it may ask another node
+ *   next), else with the turn's other messages; absolute values, so a lost message is harmless
+ *   once the next arrives — and all of them every second, so a lost message heals and a
+ *   restarted node's counts are replaced; a node not heard from for 3.5 s is forgotten. The sum
+ *   over the other nodes is pushed to the `onRemoteOpen` listeners.
  *
  * Stale by one bus hop (a publish and its delivery, ~1 ms): two nodes deciding within it may both
  * grant the last concurrency slot. While Redis is down every node counts its own leases only.
@@ -125,6 +132,8 @@ export class ClusterLeaseDirectory implements LeaseDirectory, OnModuleInit, OnMo
   private readonly local = new Map<string, number>();
   /** Counts changed in this turn: already in the bus's outbox, serialised when the bus flushes. */
   private changed: CountBatch | undefined;
+  /** Epoch ms of the last count published at once. */
+  private urgentAt = 0;
   private readonly peers = new Map<string, Peer>();
   /** Sum over the peers, per instance (> 0 only). */
   private readonly remote = new Map<string, number>();
@@ -192,6 +201,11 @@ export class ClusterLeaseDirectory implements LeaseDirectory, OnModuleInit, OnMo
       this.bus.send(COUNTS, batch);
     }
     batch.counts.set(instanceId, open > 0 ? open : 0);
+    const now = Date.now();
+    if (now - this.urgentAt >= URGENT_EVERY_MS) {
+      this.urgentAt = now;
+      this.bus.sendNow();
+    }
   }
 
   onRemoteOpen(listener: (instanceId: string, open: number) => void): () => void {
@@ -225,6 +239,8 @@ export class ClusterLeaseDirectory implements LeaseDirectory, OnModuleInit, OnMo
   }
 
   private sendAll(): void {
+    // A change after this snapshot must follow it, not ride in an earlier batch.
+    if (this.changed !== undefined) this.changed.sealed = true;
     this.bus.send(ALL_COUNTS, [...this.local]);
   }
 
