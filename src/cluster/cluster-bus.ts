@@ -98,6 +98,14 @@ export class ClusterBus implements OnModuleInit, OnModuleDestroy {
     setImmediate(() => this.flush());
   }
 
+  /**
+   * Publishes what is queued now rather than at the end of the turn: for a message the other
+   * nodes must have before this node answers its caller (the caller may ask another node next).
+   */
+  sendNow(): void {
+    this.flush();
+  }
+
   /** Messages of `kind` from the other nodes (never this node's own). Returns an unsubscribe. */
   on(kind: string, handler: (data: unknown, from: string) => void): () => void {
     const set = this.handlers.get(kind) ?? new Set<Handler>();

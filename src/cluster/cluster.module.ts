@@ -3,13 +3,16 @@ import type { ClusterConfig } from '../config/cluster-config';
 import { AffinityStore } from '../state/affinity-store';
 import { BreakerStore } from '../state/breaker-store';
 import { ClusterStatus } from '../state/cluster-status';
-import { CounterStore, MemoryCounterStore } from '../state/counter-store';
+import { CounterStore } from '../state/counter-store';
 import { EventBus } from '../state/event-bus';
+import { LeaseDirectory } from '../state/lease-directory';
 import { StatsExchange } from '../state/stats-exchange';
 import { ClusterBus } from './cluster-bus';
+import { ClusterLeaseDirectory } from './cluster-lease-directory';
 import { RedisAffinityStore } from './redis-affinity-store';
 import { RedisBreakerStore } from './redis-breaker-store';
 import { RedisClusterStatus } from './redis-cluster-status';
+import { RedisCounterStore } from './redis-counter-store';
 import { RedisEventBus } from './redis-event-bus';
 import { RedisLink } from './redis-link';
 import { RedisStatsExchange } from './redis-stats-exchange';
@@ -42,7 +45,8 @@ export class ClusterModule {
         { provide: AffinityStore, useClass: RedisAffinityStore },
         RedisBreakerStore,
         { provide: BreakerStore, useExisting: RedisBreakerStore },
-        { provide: CounterStore, useClass: MemoryCounterStore },
+        { provide: CounterStore, useClass: RedisCounterStore },
+        { provide: LeaseDirectory, useClass: ClusterLeaseDirectory },
         { provide: ClusterStatus, useClass: RedisClusterStatus },
         { provide: StatsExchange, useClass: RedisStatsExchange },
       ],
@@ -55,6 +59,7 @@ export class ClusterModule {
         CounterStore,
         ClusterStatus,
         StatsExchange,
+        LeaseDirectory,
       ],
     };
   }

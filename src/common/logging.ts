@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Params } from 'nestjs-pino';
@@ -24,6 +25,8 @@ export function redactQuery(url: string | undefined): string | undefined {
 export function loggerParams(config: AppConfig, destination?: DestinationStream): Params {
   const options: Options = {
     level: config.logLevel,
+    // Every line names its node (GATEWAY_NODE_ID), so logs of a cluster can be told apart.
+    base: { pid: process.pid, hostname: hostname(), node: config.nodeId },
     // A destination given (tests capture logs) means plain JSON into it.
     transport: config.logPretty && !destination ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
     redact: {

@@ -1,4 +1,4 @@
-import { type ClusterConfig, readCluster } from './cluster-config';
+import { type ClusterConfig, readCluster, readNodeId } from './cluster-config';
 import { EnvReader, type Env } from './env-parsers';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -33,6 +33,8 @@ export interface AppConfig {
   readonly shutdownTimeoutMs: number;
   readonly swaggerEnabled: boolean;
   readonly auth: AuthConfig;
+  /** `GATEWAY_NODE_ID`: this node's name in logs, `/api/health` and metrics. */
+  readonly nodeId: string;
   /** Cluster mode; undefined on a single node (no `REDIS_URL`). */
   readonly cluster: ClusterConfig | undefined;
 }
@@ -84,6 +86,7 @@ export class ConfigValidationError extends Error {
 export function loadConfig(env: Env = process.env): AppConfig {
   const read = new EnvReader(env);
   const database = readDatabase(read);
+  const nodeId = readNodeId(read);
   const config: AppConfig = {
     port: read.int('PORT', 8081, { min: 0, max: 65535 }),
     host: read.string('HOST', '0.0.0.0'),
@@ -106,7 +109,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       bufferRows: read.int('GATEWAY_METRICS_BUFFER_ROWS', 200_000, { min: 1000, max: 10_000_000 }),
       token: read.optionalString('GATEWAY_METRICS_TOKEN'),
     },
-    cluster: readCluster(read, database.type === 'mysql'),
+    nodeId,
+    cluster: readCluster(read, database.type === 'mysql', nodeId),
   };
   if (read.problems.length > 0) throw new ConfigValidationError(read.problems);
   return config;

@@ -29,16 +29,12 @@ const SENTINEL = /^redis-sentinel:\/\/(?:(?:[^:@/]*):([^@/]*)@)?([^/@]+)\/([^/?#
  * `redis-sentinel://[:password@]host:26379,host:26379/<master name>[/db]`.
  * Unset: single-node mode (undefined).
  */
-export function readCluster(read: EnvReader, databaseIsShared: boolean): ClusterConfig | undefined {
+export function readCluster(read: EnvReader, databaseIsShared: boolean, nodeId: string): ClusterConfig | undefined {
   const raw = read.optionalString('REDIS_URL');
   const prefix = read.string('GATEWAY_REDIS_PREFIX', 'gateway:');
-  const nodeId = read.string('GATEWAY_NODE_ID', `${hostname()}-${process.pid}`);
   if (raw === undefined) return undefined;
   if (!/^[\w:.{}-]{1,64}$/.test(prefix)) {
     read.problems.push('GATEWAY_REDIS_PREFIX: expected 1 to 64 letters, digits or _ : . - { }');
-  }
-  if (!/^[\w.:@-]{1,100}$/.test(nodeId)) {
-    read.problems.push('GATEWAY_NODE_ID: expected 1 to 100 letters, digits or _ . : @ -');
   }
   if (!databaseIsShared) {
     read.problems.push(
@@ -87,6 +83,20 @@ function parseSentinel(raw: string): RedisTarget | undefined {
     password: password === undefined || password === '' ? undefined : decodeURIComponent(password),
     db: db === undefined ? 0 : Number(db),
   };
+}
+
+/** `GATEWAY_NODE_ID` (default hostname-pid): names the node in logs, `/api/health` and metrics. */
+export function readNodeId(read: EnvReader): string {
+  const nodeId = read.string('GATEWAY_NODE_ID', defaultNodeId());
+  if (!/^[\w.:@-]{1,100}$/.test(nodeId)) {
+    read.problems.push('GATEWAY_NODE_ID: expected 1 to 100 letters, digits or _ . : @ -');
+  }
+  return nodeId;
+}
+
+/** `GATEWAY_NODE_ID`'s default: the host name and the process id. */
+export function defaultNodeId(): string {
+  return `${hostname()}-${process.pid}`;
 }
 
 /** The target without its password, for logs and `/api/health`. */

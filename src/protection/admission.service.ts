@@ -1,10 +1,14 @@
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { BreakerService } from '../circuit-breaker/breaker.service';
+import { Clock, InjectClock } from '../common/clock';
 import type { Unavailability } from '../common/unavailability';
 import { QuotaService, retryAfterFromMessage } from '../rate-limit/quota.service';
+import { RegistryIndex } from '../registry/registry-index';
+import type { RelayedLeaseClose } from '../state/lease-directory';
 import type { AdmissionControl, AdmissionFeedback, AdmissionRequest, LeaseIntent } from './admission';
 import type { Candidate } from './candidate';
-import { LeaseManager } from './lease-manager';
+import { CandidatePool } from './candidate-pool';
+import { type Lease, LeaseManager } from './lease-manager';
 
 /**
  * The gateway's {@link AdmissionControl}: circuit breakers, RATE_LIMITED cool-downs, RPM/TPM
@@ -13,23 +17,32 @@ import { LeaseManager } from './lease-manager';
  */
 @Injectable()
 export class AdmissionService implements AdmissionControl, OnModuleInit, OnModuleDestroy {
-  private unsubscribe: (() => void) | undefined;
+  private readonly stops: (() => void)[] = [];
 
   constructor(
     private readonly breakers: BreakerService,
     private readonly quotas: QuotaService,
     private readonly leases: LeaseManager,
+    private readonly index: RegistryIndex,
+    private readonly pool: CandidatePool,
+    @InjectClock() private readonly clock: Clock,
   ) {}
 
-  /** An unreported probe frees its slot at expiry: a silent caller must not wedge the breaker. */
+  /**
+   * An unreported probe frees its slot at expiry: a silent caller must not wedge the breaker. A
+   * close relayed by the node that received the report settles the lease's tokens here.
+   */
   onModuleInit(): void {
-    this.unsubscribe = this.leases.onExpire((lease) => {
-      if (lease.probe) this.breakers.releaseProbe(lease.instanceId, lease.expiresAt);
-    });
+    this.stops.push(
+      this.leases.onExpire((lease) => {
+        if (lease.probe) this.breakers.releaseProbe(lease.instanceId, lease.expiresAt);
+      }),
+      this.leases.onRelayedClose((lease, close) => this.settleRelayed(lease, close)),
+    );
   }
 
   onModuleDestroy(): void {
-    this.unsubscribe?.();
+    for (const stop of this.stops.splice(0)) stop();
   }
 
   check(candidate: Candidate, now: number, request: AdmissionRequest): Unavailability | undefined {
@@ -55,22 +68,45 @@ export class AdmissionService implements AdmissionControl, OnModuleInit, OnModul
   }
 
   learn(feedback: AdmissionFeedback): void {
-    const { candidate, outcome, lease, settings, now } = feedback;
+    const { candidate, outcome, lease, relayed, settings, now } = feedback;
     const { instance } = candidate;
+    const probeExpiresAt = lease?.probe ? lease.expiresAt : relayed?.probeExpiresAt;
     this.breakers.learn(
       instance,
       this.breakers.configFor(instance, settings),
-      { outcome, latencyMs: feedback.latencyMs, probeExpiresAt: lease?.probe ? lease.expiresAt : undefined },
+      { outcome, latencyMs: feedback.latencyMs, probeExpiresAt },
       now,
     );
     if (outcome === 'RATE_LIMITED') {
       const retryAfterMs = feedback.retryAfterMs ?? retryAfterFromMessage(feedback.errorMessage);
       this.quotas.coolDown(instance.id, now, retryAfterMs, settings.quotas);
     }
+    // A lease held by another node is settled there, against its reservation.
+    if (relayed !== undefined) return;
     this.quotas.settleTokens(
       instance.id,
       candidate.params,
       { reservedAt: lease?.openedAt ?? now, reserved: lease?.tokens ?? 0, used: feedback.usedTokens },
+      now,
+    );
+  }
+
+  /**
+   * The holder's half of a report another node received: the reservation is replaced by the
+   * tokens used (as `learn` does for a local lease), and a probe closed without its
+   * `selectionId` frees its slot (the report's node could not know it was a probe).
+   */
+  private settleRelayed(lease: Lease | undefined, close: RelayedLeaseClose): void {
+    if (lease?.probe && close.selectionId === undefined) {
+      this.breakers.releaseProbe(lease.instanceId, lease.expiresAt);
+    }
+    const instance = this.index.get(close.instanceId);
+    if (instance === undefined || instance.projectId !== close.projectId) return;
+    const now = this.clock.now();
+    this.quotas.settleTokens(
+      instance.id,
+      this.pool.candidateFor(instance, now).params,
+      { reservedAt: lease?.openedAt ?? now, reserved: lease?.tokens ?? 0, used: close.usedTokens },
       now,
     );
   }

@@ -1,6 +1,7 @@
 import { Inject } from '@nestjs/common';
 import type { OutcomeClass } from '../common/outcome';
 import type { Unavailability } from '../common/unavailability';
+import type { RelayedLease } from '../state/lease-directory';
 import type { ProjectSettings } from '../tenancy/project-settings';
 import type { Candidate } from './candidate';
 import type { Lease } from './lease-manager';
@@ -33,6 +34,11 @@ export interface AdmissionFeedback {
   readonly usedTokens?: number;
   /** The lease the report closed, if it closed one. */
   readonly lease: Lease | undefined;
+  /**
+   * Cluster mode: the report's lease is held by another node, which closes it and settles its
+   * tokens; only a probe's expiry may be known here.
+   */
+  readonly relayed?: RelayedLease;
   readonly settings: ProjectSettings;
   /** Arrival time of the report. */
   readonly now: number;

@@ -1,8 +1,14 @@
-import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit, Optional } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
-import { newRandomId } from '../common/ids';
 import type { InstanceStats } from '../statistics/instance-stats';
 import { EventBus, InjectEventBus, forgetDeletedInstances } from '../state/event-bus';
+import {
+  InjectLeaseDirectory,
+  LeaseDirectory,
+  MemoryLeaseDirectory,
+  type RelayedLease,
+  type RelayedLeaseClose,
+} from '../state/lease-directory';
 import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import { ExpiryHeap, InstanceLeases, type LeaseQueue } from './lease-queues';
 
@@ -43,6 +49,7 @@ interface Entry {
 }
 
 const NOTHING_EXPIRED: readonly Lease[] = Object.freeze([]);
+const SINGLE_NODE = new MemoryLeaseDirectory();
 const openedAtOf = (entry: Entry): number => entry.lease.openedAt;
 
 /**
@@ -54,6 +61,11 @@ const openedAtOf = (entry: Entry): number => entry.lease.openedAt;
  * Expiry runs from `open()` (so it never depends on a timer in tests) and from an optional
  * sweeper; both notify `onExpire` listeners, which is where probe slots and TPM reservations of
  * unreported leases must be released.
+ *
+ * In cluster mode the {@link LeaseDirectory} makes the leases of every node one set: ids name the
+ * node that opened them, a report this node holds no lease for is relayed to the holder
+ * ({@link relayClose}; the holder's `onRelayedClose` listeners settle it), and each instance's
+ * `openLeases` adds the leases the other nodes hold.
  *
  * @example
  * const lease = leases.open({ projectId, instanceId, ttlMs: 60_000, probe: true });
@@ -68,19 +80,32 @@ export class LeaseManager implements OnModuleInit, OnModuleDestroy {
   private readonly heap = new ExpiryHeap<Entry>();
   private seq = 0;
   private readonly listeners = new Set<(lease: Lease) => void>();
+  private readonly relayListeners = new Set<(lease: Lease | undefined, close: RelayedLeaseClose) => void>();
   private sweeper: NodeJS.Timeout | undefined;
   private unreported = 0;
-  private unsubscribe: (() => void) | undefined;
+  private readonly stops: (() => void)[] = [];
 
   constructor(
     @InjectClock() private readonly clock: Clock,
     private readonly statsRegistry: InstanceStatsRegistry,
     @InjectEventBus() private readonly events: EventBus,
+    /** Absent (a module without the state seams): one node. */
+    @Optional() @InjectLeaseDirectory() private readonly directory: LeaseDirectory = SINGLE_NODE,
   ) {}
 
-  /** Deleted instances' leases go; the sweeper frees unreported ones in quiet periods. */
+  /**
+   * Deleted instances' leases go; the sweeper frees unreported ones in quiet periods. Closes
+   * relayed by other nodes are applied here, and their open leases counted in each instance's stats.
+   */
   onModuleInit(): void {
-    this.unsubscribe = forgetDeletedInstances(this.events, (id) => this.dropInstance(id));
+    this.stops.push(
+      forgetDeletedInstances(this.events, (id) => this.dropInstance(id)),
+      this.directory.onRelayedClose((close) => this.closeRelayed(close)),
+      this.directory.onRemoteOpen((instanceId, open) => {
+        const stats = open > 0 ? this.statsRegistry.get(instanceId) : this.statsRegistry.peek(instanceId);
+        stats?.setRemoteLeases(open);
+      }),
+    );
     this.startSweeper(1000);
   }
 
@@ -111,14 +136,16 @@ export class LeaseManager implements OnModuleInit, OnModuleDestroy {
     if (!(ttlMs >= 0 && ttlMs < Number.POSITIVE_INFINITY)) throw new RangeError(`ttlMs must be ≥ 0, got ${ttlMs}`);
     const now = request.at ?? this.clock.now();
     this.expireDue(now);
+    const expiresAt = now + ttlMs;
+    const probe = request.probe ?? false;
     const lease: Lease = {
-      selectionId: newRandomId(),
+      selectionId: this.directory.newSelectionId({ probe, expiresAt }),
       projectId,
       instanceId,
       openedAt: now,
-      expiresAt: now + ttlMs,
+      expiresAt,
       tokens: request.tokens ?? 0,
-      probe: request.probe ?? false,
+      probe,
     };
     const owner = this.ownerOf(instanceId);
     const queue = owner.queueOf(projectId);
@@ -129,6 +156,7 @@ export class LeaseManager implements OnModuleInit, OnModuleDestroy {
     this.heap.push(entry);
     owner.open++;
     stats.incrementLeases();
+    this.directory.publishOpen(instanceId, owner.open);
     return lease;
   }
 
@@ -168,6 +196,25 @@ export class LeaseManager implements OnModuleInit, OnModuleDestroy {
     return entry.lease;
   }
 
+  /**
+   * A report closed no lease here (`close`, `closeForCall` and `closeOldest` found none): in
+   * cluster mode, sends the close to the node that holds the lease. Returns what this node still
+   * does for it (see {@link RelayedLease}), or undefined when no other node may hold it (single
+   * node, an id this node made, or no other node holds a lease of the instance).
+   */
+  relayClose(close: RelayedLeaseClose): RelayedLease | undefined {
+    return this.directory.relayClose(close);
+  }
+
+  /**
+   * Listens to closes other nodes relayed here, after the lease (if still open) was closed: the
+   * place to settle its token reservation. Returns a function that unsubscribes.
+   */
+  onRelayedClose(listener: (lease: Lease | undefined, close: RelayedLeaseClose) => void): () => void {
+    this.relayListeners.add(listener);
+    return () => this.relayListeners.delete(listener);
+  }
+
   /** Removes and returns every lease with `expiresAt ≤ now`, soonest first, and notifies listeners. */
   expireDue(now: number = this.clock.now()): readonly Lease[] {
     if (!this.heap.hasDue(now)) return NOTHING_EXPIRED;
@@ -198,6 +245,7 @@ export class LeaseManager implements OnModuleInit, OnModuleDestroy {
     for (const entry of dropped) this.release(entry);
     this.byInstance.delete(instanceId);
     this.heap.noteClosed(dropped.length);
+    this.directory.publishOpen(instanceId, 0);
     return dropped.length;
   }
 
@@ -214,8 +262,26 @@ export class LeaseManager implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
-    this.unsubscribe?.();
+    for (const stop of this.stops.splice(0)) stop();
     this.stopSweeper();
+  }
+
+  /** Another node's report of a lease held here: closed as a local report would close it. */
+  private closeRelayed(close: RelayedLeaseClose): void {
+    const { projectId, instanceId, selectionId, callStartedAt } = close;
+    const lease =
+      selectionId !== undefined
+        ? this.close(selectionId, projectId)
+        : callStartedAt !== undefined
+          ? this.closeForCall(projectId, instanceId, callStartedAt)
+          : this.closeOldest(projectId, instanceId);
+    for (const listener of this.relayListeners) {
+      try {
+        listener(lease, close);
+      } catch (error) {
+        this.logger.error({ err: error }, 'A relayed-close listener failed');
+      }
+    }
   }
 
   private sweep(): void {
@@ -243,6 +309,7 @@ export class LeaseManager implements OnModuleInit, OnModuleDestroy {
     entry.closed = true;
     this.byId.delete(entry.lease.selectionId);
     entry.owner.open--;
+    this.directory.publishOpen(entry.lease.instanceId, entry.owner.open);
     entry.queue.trim(); // also on expiry: a silent caller's queue must not grow without bound
     // The stats object captured at open: if the instance's stats were replaced since, the new one
     // never counted this lease and must not be decremented for it.

@@ -30,8 +30,9 @@ export interface IngestedReport {
 
 /**
  * report-result: the instance must be the caller's (404 otherwise), the outcome is classified
- * once, the rolling statistics learn from it, its lease closes, the breaker, cool-downs and
- * token quota learn from it, and it is added to its minute (written behind). Memory only.
+ * once, the rolling statistics learn from it, its lease closes (in cluster mode, on the node that
+ * holds it: the close is relayed), the breaker, cool-downs and token quota learn from it, and it
+ * is added to its minute (written behind). Memory only.
  */
 @Injectable()
 export class ReportService {
@@ -97,6 +98,18 @@ export class ReportService {
       : plausible
         ? this.leases.closeForCall(project.projectId, instance.id, at)
         : this.leases.closeOldest(project.projectId, instance.id);
+    const used = usedTokens(usage);
+    // Cluster mode: a lease this node does not hold is closed (and its tokens settled) by its holder.
+    const relayed =
+      lease === undefined
+        ? this.leases.relayClose({
+            projectId: project.projectId,
+            instanceId: instance.id,
+            selectionId: report.selectionId ?? undefined,
+            callStartedAt: plausible ? at : undefined,
+            usedTokens: used,
+          })
+        : undefined;
     const ingested: IngestedReport = { instance, report, outcome, at: plausible ? at : now, receivedAt: now };
     const candidate = this.pool.candidateFor(instance, now);
     this.admission.learn({
@@ -105,8 +118,9 @@ export class ReportService {
       latencyMs: report.latencyMs,
       retryAfterMs: report.retryAfterMs ?? undefined,
       errorMessage: report.errorMessage ?? undefined,
-      usedTokens: usedTokens(usage),
+      usedTokens: used,
       lease,
+      relayed,
       settings: project.settings,
       now,
     });

@@ -1,5 +1,5 @@
-import { hostname } from 'node:os';
 import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
 
 /** What `/api/health` and Prometheus tell about the node and its cluster. */
 export interface ClusterStatus {
@@ -25,10 +25,14 @@ export const InjectClusterStatus = (): ParameterDecorator => Inject(ClusterStatu
 @Injectable()
 export class SingleNodeStatus implements ClusterStatus {
   readonly mode = 'single' as const;
-  readonly nodeId = process.env.GATEWAY_NODE_ID?.trim() || `${hostname()}-${process.pid}`;
+  readonly nodeId: string;
   readonly connected = true;
   readonly since = Date.now();
   readonly resyncs = 0;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.nodeId = config.nodeId;
+  }
 
   nodes(): readonly string[] {
     return [this.nodeId];

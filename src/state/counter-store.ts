@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 
 /**
  * Rolling one-minute sums and deadlines per key: the shared state of backend quotas (RPM, TPM)
- * and RATE_LIMITED cool-downs (docs/resilience.md §3). The memory implementation serves one node; a
- * Redis one (cluster mode) keeps a local copy reconciled at least every second, so every method
- * stays synchronous and the hot path stays in memory.
+ * and RATE_LIMITED cool-downs (docs/resilience.md §3). The memory implementation serves one node; the
+ * Redis one (cluster mode) keeps a local copy, synced with every turn that added to it and at least
+ * every 250 ms while it is read, so every method stays synchronous and the hot path stays in memory.
  *
  * Keys are (space, instance id) rather than concatenated strings: the hot path reads them for
  * every candidate, and a fresh string per lookup would allocate and re-hash each time.

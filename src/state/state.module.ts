@@ -4,6 +4,7 @@ import { BreakerStore, MemoryBreakerStore } from './breaker-store';
 import { ClusterStatus, SingleNodeStatus } from './cluster-status';
 import { CounterStore, MemoryCounterStore } from './counter-store';
 import { EventBus, MemoryEventBus } from './event-bus';
+import { LeaseDirectory, MemoryLeaseDirectory } from './lease-directory';
 import { MemoryStatsExchange, StatsExchange } from './stats-exchange';
 
 /**
@@ -17,9 +18,10 @@ import { MemoryStatsExchange, StatsExchange } from './stats-exchange';
     { provide: AffinityStore, useClass: MemoryAffinityStore },
     { provide: BreakerStore, useClass: MemoryBreakerStore },
     { provide: CounterStore, useClass: MemoryCounterStore },
+    { provide: LeaseDirectory, useClass: MemoryLeaseDirectory },
     { provide: ClusterStatus, useClass: SingleNodeStatus },
     { provide: StatsExchange, useClass: MemoryStatsExchange },
   ],
-  exports: [EventBus, AffinityStore, BreakerStore, CounterStore, ClusterStatus, StatsExchange],
+  exports: [EventBus, AffinityStore, BreakerStore, CounterStore, ClusterStatus, StatsExchange, LeaseDirectory],
 })
 export class StateModule {}

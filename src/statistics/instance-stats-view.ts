@@ -17,7 +17,7 @@ export interface InstanceStatsView {
   readonly latencyMs: number;
   /** EWMA of time to first token, ms; undefined until a report carried `ttftMs`. */
   readonly ttftMs: number | undefined;
-  /** Selections handed out and not yet reported or expired. */
+  /** Selections handed out and not yet reported or expired (in cluster mode, by every node). */
   readonly openLeases: number;
   /** 0.1 → 1 over the slow-start period after the instance (re)joined; 1 when settled. */
   readonly slowStartFactor: number;

@@ -80,6 +80,8 @@ export class InstanceStats implements InstanceStatsView {
   private joinedAt: number | undefined;
   private rampFactor = 1;
   private leases = 0;
+  /** Open leases other nodes hold (cluster mode); counted in `openLeases`. */
+  private remoteLeases = 0;
   private lastReport: number | undefined;
   /** Cluster mode: where recorded reports also go, to be shared with the other nodes. */
   private outbox: StatsOutbox | undefined;
@@ -106,7 +108,7 @@ export class InstanceStats implements InstanceStatsView {
     return this.ttft;
   }
   get openLeases(): number {
-    return this.leases;
+    return this.leases + this.remoteLeases;
   }
   get slowStartFactor(): number {
     return this.rampFactor;
@@ -182,6 +184,11 @@ export class InstanceStats implements InstanceStatsView {
 
   decrementLeases(): void {
     if (this.leases > 0) this.leases--;
+  }
+
+  /** Cluster mode: the open leases of this instance the other nodes hold, added to `openLeases`. */
+  setRemoteLeases(open: number): void {
+    this.remoteLeases = open > 0 ? open : 0;
   }
 
   /** Window totals as of the last refresh (or of `now`, if given). Allocates: monitoring only. */

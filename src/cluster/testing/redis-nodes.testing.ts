@@ -84,3 +84,33 @@ export async function eventually(check: () => unknown, timeoutMs = 2000): Promis
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/**
+ * One node started on its own, for a cluster made by {@link testCluster} (same `prefix`): a node
+ * that joins later, a restart under the same id, or one reaching Redis through a proxy's `url`.
+ * Close it before the cluster (whose `close()` deletes the keys).
+ *
+ * @example
+ * const late = await startTestNode(redisUrl, cluster.prefix, 'c');
+ * await late.close();
+ */
+export async function startTestNode(
+  url: string,
+  prefix: string,
+  nodeId: string,
+): Promise<TestNode & { close(): Promise<void> }> {
+  const link = new RedisLink({ redis: { kind: 'url', url }, prefix, nodeId });
+  if (!(await link.connect(3000))) throw new Error(`Redis at ${url} does not answer`);
+  const bus = new ClusterBus(link);
+  await bus.onModuleInit();
+  let closed: Promise<void> | undefined;
+  return {
+    link,
+    bus,
+    close: () =>
+      (closed ??= (async () => {
+        bus.onModuleDestroy();
+        await link.onModuleDestroy();
+      })()),
+  };
+}

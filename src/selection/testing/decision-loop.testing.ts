@@ -1,10 +1,11 @@
 import { DiscoveryModule } from '@nestjs/core';
-import { Test, type TestingModule } from '@nestjs/testing';
+import { Test, type TestingModule, type TestingModuleBuilder } from '@nestjs/testing';
 import { BreakerTransitions } from '../../circuit-breaker/breaker-transition';
 import { BreakerService } from '../../circuit-breaker/breaker.service';
 import { Clock, FakeClock } from '../../common/clock';
 import { GatewayError } from '../../common/gateway-error';
-import { APP_CONFIG, loadConfig } from '../../config/app-config';
+import { loadConfig } from '../../config/app-config';
+import { ConfigModule } from '../../config/config.module';
 import type { MinuteBucket } from '../../minute-metrics/minute-bucket';
 import { MinuteAggregator } from '../../minute-metrics/minute-aggregator';
 import { MinuteMetricsStore } from '../../minute-metrics/minute-metrics.store';
@@ -110,14 +111,28 @@ export interface DecisionLoop {
   close(): Promise<void>;
 }
 
+/** How a spec changes the loop: its clock (e.g. one shared by several loops), providers swapped in. */
+export interface DecisionLoopOptions {
+  readonly clock?: FakeClock;
+  /** E.g. `(builder) => builder.overrideProvider(CounterStore).useValue(store)`. */
+  readonly configure?: (builder: TestingModuleBuilder) => TestingModuleBuilder;
+}
+
 /** Builds and initialises the module; `random` makes strategies and breaker jitter deterministic. */
-export async function createDecisionLoop(random: () => number = () => 0.5): Promise<DecisionLoop> {
-  const clock = new FakeClock(Date.UTC(2026, 0, 1, 12, 0, 0));
+export async function createDecisionLoop(
+  random: () => number = () => 0.5,
+  options: DecisionLoopOptions = {},
+): Promise<DecisionLoop> {
+  const clock = options.clock ?? new FakeClock(Date.UTC(2026, 0, 1, 12, 0, 0));
   const store = new FakeMinuteStore();
-  const module = await Test.createTestingModule({
-    imports: [DiscoveryModule, StateModule],
+  const builder = Test.createTestingModule({
+    // Global, as in the app: the state seams read the configuration too (SingleNodeStatus).
+    imports: [
+      DiscoveryModule,
+      ConfigModule.forRoot(loadConfig({ GATEWAY_SQLITE_PATH: ':memory:', LOG_LEVEL: 'silent' })),
+      StateModule,
+    ],
     providers: [
-      { provide: APP_CONFIG, useValue: loadConfig({ GATEWAY_SQLITE_PATH: ':memory:', LOG_LEVEL: 'silent' }) },
       { provide: Clock, useValue: clock },
       { provide: MinuteMetricsStore, useValue: store },
       RegistryIndex,
@@ -136,9 +151,8 @@ export async function createDecisionLoop(random: () => number = () => 0.5): Prom
       SelectionService,
       ReportService,
     ],
-  })
-    .setLogger({ log: () => undefined, error: () => undefined, warn: () => undefined })
-    .compile();
+  }).setLogger({ log: () => undefined, error: () => undefined, warn: () => undefined });
+  const module = await (options.configure?.(builder) ?? builder).compile();
   await module.init();
   const selection = module.get(SelectionService);
   const breakers = module.get(BreakerService);
