@@ -19,17 +19,20 @@ import { RedisLink } from './redis-link';
 
 /**
  * Compare-and-set of one breaker record: written only if its version is still the one the change
- * was computed from; then, if asked, the new record is published in the same atomic step (so
- * every node sees versions in order). Returns {1, version} or {0, version, record}.
+ * was computed from (or, with ARGV[5] = '1', if the record is gone: Redis lost it, and the node
+ * writes its copy back under the version it knew, so the others take it); then, if asked, the new
+ * record is published in the same atomic step (so every node sees versions in order). Returns
+ * {1, version} or {0, version, record}.
  */
 const COMPARE_AND_SET = `
 local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
-if current ~= tonumber(ARGV[1]) then
+local expected = tonumber(ARGV[1])
+if current ~= expected and not (current == 0 and ARGV[5] == '1') then
   return {0, current, redis.call('HGET', KEYS[1], 'r') or ''}
 end
-redis.call('HSET', KEYS[1], 'v', current + 1, 'r', ARGV[2])
+redis.call('HSET', KEYS[1], 'v', expected + 1, 'r', ARGV[2])
 if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
-return {1, current + 1}
+return {1, expected + 1}
 `;
 
 /** [1, version] when written; [0, version, record] when another version was there. */
@@ -42,6 +45,7 @@ interface CompareAndSetCommand {
     record: string,
     channel: string,
     announcement: string,
+    restore: '0' | '1',
   ): Promise<CompareAndSetReply>;
 }
 
@@ -268,6 +272,7 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
 
   /** One batch until it commits; false when Redis could not be reached (the batch is then kept locally). */
   private async commitBatch(entry: Entry): Promise<boolean> {
+    let restore = false;
     for (;;) {
       const draft = copy(entry.base);
       const made: [TransitionSink, BreakerTransition][] = [];
@@ -276,13 +281,13 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
       }
       const blob = encode(draft);
       if (!entry.dirty && made.length === 0 && blob === encode(entry.base)) return true;
-      const announce = made.length > 0 || decides(entry.base) !== decides(draft);
+      const announce = restore || made.length > 0 || decides(entry.base) !== decides(draft);
       let reply: CompareAndSetReply;
       try {
         const message: Announcement | undefined = announce
           ? { n: this.link.nodeId, id: entry.key.instanceId, v: entry.version + 1, r: blob, t: made.map((m) => m[1]) }
           : undefined;
-        reply = await this.compareAndSet(entry, blob, message);
+        reply = await this.compareAndSet(entry, blob, message, restore);
       } catch {
         entry.base = draft;
         entry.dirty = true;
@@ -290,32 +295,49 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
         return false;
       }
       if (reply[0] === 1) {
-        entry.base = draft;
-        entry.version = Number(reply[1]);
+        const version = Number(reply[1]);
+        // A newer record may have been announced (and adopted) before this reply was read: it
+        // already holds this batch, so keep it.
+        if (version > entry.version) {
+          entry.base = draft;
+          entry.version = version;
+        }
         entry.dirty = false;
         pass(made);
         return true;
       }
+      const current = decode(reply[2]);
+      if (current === undefined) {
+        if (this.deleted.has(entry.key.instanceId)) return true; // deleted meanwhile: nothing to keep
+        // The record is gone from Redis (it restarted empty): write this node's copy back.
+        restore = true;
+        continue;
+      }
       // Another node committed first: run the batch again on its record.
       entry.version = Number(reply[1]);
-      entry.base = decode(reply[2]) ?? newBreakerRecord(entry.key, draft.since);
+      entry.base = current;
       entry.dirty = false;
     }
   }
 
   private receive(text: string): void {
-    let message: Announcement;
+    let message: Partial<Announcement> | null;
     try {
-      message = JSON.parse(text) as Announcement;
+      message = JSON.parse(text) as Partial<Announcement> | null;
     } catch {
       return;
     }
-    if (message.n === this.link.nodeId) return;
-    const record = decode(message.r);
+    // Anyone with access to Redis can publish here: take only well-formed announcements.
+    if (typeof message !== 'object' || message === null || typeof message.n !== 'string') return;
+    if (message.n === this.link.nodeId || !Number.isSafeInteger(message.v)) return;
+    const record = decode(typeof message.r === 'string' ? message.r : undefined);
     if (record === undefined) return;
-    this.adopt(record, Number(message.v));
-    for (const transition of message.t ?? []) {
-      const remote: BreakerTransition = { ...transition, remote: true };
+    this.adopt(record, message.v!);
+    if (!Array.isArray(message.t)) return;
+    for (const transition of message.t as unknown[]) {
+      if (typeof transition !== 'object' || transition === null) continue;
+      if ((transition as Partial<BreakerTransition>).instanceId !== record.instanceId) continue;
+      const remote: BreakerTransition = { ...(transition as BreakerTransition), remote: true };
       for (const listener of this.remoteListeners) {
         try {
           listener(remote);
@@ -358,7 +380,12 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
     } while (cursor !== '0');
   }
 
-  private compareAndSet(entry: Entry, blob: string, message: Announcement | undefined): Promise<CompareAndSetReply> {
+  private compareAndSet(
+    entry: Entry,
+    blob: string,
+    message: Announcement | undefined,
+    restore: boolean,
+  ): Promise<CompareAndSetReply> {
     const command = this.link.command as unknown as CompareAndSetCommand;
     const announcement = message === undefined ? '' : JSON.stringify(message);
     return command.breakerCompareAndSet(
@@ -367,6 +394,7 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
       blob,
       this.channel,
       announcement,
+      restore ? '1' : '0',
     );
   }
 
