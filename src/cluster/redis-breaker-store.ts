@@ -60,6 +60,8 @@ interface Entry {
   readonly key: BreakerKey;
   /** The shared record as last committed or read (or, while Redis was away, this node's own). */
   base: BreakerRecord;
+  /** `base` encoded, once known (so an unchanged batch is recognised without encoding it again). */
+  baseBlob: string | undefined;
   /** Redis version of `base`; 0: not in Redis as far as this node knows. */
   version: number;
   /** What this node decides from: `base` with every change not yet committed applied. */
@@ -82,6 +84,8 @@ interface Announcement {
 
 const MUTED: TransitionSink = { transition: () => undefined };
 const SCAN_COUNT = 500;
+/** How long a change may wait for others to share its commit. */
+const COMMIT_DELAY_MS = 5;
 /** Deleted instances remembered, so a late announcement cannot bring one back (ids are never reused). */
 const TOMBSTONES = 10_000;
 
@@ -227,6 +231,7 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
       entry = {
         key: { projectId: key.projectId, instanceId: key.instanceId },
         base,
+        baseBlob: undefined,
         version: 0,
         view: copy(base),
         committing: [],
@@ -244,7 +249,8 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
     this.due.add(entry);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flushDue());
+    // A few ms of reports per commit: under load one compare-and-set carries many of them.
+    setTimeout(() => this.flushDue(), COMMIT_DELAY_MS).unref();
   }
 
   private flushDue(): void {
@@ -280,7 +286,7 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
         op.run(draft, { transition: (transition) => made.push([op.sink, transition]) });
       }
       const blob = encode(draft);
-      if (!entry.dirty && made.length === 0 && blob === encode(entry.base)) return true;
+      if (!entry.dirty && made.length === 0 && blob === (entry.baseBlob ??= encode(entry.base))) return true;
       const announce = restore || made.length > 0 || decides(entry.base) !== decides(draft);
       let reply: CompareAndSetReply;
       try {
@@ -290,6 +296,7 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
         reply = await this.compareAndSet(entry, blob, message, restore);
       } catch {
         entry.base = draft;
+        entry.baseBlob = blob;
         entry.dirty = true;
         pass(made);
         return false;
@@ -300,6 +307,7 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
         // already holds this batch, so keep it.
         if (version > entry.version) {
           entry.base = draft;
+          entry.baseBlob = blob;
           entry.version = version;
         }
         entry.dirty = false;
@@ -316,6 +324,7 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
       // Another node committed first: run the batch again on its record.
       entry.version = Number(reply[1]);
       entry.base = current;
+      entry.baseBlob = reply[2];
       entry.dirty = false;
     }
   }
@@ -354,6 +363,7 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
     const entry = this.entryFor(record, record.since);
     if (version <= entry.version || entry.dirty) return;
     entry.base = record;
+    entry.baseBlob = undefined;
     entry.version = version;
     entry.view = replay(record, [...entry.committing, ...entry.pending]);
   }
