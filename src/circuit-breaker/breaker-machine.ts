@@ -32,13 +32,15 @@ export interface MachineStep {
 export function needsAdvance(record: BreakerRecordView, now: number): boolean {
   if (record.operator !== null) return false;
   if (record.state === 'OPEN') return now >= record.openUntil;
+  if (record.state === 'HALF_OPEN') return record.probeExpiries.some((expiresAt) => expiresAt <= now);
   return record.state === 'CLOSED' && record.trips > 0 && now - record.decayFrom >= HEALTHY_MINUTE_MS;
 }
 
 /**
  * Time-driven changes: OPEN becomes HALF_OPEN once its open time is over (the transition is dated
- * at that moment, not when it is noticed), and each healthy minute while CLOSED lowers the trip
- * multiplier by one.
+ * at that moment, not when it is noticed); a HALF_OPEN probe slot whose lease has expired is free
+ * again (whoever held it — another node that died, a report that never came — cannot wedge the
+ * breaker); and each healthy minute while CLOSED lowers the trip multiplier by one.
  */
 export function advance(record: BreakerRecord, step: MachineStep): void {
   const { config, now, sink } = step;
@@ -54,6 +56,9 @@ export function advance(record: BreakerRecord, step: MachineStep): void {
       reason: `open time over; admitting ${config.halfOpenProbes} probe calls`,
       sink,
     });
+  } else if (record.state === 'HALF_OPEN') {
+    const live = record.probeExpiries.filter((expiresAt) => expiresAt > now);
+    if (live.length < record.probeExpiries.length) record.probeExpiries.splice(0, Infinity, ...live);
   } else if (record.state === 'CLOSED' && record.trips > 0) {
     const minutes = Math.floor((now - record.decayFrom) / HEALTHY_MINUTE_MS);
     if (minutes > 0) {

@@ -46,6 +46,7 @@ export class ClusterBus implements OnModuleInit, OnModuleDestroy {
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly stops: (() => void)[] = [];
   private resyncs = 0;
+  private malformedLoggedAt = 0;
 
   private readonly onMessage = (channel: string, text: string): void => {
     if (channel === this.channel) this.receive(text);
@@ -150,14 +151,12 @@ export class ClusterBus implements OnModuleInit, OnModuleDestroy {
   }
 
   private receive(text: string): void {
-    let envelope: Envelope;
-    try {
-      envelope = JSON.parse(text) as Envelope;
-    } catch {
-      this.logger.warn('Ignored a malformed cluster message');
+    const envelope = parseEnvelope(text);
+    if (envelope === undefined) {
+      this.malformed();
       return;
     }
-    if (envelope.n === this.nodeId || !Array.isArray(envelope.m)) return;
+    if (envelope.n === this.nodeId) return;
     const peer = this.peers.get(envelope.n);
     const now = Date.now();
     if (peer === undefined || peer.boot !== envelope.b) {
@@ -168,17 +167,29 @@ export class ClusterBus implements OnModuleInit, OnModuleDestroy {
       peer.seenAt = now;
       if (gap) this.resync(`messages from ${envelope.n} were lost`);
     }
-    for (const [kind, data] of envelope.m as readonly (readonly [string, unknown])[]) {
-      const handlers = this.handlers.get(kind);
+    for (const item of envelope.m) {
+      if (!Array.isArray(item) || typeof item[0] !== 'string') {
+        this.malformed();
+        continue;
+      }
+      const handlers = this.handlers.get(item[0]);
       if (handlers === undefined) continue;
       for (const handler of handlers) {
         try {
-          handler(data, envelope.n);
+          handler(item[1], envelope.n);
         } catch (error) {
-          this.logger.error({ err: error, kind }, 'A cluster message handler failed');
+          this.logger.error({ err: error, kind: item[0] }, 'A cluster message handler failed');
         }
       }
     }
+  }
+
+  /** Logged once a minute at most: whatever publishes garbage on the channel must not flood the log. */
+  private malformed(): void {
+    const now = Date.now();
+    if (now - this.malformedLoggedAt < 60_000) return;
+    this.malformedLoggedAt = now;
+    this.logger.warn(`Ignored a malformed message on ${this.channel}`);
   }
 
   private resync(why: string): void {
@@ -190,4 +201,18 @@ export class ClusterBus implements OnModuleInit, OnModuleDestroy {
         .catch((error: unknown) => this.logger.error({ err: error }, 'A resync listener failed'));
     }
   }
+}
+
+/** The envelope, or undefined unless every field has its type (the channel is open to anyone with Redis access). */
+function parseEnvelope(text: string): Envelope | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { n, b, s, m } = value as Record<string, unknown>;
+  if (typeof n !== 'string' || typeof b !== 'string' || !Number.isSafeInteger(s) || !Array.isArray(m)) return undefined;
+  return value as Envelope;
 }

@@ -138,7 +138,7 @@ describe('cluster selectionIds', () => {
     // new directory holds nothing, and says so every second.
     cluster!.nodes.splice(1, 1);
     b.node.bus.onModuleDestroy();
-    await b.node.link.onModuleDestroy();
+    await b.node.link.onApplicationShutdown();
     b.directory.onModuleDestroy();
     const restarted = await startTestNode(redisUrl!, cluster!.prefix, 'node-b');
     late.push(() => restarted.close());

@@ -261,7 +261,10 @@ export class ClusterLeaseDirectory implements LeaseDirectory, OnModuleInit, OnMo
     const before = peer.counts;
     if (all) peer.counts = new Map();
     for (const pair of data as unknown[]) {
-      if (!Array.isArray(pair) || typeof pair[0] !== 'string' || typeof pair[1] !== 'number') continue;
+      // A count is a whole number of leases: anything else (Infinity, 1e300, -1) would wedge maxConcurrency.
+      if (!Array.isArray(pair) || typeof pair[0] !== 'string' || !Number.isSafeInteger(pair[1]) || pair[1] < 0) {
+        continue;
+      }
       const [instanceId, open] = pair as [string, number];
       const was = all ? (before.get(instanceId) ?? 0) : (peer.counts.get(instanceId) ?? 0);
       if (open > 0) peer.counts.set(instanceId, open);

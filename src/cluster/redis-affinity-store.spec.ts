@@ -73,7 +73,7 @@ const MINUTE = 60_000;
       d.onModuleDestroy();
     } finally {
       bus.onModuleDestroy();
-      await link.onModuleDestroy();
+      await link.onApplicationShutdown();
     }
   });
 

@@ -1,3 +1,4 @@
+import { Test } from '@nestjs/testing';
 import { DEFAULT_BREAKER_CONFIG } from '../circuit-breaker/breaker-config';
 import { type BreakerTransition, BreakerTransitions } from '../circuit-breaker/breaker-transition';
 import { BreakerService } from '../circuit-breaker/breaker.service';
@@ -124,6 +125,85 @@ function breakerNode(node: Awaited<ReturnType<typeof testCluster>>['nodes'][numb
     await late.store.onModuleInit();
     expect(late.service.stateOf(SUBJECT.id)).toBe('OPEN');
     late.store.onModuleDestroy();
+  });
+
+  it('frees the probe slots of a node that left once their leases expire', async () => {
+    for (let i = 0; i < 5; i++) report(0, 'SERVER_ERROR');
+    await settled();
+    now += config.maxOpenMs;
+    for (let i = 0; i < config.halfOpenProbes; i++) {
+      expect(nodes[0].service.admit(SUBJECT, config, { now, expiresAt: now + 1000 + i })).toBe(true);
+    }
+    await settled();
+    await eventually(() => expect(nodes[1].store.get(SUBJECT.id)?.probeExpiries).toHaveLength(config.halfOpenProbes));
+    // Node a goes away without reporting: nobody will release its slots.
+    expect(nodes[1].service.admit(SUBJECT, config, { now, expiresAt: now + 60_000 })).toBe(false);
+    now += 1000 + config.halfOpenProbes;
+    expect(nodes[1].service.wantsProbe(SUBJECT, config, now)).toBe(true);
+    expect(nodes[1].service.admit(SUBJECT, config, { now, expiresAt: now + 60_000 })).toBe(true);
+  });
+
+  it('writes its record back when Redis lost it (a restart without persistence)', async () => {
+    for (let i = 0; i < 5; i++) {
+      report(i % 3, 'SERVER_ERROR');
+      await settled();
+    }
+    await eventually(() =>
+      expect(nodes.map((node) => node.service.stateOf(SUBJECT.id))).toEqual(['OPEN', 'OPEN', 'OPEN']),
+    );
+    await cluster.nodes[0].link.command.del(`${cluster.prefix}breaker:${SUBJECT.id}`);
+    // The open time ends; a node that only heard the trip announced moves the breaker on.
+    now += config.maxOpenMs;
+    expect(nodes[2].service.snapshot(SUBJECT, config, now).state).toBe('HALF_OPEN');
+    await eventually(() =>
+      expect(nodes.map((node) => node.service.stateOf(SUBJECT.id))).toEqual(['HALF_OPEN', 'HALF_OPEN', 'HALF_OPEN']),
+    );
+    const blob = await cluster.nodes[0].link.command.hget(`${cluster.prefix}breaker:${SUBJECT.id}`, 'r');
+    expect(JSON.parse(blob!)).toMatchObject({ state: 'HALF_OPEN', trips: 1 });
+  });
+
+  it('commits what was queued before a graceful stop closes Redis', async () => {
+    nodes[0].service.setOperatorState(SUBJECT, 'FORCED_OPEN', now);
+    await nodes[0].store.beforeApplicationShutdown();
+    const blob = await cluster.nodes[1].link.command.hget(`${cluster.prefix}breaker:${SUBJECT.id}`, 'r');
+    expect(JSON.parse(blob!)).toMatchObject({ operator: 'FORCED_OPEN' });
+  });
+
+  it("commits a change made just before the application closes, in Nest's shutdown order", async () => {
+    const app = await Test.createTestingModule({
+      providers: [
+        {
+          provide: RedisLink,
+          useFactory: async () => {
+            const link = new RedisLink({
+              redis: { kind: 'url', url: redisUrl! },
+              prefix: cluster.prefix,
+              nodeId: 'closing',
+            });
+            await link.connect(3000);
+            return link;
+          },
+        },
+        ClusterBus,
+        RedisBreakerStore,
+      ],
+    }).compile();
+    await app.init();
+    // The service over the app's own store: its change is queued, not yet committed.
+    const service = new BreakerService(app.get(RedisBreakerStore), new BreakerTransitions(), new MemoryEventBus());
+    service.setOperatorState(SUBJECT, 'FORCED_OPEN', now);
+    await app.close();
+    const blob = await cluster.nodes[0].link.command.hget(`${cluster.prefix}breaker:${SUBJECT.id}`, 'r');
+    expect(JSON.parse(blob!)).toMatchObject({ operator: 'FORCED_OPEN' });
+  });
+
+  it('ignores malformed announcements and keeps following well-formed ones', async () => {
+    const channel = `${cluster.prefix}breakers`;
+    for (const garbage of ['null', '5', '{"n":"x","v":1,"r":"{}","t":5}', '{"n":"x","v":"1","r":null}', '[']) {
+      await cluster.nodes[0].link.command.publish(channel, garbage);
+    }
+    nodes[0].service.setOperatorState(SUBJECT, 'FORCED_OPEN', now);
+    await eventually(() => expect(nodes[2].service.stateOf(SUBJECT.id)).toBe('FORCED_OPEN'));
   });
 
   it('forgets a deleted instance everywhere', async () => {

@@ -19,17 +19,20 @@ import { RedisLink } from './redis-link';
 
 /**
  * Compare-and-set of one breaker record: written only if its version is still the one the change
- * was computed from; then, if asked, the new record is published in the same atomic step (so
- * every node sees versions in order). Returns {1, version} or {0, version, record}.
+ * was computed from (or, with ARGV[5] = '1', if the record is gone: Redis lost it, and the node
+ * writes its copy back under the version it knew, so the others take it); then, if asked, the new
+ * record is published in the same atomic step (so every node sees versions in order). Returns
+ * {1, version} or {0, version, record}.
  */
 const COMPARE_AND_SET = `
 local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
-if current ~= tonumber(ARGV[1]) then
+local expected = tonumber(ARGV[1])
+if current ~= expected and not (current == 0 and ARGV[5] == '1') then
   return {0, current, redis.call('HGET', KEYS[1], 'r') or ''}
 end
-redis.call('HSET', KEYS[1], 'v', current + 1, 'r', ARGV[2])
+redis.call('HSET', KEYS[1], 'v', expected + 1, 'r', ARGV[2])
 if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
-return {1, current + 1}
+return {1, expected + 1}
 `;
 
 /** [1, version] when written; [0, version, record] when another version was there. */
@@ -42,6 +45,7 @@ interface CompareAndSetCommand {
     record: string,
     channel: string,
     announcement: string,
+    restore: '0' | '1',
   ): Promise<CompareAndSetReply>;
 }
 
@@ -56,6 +60,8 @@ interface Entry {
   readonly key: BreakerKey;
   /** The shared record as last committed or read (or, while Redis was away, this node's own). */
   base: BreakerRecord;
+  /** `base` encoded, once known (so an unchanged batch is recognised without encoding it again). */
+  baseBlob: string | undefined;
   /** Redis version of `base`; 0: not in Redis as far as this node knows. */
   version: number;
   /** What this node decides from: `base` with every change not yet committed applied. */
@@ -78,6 +84,8 @@ interface Announcement {
 
 const MUTED: TransitionSink = { transition: () => undefined };
 const SCAN_COUNT = 500;
+/** How long a change may wait for others to share its commit. */
+const COMMIT_DELAY_MS = 5;
 /** Deleted instances remembered, so a late announcement cannot bring one back (ids are never reused). */
 const TOMBSTONES = 10_000;
 
@@ -223,6 +231,7 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
       entry = {
         key: { projectId: key.projectId, instanceId: key.instanceId },
         base,
+        baseBlob: undefined,
         version: 0,
         view: copy(base),
         committing: [],
@@ -240,7 +249,8 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
     this.due.add(entry);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flushDue());
+    // A few ms of reports per commit: under load one compare-and-set carries many of them.
+    setTimeout(() => this.flushDue(), COMMIT_DELAY_MS).unref();
   }
 
   private flushDue(): void {
@@ -268,6 +278,7 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
 
   /** One batch until it commits; false when Redis could not be reached (the batch is then kept locally). */
   private async commitBatch(entry: Entry): Promise<boolean> {
+    let restore = false;
     for (;;) {
       const draft = copy(entry.base);
       const made: [TransitionSink, BreakerTransition][] = [];
@@ -275,47 +286,67 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
         op.run(draft, { transition: (transition) => made.push([op.sink, transition]) });
       }
       const blob = encode(draft);
-      if (!entry.dirty && made.length === 0 && blob === encode(entry.base)) return true;
-      const announce = made.length > 0 || decides(entry.base) !== decides(draft);
+      if (!entry.dirty && made.length === 0 && blob === (entry.baseBlob ??= encode(entry.base))) return true;
+      const announce = restore || made.length > 0 || decides(entry.base) !== decides(draft);
       let reply: CompareAndSetReply;
       try {
         const message: Announcement | undefined = announce
           ? { n: this.link.nodeId, id: entry.key.instanceId, v: entry.version + 1, r: blob, t: made.map((m) => m[1]) }
           : undefined;
-        reply = await this.compareAndSet(entry, blob, message);
+        reply = await this.compareAndSet(entry, blob, message, restore);
       } catch {
         entry.base = draft;
+        entry.baseBlob = blob;
         entry.dirty = true;
         pass(made);
         return false;
       }
       if (reply[0] === 1) {
-        entry.base = draft;
-        entry.version = Number(reply[1]);
+        const version = Number(reply[1]);
+        // A newer record may have been announced (and adopted) before this reply was read: it
+        // already holds this batch, so keep it.
+        if (version > entry.version) {
+          entry.base = draft;
+          entry.baseBlob = blob;
+          entry.version = version;
+        }
         entry.dirty = false;
         pass(made);
         return true;
       }
+      const current = decode(reply[2]);
+      if (current === undefined) {
+        if (this.deleted.has(entry.key.instanceId)) return true; // deleted meanwhile: nothing to keep
+        // The record is gone from Redis (it restarted empty): write this node's copy back.
+        restore = true;
+        continue;
+      }
       // Another node committed first: run the batch again on its record.
       entry.version = Number(reply[1]);
-      entry.base = decode(reply[2]) ?? newBreakerRecord(entry.key, draft.since);
+      entry.base = current;
+      entry.baseBlob = reply[2];
       entry.dirty = false;
     }
   }
 
   private receive(text: string): void {
-    let message: Announcement;
+    let message: Partial<Announcement> | null;
     try {
-      message = JSON.parse(text) as Announcement;
+      message = JSON.parse(text) as Partial<Announcement> | null;
     } catch {
       return;
     }
-    if (message.n === this.link.nodeId) return;
-    const record = decode(message.r);
+    // Anyone with access to Redis can publish here: take only well-formed announcements.
+    if (typeof message !== 'object' || message === null || typeof message.n !== 'string') return;
+    if (message.n === this.link.nodeId || !Number.isSafeInteger(message.v)) return;
+    const record = decode(typeof message.r === 'string' ? message.r : undefined);
     if (record === undefined) return;
-    this.adopt(record, Number(message.v));
-    for (const transition of message.t ?? []) {
-      const remote: BreakerTransition = { ...transition, remote: true };
+    this.adopt(record, message.v!);
+    if (!Array.isArray(message.t)) return;
+    for (const transition of message.t as unknown[]) {
+      if (typeof transition !== 'object' || transition === null) continue;
+      if ((transition as Partial<BreakerTransition>).instanceId !== record.instanceId) continue;
+      const remote: BreakerTransition = { ...(transition as BreakerTransition), remote: true };
       for (const listener of this.remoteListeners) {
         try {
           listener(remote);
@@ -332,6 +363,7 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
     const entry = this.entryFor(record, record.since);
     if (version <= entry.version || entry.dirty) return;
     entry.base = record;
+    entry.baseBlob = undefined;
     entry.version = version;
     entry.view = replay(record, [...entry.committing, ...entry.pending]);
   }
@@ -358,7 +390,12 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
     } while (cursor !== '0');
   }
 
-  private compareAndSet(entry: Entry, blob: string, message: Announcement | undefined): Promise<CompareAndSetReply> {
+  private compareAndSet(
+    entry: Entry,
+    blob: string,
+    message: Announcement | undefined,
+    restore: boolean,
+  ): Promise<CompareAndSetReply> {
     const command = this.link.command as unknown as CompareAndSetCommand;
     const announcement = message === undefined ? '' : JSON.stringify(message);
     return command.breakerCompareAndSet(
@@ -367,6 +404,7 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
       blob,
       this.channel,
       announcement,
+      restore ? '1' : '0',
     );
   }
 

@@ -60,6 +60,23 @@ const redisUrl = testRedisUrl();
     expect(cluster.nodes[1].bus.resyncCount).toBe(1);
   });
 
+  it('ignores malformed messages on the channel and keeps delivering', async () => {
+    const channel = `${cluster.prefix}bus`;
+    for (const garbage of [
+      'null',
+      '{',
+      '"text"',
+      '{"n":"x","b":"y","s":1,"m":[5,[7,1],null]}',
+      '{"n":1,"b":"y","s":1,"m":[]}',
+    ]) {
+      await cluster.nodes[0].link.command.publish(channel, garbage);
+    }
+    buses[0].publish({ type: 'apikey.changed', keyHash: 'still-here' });
+    await eventually(() =>
+      expect(heard[1].map(([event]) => (event as { keyHash?: string }).keyHash)).toContain('still-here'),
+    );
+  });
+
   it('knows the live nodes from their heartbeats', async () => {
     await eventually(() => expect(cluster.nodes[1].bus.nodes()).toEqual(['a', 'b']), 3000);
   });

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import Redis, { type RedisOptions } from 'ioredis';
 import { type ClusterConfig, describeRedis } from '../config/cluster-config';
 
@@ -16,7 +16,7 @@ const retryStrategy = (attempt: number): number => Math.min(50 * attempt, 500);
  * link.onUp(() => this.resync());
  */
 @Injectable()
-export class RedisLink implements OnModuleDestroy {
+export class RedisLink implements OnApplicationShutdown {
   readonly command: Redis;
   readonly subscriber: Redis;
   readonly nodeId: string;
@@ -105,7 +105,11 @@ export class RedisLink implements OnModuleDestroy {
     return () => this.downListeners.delete(listener);
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * Closed last (after every module's `onModuleDestroy` and `beforeApplicationShutdown`), so the
+   * stores can still commit what they queued during a graceful stop.
+   */
+  async onApplicationShutdown(): Promise<void> {
     this.closing = true;
     await Promise.allSettled([this.command.quit(), this.subscriber.quit()]);
     this.command.disconnect();

@@ -19,6 +19,7 @@ export class RegistrySync implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Registry');
   private queue: Promise<void> = Promise.resolve();
   private readonly stops: (() => void)[] = [];
+  private touchedDuringLoad: Set<string> | undefined;
 
   constructor(
     @InjectRepository(ApiInstanceEntity) private readonly instances: Repository<ApiInstanceEntity>,
@@ -31,12 +32,14 @@ export class RegistrySync implements OnModuleInit, OnModuleDestroy {
     this.stops.push(
       this.events.subscribe('instances.changed', (event, origin) => {
         if (origin.remote) this.enqueue(() => this.reload(event.instanceIds));
+        else this.noteLocal(event.instanceIds);
       }),
       this.events.subscribe('instances.deleted', (event, origin) => {
         if (origin.remote)
           this.enqueue(() => Promise.resolve(event.instanceIds.forEach((id) => this.index.remove(id))));
+        else this.noteLocal(event.instanceIds);
       }),
-      this.events.subscribe('state.resync', () => this.enqueue(() => this.loader.load())),
+      this.events.subscribe('state.resync', () => this.enqueue(() => this.reloadAll())),
     );
   }
 
@@ -54,6 +57,25 @@ export class RegistrySync implements OnModuleInit, OnModuleDestroy {
       // The database did not answer: the index may be behind until the next resync or change.
       this.logger.error({ err: error }, 'Could not apply a registry change from another node');
     });
+  }
+
+  /**
+   * The whole index from the database. A write this node makes meanwhile updates the index at
+   * once, and the snapshot being read may predate it: such ids are read again afterwards.
+   */
+  private async reloadAll(): Promise<void> {
+    const touched = new Set<string>();
+    this.touchedDuringLoad = touched;
+    try {
+      await this.loader.load();
+    } finally {
+      this.touchedDuringLoad = undefined;
+    }
+    if (touched.size > 0) await this.reload([...touched]);
+  }
+
+  private noteLocal(ids: readonly string[]): void {
+    if (this.touchedDuringLoad !== undefined) for (const id of ids) this.touchedDuringLoad.add(id);
   }
 
   private async reload(ids: readonly string[]): Promise<void> {

@@ -18,7 +18,7 @@ export function testRedisUrl(): string | undefined {
       'TEST_REDIS_URL is not set: CI runs the Redis suites (e.g. TEST_REDIS_URL=redis://127.0.0.1:6379/15)',
     );
   }
-  // eslint-disable-next-line no-console
+
   console.warn('TEST_REDIS_URL is not set: the Redis suites are skipped');
   return undefined;
 }
@@ -65,7 +65,7 @@ export async function testCluster(
       }
       for (const node of nodes) {
         node.bus.onModuleDestroy();
-        await node.link.onModuleDestroy();
+        await node.link.onApplicationShutdown();
       }
     },
   };
@@ -110,7 +110,7 @@ export async function startTestNode(
     close: () =>
       (closed ??= (async () => {
         bus.onModuleDestroy();
-        await link.onModuleDestroy();
+        await link.onApplicationShutdown();
       })()),
   };
 }
