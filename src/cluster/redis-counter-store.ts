@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
-import type { CounterSpace, CounterStore, DeadlineSpace } from '../state/counter-store';
+import { type CounterSpace, type CounterStore, Deadlines, type DeadlineSpace } from '../state/counter-store';
 import { ClusterBus } from './cluster-bus';
 import { LuaScript } from './lua-script';
 import { RedisLink } from './redis-link';
@@ -317,7 +317,7 @@ export class SharedCounter {
 export class RedisCounterStore implements CounterStore, OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Counters');
   private readonly counters: Record<CounterSpace, Map<string, SharedCounter>> = { rpm: new Map(), tpm: new Map() };
-  private readonly deadlines: Record<DeadlineSpace, Map<string, number>> = { cooldown: new Map() };
+  private readonly deadlines = new Deadlines();
   /** Deadlines set while Redis could not take them. */
   private readonly unwritten: Record<DeadlineSpace, Map<string, number>> = { cooldown: new Map() };
   private queue: SharedCounter[] = [];
@@ -388,18 +388,11 @@ export class RedisCounterStore implements CounterStore, OnModuleInit, OnModuleDe
   }
 
   deadline(space: DeadlineSpace, id: string, now: number): number | undefined {
-    const deadlines = this.deadlines[space];
-    const until = deadlines.get(id);
-    if (until === undefined) return undefined;
-    if (until > now) return until;
-    deadlines.delete(id);
-    return undefined;
+    return this.deadlines.ahead(space, id, now);
   }
 
   extendDeadline(space: DeadlineSpace, id: string, until: number): number {
-    const current = this.deadlines[space].get(id);
-    if (current !== undefined && current >= until) return current;
-    this.deadlines[space].set(id, until);
+    if (!this.deadlines.extend(space, id, until)) return this.deadlines.current(space, id)!;
     this.bus.send(DEADLINE, [space, id, until]);
     this.writeDeadline(space, id, until);
     return until;
@@ -407,10 +400,8 @@ export class RedisCounterStore implements CounterStore, OnModuleInit, OnModuleDe
 
   forget(id: string): void {
     for (const space of COUNTER_SPACES) this.counters[space].delete(id);
-    for (const space of DEADLINE_SPACES) {
-      this.deadlines[space].delete(id);
-      this.unwritten[space].delete(id);
-    }
+    this.deadlines.forget(id);
+    for (const space of DEADLINE_SPACES) this.unwritten[space].delete(id);
     if (!this.link.connected) return;
     const command = this.link.command;
     command.del(...COUNTER_SPACES.map((space) => this.link.key('ctr', space, id))).catch(() => undefined);
@@ -549,8 +540,7 @@ export class RedisCounterStore implements CounterStore, OnModuleInit, OnModuleDe
 
   private extendLocal(space: DeadlineSpace, id: string, until: number): void {
     if (!Number.isFinite(until)) return;
-    const current = this.deadlines[space].get(id);
-    if (current === undefined || current < until) this.deadlines[space].set(id, until);
+    this.deadlines.extend(space, id, until);
   }
 
   private receiveDeadline(data: unknown): void {

@@ -93,11 +93,42 @@ export class RollingSum {
   }
 }
 
+/** Deadlines per space and id, each forgotten once read past. Shared by the memory and Redis stores. */
+export class Deadlines {
+  private readonly spaces: Record<DeadlineSpace, Map<string, number>> = { cooldown: new Map() };
+
+  /** The deadline if it is still ahead of `now`. */
+  ahead(space: DeadlineSpace, id: string, now: number): number | undefined {
+    const deadlines = this.spaces[space];
+    const until = deadlines.get(id);
+    if (until === undefined) return undefined;
+    if (until > now) return until;
+    deadlines.delete(id);
+    return undefined;
+  }
+
+  current(space: DeadlineSpace, id: string): number | undefined {
+    return this.spaces[space].get(id);
+  }
+
+  /** Moves the deadline to `until` unless it is already as late; true when it moved. */
+  extend(space: DeadlineSpace, id: string, until: number): boolean {
+    const current = this.spaces[space].get(id);
+    if (current !== undefined && current >= until) return false;
+    this.spaces[space].set(id, until);
+    return true;
+  }
+
+  forget(id: string): void {
+    for (const deadlines of Object.values(this.spaces)) deadlines.delete(id);
+  }
+}
+
 /** One node's counters and deadlines, in memory. */
 @Injectable()
 export class MemoryCounterStore implements CounterStore {
   private readonly sums: Record<CounterSpace, Map<string, RollingSum>> = { rpm: new Map(), tpm: new Map() };
-  private readonly deadlines: Record<DeadlineSpace, Map<string, number>> = { cooldown: new Map() };
+  private readonly deadlines = new Deadlines();
 
   add(space: CounterSpace, id: string, at: number, amount: number, now: number): void {
     const sums = this.sums[space];
@@ -115,24 +146,16 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   deadline(space: DeadlineSpace, id: string, now: number): number | undefined {
-    const deadlines = this.deadlines[space];
-    const until = deadlines.get(id);
-    if (until === undefined) return undefined;
-    if (until > now) return until;
-    deadlines.delete(id);
-    return undefined;
+    return this.deadlines.ahead(space, id, now);
   }
 
   extendDeadline(space: DeadlineSpace, id: string, until: number): number {
-    const deadlines = this.deadlines[space];
-    const current = deadlines.get(id);
-    const next = current !== undefined && current > until ? current : until;
-    deadlines.set(id, next);
-    return next;
+    this.deadlines.extend(space, id, until);
+    return this.deadlines.current(space, id)!;
   }
 
   forget(id: string): void {
     for (const sums of Object.values(this.sums)) sums.delete(id);
-    for (const deadlines of Object.values(this.deadlines)) deadlines.delete(id);
+    this.deadlines.forget(id);
   }
 }
