@@ -31,7 +31,7 @@ import { rssMb, stopServer } from './children';
 import { type BenchReport, type Check, machine, medianRow, pairedRatio, sourceVersion } from './report';
 import { type LoadOptions, type ScenarioRow, mixRequests, reportRequests, selectRequests } from './scenarios';
 import { type Fixture, sampleSelect, seed } from './seed';
-import { type Session, childEnv } from './session';
+import { type Session, startBareBaseline } from './session';
 
 /** The issue's target for a cluster: select and report ≥ 0.5× the bare Fastify baseline. */
 export const CLUSTER_TARGET = 0.5;
@@ -218,17 +218,8 @@ export async function clusterPhase(
 
     let bare: { url: string; pid: number; request: Parameters<typeof session.load>[2][number] } | undefined;
     if (options.only.includes('baseline')) {
-      const child = await session.start('bare', {
-        name: 'bare-fastify',
-        args: ['-r', 'ts-node/register/transpile-only', join(__dirname, 'bare-fastify.ts')],
-        env: childEnv({ BENCH_RESPONSE_JSON: sample.response }),
-      });
-      const request = {
-        method: 'POST' as const,
-        path: '/select',
-        headers: { 'content-type': 'application/json', 'api-key': fixture.tenants[0].key },
-        body: sample.request,
-      };
+      const child = await startBareBaseline(session, sample, fixture.tenants[0].key);
+      const { request } = child;
       log(`cluster: baseline: bare Fastify pid ${child.pid} at ${child.url}`);
       const base: LoadOptions = { url: child.url, connections: options.connections, duration: options.warmup };
       warmups.push(await session.load(child.pid, 'cluster warm-up baseline', [request], base));

@@ -48,7 +48,7 @@ import {
 } from './report';
 import { type LoadOptions, type ScenarioRow, mixRequests, reportRequests, selectRequests } from './scenarios';
 import { sampleSelect, seed } from './seed';
-import { Session, childEnv } from './session';
+import { Session, childEnv, startBareBaseline } from './session';
 
 const ROOT = resolve(__dirname, '..', '..');
 const ADMIN = { adminUsername: 'admin', adminPassword: 'bench-admin-password' };
@@ -184,17 +184,8 @@ async function singleNode(options: Options, session: Session, tmp: string, dist:
   };
   let bare: { url: string; pid: number; request: Parameters<typeof session.load>[2][number] } | undefined;
   if (options.only.includes('baseline')) {
-    const child = await session.start('bare', {
-      name: 'bare-fastify',
-      args: ['-r', 'ts-node/register/transpile-only', join(__dirname, 'bare-fastify.ts')],
-      env: childEnv({ BENCH_RESPONSE_JSON: sample.response }),
-    });
-    const request = {
-      method: 'POST' as const,
-      path: '/select',
-      headers: { 'content-type': 'application/json', 'api-key': fixture.tenants[0].key },
-      body: sample.request,
-    };
+    const child = await startBareBaseline(session, sample, fixture.tenants[0].key);
+    const { request } = child;
     const answer = await fetch(`${child.url}/select`, request);
     sizes.baselineRequestBody = Buffer.byteLength(sample.request);
     sizes.baselineResponseBody = Buffer.byteLength(await answer.text());

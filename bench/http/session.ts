@@ -1,5 +1,6 @@
 /** One benchmark run's children and its SIGINT state; the environment children get. */
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { type ServerChild, cpuTimeMs, startServer, stopServer, systemCpuMs } from './children';
 import { type ScenarioRow, runLoad, stopLoad } from './scenarios';
 
@@ -94,4 +95,28 @@ export class Session {
     stopLoad();
     await Promise.all([stopServer(this.bare), stopServer(this.gateway), ...this.nodes.map((node) => stopServer(node))]);
   }
+}
+
+/** The bare Fastify baseline as a child process, answering `response` to the select `request` body. */
+export async function startBareBaseline(
+  session: Session,
+  sample: { readonly request: string; readonly response: string },
+  apiKey: string,
+): Promise<{
+  url: string;
+  pid: number;
+  request: { method: 'POST'; path: string; headers: Record<string, string>; body: string };
+}> {
+  const child = await session.start('bare', {
+    name: 'bare-fastify',
+    args: ['-r', 'ts-node/register/transpile-only', join(__dirname, 'bare-fastify.ts')],
+    env: childEnv({ BENCH_RESPONSE_JSON: sample.response }),
+  });
+  const request = {
+    method: 'POST' as const,
+    path: '/select',
+    headers: { 'content-type': 'application/json', 'api-key': apiKey },
+    body: sample.request,
+  };
+  return { url: child.url, pid: child.pid, request };
 }
