@@ -1,11 +1,12 @@
 /**
- * The failover benchmark's quick mode (three compressed scenarios, under 90 s) against a real
+ * The failover benchmark's quick mode (four compressed scenarios, under 90 s) against a real
  * gateway process started from src, with loose thresholds that hold run after run (the full-mode
  * acceptance targets are reported by `npm run bench:failover`, not asserted here).
  */
 import { runFailoverBench } from '../bench/failover/failover-bench';
 import type { FailoverReport } from '../bench/failover/report';
 import type { ScenarioFigures } from '../bench/failover/metrics';
+import { breakerOnly } from '../bench/failover/scenarios/breaker-only';
 
 const lines: string[] = [];
 
@@ -34,6 +35,30 @@ describe('failover benchmark, quick mode', () => {
     expect(gateway.failedDuringFault).toBeLessThanOrEqual(30);
     expect(gateway.failedDuringFault * 4).toBeLessThan(roundRobin.failedDuringFault);
     expect(gateway.ejectAfterS).not.toBeNull();
+  });
+
+  it('breaker only (round-robin): the dead instance trips during the fault and recovers through HALF_OPEN', () => {
+    // What only a breaker can do: smart alone also keeps traffic off a dead instance, so the
+    // hard-outage figures above cannot tell a breaker that never trips; round-robin can.
+    const s = scenario(report, 'breaker-only');
+    const [fault] = breakerOnly.build('quick').faults;
+    const end = fault.endS ?? s.durationS;
+    const dead = s.breakerTransitions.filter((t) => t.businessId === fault.businessId);
+    const trip = dead.find((t) => t.from === 'CLOSED' && t.to === 'OPEN');
+    expect(trip).toBeDefined();
+    expect(trip!.atS).toBeGreaterThanOrEqual(fault.startS);
+    expect(trip!.atS).toBeLessThanOrEqual(end);
+    expect(s.policies.gateway.ejections).toBeGreaterThanOrEqual(1);
+    // Back in service by a successful probe once the backend returned.
+    const closing = dead.at(-1);
+    expect(closing).toMatchObject({ from: 'HALF_OPEN', to: 'CLOSED' });
+    expect(closing!.atS).toBeGreaterThanOrEqual(end);
+    expect(s.finalBreakers[fault.businessId]).toBe('CLOSED');
+    // The healthy peers never tripped.
+    expect(s.breakerTransitions.filter((t) => t.businessId !== fault.businessId)).toEqual([]);
+    // Out of rotation while open: far fewer failed calls than round-robin without a breaker.
+    const failed = s.policies.gateway.faults[0].failedDuringFault;
+    expect(failed * 4).toBeLessThan(s.policies['round-robin'].faults[0].failedDuringFault);
   });
 
   it('caller errors only: nothing ejected, every breaker closed', () => {

@@ -8,7 +8,7 @@ import { NODE_IDS, waitServed } from '../cluster/cluster';
 import { call } from '../http/seed';
 import { MockBackend, callBackend } from './backend';
 import { type Choice, type Policy, type ReportMode, oracle, referenceModel, roundRobin } from './baselines';
-import { type GatewayProject, gatewayPolicy } from './gateway-policy';
+import { type BreakerTransitionRecord, type GatewayProject, breakerTransitions, gatewayPolicy } from './gateway-policy';
 import { mulberry32 } from '../../test/utils/mulberry32';
 import type { Attempt, CallRecord, PolicyName, Scenario } from './types';
 
@@ -32,6 +32,8 @@ export interface ScenarioRun {
    * when every node agrees, else each node's (`a OPEN, b CLOSED, c CLOSED`).
    */
   readonly finalBreakers: Record<string, string>;
+  /** The gateway's breaker transitions during the run, oldest first (seconds from its start). */
+  readonly breakerTransitions: readonly BreakerTransitionRecord[];
   /** On several nodes: ms from the registration until every other node served the instances. */
   readonly propagationMs?: number;
   readonly wallS: number;
@@ -135,11 +137,17 @@ export async function runScenario(scenario: Scenario, target: GatewayTarget, see
     : undefined;
   // Before the run starts scenario time is far negative: every script is healthy there.
   let origin = performance.now() + 1e9;
+  let originWallMs = Date.now();
   const now = (): number => performance.now() - origin;
   const backends = scenario.backends.map((spec, i) => new MockBackend(spec, seed * 1000 + i, now));
   await Promise.all(backends.map((b) => b.start()));
   const urls = new Map(backends.map((b) => [b.spec.businessId, b.url]));
-  const gateway = gatewayPolicy({ project, primary: scenario.primary, fallbackChain: scenario.fallbackChain });
+  const gateway = gatewayPolicy({
+    project,
+    primary: scenario.primary,
+    fallbackChain: scenario.fallbackChain,
+    strategy: scenario.gatewayStrategy,
+  });
   const policies: Policy[] = [gateway, oracle(scenario), roundRobin(scenario), referenceModel(scenario)];
   const calls = Object.fromEntries(policies.map((p) => [p.name, [] as CallRecord[]])) as Record<
     PolicyName,
@@ -149,6 +157,7 @@ export async function runScenario(scenario: Scenario, target: GatewayTarget, see
   const pending: Promise<void>[] = [];
   try {
     origin = performance.now();
+    originWallMs = Date.now();
     for (const atMs of arrivals(scenario, seed)) {
       const wait = atMs - now();
       if (wait > 0) await sleep(wait);
@@ -172,6 +181,7 @@ export async function runScenario(scenario: Scenario, target: GatewayTarget, see
       ejections,
       gatewaySelectErrors: Object.fromEntries(gateway.selectErrors),
       finalBreakers: await finalBreakers(project),
+      breakerTransitions: await breakerTransitions(project, originWallMs),
       wallS: Math.round(now() / 100) / 10,
       ...(propagationMs === undefined ? {} : { propagationMs }),
     };

@@ -51,6 +51,7 @@ export function gatewayPolicy(options: {
   project: GatewayProject;
   primary: string;
   fallbackChain?: readonly string[];
+  strategy?: string;
 }): Policy & { selectErrors: Map<string, number> } {
   const { project } = options;
   const headers = { 'content-type': 'application/json', 'api-key': project.key };
@@ -69,6 +70,7 @@ export function gatewayPolicy(options: {
       const response = await post(node, '/api/gateway/select-instance', {
         apiIdentifier: options.primary,
         apiType: API_TYPE,
+        ...(options.strategy ? { strategy: options.strategy } : {}),
         ...(options.fallbackChain ? { fallbackChain: options.fallbackChain } : {}),
         ...(excluded.length ? { excludeInstanceIds: excluded.map((e) => e.instanceId) } : {}),
       });
@@ -112,4 +114,45 @@ export function gatewayPolicy(options: {
       return ((await response.json()) as { data: { total: number } }).data.total;
     },
   };
+}
+
+/** One breaker transition of the scenario's project, seconds from the scenario's start. */
+export interface BreakerTransitionRecord {
+  readonly businessId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly atS: number;
+  readonly reason: string;
+}
+
+/**
+ * Every breaker transition the gateway logged for the project since `originWallMs` (the
+ * scenario's start on the wall clock), oldest first: the breaker's own account of the run.
+ */
+export async function breakerTransitions(
+  project: GatewayProject,
+  originWallMs: number,
+): Promise<BreakerTransitionRecord[]> {
+  const businessIdOf = new Map([...project.ids].map(([businessId, id]) => [id, businessId]));
+  const items: { instanceId: string; from: string; to: string; at: string; reason: string }[] = [];
+  for (let page = 1; ; page++) {
+    const query = `projectId=${project.projectId}&size=200&page=${page}`;
+    const response = await fetch(`${project.url}/api/admin/breaker-events?${query}`, {
+      headers: { authorization: `Bearer ${project.adminToken}` },
+    });
+    if (response.status !== 200)
+      throw new Error(`breaker-events answered ${response.status}: ${await response.text()}`);
+    const { data } = (await response.json()) as { data: { items: typeof items; total: number } };
+    items.push(...data.items);
+    if (data.items.length === 0 || items.length >= data.total) break;
+  }
+  return items
+    .map((e) => ({
+      businessId: businessIdOf.get(e.instanceId) ?? e.instanceId,
+      from: e.from,
+      to: e.to,
+      atS: Math.round((Date.parse(e.at) - originWallMs) / 100) / 10,
+      reason: e.reason,
+    }))
+    .sort((a, b) => a.atS - b.atS);
 }

@@ -1,5 +1,6 @@
 /** The figures of one scenario run, per policy: success ratios, failed attempts, ejection and recovery times. */
 import type { ScenarioRun } from './driver';
+import type { BreakerTransitionRecord } from './gateway-policy';
 import { type Attempt, type CallRecord, type Fault, POLICIES, type PolicyName, type Scenario } from './types';
 
 export interface FaultFigures {
@@ -141,6 +142,8 @@ export interface ScenarioFigures {
   readonly policies: Record<PolicyName, PolicyFigures>;
   readonly gatewaySelectErrors: Record<string, number>;
   readonly finalBreakers: Record<string, string>;
+  /** The gateway's breaker transitions during the run, oldest first (seconds from its start). */
+  readonly breakerTransitions: readonly BreakerTransitionRecord[];
   /** On several nodes: ms until every other node served the instances registered on the first. */
   readonly propagationMs?: number;
 }
@@ -160,6 +163,7 @@ export function scenarioFigures(run: ScenarioRun): ScenarioFigures {
     policies,
     gatewaySelectErrors: run.gatewaySelectErrors,
     finalBreakers: run.finalBreakers,
+    breakerTransitions: run.breakerTransitions,
     ...(run.propagationMs === undefined ? {} : { propagationMs: run.propagationMs }),
   };
 }

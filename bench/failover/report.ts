@@ -58,6 +58,7 @@ function scenarioMarkdown(s: ScenarioFigures): string {
   const breakers = Object.entries(s.finalBreakers).map(([id, state]) =>
     state.includes(',') ? `${id} (${state})` : `${id} ${state}`,
   );
+  const transitions = s.breakerTransitions.map((t) => `${t.businessId} ${t.from} → ${t.to} at ${t.atS} s`);
   const propagation =
     s.propagationMs === undefined
       ? ''
@@ -72,6 +73,8 @@ function scenarioMarkdown(s: ScenarioFigures): string {
     ...faults,
     '',
     `Gateway refusals: ${errors.length ? errors.join(', ') : 'none'}. Breakers at the end: ${breakers.join(', ')}.${propagation}`,
+    '',
+    `Breaker transitions: ${transitions.length ? transitions.join('; ') : 'none'}.`,
     '',
   ].join('\n');
 }

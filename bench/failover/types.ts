@@ -63,6 +63,8 @@ export interface Scenario {
   readonly client: ClientProfile;
   /** Full-mode acceptance target, for the report. */
   readonly target?: string;
+  /** The strategy the gateway's client names in its selects (default: the project's, `smart`). */
+  readonly gatewayStrategy?: string;
 }
 
 export type Outcome = 'ok' | 'server-error' | 'client-error' | 'rate-limited' | 'refused' | 'timeout' | 'reset';

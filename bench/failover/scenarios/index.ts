@@ -1,4 +1,5 @@
 /** Every scenario, in the order a full run plays them. */
+import { breakerOnly } from './breaker-only';
 import { brownOut } from './brown-out';
 import { callerErrors } from './caller-errors';
 import type { ScenarioEntry } from './common';
@@ -20,4 +21,5 @@ export const SCENARIOS: readonly ScenarioEntry[] = [
   tierDown,
   fallbackChain,
   silentCaller,
+  breakerOnly,
 ];
