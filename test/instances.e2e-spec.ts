@@ -1,5 +1,9 @@
 import { DataSource } from 'typeorm';
+import { LeaseManager } from '../src/protection/lease-manager';
+import { QuotaService } from '../src/rate-limit/quota.service';
 import { RegistryIndex } from '../src/registry/registry-index';
+import { readRoutingParams } from '../src/registry/routing-params';
+import { InstanceStatsRegistry } from '../src/statistics/instance-stats-registry';
 import { RegistryLoader } from '../src/registry/registry-loader';
 import { adminToken, createProject, type TestProject } from './utils/fixtures';
 import { createTestApp, type TestApp } from './utils/test-app';
@@ -72,6 +76,45 @@ describeEachDatabase('instance registry', (database) => {
       const res = await agentx('delete', '/api/instances/MODEL/model-del').expect(200);
       expect(res.body).toMatchObject({ code: 200, data: 1 });
       expect((await agentx('delete', '/api/instances/MODEL/model-del').expect(200)).body.data).toBe(0);
+    });
+
+    it('DELETE forgets the instance everywhere: its open leases, statistics and quota counters', async () => {
+      const created = await agentx(
+        'post',
+        '/api/instances',
+        '{"apiIdentifier":"forget-me","apiType":"MODEL","businessId":"model-forget","routingParams":{"rpmLimit":100}}',
+      ).expect(200);
+      const id = created.body.data.id as string;
+      const select = () =>
+        agentx('post', '/api/gateway/select-instance', '{"apiIdentifier":"forget-me","apiType":"MODEL"}').expect(200);
+      const first = await select();
+      await select();
+      await agentx(
+        'post',
+        '/api/gateway/report-result',
+        JSON.stringify({
+          instanceId: id,
+          businessId: 'model-forget',
+          selectionId: first.body.data.selectionId,
+          success: true,
+          latencyMs: 40,
+          callTimestamp: gateway.clock.now(),
+        }),
+      ).expect(200);
+      const leases = gateway.app.get(LeaseManager);
+      const stats = gateway.app.get(InstanceStatsRegistry);
+      const quotas = gateway.app.get(QuotaService);
+      const now = gateway.clock.now();
+      expect(leases.openCount(id)).toBe(1);
+      expect(stats.peek(id)).toBeDefined();
+      expect(quotas.snapshot(id, readRoutingParams({ rpmLimit: 100 }), now).rpm.used).toBe(2);
+      const unreportedBefore = leases.unreportedTotal;
+
+      await agentx('delete', '/api/instances/MODEL/model-forget').expect(200);
+      expect(leases.openCount(id)).toBe(0);
+      expect(leases.unreportedTotal).toBe(unreportedBefore); // dropped, not counted as unreported
+      expect(stats.peek(id)).toBeUndefined();
+      expect(quotas.snapshot(id, readRoutingParams({ rpmLimit: 100 }), now).rpm.used).toBe(0);
     });
 
     it('DELETE /api/instances/batch with a JSON body', async () => {

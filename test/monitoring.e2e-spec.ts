@@ -23,6 +23,7 @@ interface Sent {
   readonly at: number;
   readonly success: boolean;
   readonly failure: boolean;
+  readonly rateLimited: boolean;
   readonly latencyMs: number;
   readonly totalTokens: number;
   readonly cost: number;
@@ -33,6 +34,8 @@ function expected(sent: readonly Sent[]) {
   const buckets = new Array<number>(HISTOGRAM_BUCKETS).fill(0);
   let successes = 0;
   let failures = 0;
+  let rateLimited = 0;
+  let lastAt = 0;
   let latency = 0;
   let tokens = 0;
   let cost = 0;
@@ -40,6 +43,8 @@ function expected(sent: readonly Sent[]) {
     buckets[bucketOf(one.latencyMs)]++;
     if (one.success) successes++;
     if (one.failure) failures++;
+    if (one.rateLimited) rateLimited++;
+    lastAt = Math.max(lastAt, one.at);
     latency += one.latencyMs;
     tokens += one.totalTokens;
     cost += one.cost;
@@ -53,6 +58,8 @@ function expected(sent: readonly Sent[]) {
     calls,
     successes,
     failures,
+    rateLimited,
+    lastActiveTime: calls ? new Date(lastAt).toISOString() : undefined,
     successRate: calls ? Math.round(((successes * 100) / calls) * 100) / 100 : null,
     averageLatency: calls ? Math.round((latency / calls) * 100) / 100 : null,
     p50: p(0.5),
@@ -114,6 +121,7 @@ describeEachDatabase('minute metrics and monitoring', (database) => {
           at,
           success: outcome.success,
           failure: 'statusCode' in outcome ? outcome.statusCode === 503 : 'errorType' in outcome,
+          rateLimited: 'statusCode' in outcome && outcome.statusCode === 429,
           latencyMs,
           totalTokens,
           cost,
@@ -200,6 +208,8 @@ describeEachDatabase('minute metrics and monitoring', (database) => {
         successRate: want.successRate,
         averageLatency: want.averageLatency,
         failureCount: want.failures,
+        rateLimitedCount: want.rateLimited,
+        lastActiveTime: want.lastActiveTime,
         p95LatencyMs: want.p95,
         p99LatencyMs: want.p99,
         totalTokens: want.tokens,

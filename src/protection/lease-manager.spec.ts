@@ -37,6 +37,15 @@ describe('LeaseManager', () => {
     expect(leases.closeForCall('p', 'i', clock.now())).toBeUndefined();
   });
 
+  it('a report timestamped in the same millisecond as its lease closes that lease, not an older one', () => {
+    const { clock, leases } = setup();
+    const older = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 6000 });
+    clock.advance(1);
+    const mine = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 6000 });
+    expect(leases.closeForCall('p', 'i', mine.openedAt)).toBe(mine);
+    expect(leases.closeForCall('p', 'i', older.openedAt)).toBe(older);
+  });
+
   it('opens a lease with a 32-hex selectionId, its times and defaults', () => {
     const { clock, leases } = setup();
     clock.advance(5);

@@ -46,6 +46,7 @@ describe('classifyStatusCode', () => {
     [529, 'RATE_LIMITED'],
     [408, 'TIMEOUT'],
     [504, 'TIMEOUT'],
+    [524, 'TIMEOUT'], // Cloudflare: the origin did not answer in time
     [401, 'AUTH_ERROR'],
     [403, 'AUTH_ERROR'],
     [400, 'CLIENT_ERROR'],
