@@ -4,7 +4,8 @@ import { createProject, type TestProject } from './utils/fixtures';
 import { modelInstance, postReport, registerInstances, selectedInstance } from './utils/hot-path';
 import { TcpProxy } from './utils/tcp-proxy';
 import { createTestApp, type TestApp } from './utils/test-app';
-import { mysqlDatabase, type TestDatabase } from './utils/test-database';
+import { describeWhenAvailable } from './utils/requirements';
+import { mysqlDatabase, mysqlMissing, type TestDatabase } from './utils/test-database';
 
 const url = process.env.TEST_DATABASE_URL;
 const ROUNDS = 200;
@@ -15,7 +16,7 @@ const ROUNDS = 200;
  * once the database is back every acknowledged report is in `instance_metrics_minute`. MySQL only:
  * an embedded SQLite file cannot become unreachable.
  */
-(url ? describe : describe.skip)('a database outage under load [mysql]', () => {
+describeWhenAvailable('a database outage under load [mysql]', url ? [] : [mysqlMissing()!], () => {
   let gateway: TestApp;
   let proxy: TcpProxy;
   let project: TestProject;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TEST_ADMIN } from './utils/test-app';
 import { listeningUrl, startGateway } from './utils/gateway-process';
-import { databasesUnderTest } from './utils/test-database';
+import { describeEachDatabase } from './utils/test-database';
 
 const KEY = 'durability-test-key-0123456789';
 const REPORTS = 50_000;
@@ -39,7 +39,7 @@ async function pool<T>(items: readonly T[], limit: number, work: (item: T) => Pr
  * minute metrics hold exactly what was acknowledged. The flush timer is set to a minute so that
  * only the shutdown flush can have written them.
  */
-describe.each(databasesUnderTest())('durability of minute metrics [$name]', (database) => {
+describeEachDatabase('durability of minute metrics', (database) => {
   const dir = mkdtempSync(join(tmpdir(), 'durability-'));
   let env: Record<string, string>;
 

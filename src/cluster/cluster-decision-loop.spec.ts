@@ -1,3 +1,4 @@
+import { describeWhenAvailable } from '../../test/utils/requirements';
 import { Logger } from '@nestjs/common';
 import { FakeClock } from '../common/clock';
 import type { GatewayError } from '../common/gateway-error';
@@ -15,7 +16,7 @@ import { LeaseDirectory } from '../state/lease-directory';
 import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import { ClusterLeaseDirectory } from './cluster-lease-directory';
 import { RedisCounterStore } from './redis-counter-store';
-import { type TestNode, eventually, testCluster, testRedisUrl } from './testing/redis-nodes.testing';
+import { type TestNode, eventually, testCluster, redisMissing, testRedisUrl } from './testing/redis-nodes.testing';
 
 const redisUrl = testRedisUrl();
 
@@ -32,7 +33,7 @@ interface Node {
  * Quotas and leases of three nodes sharing one Redis, through the real select and report paths:
  * what the cluster e2e suite checks over HTTP, here in one process and at the seams.
  */
-(redisUrl ? describe : describe.skip)('quotas and leases across nodes (decision loops on one Redis)', () => {
+describeWhenAvailable('quotas and leases across nodes (decision loops on one Redis)', redisMissing(), () => {
   let clock: FakeClock;
   let cluster: Awaited<ReturnType<typeof testCluster>> | undefined;
   let nodes: Node[] = [];

@@ -1,8 +1,16 @@
+import { describeWhenAvailable } from '../../test/utils/requirements';
 import { Logger } from '@nestjs/common';
 import { ID_PATTERN } from '../common/ids';
 import type { RelayedLeaseClose } from '../state/lease-directory';
 import { ClusterLeaseDirectory, decodeSelectionId, encodeSelectionId, nodeTag } from './cluster-lease-directory';
-import { type TestNode, eventually, startTestNode, testCluster, testRedisUrl } from './testing/redis-nodes.testing';
+import {
+  type TestNode,
+  eventually,
+  startTestNode,
+  testCluster,
+  redisMissing,
+  testRedisUrl,
+} from './testing/redis-nodes.testing';
 
 const redisUrl = testRedisUrl();
 
@@ -40,7 +48,7 @@ describe('cluster selectionIds', () => {
   });
 });
 
-(redisUrl ? describe : describe.skip)('ClusterLeaseDirectory: nodes on one Redis', () => {
+describeWhenAvailable('ClusterLeaseDirectory: nodes on one Redis', redisMissing(), () => {
   let cluster: Awaited<ReturnType<typeof testCluster>> | undefined;
   const directories: ClusterLeaseDirectory[] = [];
   const late: (() => Promise<void>)[] = [];

@@ -1,8 +1,9 @@
+import { describeWhenAvailable } from '../../test/utils/requirements';
 import type { Clock } from '../common/clock';
 import { ClusterBus } from './cluster-bus';
 import { RedisAffinityStore } from './redis-affinity-store';
 import { RedisLink } from './redis-link';
-import { eventually, testCluster, type TestNode, testRedisUrl } from './testing/redis-nodes.testing';
+import { eventually, testCluster, type TestNode, redisMissing, testRedisUrl } from './testing/redis-nodes.testing';
 
 const redisUrl = testRedisUrl();
 /** Real time (Redis expires keys in real time), which a test may move ahead for every node at once. */
@@ -16,7 +17,7 @@ const clock = new (class implements Clock {
 const KEY = 'p1|chat|gpt-4|session|user 42 * [x]';
 const MINUTE = 60_000;
 
-(redisUrl ? describe : describe.skip)('RedisAffinityStore: bindings shared between nodes', () => {
+describeWhenAvailable('RedisAffinityStore: bindings shared between nodes', redisMissing(), () => {
   let cluster: Awaited<ReturnType<typeof testCluster>>;
   let stores: RedisAffinityStore[];
 

@@ -1,3 +1,4 @@
+import { describeWhenAvailable } from '../../test/utils/requirements';
 import { Test } from '@nestjs/testing';
 import { DEFAULT_BREAKER_CONFIG } from '../circuit-breaker/breaker-config';
 import { type BreakerTransition, BreakerTransitions } from '../circuit-breaker/breaker-transition';
@@ -7,7 +8,7 @@ import { MemoryEventBus } from '../state/event-bus';
 import { ClusterBus } from './cluster-bus';
 import { RedisLink } from './redis-link';
 import { RedisBreakerStore } from './redis-breaker-store';
-import { eventually, testCluster, testRedisUrl } from './testing/redis-nodes.testing';
+import { eventually, testCluster, redisMissing, testRedisUrl } from './testing/redis-nodes.testing';
 
 const redisUrl = testRedisUrl();
 const SUBJECT = { id: 'b'.repeat(32), projectId: 'p'.repeat(32) };
@@ -24,7 +25,7 @@ function breakerNode(node: Awaited<ReturnType<typeof testCluster>>['nodes'][numb
   return { store, service, heard };
 }
 
-(redisUrl ? describe : describe.skip)('RedisBreakerStore: one breaker per instance for the cluster', () => {
+describeWhenAvailable('RedisBreakerStore: one breaker per instance for the cluster', redisMissing(), () => {
   let cluster: Awaited<ReturnType<typeof testCluster>>;
   let nodes: ReturnType<typeof breakerNode>[];
   let now: number;

@@ -1,3 +1,4 @@
+import { describeWhenAvailable } from '../../test/utils/requirements';
 import { Logger } from '@nestjs/common';
 import { type Clock, FakeClock, SystemClock } from '../common/clock';
 import { QuotaService } from '../rate-limit/quota.service';
@@ -5,7 +6,7 @@ import { readRoutingParams } from '../registry/routing-params';
 import { MemoryEventBus } from '../state/event-bus';
 import { TcpProxy } from '../../test/utils/tcp-proxy';
 import { RedisCounterStore, SharedCounter } from './redis-counter-store';
-import { eventually, startTestNode, testCluster, testRedisUrl } from './testing/redis-nodes.testing';
+import { eventually, startTestNode, testCluster, redisMissing, testRedisUrl } from './testing/redis-nodes.testing';
 
 const redisUrl = testRedisUrl();
 
@@ -59,7 +60,7 @@ describe('SharedCounter', () => {
   });
 });
 
-(redisUrl ? describe : describe.skip)('RedisCounterStore: nodes on one Redis', () => {
+describeWhenAvailable('RedisCounterStore: nodes on one Redis', redisMissing(), () => {
   let cluster: Awaited<ReturnType<typeof testCluster>> | undefined;
   const stores: RedisCounterStore[] = [];
   const late: (() => Promise<void>)[] = [];

@@ -1,10 +1,11 @@
+import { describeWhenAvailable } from '../../test/utils/requirements';
 import type { EventOrigin, StateEvent } from '../state/state-events';
 import { RedisEventBus } from './redis-event-bus';
-import { eventually, testCluster, testRedisUrl } from './testing/redis-nodes.testing';
+import { eventually, testCluster, redisMissing, testRedisUrl } from './testing/redis-nodes.testing';
 
 const redisUrl = testRedisUrl();
 
-(redisUrl ? describe : describe.skip)('RedisEventBus and ClusterBus: events reach every node', () => {
+describeWhenAvailable('RedisEventBus and ClusterBus: events reach every node', redisMissing(), () => {
   let cluster: Awaited<ReturnType<typeof testCluster>>;
   let buses: RedisEventBus[];
   let heard: [StateEvent, EventOrigin][][];

@@ -1,3 +1,4 @@
+import { describeWhenAvailable } from '../../test/utils/requirements';
 import { candidate, context, mulberry32 } from '../../test/contracts/candidates';
 import { BreakerTransitions } from '../circuit-breaker/breaker-transition';
 import { SystemClock } from '../common/clock';
@@ -7,7 +8,7 @@ import type { InstanceStats } from '../statistics/instance-stats';
 import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import { StatsSharing } from '../statistics/stats-sharing';
 import { RedisStatsExchange } from './redis-stats-exchange';
-import { eventually, testCluster, type TestNode, testRedisUrl } from './testing/redis-nodes.testing';
+import { eventually, testCluster, type TestNode, redisMissing, testRedisUrl } from './testing/redis-nodes.testing';
 
 const redisUrl = testRedisUrl();
 const clock = new SystemClock();
@@ -35,7 +36,7 @@ function statsNode(node: TestNode) {
   return { registry, sharing, heard, report, view };
 }
 
-(redisUrl ? describe : describe.skip)('RedisStatsExchange: learned statistics shared between nodes', () => {
+describeWhenAvailable('RedisStatsExchange: learned statistics shared between nodes', redisMissing(), () => {
   let cluster: Awaited<ReturnType<typeof testCluster>>;
   let nodes: ReturnType<typeof statsNode>[];
 

@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type Page, chromium } from 'playwright-core';
+import { describeWhenAvailable } from '../utils/requirements';
 
 /** Debian's chromium by default; `.ci/run` installs it when missing. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -23,21 +24,10 @@ const ARGS = [
  * browser must not pass unnoticed, and a skipped one with the reason elsewhere.
  */
 export function describeInBrowser(name: string, suite: () => void): void {
-  if (existsSync(CHROMIUM_PATH)) {
-    describe(name, suite);
-    return;
-  }
-  const reason = `Chromium not found at ${CHROMIUM_PATH}: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`;
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it('needs a browser', () => {
-        throw new Error(reason);
-      });
-    });
-    return;
-  }
-  console.warn(`Skipping "${name}": ${reason}`);
-  describe.skip(`${name} (skipped: ${reason})`, suite);
+  const missing = existsSync(CHROMIUM_PATH)
+    ? []
+    : [`Chromium not found at ${CHROMIUM_PATH}: install Debian's chromium (.ci/run does) or set CHROMIUM_PATH`];
+  describeWhenAvailable(name, missing, suite);
 }
 
 /** Headless Chromium with a fresh profile (Playwright creates and removes a temporary one). */
@@ -73,15 +63,20 @@ export class PageProblems {
   }
 }
 
+/** Screenshots are taken on request only (`npm run screenshots`), never by `npm test`. */
+const SCREENSHOTS = process.env.DASHBOARD_SCREENSHOTS === 'true';
+
 /**
- * A screenshot in test-artifacts/dashboard (the whole page unless `fullPage: false`, e.g. for a modal
- * dialog), copied to docs/screenshots when `docs` is set.
+ * With `DASHBOARD_SCREENSHOTS=true` (`npm run screenshots`): a screenshot in test-artifacts/dashboard
+ * (the whole page unless `fullPage: false`, e.g. for a modal dialog), copied to docs/screenshots
+ * when `docs` is set. Otherwise nothing, so a test run leaves the tracked images alone.
  */
 export async function screenshot(
   page: Page,
   name: string,
   options: { docs?: boolean; fullPage?: boolean } = {},
 ): Promise<void> {
+  if (!SCREENSHOTS) return;
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   const path = join(ARTIFACTS_DIR, `${name}.png`);
   await page.screenshot({ path, fullPage: options.fullPage ?? true });

@@ -8,6 +8,8 @@
  *   it('…', async () => {});
  * });
  */
+const warned = new Set<string>();
+
 export function describeWhenAvailable(name: string, missing: readonly string[], suite: () => void): void {
   if (missing.length === 0) {
     describe(name, suite);
@@ -22,6 +24,9 @@ export function describeWhenAvailable(name: string, missing: readonly string[], 
     });
     return;
   }
-  console.warn(`Skipping "${name}": ${reason}`);
+  if (!warned.has(reason)) {
+    warned.add(reason);
+    console.warn(`Skipping "${name}" and every other suite that needs it: ${reason}`);
+  }
   describe.skip(`${name} (skipped: ${reason})`, suite);
 }

@@ -3,24 +3,22 @@ import { ClusterBus } from '../cluster-bus';
 import { RedisLink } from '../redis-link';
 
 /**
- * `TEST_REDIS_URL` (e.g. redis://127.0.0.1:6379/15). Under `CI=true` a missing one fails the
- * suite instead of shrinking it; elsewhere the suite is skipped, and says so.
+ * `TEST_REDIS_URL` (e.g. redis://127.0.0.1:6379/15), and what is missing without it: pass both to
+ * `describeWhenAvailable` (test/utils/requirements.ts), which fails the suite under `CI=true`
+ * instead of shrinking the run, and reports it as skipped elsewhere.
  *
  * @example
  * const redisUrl = testRedisUrl();
- * (redisUrl ? describe : describe.skip)('RedisThing', () => { … });
+ * describeWhenAvailable('RedisThing', redisMissing(), () => { … testCluster(redisUrl!, ['a', 'b']) … });
  */
 export function testRedisUrl(): string | undefined {
-  const url = process.env.TEST_REDIS_URL;
-  if (url) return url;
-  if (process.env.CI === 'true') {
-    throw new Error(
-      'TEST_REDIS_URL is not set: CI runs the Redis suites (e.g. TEST_REDIS_URL=redis://127.0.0.1:6379/15)',
-    );
-  }
+  return process.env.TEST_REDIS_URL || undefined;
+}
 
-  console.warn('TEST_REDIS_URL is not set: the Redis suites are skipped');
-  return undefined;
+export function redisMissing(): string[] {
+  return testRedisUrl()
+    ? []
+    : ['TEST_REDIS_URL is not set: the Redis suites need a server (e.g. TEST_REDIS_URL=redis://127.0.0.1:6379/15)'];
 }
 
 /** One simulated node: its own Redis connections and cluster bus. */
