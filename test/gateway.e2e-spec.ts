@@ -19,7 +19,10 @@ describeEachDatabase('the decision loop', (database) => {
       modelInstance('secondary-1', 'gpt-4o', { priority: 1 }),
       modelInstance('claude-1', 'claude', {}),
       modelInstance('backup-only', 'backup', {}),
-      modelInstance('solo-1', 'solo', { maxConcurrency: 1, timeoutMs: 10_000 }),
+      // One instance per lease test, so that each starts with no lease open.
+      modelInstance('solo-1', 'solo-1', { maxConcurrency: 1, timeoutMs: 10_000 }),
+      modelInstance('solo-2', 'solo-2', { maxConcurrency: 1, timeoutMs: 10_000 }),
+      modelInstance('solo-3', 'solo-3', { maxConcurrency: 1, timeoutMs: 10_000 }),
       modelInstance('sticky-1', 'sticky', {}),
       modelInstance('sticky-2', 'sticky', {}),
       modelInstance('sticky-3', 'sticky', {}),
@@ -187,22 +190,28 @@ describeEachDatabase('the decision loop', (database) => {
       expect(res.body.error).toBe('AFFINITY_UNAVAILABLE');
     });
 
-    it('expires after its TTL', async () => {
+    it('lives for its TTL after the last use (30 minutes by default), then binds anew', async () => {
       const body = { apiIdentifier: 'sticky', apiType: 'MODEL', affinityKey: 'conv-ttl', strategy: 'round-robin' };
       const first = (await select(body).expect(200)).body.data;
+      expect(first.affinityBound).toBe(false);
+      gateway.clock.advance(30 * 60_000 - 1);
+      // Still bound one ms before the TTL; the use refreshes it.
+      expect((await select(body).expect(200)).body.data).toMatchObject({ id: first.id, affinityBound: true });
+      gateway.clock.advance(30 * 60_000 - 1);
+      expect((await select(body).expect(200)).body.data).toMatchObject({ id: first.id, affinityBound: true });
       gateway.clock.advance(30 * 60_000);
       const later = (await select(body).expect(200)).body.data;
       expect(later.affinityBound).toBe(false);
-      expect(first.selectionId).not.toBe(later.selectionId);
+      expect((await select(body).expect(200)).body.data).toMatchObject({ id: later.id, affinityBound: true });
     });
   });
 
   describe('leases', () => {
-    const solo = { apiIdentifier: 'solo', apiType: 'MODEL' };
+    const solo = (n: number) => ({ apiIdentifier: `solo-${n}`, apiType: 'MODEL' });
 
     it('a report with the selectionId frees the capacity', async () => {
-      const lease = (await select(solo).expect(200)).body.data;
-      const full = await select(solo).expect(429);
+      const lease = (await select(solo(1)).expect(200)).body.data;
+      const full = await select(solo(1)).expect(429);
       expect(full.body).toMatchObject({ error: 'QUOTA_EXHAUSTED' });
       expect(full.headers['retry-after']).toBeDefined();
       await report({
@@ -213,28 +222,29 @@ describeEachDatabase('the decision loop', (database) => {
         callTimestamp: gateway.clock.now(),
         selectionId: lease.selectionId,
       }).expect(200);
-      await select(solo).expect(200);
+      await select(solo(1)).expect(200);
     });
 
     it('a report without selectionId closes the oldest lease of the instance', async () => {
-      await select(solo).expect(429);
+      await select(solo(2)).expect(200);
+      await select(solo(2)).expect(429);
       await report({
-        instanceId: ids.get('solo-1'),
-        businessId: 'solo-1',
+        instanceId: ids.get('solo-2'),
+        businessId: 'solo-2',
         success: true,
         latencyMs: 5,
         callTimestamp: 0,
       }).expect(200);
-      await select(solo).expect(200);
+      await select(solo(2)).expect(200);
     });
 
     it('an unreported lease expires after timeoutMs + 5 s', async () => {
-      await select(solo).expect(429);
+      await select(solo(3)).expect(200);
+      await select(solo(3)).expect(429);
       gateway.clock.advance(14_999);
-      await select(solo).expect(429);
+      await select(solo(3)).expect(429);
       gateway.clock.advance(1);
-      await select(solo).expect(200);
-      gateway.clock.advance(15_000);
+      await select(solo(3)).expect(200);
     });
   });
 
@@ -255,6 +265,13 @@ describeEachDatabase('the decision loop', (database) => {
       );
       const unknown = await select({ apiIdentifier: 'sticky', apiType: 'MODEL', strategy: 'telepathy' }).expect(400);
       expect(unknown.body.error).toBe('UNKNOWN_STRATEGY');
+      // Back to the gateway's default, for the tests that expect it.
+      await gateway
+        .http()
+        .patch('/api/projects/current/settings')
+        .set('api-key', project.apiKey)
+        .send({ defaultStrategy: 'smart' })
+        .expect(200);
     });
 
     it('explains every candidate and why it was or was not chosen', async () => {

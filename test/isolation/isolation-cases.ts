@@ -51,7 +51,8 @@ export const ISOLATION_CASES: IsolationCase[] = [
     name: 'a projectId of B in the query is ignored: the key decides',
     attempt: (ctx) => withA(ctx, ctx.http().get(`/api/projects/current?projectId=${ctx.b.id}`)),
     verify: (res, ctx) => {
-      expect(res.body.data?.id).not.toBe(ctx.b.id);
+      expect(res.status).toBe(200);
+      expect(res.body.data.id).toBe(ctx.a.id);
     },
   },
   ...instanceCases(),
@@ -82,15 +83,24 @@ function gatewayCases(): IsolationCase[] {
       },
     },
     {
-      name: "select-instance with B's businessId and explain reveals nothing of B",
-      attempt: (ctx) =>
-        withA(ctx, ctx.http().post('/api/gateway/select-instance')).send({
+      name: "select-instance with B's businessId and explain picks and lists A's own instances only",
+      attempt: async (ctx) => {
+        // A has its own instance of that businessId (registering it again is a no-op), so the
+        // case does not depend on the cases before it.
+        await withA(ctx, ctx.http().post('/api/instances'))
+          .send({ apiIdentifier: 'mine', apiType: 'MODEL', businessId: 'b-model' })
+          .expect(200);
+        return withA(ctx, ctx.http().post('/api/gateway/select-instance')).send({
           apiIdentifier: 'b-model',
           apiType: 'MODEL',
           explain: true,
           fallbackChain: ['shared-model'],
-        }),
+        });
+      },
       verify: (res, ctx) => {
+        expect(res.status).toBe(200);
+        expect(res.body.data).toMatchObject({ businessId: 'b-model', projectId: ctx.a.id });
+        expect(res.body.data.explain.candidates.length).toBeGreaterThan(0);
         expect(JSON.stringify(res.body)).not.toContain(ctx.bInstance.id);
         expect(JSON.stringify(res.body)).not.toContain(ctx.b.id);
       },
