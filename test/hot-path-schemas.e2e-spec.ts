@@ -105,7 +105,7 @@ describe('hot-path bodies: the served OpenAPI document says what the validators 
       expect(rejectedFields(pipe(), validBody)).toEqual([]);
     });
 
-    it('enforces every documented bound at its documented value', () => {
+    it('enforces every documented bound at its documented value, and accepts exactly the documented enum values', () => {
       const probes = Object.entries(documented().properties as Record<string, Schema>).flatMap(([name, schema]) => {
         const sample = (size: number): unknown => (String(schema.type).startsWith('array') ? [] : 'a'.repeat(size));
         const out: [string, unknown, boolean][] = [];
@@ -119,6 +119,15 @@ describe('hot-path bodies: the served OpenAPI document says what the validators 
           out.push([name, Array<string>(schema.maxItems).fill('a'), true]);
           out.push([name, Array<string>(schema.maxItems + 1).fill('a'), false]);
           if (schema.items.maxLength) out.push([name, ['a'.repeat(schema.items.maxLength + 1)], false]);
+        }
+        // Enums both ways: every documented value is accepted, and nothing else is.
+        if (schema.enum) {
+          for (const value of schema.enum as unknown[]) out.push([name, value, true]);
+          out.push([name, 'NOT_A_DOCUMENTED_VALUE', false]);
+        }
+        if (schema.items?.enum) {
+          for (const value of schema.items.enum as unknown[]) out.push([name, [value], true]);
+          out.push([name, ['NOT_A_DOCUMENTED_VALUE'], false]);
         }
         return out;
       });
