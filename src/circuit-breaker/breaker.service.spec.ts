@@ -135,6 +135,34 @@ describe('BreakerService (docs/resilience.md §2)', () => {
       expect(t.check()?.retryAt).toBe(T0 + 300_000);
       expect(t.log[0].reason).toBe('AUTH_ERROR: the backend rejected the credentials');
     });
+
+    it('AUTH_ERROR while OPEN keeps it OPEN with the new reason and deadline, and logs no second transition', () => {
+      const t = setup();
+      trip(t);
+      expect(t.check()?.retryAt).toBe(T0 + 30_000);
+      t.clock.advance(10_000);
+      t.report('AUTH_ERROR');
+      expect(t.state()).toBe('OPEN');
+      expect(t.check()).toMatchObject({
+        reason: 'breaker OPEN: AUTH_ERROR: the backend rejected the credentials',
+        retryAt: T0 + 10_000 + 300_000,
+      });
+      expect(t.log.map((e) => `${e.from}→${e.to}`)).toEqual(['CLOSED→OPEN']);
+    });
+
+    it('ignores late failures and successes while OPEN: neither the deadline nor the reason moves', () => {
+      const t = setup();
+      trip(t);
+      const before = t.check();
+      t.clock.advance(1000);
+      t.report('SERVER_ERROR');
+      t.report('TIMEOUT');
+      t.report('SUCCESS');
+      expect(t.check()).toEqual(before);
+      t.clock.advance(29_000);
+      expect(t.state()).toBe('HALF_OPEN');
+      expect(t.log).toHaveLength(2);
+    });
   });
 
   describe('half-open', () => {
@@ -256,6 +284,22 @@ describe('BreakerService (docs/resilience.md §2)', () => {
         'CLOSED→FORCED_OPEN operator: FORCED_OPEN',
         'FORCED_OPEN→CLOSED operator: AUTO',
       ]);
+    });
+
+    it('an override restored at start-up holds as set, without being logged again', () => {
+      const t = setup();
+      t.breakers.restoreOperatorState(SUBJECT, 'FORCED_OPEN', T0 - 60_000);
+      expect(t.state()).toBe('FORCED_OPEN');
+      expect(t.check()).toEqual({ kind: 'operator', reason: 'breaker FORCED_OPEN by an operator' });
+      expect(t.breakers.snapshot(SUBJECT, t.config, T0)).toMatchObject({
+        state: 'FORCED_OPEN',
+        reason: 'operator: FORCED_OPEN',
+        since: T0 - 60_000,
+      });
+      t.breakers.restoreOperatorState(SUBJECT, 'DISABLED', T0);
+      trip(t);
+      expect(t.state()).toBe('DISABLED');
+      expect(t.log).toEqual([]);
     });
 
     it('DISABLED never trips and is always selectable', () => {

@@ -90,7 +90,8 @@ describeEachDatabase('MinuteMetricsStore', (database) => {
       bucket(B, [{ outcome: 'RATE_LIMITED' }]),
     ]);
     const second = bucket(A, [
-      { latencyMs: 100, receivedAt: MINUTE + 2000, cost: 0.25, totalTokens: 5 },
+      { latencyMs: 100, receivedAt: MINUTE + 2000, cost: 0.25, totalTokens: 5, ttftMs: 40 },
+      { latencyMs: 100, receivedAt: MINUTE + 2000, ttftMs: -1 }, // not a time to first token: ignored
       { outcome: 'SERVER_ERROR', latencyMs: 50, receivedAt: MINUTE + 3000 },
     ]);
     second.addSelection(2);
@@ -98,11 +99,13 @@ describeEachDatabase('MinuteMetricsStore', (database) => {
     await store.upsert([second]);
     expect(await row(A)).toMatchObject({
       selections: 1,
-      calls: 3,
-      successes: 2,
+      calls: 4,
+      successes: 3,
       failures: 1,
       server_errors: 1,
-      latency_sum_ms: 450,
+      latency_sum_ms: 550,
+      ttft_count: 1,
+      ttft_sum_ms: 40,
       latency_max_ms: 300,
       max_open_leases: 4,
       last_report_at: MINUTE + 9000,

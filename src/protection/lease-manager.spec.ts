@@ -5,7 +5,46 @@ import { Clock, FakeClock } from '../common/clock';
 import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import { BreakerTransitions } from '../circuit-breaker/breaker-transition';
 import { EventBus, MemoryEventBus } from '../state/event-bus';
+import type { LeaseDirectory, LeaseIdFacts, RelayedLease, RelayedLeaseClose } from '../state/lease-directory';
+import { newRandomId } from '../common/ids';
 import { type Lease, LeaseManager } from './lease-manager';
+
+/**
+ * The other nodes of a cluster, as the LeaseManager sees them through its directory: the test
+ * delivers what they would send (relayed closes, their open-lease counts) and reads what this
+ * node published.
+ */
+class OtherNodes implements LeaseDirectory {
+  readonly published = new Map<string, number>();
+  private closeHandler: ((close: RelayedLeaseClose) => void) | undefined;
+  private openListener: ((instanceId: string, open: number) => void) | undefined;
+
+  newSelectionId(_lease: LeaseIdFacts): string {
+    return newRandomId();
+  }
+  relayClose(_close: RelayedLeaseClose): RelayedLease | undefined {
+    return { probeExpiresAt: undefined };
+  }
+  onRelayedClose(handler: (close: RelayedLeaseClose) => void): () => void {
+    this.closeHandler = handler;
+    return () => (this.closeHandler = undefined);
+  }
+  publishOpen(instanceId: string, open: number): void {
+    this.published.set(instanceId, open);
+  }
+  onRemoteOpen(listener: (instanceId: string, open: number) => void): () => void {
+    this.openListener = listener;
+    return () => (this.openListener = undefined);
+  }
+  /** Another node relays a report's close here. */
+  relay(close: RelayedLeaseClose): void {
+    this.closeHandler?.(close);
+  }
+  /** The other nodes now hold `open` leases of the instance. */
+  remoteOpen(instanceId: string, open: number): void {
+    this.openListener?.(instanceId, open);
+  }
+}
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -175,6 +214,83 @@ describe('LeaseManager', () => {
     clock.advance(10);
     expect(leases.expireDue()).toHaveLength(1);
     expect(seen).toEqual([]);
+  });
+
+  describe('in a cluster (through its lease directory)', () => {
+    function clusterSetup() {
+      const clock = new FakeClock(T0);
+      const events = new MemoryEventBus();
+      const stats = new InstanceStatsRegistry(events, new BreakerTransitions());
+      const nodes = new OtherNodes();
+      const leases = new LeaseManager(clock, stats, events, nodes);
+      leases.onModuleInit();
+      const relayed: [Lease | undefined, RelayedLeaseClose][] = [];
+      leases.onRelayedClose((lease, close) => void relayed.push([lease, close]));
+      return { clock, events, stats, nodes, leases, relayed };
+    }
+
+    it('closes a lease another node relays a report for: by selectionId, by call time, else the oldest', () => {
+      const { clock, leases, relayed, nodes } = clusterSetup();
+      const first = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 60_000 });
+      clock.advance(10);
+      const second = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 60_000 });
+      clock.advance(10);
+      const third = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 60_000 });
+      expect(nodes.published.get('i')).toBe(3);
+      const byId = { projectId: 'p', instanceId: 'i', selectionId: third.selectionId, usedTokens: 12 };
+      nodes.relay(byId);
+      const byTime = { projectId: 'p', instanceId: 'i', callStartedAt: second.openedAt };
+      nodes.relay(byTime);
+      const oldest = { projectId: 'p', instanceId: 'i' };
+      nodes.relay(oldest);
+      nodes.relay(oldest); // nothing left to close: the listener still hears of it
+      expect(relayed).toEqual([
+        [third, byId],
+        [second, byTime],
+        [first, oldest],
+        [undefined, oldest],
+      ]);
+      expect([leases.openCount('i'), nodes.published.get('i')]).toEqual([0, 0]);
+    });
+
+    it('keeps telling every relay listener even when one throws', () => {
+      const { leases, relayed, nodes } = clusterSetup();
+      const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      leases.onRelayedClose(() => {
+        throw new Error('listener bug');
+      });
+      const after: RelayedLeaseClose[] = [];
+      leases.onRelayedClose((_lease, close) => void after.push(close));
+      leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 1000 });
+      nodes.relay({ projectId: 'p', instanceId: 'i' });
+      expect([relayed.length, after.length, leases.openCount('i')]).toEqual([1, 1, 0]);
+      expect(logged).toHaveBeenCalledTimes(1);
+      logged.mockRestore();
+    });
+
+    it("counts the other nodes' open leases in the instance's statistics, without creating stats for nothing", () => {
+      const { stats, nodes, leases } = clusterSetup();
+      nodes.remoteOpen('quiet', 0);
+      expect(stats.peek('quiet')).toBeUndefined();
+      nodes.remoteOpen('busy', 4);
+      leases.open({ projectId: 'p', instanceId: 'busy', ttlMs: 1000 });
+      expect(stats.get('busy').openLeases).toBe(5);
+      nodes.remoteOpen('busy', 0);
+      expect(stats.get('busy').openLeases).toBe(1);
+    });
+
+    it('drops the leases of a deleted instance on the event, and stops listening once destroyed', () => {
+      const { events, leases, nodes, relayed } = clusterSetup();
+      leases.open({ projectId: 'p', instanceId: 'gone', ttlMs: 1000 });
+      leases.open({ projectId: 'p', instanceId: 'kept', ttlMs: 1000 });
+      events.publish({ type: 'instances.deleted', projectId: 'p', instanceIds: ['gone'] });
+      expect([leases.openCount('gone'), leases.openCount('kept'), leases.unreportedTotal]).toEqual([0, 1, 0]);
+      expect(nodes.published.get('gone')).toBe(0);
+      leases.onModuleDestroy();
+      nodes.relay({ projectId: 'p', instanceId: 'kept' });
+      events.publish({ type: 'instances.deleted', projectId: 'p', instanceIds: ['kept'] });
+      expect([relayed.length, leases.openCount('kept')]).toEqual([0, 1]);
+    });
   });
 
   describe('sweeper', () => {

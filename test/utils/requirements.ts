@@ -1,3 +1,6 @@
+/** Reasons already printed by this test file (each once, however many suites share it). */
+const warned = new Set<string>();
+
 /**
  * `describe` when everything a suite needs is there. When something is missing: a failing suite
  * on CI (`CI=true`), where a missing dependency must not pass unnoticed, with a message naming
@@ -8,8 +11,6 @@
  *   it('…', async () => {});
  * });
  */
-const warned = new Set<string>();
-
 export function describeWhenAvailable(name: string, missing: readonly string[], suite: () => void): void {
   if (missing.length === 0) {
     describe(name, suite);
