@@ -21,6 +21,9 @@ module.exports = {
     ],
   },
   transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
+  // Stryker's sandbox copies of the project (npm run test:mutation) are not part of this run.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/.stryker-tmp/'],
+  modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
   testTimeout: 30000,
   collectCoverageFrom: ['src/**/*.ts', '!src/main.ts', '!src/cli/**'],
 };
