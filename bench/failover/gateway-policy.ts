@@ -127,12 +127,26 @@ export interface BreakerTransitionRecord {
 
 /**
  * Every breaker transition the gateway logged for the project since `originWallMs` (the
- * scenario's start on the wall clock), oldest first: the breaker's own account of the run.
+ * scenario's start on the wall clock), oldest first: the breaker's own account of the run. The
+ * log is written behind (about once a second), so this reads until two reads a second apart
+ * agree, for at most 10 s.
  */
 export async function breakerTransitions(
   project: GatewayProject,
   originWallMs: number,
 ): Promise<BreakerTransitionRecord[]> {
+  const deadline = Date.now() + 10_000;
+  let last = await readTransitions(project, originWallMs);
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const again = await readTransitions(project, originWallMs);
+    if (again.length === last.length) return again;
+    last = again;
+  }
+  return last;
+}
+
+async function readTransitions(project: GatewayProject, originWallMs: number): Promise<BreakerTransitionRecord[]> {
   const businessIdOf = new Map([...project.ids].map(([businessId, id]) => [id, businessId]));
   const items: { instanceId: string; from: string; to: string; at: string; reason: string }[] = [];
   for (let page = 1; ; page++) {
@@ -146,13 +160,16 @@ export async function breakerTransitions(
     items.push(...data.items);
     if (data.items.length === 0 || items.length >= data.total) break;
   }
+  // The log lists newest first; oldest first by the exact time, the log's order breaking ties.
   return items
-    .map((e) => ({
+    .reverse()
+    .map((e) => ({ e, at: Date.parse(e.at) }))
+    .sort((a, b) => a.at - b.at)
+    .map(({ e, at }) => ({
       businessId: businessIdOf.get(e.instanceId) ?? e.instanceId,
       from: e.from,
       to: e.to,
-      atS: Math.round((Date.parse(e.at) - originWallMs) / 100) / 10,
+      atS: Math.round((at - originWallMs) / 100) / 10,
       reason: e.reason,
-    }))
-    .sort((a, b) => a.atS - b.atS);
+    }));
 }
