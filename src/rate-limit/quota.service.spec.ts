@@ -96,6 +96,51 @@ describe('QuotaService (docs/resilience.md §3)', () => {
     expect(quotas.coolDown('b'.repeat(32), T0, 50_000, { maxRateLimitCooldownMs: 10_000 })).toBe(T0 + 10_000);
   });
 
+  it('forgets a deleted instance when the deletion is announced, and stops listening once destroyed', () => {
+    const events = new MemoryEventBus();
+    const quotas = new QuotaService(new MemoryCounterStore(), events);
+    quotas.onModuleInit();
+    const params = readRoutingParams({ rpmLimit: 1 });
+    quotas.recordDecision(ID, params, T0);
+    quotas.coolDown(ID, T0, 10_000);
+    events.publish({ type: 'instances.deleted', projectId: 'p', instanceIds: [ID] });
+    expect(quotas.check(ID, params, T0)).toBeUndefined();
+    quotas.onModuleDestroy();
+    quotas.recordDecision(ID, params, T0);
+    events.publish({ type: 'instances.deleted', projectId: 'p', instanceIds: [ID] });
+    expect(quotas.check(ID, params, T0)).toMatchObject({ kind: 'quota' });
+  });
+
+  it('tpmLimit: says how much was used and wanted, and when the estimate would fit', () => {
+    const quotas = setup();
+    const params = readRoutingParams({ tpmLimit: 1000 });
+    quotas.recordDecision(ID, params, T0, 600);
+    quotas.recordDecision(ID, params, T0 + 30_000, 300);
+    expect(quotas.check(ID, params, T0 + 30_000, 200)).toEqual({
+      kind: 'quota',
+      reason: 'tpmLimit 1000 reached (900 used, 200 wanted)',
+      retryAt: T0 + 60_000, // the first 600 leave: 300 + 200 fit
+    });
+    // A decision without an estimate reserves nothing.
+    quotas.recordDecision(ID, params, T0 + 30_000, 0);
+    expect(quotas.snapshot(ID, params, T0 + 30_000).tpm.used).toBe(900);
+  });
+
+  it('settles only what differs from the reservation, and nothing without a limit or a reported usage', () => {
+    const quotas = setup();
+    const params = readRoutingParams({ tpmLimit: 10_000 });
+    quotas.recordDecision(ID, params, T0, 1000);
+    quotas.settleTokens(ID, params, { reservedAt: T0, reserved: 1000, used: undefined }, T0 + 1000);
+    expect(quotas.snapshot(ID, params, T0 + 1000).tpm.used).toBe(1000);
+    quotas.settleTokens(ID, params, { reservedAt: T0, reserved: 1000, used: 1000 }, T0 + 1000);
+    expect(quotas.snapshot(ID, params, T0 + 1000).tpm.used).toBe(1000);
+    quotas.settleTokens(ID, params, { reservedAt: T0, reserved: 1000, used: 1500 }, T0 + 1000);
+    expect(quotas.snapshot(ID, params, T0 + 1000).tpm.used).toBe(1500);
+    const unlimited = readRoutingParams({});
+    quotas.settleTokens(ID, unlimited, { reservedAt: T0, reserved: 0, used: 700 }, T0 + 1000);
+    expect(quotas.snapshot(ID, params, T0 + 1000).tpm.used).toBe(1500);
+  });
+
   it('forgets a deleted instance', () => {
     const quotas = setup();
     const params = readRoutingParams({ rpmLimit: 1 });
@@ -116,6 +161,12 @@ describe('retryAfterFromMessage', () => {
     ['Rate limit reached for requests. Please try again in 120ms.', 120],
     ['429 Too Many Requests; Retry-After: 20', 20_000],
     ['rate limited, retry in 2 minutes', 120_000],
+    ['Retry after 1 min', 60_000],
+    ['Retry-After: 250 milliseconds', 250],
+    ['RETRY AFTER 3 SECONDS', 3000],
+    ['Please retry after 2 sec', 2000],
+    [`${'x'.repeat(2040)} retry after 9 seconds`, undefined], // past the first 2048 characters
+    [`${'x'.repeat(2020)} retry after 9 seconds`, 9000],
     ['Rate limit exceeded', undefined],
     [undefined, undefined],
   ])('%s → %s', (message, expected) => {

@@ -36,6 +36,21 @@ describe('RegistryIndex', () => {
     index = new RegistryIndex();
   });
 
+  describe('what it keeps of a record', () => {
+    it('a frozen copy: later changes to the record given do not leak in, and no metadata stays null', () => {
+      const given = instance(1, { metadata: { region: 'eu' } });
+      index.upsert(given);
+      (given.routingParams as Record<string, unknown>).baseUrl = 'https://changed.example.com';
+      (given.metadata as Record<string, unknown>).region = 'us';
+      const kept = index.get(given.id)!;
+      expect(kept.routingParams).toEqual({ baseUrl: 'https://b1.example.com' });
+      expect(kept.metadata).toEqual({ region: 'eu' });
+      expect(Object.isFrozen(kept) && Object.isFrozen(kept.routingParams) && Object.isFrozen(kept.metadata)).toBe(true);
+      index.upsert(instance(2));
+      expect(index.get(hexId(2))!.metadata).toBeNull();
+    });
+  });
+
   describe('candidates', () => {
     it('matches on apiIdentifier, ordered by id whatever the insertion order', () => {
       index.replaceAll([instance(3), instance(1), instance(2, { apiIdentifier: 'claude' })]);

@@ -21,6 +21,45 @@ describe('SmartStrategy', () => {
     expect(new SmartStrategy().score(busyCostly)).toBe(smartScore(busyCostly));
   });
 
+  /** Each candidate's share over a uniform grid of draws: the exact weights, to 1 / `draws`. */
+  const exactShares = (list: ReturnType<typeof candidates>, draws = 100_000): number[] => {
+    const strategy = new SmartStrategy();
+    let k = 0;
+    const random = () => (k++ + 0.5) / draws;
+    return tally(list, draws, () => strategy.pick(list, context({ random, clock }))).map((count) => count / draws);
+  };
+
+  it('weighs near-equals by score and splits 1 % of the best among those below the band (exact shares)', () => {
+    const list = candidates(5, (i) => ({
+      stats: [
+        observed(100, 0, 200), // the best
+        observed(100, 0, 215), // within 10 % of it
+        observed(100, 40, 200), // failing: below the band
+        observed(100, 60, 200), // failing more: below the band too
+        { ...observed(100, 0, 200), slowStartFactor: 0 }, // recovered this instant: a share of 0
+      ][i],
+    }));
+    const [best, near] = list.map(smartScore);
+    expect(near / best).toBeGreaterThan(NEAR_BEST);
+    const explore = (best * EXPLORE) / 2;
+    const total = best + near + 2 * explore;
+    const shares = exactShares(list);
+    const want = [best / total, near / total, explore / total, explore / total, 0];
+    shares.forEach((share, i) => expect(Math.abs(share - want[i])).toBeLessThan(2e-5));
+  });
+
+  it('explores even the slowest possible instance a little, and splits evenly between equals (exact shares)', () => {
+    const list = candidates(3, (i) => ({
+      stats: [observed(100, 0, 200), observed(100, 0, 200), { ...observed(100, 0, 200), latencyMs: Infinity }][i],
+    }));
+    const shares = exactShares(list);
+    expect(smartScore(list[2])).toBeGreaterThan(0); // the slowest possible, still above 0
+    expect(shares[2]).toBeGreaterThan(0);
+    expect(shares[2]).toBeLessThan(0.01);
+    const two = candidates(2, () => ({ stats: observed(100, 0, 200) }));
+    expect(exactShares(two)).toEqual([0.5, 0.5]);
+  });
+
   it('sends a failing instance only the exploration share while healthy ones are near-equal otherwise', () => {
     const list = candidates(3, (i) => ({ stats: observed(100, i === 1 ? 40 : 1, 200) }));
     const [healthyA, failing, healthyB] = run(list);
