@@ -32,6 +32,13 @@ describeEachDatabase('the decision loop', (database) => {
   afterAll(() => gateway.close());
 
   const select = (body: Record<string, unknown>) => selectInstance(gateway, project, body);
+  const setDefaultStrategy = (name: string) =>
+    gateway
+      .http()
+      .patch('/api/projects/current/settings')
+      .set('api-key', project.apiKey)
+      .send({ defaultStrategy: name })
+      .expect(200);
   const report = (body: Record<string, unknown>) => postReport(gateway, project, body);
   const lifecycle = (businessId: string, action: 'activate' | 'deactivate') =>
     gateway
@@ -254,24 +261,14 @@ describeEachDatabase('the decision loop', (database) => {
         (await select({ apiIdentifier: 'sticky', apiType: 'MODEL', strategy: 'least-busy' }).expect(200)).body.data
           .strategy,
       ).toBe('least-busy');
-      await gateway
-        .http()
-        .patch('/api/projects/current/settings')
-        .set('api-key', project.apiKey)
-        .send({ defaultStrategy: 'round-robin' })
-        .expect(200);
+      await setDefaultStrategy('round-robin');
       expect((await select({ apiIdentifier: 'sticky', apiType: 'MODEL' }).expect(200)).body.data.strategy).toBe(
         'round-robin',
       );
       const unknown = await select({ apiIdentifier: 'sticky', apiType: 'MODEL', strategy: 'telepathy' }).expect(400);
       expect(unknown.body.error).toBe('UNKNOWN_STRATEGY');
       // Back to the gateway's default, for the tests that expect it.
-      await gateway
-        .http()
-        .patch('/api/projects/current/settings')
-        .set('api-key', project.apiKey)
-        .send({ defaultStrategy: 'smart' })
-        .expect(200);
+      await setDefaultStrategy('smart');
     });
 
     it('explains every candidate and why it was or was not chosen', async () => {
