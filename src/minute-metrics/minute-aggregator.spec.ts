@@ -1,3 +1,4 @@
+import { ConsoleLogger, Logger, type LoggerService } from '@nestjs/common';
 import { BreakerTransitions } from '../circuit-breaker/breaker-transition';
 import { BreakerService } from '../circuit-breaker/breaker.service';
 import { MemoryBreakerStore } from '../state/breaker-store';
@@ -19,6 +20,11 @@ const B = 'b'.repeat(32);
 class FakeStore {
   down = false;
   refuseWrites = 0;
+  /** Calls of `upsert`, successful or not. */
+  upserts = 0;
+  /** What `purgeBefore` answers; it fails while `purgeDown` is set. */
+  purgeable = 7;
+  purgeDown = false;
   written: {
     instanceId: string;
     minute: number;
@@ -31,6 +37,7 @@ class FakeStore {
   purgedBefore: number[] = [];
 
   upsert(buckets: readonly MinuteBucket[]): Promise<void> {
+    this.upserts++;
     if (this.down) return Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:3306'));
     if (this.refuseWrites > 0) {
       this.refuseWrites--;
@@ -56,7 +63,8 @@ class FakeStore {
 
   purgeBefore(before: number): Promise<number> {
     this.purgedBefore.push(before);
-    return Promise.resolve(7);
+    if (this.purgeDown) return Promise.reject(new Error('purge refused'));
+    return Promise.resolve(this.purgeable);
   }
 
   total(): number {
@@ -84,6 +92,26 @@ function setup(bufferRows = 1000) {
 
 const rows = (store: FakeStore) =>
   store.written.map(({ instanceId, minute, calls, selections }) => ({ instanceId, minute, calls, selections }));
+
+const MINUTE_AT_START = Date.UTC(2026, 10, 29, 12, 0);
+
+/** Every line logged through Nest's `Logger`, by level, with all its arguments (the context last). */
+let logged: { level: 'log' | 'error' | 'warn'; args: unknown[] }[] = [];
+const recorder: LoggerService = {
+  log: (...args: unknown[]) => logged.push({ level: 'log', args }),
+  error: (...args: unknown[]) => logged.push({ level: 'error', args }),
+  warn: (...args: unknown[]) => logged.push({ level: 'warn', args }),
+};
+const logsAt = (level: 'log' | 'error' | 'warn') =>
+  logged.filter((line) => line.level === level).map((line) => line.args);
+
+beforeEach(() => {
+  logged = [];
+  Logger.overrideLogger(recorder);
+});
+afterAll(() => {
+  Logger.overrideLogger(new ConsoleLogger());
+});
 
 describe('MinuteAggregator', () => {
   it('aggregates per instance and minute and writes each row once per flush', async () => {
@@ -151,6 +179,9 @@ describe('MinuteAggregator', () => {
     }
     await aggregator.flush(true);
     expect(aggregator.stats).toMatchObject({ droppedRows: 5, droppedReports: 10, bufferedRows: 1000 });
+    expect(logsAt('warn')).toEqual([
+      ['Minute metrics buffer full (1000 rows): dropped the 5 oldest rows (10 reports)', 'Metrics'],
+    ]);
     store.down = false;
     await aggregator.flush(true);
     expect(store.total()).toBe(2000);
@@ -288,5 +319,203 @@ describe('MinuteAggregator', () => {
     expect(store.total()).toBe(3);
     await aggregator.onApplicationShutdown(); // nothing left: nothing written
     expect(store.written).toHaveLength(3);
+  });
+
+  describe('counters', () => {
+    it('counts the rows written since start', async () => {
+      const { store, aggregator, report } = setup();
+      report(A);
+      report(B);
+      await aggregator.flush();
+      report(A);
+      await aggregator.flush();
+      expect(store.written).toHaveLength(3);
+      expect(aggregator.stats).toMatchObject({ flushedRows: 3, bufferedRows: 0 });
+    });
+
+    it("no longer counts a deleted project's pending rows, older minutes included, as buffered", () => {
+      const { clock, aggregator, report } = setup();
+      const gone = 'g'.repeat(32);
+      report(A, gone);
+      clock.advance(60_000);
+      report(A, gone);
+      report(B);
+      expect(aggregator.stats.bufferedRows).toBe(3);
+      aggregator.dropProject(gone);
+      expect(aggregator.stats.bufferedRows).toBe(1);
+    });
+  });
+
+  describe('writing', () => {
+    it('does not touch the database when nothing was aggregated', async () => {
+      const { store, aggregator } = setup();
+      expect(await aggregator.flush()).toBe(0);
+      expect(await aggregator.flush(true)).toBe(0);
+      expect(store.upserts).toBe(0);
+    });
+
+    it('in the middle of a minute still writes the breaker state into the previous minute, not the one before', async () => {
+      const { clock, store, aggregator, breakers } = setup();
+      for (const minute of [0, 1, 2]) {
+        aggregator.recordReport(
+          P,
+          A,
+          MINUTE_AT_START + minute * 60_000,
+          { outcome: 'SUCCESS', latencyMs: 10, receivedAt: clock.now() },
+          0,
+        );
+      }
+      clock.advance(150_000); // 12:02:30
+      breakers.setOperatorState({ id: A, projectId: P }, 'FORCED_OPEN', clock.now());
+      await aggregator.flush();
+      const stateAt = (minute: number) => store.written.find((row) => row.minute === MINUTE_AT_START + minute * 60_000);
+      expect(stateAt(0)?.breakerState).toBeNull();
+      expect(stateAt(1)?.breakerState).toBe('FORCED_OPEN');
+      expect(stateAt(2)?.breakerState).toBe('FORCED_OPEN');
+    });
+  });
+
+  describe('logging failures and recovery', () => {
+    it('logs the first failed write and every tenth after it, not each retry', async () => {
+      const { store, aggregator, report } = setup();
+      store.down = true;
+      report();
+      for (let attempt = 1; attempt <= 20; attempt++) await aggregator.flush(true);
+      expect(logsAt('error').map(([details]) => (details as { attempt: number }).attempt)).toEqual([1, 10, 20]);
+    });
+
+    it('says why the write failed, when it retries and how many rows it holds, under the Metrics context', async () => {
+      const { store, aggregator, report } = setup();
+      store.down = true;
+      report(A);
+      report(B);
+      await aggregator.flush();
+      expect(logsAt('error')).toEqual([
+        [
+          { err: new Error('connect ECONNREFUSED 127.0.0.1:3306'), bufferedRows: 2, attempt: 1 },
+          'Writing minute metrics failed; retrying in 1000 ms with 2 rows held',
+          'Metrics',
+        ],
+      ]);
+    });
+
+    it('logs once that writing works again, with the number of failed attempts', async () => {
+      const { store, aggregator, report } = setup();
+      store.down = true;
+      report();
+      for (let attempt = 1; attempt <= 3; attempt++) await aggregator.flush(true);
+      store.down = false;
+      await aggregator.flush(true);
+      report();
+      await aggregator.flush(true);
+      expect(logsAt('log')).toEqual([['Minute metrics written again after 3 failed attempts', 'Metrics']]);
+    });
+
+    it('logs nothing when every write succeeds', async () => {
+      const { aggregator, report } = setup();
+      report();
+      await aggregator.flush();
+      expect(logged).toEqual([]);
+    });
+  });
+
+  describe('the bounded buffer', () => {
+    const holdMinutes = async (count: number) => {
+      const context = setup(1000);
+      context.store.down = true;
+      for (let minute = 0; minute < count; minute++) {
+        context.report();
+        context.clock.advance(60_000);
+      }
+      await context.aggregator.flush(true);
+      return context;
+    };
+
+    it('keeps every held row while the buffer has room, and warns of nothing', async () => {
+      const { aggregator } = await holdMinutes(600);
+      expect(aggregator.stats).toMatchObject({ bufferedRows: 600, droppedRows: 0, droppedReports: 0 });
+      expect(logsAt('warn')).toEqual([]);
+    });
+
+    it('drops nothing when the buffer is exactly full', async () => {
+      const { aggregator } = await holdMinutes(1000);
+      expect(aggregator.stats).toMatchObject({ bufferedRows: 1000, droppedRows: 0, droppedReports: 0 });
+      expect(logsAt('warn')).toEqual([]);
+    });
+  });
+
+  describe('shutdown', () => {
+    it('the last shutdown hook writes both held and newly acknowledged rows, even inside a backoff', async () => {
+      const { store, aggregator, report } = setup();
+      store.down = true;
+      report(A);
+      await aggregator.flush(); // held, next attempt in 1 s
+      report(B);
+      store.down = false;
+      await aggregator.onApplicationShutdown();
+      expect(
+        rows(store)
+          .map((row) => row.instanceId)
+          .sort(),
+      ).toEqual([A, B]);
+    });
+  });
+
+  describe('purging', () => {
+    it('logs how many rows it purged', async () => {
+      const { aggregator } = setup();
+      await aggregator.purge();
+      expect(logsAt('log')).toEqual([['Purged 7 minute rows older than 30 days', 'Metrics']]);
+    });
+
+    it('logs nothing when there was nothing to purge', async () => {
+      const { store, aggregator } = setup();
+      store.purgeable = 0;
+      expect(await aggregator.purge()).toBe(0);
+      expect(logged).toEqual([]);
+    });
+  });
+
+  describe('timers', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    it('once the application is up, writes what was aggregated every flush interval (1 s by default)', async () => {
+      const { store, aggregator, report } = setup();
+      aggregator.onApplicationBootstrap();
+      report();
+      await jest.advanceTimersByTimeAsync(999);
+      expect(store.total()).toBe(0);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(store.total()).toBe(1);
+      report();
+      await jest.advanceTimersByTimeAsync(1000);
+      expect(store.total()).toBe(2);
+      await aggregator.beforeApplicationShutdown();
+    });
+
+    it('purges hourly, and logs a failed purge instead of letting it escape', async () => {
+      const { store, aggregator } = setup();
+      aggregator.onApplicationBootstrap();
+      await jest.advanceTimersByTimeAsync(3_600_000);
+      expect(store.purgedBefore).toHaveLength(1);
+      store.purgeDown = true;
+      await jest.advanceTimersByTimeAsync(3_600_000);
+      expect(store.purgedBefore).toHaveLength(2);
+      expect(logsAt('error')).toEqual([
+        [{ err: new Error('purge refused') }, 'Purging minute metrics failed', 'Metrics'],
+      ]);
+      await aggregator.beforeApplicationShutdown();
+    });
+
+    it('stops writing and purging on its own once shutdown began', async () => {
+      const { store, aggregator, report } = setup();
+      aggregator.onApplicationBootstrap();
+      await aggregator.beforeApplicationShutdown();
+      report();
+      await jest.advanceTimersByTimeAsync(3_600_000);
+      expect(store.upserts).toBe(0);
+      expect(store.purgedBefore).toEqual([]);
+    });
   });
 });

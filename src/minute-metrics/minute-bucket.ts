@@ -48,6 +48,7 @@ export interface MinuteReport {
 }
 
 const amount = (value: number | undefined): number =>
+  // Stryker disable next-line EqualityOperator: `>= 0` lets only 0 (or -0) through, which adds nothing to a sum, a bucket or a max
   value !== undefined && Number.isFinite(value) && value > 0 ? value : 0;
 
 /**
@@ -71,6 +72,7 @@ export class MinuteBucket {
 
   addSelection(openLeases: number): void {
     this.values[SELECTIONS]++;
+    // Stryker disable next-line EqualityOperator: at an equal count `>=` assigns the value already there
     if (openLeases > this.maxOpenLeases) this.maxOpenLeases = openLeases;
   }
 
@@ -82,6 +84,7 @@ export class MinuteBucket {
     const latency = amount(report.latencyMs);
     values[LATENCY_SUM] += latency;
     values[LATENCY_BUCKET0 + bucketOf(latency)]++;
+    // Stryker disable next-line EqualityOperator: at an equal latency `>=` assigns the value already there
     if (latency > this.latencyMaxMs) this.latencyMaxMs = latency;
     if (report.ttftMs !== undefined && Number.isFinite(report.ttftMs) && report.ttftMs >= 0) {
       values[TTFT_COUNT]++;
@@ -92,15 +95,19 @@ export class MinuteBucket {
     values[COMPLETION] += amount(report.completionTokens);
     values[TOTAL] += amount(report.totalTokens);
     values[COST] += amount(report.cost);
+    // Stryker disable next-line EqualityOperator: at an equal count `>=` assigns the value already there
     if (openLeases > this.maxOpenLeases) this.maxOpenLeases = openLeases;
+    // Stryker disable next-line EqualityOperator: at an equal time `>=` assigns the value already there
     if (this.lastReportAt === null || report.receivedAt > this.lastReportAt) this.lastReportAt = report.receivedAt;
   }
 
   /** Adds `other` (same instance and minute) into this one. */
   merge(other: MinuteBucket): void {
+    // Stryker disable next-line EqualityOperator: `<=` only adds one index past the typed array's end, a write a Float64Array ignores
     for (let i = 0; i < this.values.length; i++) this.values[i] += other.values[i];
     this.latencyMaxMs = Math.max(this.latencyMaxMs, other.latencyMaxMs);
     this.maxOpenLeases = Math.max(this.maxOpenLeases, other.maxOpenLeases);
+    // Stryker disable next-line EqualityOperator: at an equal time `>=` assigns the value already there
     if (other.lastReportAt !== null && (this.lastReportAt === null || other.lastReportAt > this.lastReportAt)) {
       this.lastReportAt = other.lastReportAt;
     }

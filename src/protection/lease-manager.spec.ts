@@ -63,6 +63,9 @@ function setup() {
 }
 
 describe('LeaseManager', () => {
+  // A failed expectation must not leave a Logger spy behind for the next test.
+  afterEach(() => jest.restoreAllMocks());
+
   it('a report without a selectionId closes the newest lease opened by its call, else the oldest', () => {
     const { clock, leases } = setup();
     const silent = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 6000 }); // never reported
@@ -109,6 +112,19 @@ describe('LeaseManager', () => {
       expect(() => leases.open({ projectId: 'p', instanceId: 'i', ttlMs })).toThrow(RangeError);
     }
     expect(leases.openTotal).toBe(0);
+  });
+
+  it('says which TTL it rejected', () => {
+    const { leases } = setup();
+    expect(() => leases.open({ projectId: 'p', instanceId: 'i', ttlMs: -250 })).toThrow('ttlMs must be ≥ 0, got -250');
+  });
+
+  it('accepts a zero TTL: the lease is due at once and expires on the next sweep', () => {
+    const { leases, expired } = setup();
+    const lease = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 0 });
+    expect(lease.expiresAt).toBe(lease.openedAt);
+    expect(leases.expireDue(T0)).toEqual([lease]);
+    expect(expired).toEqual([lease]);
   });
 
   it('closes by selectionId once, keeping open counts and the stats in step, never below zero', () => {
@@ -175,6 +191,44 @@ describe('LeaseManager', () => {
     leases.open({ projectId: 'p', instanceId: 'k', ttlMs: 1000 });
     expect(expired).toEqual([fast, slow]);
     expect([leases.unreportedTotal, leases.openTotal]).toEqual([2, 1]);
+  });
+
+  it('expires leases due in the same millisecond in the order they were opened', () => {
+    const { clock, leases, expired } = setup();
+    const first = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 3000 });
+    clock.advance(1000);
+    const second = leases.open({ projectId: 'q', instanceId: 'j', ttlMs: 2000 });
+    clock.advance(1000);
+    const third = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 1000 });
+    const fourth = leases.open({ projectId: 'p', instanceId: 'k', ttlMs: 1000 });
+    clock.advance(1000);
+    expect(leases.expireDue()).toEqual([first, second, third, fourth]);
+    expect(expired).toEqual([first, second, third, fourth]);
+  });
+
+  describe('earliestExpiry (when the instance frees a concurrency slot)', () => {
+    it('is the soonest expiry among the open leases of the instance, whatever their opening order', () => {
+      const { clock, leases } = setup();
+      leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 5000 });
+      clock.advance(100);
+      leases.open({ projectId: 'q', instanceId: 'i', ttlMs: 6000 });
+      clock.advance(100);
+      leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 2000 });
+      leases.open({ projectId: 'p', instanceId: 'other', ttlMs: 10 });
+      expect(leases.earliestExpiry('i')).toBe(T0 + 2200);
+    });
+
+    it('ignores leases already closed, and is undefined when none is open', () => {
+      const { clock, leases } = setup();
+      const soonest = leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 1000 });
+      clock.advance(100);
+      leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 3000 });
+      leases.close(soonest.selectionId, 'p');
+      expect(leases.earliestExpiry('i')).toBe(T0 + 3100);
+      leases.closeOldest('p', 'i');
+      expect(leases.earliestExpiry('i')).toBeUndefined();
+      expect(leases.earliestExpiry('never-used')).toBeUndefined();
+    });
   });
 
   it('drops a deleted instance without counting its leases as unreported', () => {
@@ -268,6 +322,26 @@ describe('LeaseManager', () => {
       logged.mockRestore();
     });
 
+    it('logs a failing relay listener with the error it threw', () => {
+      const { leases, nodes } = clusterSetup();
+      const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      const bug = new Error('listener bug');
+      leases.onRelayedClose(() => {
+        throw bug;
+      });
+      nodes.relay({ projectId: 'p', instanceId: 'i' });
+      expect(logged).toHaveBeenCalledWith({ err: bug }, expect.stringMatching(/relayed-close listener failed/));
+    });
+
+    it('stops telling a relay listener that unsubscribed', () => {
+      const { leases, nodes, relayed } = clusterSetup();
+      const heard: RelayedLeaseClose[] = [];
+      const unsubscribe = leases.onRelayedClose((_lease, close) => void heard.push(close));
+      unsubscribe();
+      nodes.relay({ projectId: 'p', instanceId: 'i' });
+      expect([relayed.length, heard]).toEqual([1, []]);
+    });
+
     it("counts the other nodes' open leases in the instance's statistics, without creating stats for nothing", () => {
       const { stats, nodes, leases } = clusterSetup();
       nodes.remoteOpen('quiet', 0);
@@ -318,6 +392,21 @@ describe('LeaseManager', () => {
       jest.advanceTimersByTime(5000);
       expect([expired.length, leases.openTotal]).toEqual([2, 1]);
       logged.mockRestore();
+    });
+
+    it('logs a failing expiry listener with the error it threw', () => {
+      const { clock, leases } = setup();
+      const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      const bug = new Error('listener bug');
+      leases.onExpire(() => {
+        throw bug;
+      });
+      leases.open({ projectId: 'p', instanceId: 'i', ttlMs: 500 });
+      leases.startSweeper(1000);
+      clock.advance(500);
+      jest.advanceTimersByTime(1000);
+      expect(logged).toHaveBeenCalledWith({ err: bug }, expect.stringMatching(/expiry listener failed/));
+      leases.stopSweeper();
     });
   });
 

@@ -55,6 +55,63 @@ describe('ExpiryHeap', () => {
         .reverse(),
     );
   });
+
+  it('pops entries due in the same millisecond in the order they were opened', () => {
+    const heap = new ExpiryHeap<Item>();
+    items([10, 10, 10, 10, 10, 10, 10]).forEach((item) => heap.push(item));
+    expect(drain(heap, 10)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('purges as soon as exactly 1024 closed entries make up exactly half of the heap', () => {
+    const heap = new ExpiryHeap<Item>();
+    const all = items(Array.from({ length: 2048 }, (_, i) => i));
+    all.forEach((item) => heap.push(item));
+    all.slice(0, 1024).forEach((item) => (item.closed = true));
+    heap.noteClosed(1024);
+    expect(heap.size).toBe(1024);
+  });
+
+  it('no longer counts closed entries towards a purge once they were discarded on the way out', () => {
+    const heap = new ExpiryHeap<Item>();
+    const all = items([...Array.from({ length: 100 }, () => 1), ...Array.from({ length: 1900 }, () => 1000)]);
+    all.forEach((item) => heap.push(item));
+    all.slice(0, 100).forEach((item) => (item.closed = true));
+    heap.noteClosed(100);
+    expect([heap.popDue(1), heap.size]).toEqual([undefined, 1900]); // the 100 closed ones are gone
+    all.slice(100, 1100).forEach((item) => (item.closed = true));
+    heap.noteClosed(1000);
+    expect(heap.size).toBe(1900); // 1000 closed in the heap: below 1024, no purge yet
+    all.slice(1100, 1124).forEach((item) => (item.closed = true));
+    heap.noteClosed(24);
+    expect(heap.size).toBe(876);
+  });
+
+  it('a purge that leaves no open entry, or one, leaves a heap of exactly that size', () => {
+    const empty = new ExpiryHeap<Item>();
+    const gone = items(Array.from({ length: 1024 }, () => 5));
+    gone.forEach((item) => empty.push(item));
+    gone.forEach((item) => (item.closed = true));
+    empty.noteClosed(1024);
+    expect([empty.size, empty.hasDue(Infinity), empty.popDue(Infinity)]).toEqual([0, false, undefined]);
+
+    const single = new ExpiryHeap<Item>();
+    const all = items(Array.from({ length: 1025 }, () => 5));
+    all.forEach((item) => single.push(item));
+    all.slice(1).forEach((item) => (item.closed = true));
+    single.noteClosed(1024);
+    expect(single.size).toBe(1);
+    expect(drain(single, 5)).toEqual([0]);
+  });
+
+  it('a purge restores the heap order, so the soonest open entry still pops first', () => {
+    const heap = new ExpiryHeap<Item>();
+    const all = items([1, 5, 2, ...Array.from({ length: 1024 }, () => 100)]);
+    all.forEach((item) => heap.push(item));
+    [all[0], ...all.slice(3)].forEach((item) => (item.closed = true));
+    heap.noteClosed(1025);
+    expect(heap.size).toBe(2);
+    expect(drain(heap, Infinity)).toEqual([2, 1]);
+  });
 });
 
 describe('LeaseQueue', () => {
@@ -97,6 +154,56 @@ describe('LeaseQueue', () => {
     expect(queue.oldestOpen()).toBe(all[152]);
     all.forEach((item) => (item.closed = true));
     expect([queue.oldestOpen(), queue.remaining()]).toEqual([undefined, []]);
+  });
+
+  describe('newestOpenAtOrBefore (the lease of a call that started at a given time)', () => {
+    interface Call {
+      readonly openedAt: number;
+      closed: boolean;
+    }
+    const openedAt = (call: Call): number => call.openedAt;
+    const queueOf = (times: readonly number[]): { queue: LeaseQueue<Call>; calls: Call[] } => {
+      const queue = new LeaseQueue<Call>();
+      const calls = times.map((time) => ({ openedAt: time, closed: false }));
+      calls.forEach((call) => queue.push(call));
+      return { queue, calls };
+    };
+
+    it('is the newest open entry opened at or before the time, one opened exactly then included', () => {
+      const { queue, calls } = queueOf([1, 5, 5, 7]);
+      expect(queue.newestOpenAtOrBefore(5, openedAt)).toBe(calls[2]);
+      expect(queue.newestOpenAtOrBefore(6, openedAt)).toBe(calls[2]);
+      calls[2].closed = true;
+      expect(queue.newestOpenAtOrBefore(5, openedAt)).toBe(calls[1]);
+    });
+
+    it('can be the oldest open entry itself, including when it was opened exactly at the time', () => {
+      const { queue, calls } = queueOf([1, 5, 7]);
+      expect(queue.newestOpenAtOrBefore(4, openedAt)).toBe(calls[0]);
+      expect(queue.newestOpenAtOrBefore(1, openedAt)).toBe(calls[0]);
+      calls[0].closed = true;
+      expect(queue.newestOpenAtOrBefore(5, openedAt)).toBe(calls[1]);
+    });
+
+    it('answers at once, without a scan, when even the oldest open entry was opened later', () => {
+      const { queue } = queueOf(Array.from({ length: 10_000 }, (_, i) => 100 + i));
+      let keysRead = 0;
+      const counted = (call: Call): number => {
+        keysRead++;
+        return call.openedAt;
+      };
+      expect(queue.newestOpenAtOrBefore(50, counted)).toBeUndefined();
+      expect(keysRead).toBe(1);
+    });
+  });
+
+  it('lists as remaining only the entries not yet skipped, without the trimmed head', () => {
+    const queue = new LeaseQueue<Item>();
+    const [a, b, c] = items([1, 2, 3]);
+    [a, b, c].forEach((item) => queue.push(item));
+    a.closed = true;
+    expect(queue.oldestOpen()).toBe(b);
+    expect(queue.remaining()).toEqual([b, c]);
   });
 });
 

@@ -41,6 +41,7 @@ export class LeaseQueue<T extends Closable> {
     // Reports that close their own (the newest) lease leave closed entries at the tail: drop them,
     // or every later scan would walk them all (quadratic under a select-then-report load).
     while (items[items.length - 1]!.closed) items.pop();
+    // Stryker disable next-line ArithmeticOperator: starting past the end only visits empty slots, which the loop skips
     for (let i = items.length - 1; i >= this.head; i--) {
       const entry = items[i];
       if (entry !== undefined && !entry.closed && key(entry) <= limit) return entry;
@@ -58,8 +59,10 @@ export class LeaseQueue<T extends Closable> {
     while (this.head < items.length && items[this.head]!.closed) items[this.head++] = undefined;
     if (this.head === items.length) {
       items.length = 0;
+      // Stryker disable ConditionalExpression,LogicalOperator,EqualityOperator,ArithmeticOperator,BlockStatement: when to compact (the else-if condition below) is memory only; the slice holds the same entries in the same order
       this.head = 0;
     } else if (this.head >= 64 && this.head * 2 >= items.length) {
+      // Stryker restore ConditionalExpression,LogicalOperator,EqualityOperator,ArithmeticOperator,BlockStatement
       this.items = items.slice(this.head);
       this.head = 0;
     }

@@ -141,6 +141,15 @@ describe('QuotaService (docs/resilience.md §3)', () => {
     expect(quotas.snapshot(ID, params, T0 + 1000).tpm.used).toBe(1500);
   });
 
+  it('never frees TPM capacity on a decision: a negative estimate reserves nothing', () => {
+    const quotas = setup();
+    const params = readRoutingParams({ tpmLimit: 1000 });
+    quotas.recordDecision(ID, params, T0, 900);
+    quotas.recordDecision(ID, params, T0 + 1000, -800);
+    expect(quotas.snapshot(ID, params, T0 + 1000).tpm.used).toBe(900);
+    expect(quotas.check(ID, params, T0 + 1000, 500)).toMatchObject({ kind: 'quota' });
+  });
+
   it('forgets a deleted instance', () => {
     const quotas = setup();
     const params = readRoutingParams({ rpmLimit: 1 });
@@ -168,6 +177,7 @@ describe('retryAfterFromMessage', () => {
     [`${'x'.repeat(2040)} retry after 9 seconds`, undefined], // past the first 2048 characters
     [`${'x'.repeat(2020)} retry after 9 seconds`, 9000],
     ['Rate limit exceeded', undefined],
+    [`Please retry after ${'9'.repeat(400)} seconds`, undefined], // junk too large to be a number: no Retry-After
     [undefined, undefined],
   ])('%s → %s', (message, expected) => {
     expect(retryAfterFromMessage(message)).toBe(expected);

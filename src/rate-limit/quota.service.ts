@@ -134,6 +134,7 @@ export function retryAfterFromMessage(message: string | undefined): number | und
   if (!match) return undefined;
   const value = Number(match[1]);
   if (!Number.isFinite(value)) return undefined;
+  // Stryker disable next-line StringLiteral: a missing unit and an empty one both fall to the seconds branch below
   const unit = (match[2] ?? 's').toLowerCase();
   const ms =
     unit.startsWith('ms') || unit.startsWith('milli') ? value : unit.startsWith('m') ? value * 60_000 : value * 1000;

@@ -154,6 +154,7 @@ function link(shard: ProjectShard, record: InstanceRecord): void {
     shard.lookup.set(record.apiType, keys);
   }
   attach(keys, record.apiIdentifier, record);
+  // Stryker disable next-line ConditionalExpression: members are keyed by id, so attaching to the same key twice holds the record once, as here
   if (record.businessId !== record.apiIdentifier) attach(keys, record.businessId, record);
 }
 
@@ -161,6 +162,7 @@ function unlink(shard: ProjectShard, record: InstanceRecord): void {
   const keys = shard.lookup.get(record.apiType);
   if (keys === undefined) return;
   detach(keys, record.apiIdentifier, record.id);
+  // Stryker disable next-line ConditionalExpression: detaching from the same key twice is a no-op the second time (the id is already gone)
   if (record.businessId !== record.apiIdentifier) detach(keys, record.businessId, record.id);
   if (keys.size === 0) shard.lookup.delete(record.apiType);
 }
@@ -193,5 +195,6 @@ function forUser(active: readonly InstanceRecord[], userId: string): readonly In
 }
 
 function byId(a: InstanceRecord, b: InstanceRecord): number {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: ids are unique within every sorted list, and V8's sort only asks whether the result is negative, so the tie and `a > b` answers are never told apart
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }

@@ -38,6 +38,35 @@ describe('classifyOutcome', () => {
     }
     expect(classifyOutcome({ success: false, errorType: 'SUCCESS' })).toBe('UNKNOWN');
   });
+
+  describe('errorType spellings sent by SDKs and exception handlers', () => {
+    const byErrorType = (errorType: string): OutcomeClass => classifyOutcome({ success: false, errorType });
+
+    it('splits an exception name that starts with an acronym (OpenAI SDK APIConnectionError)', () => {
+      expect(byErrorType('APIConnectionError')).toBe('SERVER_ERROR');
+    });
+
+    it('splits a CamelCase exception name into its words (NotFoundError, InternalError)', () => {
+      expect(byErrorType('NotFoundError')).toBe('CLIENT_ERROR');
+      expect(byErrorType('InternalError')).toBe('SERVER_ERROR');
+    });
+
+    it('reads space-separated status names as their snake_case form (gRPC and HTTP reason phrases)', () => {
+      expect(byErrorType('Internal Error')).toBe('SERVER_ERROR');
+      expect(byErrorType('invalid argument')).toBe('CLIENT_ERROR');
+      expect(byErrorType('Upstream Error')).toBe('SERVER_ERROR');
+    });
+
+    it('treats a run of spaces or punctuation between words as one separator', () => {
+      expect(byErrorType('Internal  Error')).toBe('SERVER_ERROR');
+      expect(byErrorType('invalid -- argument')).toBe('CLIENT_ERROR');
+    });
+
+    it('ignores punctuation and whitespace around the name (a log line, a bracketed tag)', () => {
+      expect(byErrorType(' internal_error\n')).toBe('SERVER_ERROR');
+      expect(byErrorType('[UPSTREAM_ERROR]')).toBe('SERVER_ERROR');
+    });
+  });
 });
 
 describe('classifyStatusCode', () => {

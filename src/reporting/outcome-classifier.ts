@@ -136,8 +136,10 @@ const ERROR_TYPE_CACHE_MAX = 1024;
 
 function errorTypeClass(errorType: string): OutcomeClass | undefined {
   let outcome = ERROR_TYPE_CACHE.get(errorType);
+  // Stryker disable next-line ConditionalExpression: a memo; recomputing the static alias lookup gives the cached answer
   if (outcome === undefined) {
     outcome = ERROR_TYPE_ALIASES.get(normaliseErrorType(errorType)) ?? null;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a cache-size guard; caching more, less or nothing only changes memory, never the class
     if (ERROR_TYPE_CACHE.size < ERROR_TYPE_CACHE_MAX) ERROR_TYPE_CACHE.set(errorType, outcome);
   }
   return outcome ?? undefined;
