@@ -27,6 +27,15 @@ describe('LeastBusyStrategy (power of two choices)', () => {
     expect(run(list)).toEqual([0, PICKS]);
   });
 
+  it('on equal leases and latency, the first drawn wins', () => {
+    const list = candidates(3, () => ({ stats: { ...observed(10, 0, 120), openLeases: 1 } }));
+    const strategy = new LeastBusyStrategy();
+    // Draws: first = ⌊0.9 × 3⌋ = 2, then ⌊0 × 2⌋ = 0 among the others (index 0).
+    const draws = [0.9, 0];
+    let k = 0;
+    expect(strategy.pick(list, context({ random: () => draws[k++] }))).toBe(list[2]);
+  });
+
   it('scores the negated open leases, so that higher is better', () => {
     const [busy] = candidates(1, () => ({ stats: { openLeases: 4 } }));
     expect(new LeastBusyStrategy().score(busy)).toBe(-4);

@@ -33,6 +33,17 @@ describe('LowestCostStrategy', () => {
     expect(Math.abs(healthyA - healthyB)).toBeLessThan(150);
   });
 
+  it('shares the traffic between two instances at the same lowest price, wherever they sit in the list', () => {
+    const list = candidates(3, (i) => ({
+      routingParams: { costPerUnit: i === 0 ? 0.5 : 0.1 },
+      stats: observed(100, 0, 200),
+    }));
+    const [dearer, cheapA, cheapB] = run(list);
+    expect(dearer).toBe(0);
+    expect(Math.abs(cheapA - 1_000)).toBeLessThan(100);
+    expect(cheapA + cheapB).toBe(2_000);
+  });
+
   it('lets smart decide when no instance has a cost', () => {
     const list = candidates(3, (i) => ({ stats: observed(100, 0, i === 0 ? 2_000 : 200) }));
     const [slow, a, b] = run(list);

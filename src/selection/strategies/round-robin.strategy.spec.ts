@@ -45,6 +45,25 @@ describe('RoundRobinStrategy', () => {
     expect(strategy.pick(two, context({ random: first }))).toBe(two[1]);
   });
 
+  it('after a full lap, resumes at the first instance even if the set has grown since', () => {
+    const strategy = new RoundRobinStrategy();
+    const five = candidates(5);
+    const three = five.slice(0, 3);
+    const first = () => 0;
+    for (let i = 0; i < 3; i++) strategy.pick(three, context({ random: first })); // one full lap: 0, 1, 2
+    const next = [0, 1, 2, 3, 4].map(() => five.indexOf(strategy.pick(five, context({ random: first }))));
+    expect(next).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('after a full lap, resumes at the first instance even if the set has shrunk since', () => {
+    const strategy = new RoundRobinStrategy();
+    const five = candidates(5);
+    const first = () => 0;
+    for (let i = 0; i < 5; i++) strategy.pick(five, context({ random: first })); // one full lap: 0 … 4
+    const three = five.slice(0, 3);
+    expect(strategy.pick(three, context({ random: first }))).toBe(three[0]);
+  });
+
   it(`remembers at most ${ROUND_ROBIN_MAX_SETS} sets, forgetting the oldest`, () => {
     const strategy = new RoundRobinStrategy();
     const list = candidates(3);

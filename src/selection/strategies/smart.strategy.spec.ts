@@ -122,6 +122,65 @@ describe('SmartStrategy', () => {
     expect(smartScore(list[2]) / smartScore(list[0])).toBeLessThan(NEAR_BEST);
   });
 
+  it('ignores a negative or unreadable cost instead of letting it raise the score', () => {
+    const [free, negative, unreadable] = candidates(3, (i) => ({
+      stats: observed(20, 0, 150),
+      routingParams: [{}, { costPerUnit: -0.5 }, { costPerUnit: NaN }][i],
+    }));
+    expect(smartScore(negative)).toBe(smartScore(free));
+    expect(smartScore(unreadable)).toBe(smartScore(free));
+  });
+
+  it('returns a lone candidate as is, without drawing a random number', () => {
+    const [only] = candidates(1, () => ({ stats: observed(100, 0, 200) }));
+    const random = () => {
+      throw new Error('no draw expected');
+    };
+    expect(new SmartStrategy().pick([only], context({ random, clock }))).toBe(only);
+  });
+
+  it('gives a recovering instance its ramp share without thinning the exploration share of the settled ones (exact shares)', () => {
+    const list = candidates(3, (i) => ({
+      stats: [
+        observed(100, 0, 200), // the best
+        observed(100, 40, 200), // failing: below the band
+        { ...observed(3, 5, 5000), slowStartFactor: 0.5 }, // recovering: its stale score is below the band too
+      ][i],
+    }));
+    const best = smartScore(list[0]);
+    expect(smartScore(list[2])).toBeGreaterThan(0);
+    expect(smartScore(list[2])).toBeLessThan(best * NEAR_BEST);
+    // The failing one alone shares EXPLORE × best; the recovering one gets 0.5 × best.
+    const total = best * (1 + EXPLORE + 0.5);
+    const want = [best / total, (best * EXPLORE) / total, (best * 0.5) / total];
+    exactShares(list).forEach((share, i) => expect(Math.abs(share - want[i])).toBeLessThan(2e-5));
+  });
+
+  it('counts a candidate at exactly 90 % of the best as a near-equal (exact shares)', () => {
+    // Never reported, so none is settled and scores decide; latency 0 keeps the scores exact.
+    const list = candidates(3, (i) => ({ stats: { latencyMs: 0, slowStartFactor: [1, NEAR_BEST, 0.5][i] } }));
+    const [best, atEdge] = list.map(smartScore);
+    expect(atEdge).toBe(best * NEAR_BEST);
+    // In the band: weighed by its score. The third alone shares EXPLORE × best.
+    const total = best + atEdge + best * EXPLORE;
+    const want = [best / total, atEdge / total, (best * EXPLORE) / total];
+    exactShares(list).forEach((share, i) => expect(Math.abs(share - want[i])).toBeLessThan(2e-5));
+  });
+
+  it('when every candidate is ramping, one at a ramp of 0 gets nothing and leaves the exploration share whole (exact shares)', () => {
+    const list = candidates(3, (i) => ({
+      stats: { ...observed(100, 0, 200), slowStartFactor: [0.8, 0.3, 0][i] },
+    }));
+    const [best, below, zero] = list.map(smartScore);
+    expect(below).toBeLessThan(best * NEAR_BEST);
+    expect(zero).toBe(0);
+    const total = best + best * EXPLORE;
+    const want = [best / total, (best * EXPLORE) / total, 0];
+    const shares = exactShares(list);
+    shares.forEach((share, i) => expect(Math.abs(share - want[i])).toBeLessThan(2e-5));
+    expect(shares[2]).toBe(0);
+  });
+
   it('prefers a proven instance to an unseen one, and an unseen one to a failing one', () => {
     const list = candidates(3, (i) => ({ stats: [observed(50, 0, 800), {}, observed(50, 30, 800)][i] }));
     const [proven, unseen, failing] = list.map(smartScore);

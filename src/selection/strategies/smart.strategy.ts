@@ -36,10 +36,12 @@ export const NEAR_BEST = 0.9;
 export function smartScore(candidate: Candidate): number {
   const rate = successRateOf(candidate);
   const cost = candidate.params.costPerUnit;
+  // Stryker disable next-line EqualityOperator: a cost of 0 gives 1 + 0 = 1 either way
   const costFactor = cost !== undefined && cost > 0 ? 1 + cost : 1;
   const denominator = (1 + latencyOf(candidate) / LATENCY_SCALE_MS) * (1 + openLeasesOf(candidate)) * costFactor;
   const score = (rate * rate * slowStartOf(candidate)) / denominator;
   // A denominator that overflowed to Infinity gives 0; NaN cannot arise from the clamped inputs.
+  // Stryker disable next-line EqualityOperator: at 0 both branches give 0 (-0 at most, which every later use treats as 0)
   return score > 0 ? score : 0;
 }
 
@@ -84,7 +86,9 @@ export class SmartStrategy implements SelectionStrategyHandler {
     for (let i = 0; i < n; i++) {
       const score = smartScore(candidates[i]);
       scores[i] = score;
+      // Stryker disable next-line EqualityOperator: on a tie it assigns the value it already holds
       if (score > bestAny) bestAny = score;
+      // Stryker disable next-line EqualityOperator: on a tie it assigns the value it already holds
       if (score > best && rampOf(candidates[i]) === 1) best = score;
     }
     const settledExist = best > 0;
@@ -98,6 +102,7 @@ export class SmartStrategy implements SelectionStrategyHandler {
     // Candidates below the band share EXPLORE (1 %) of the best's weight: enough for fresh samples to
     // correct a stale score (a latency spike that is over, errors that stopped), too little to
     // matter when the score is right — a really failing instance trips its breaker anyway.
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: exploreWeight is only read by the candidates counted in below
     const exploreWeight = below > 0 ? (best * EXPLORE) / below : 0;
     let total = 0;
     for (let i = 0; i < n; i++) {

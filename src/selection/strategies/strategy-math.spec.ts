@@ -109,6 +109,7 @@ describe('strategy math: choosing', () => {
     expect(ensureCapacity(small, 16)).toBe(small);
     expect(ensureCapacity(small, 8)).toBe(small);
     expect(ensureCapacity(small, 17).length).toBe(32);
+    expect(ensureCapacity(small, 32).length).toBe(32); // a doubling that fits exactly is enough
     expect(ensureCapacity(small, 100).length).toBe(128);
     expect(ensureCapacity(new Float64Array(0), 1).length).toBe(16);
     expect(ensureCapacity(new Float64Array(0), 0).length).toBe(0);

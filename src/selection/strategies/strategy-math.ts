@@ -40,6 +40,7 @@ export function openLeasesOf(candidate: Candidate): number {
 export function slowStartOf(candidate: Candidate): number {
   const factor = candidate.stats.slowStartFactor;
   if (!(factor >= 0)) return 1;
+  // Stryker disable next-line EqualityOperator: at factor 1 both branches return 1
   return factor > 1 ? 1 : factor;
 }
 
@@ -53,12 +54,16 @@ export function costOf(candidate: Candidate): number {
 export function weightOf(candidate: Candidate): number {
   const weight = candidate.params.weight;
   if (weight === undefined) return 1;
+  // Stryker disable next-line EqualityOperator: at weight 0 both branches return 0
   if (!(weight >= 0)) return 0;
+  // Stryker disable next-line EqualityOperator: at MAX_WEIGHT both branches return MAX_WEIGHT
   return weight > MAX_WEIGHT ? MAX_WEIGHT : weight;
 }
 
 function nonNegative(value: number): number {
+  // Stryker disable next-line EqualityOperator: at value 0 both branches return 0
   if (!(value >= 0)) return 0;
+  // Stryker disable next-line EqualityOperator: at MAX_SAFE_INTEGER both branches return it
   return value < Number.MAX_SAFE_INTEGER ? value : Number.MAX_SAFE_INTEGER;
 }
 
@@ -90,6 +95,7 @@ export function pickBest(candidates: readonly Candidate[], compare: Comparator, 
   }
   if (ties === 1) return best;
   let skip = randomIndex(random, ties);
+  // Stryker disable next-line EqualityOperator: the drawn tie exists, so this pass returns before i reaches the end
   for (let i = 0; i < candidates.length; i++) {
     if (compare(candidates[i], best) === 0 && skip-- === 0) return candidates[i];
   }

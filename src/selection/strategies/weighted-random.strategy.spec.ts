@@ -35,6 +35,14 @@ describe('WeightedRandomStrategy', () => {
     for (const share of shares(none)) expect(Math.abs(share - 0.25)).toBeLessThan(0.02);
   });
 
+  it('returns a lone candidate as is, without drawing a random number', () => {
+    const [only] = candidates(1, () => ({ routingParams: { weight: 3 } }));
+    const random = () => {
+      throw new Error('no draw expected');
+    };
+    expect(new WeightedRandomStrategy().pick([only], context({ random }))).toBe(only);
+  });
+
   it('multiplies the weight by the slow-start factor', () => {
     const list = candidates(2, (i) => ({ stats: { slowStartFactor: i === 0 ? 0.1 : 1 } }));
     const [warming] = shares(list);
