@@ -1,12 +1,16 @@
 import type { IncomingMessage } from 'node:http';
-import type { RawServerDefault } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { recordHttpMetrics } from './prometheus/http-metrics';
+import { answerClientError } from './common/client-errors';
+import { sendError } from './common/exception.filter';
 import { GatewayError } from './common/gateway-error';
+import { describeError } from './common/http-errors';
 import { newRandomId } from './common/ids';
+import { exceedsJsonDepth } from './common/json-depth';
 import { RouteTable } from './common/route-table';
 import { setupSwagger } from './common/swagger';
 import { logRequest } from './common/logging';
@@ -24,8 +28,14 @@ export function requestIdOf(req: IncomingMessage): string {
   return id;
 }
 
-/** Routes that take up to 1000 items in one body. */
+/** Routes that take many items in one body (reports, or every instance a project may hold). */
 const BATCH_ROUTES: ReadonlySet<string> = new Set(['/api/gateway/report-results', '/api/instances/batch']);
+
+/**
+ * The longest path parameter the router matches, decoded: a 128-character `businessId` must
+ * reach the path routes whatever its characters; a longer segment is answered 414 URI_TOO_LONG.
+ */
+export const MAX_PARAM_LENGTH = 512;
 
 export function createAdapter(config: AppConfig): FastifyAdapter {
   return new FastifyAdapter({
@@ -37,6 +47,16 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     logger: false,
     // No Express-style middleware is used: the middleware engine would run on every request.
     skipMiddie: true,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Behind a reverse proxy, request.ip is the client named by X-Forwarded-For (GATEWAY_TRUST_PROXY).
+    trustProxy: typeof config.trustProxy === 'object' ? [...config.trustProxy] : config.trustProxy,
+    // Errors the router raises before any route runs (a bad URL escape, a parameter too long):
+    // the same envelope as every other error, never Fastify's own body.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+      sendError(reply, describeError(error), request.id, Date.now()),
+    // Requests Node's HTTP parser refuses (431 huge headers, 400 bad Content-Length) never reach
+    // Fastify: their envelope is written to the socket.
+    clientErrorHandler: (error, socket) => answerClientError(error, socket),
   });
 }
 
@@ -71,11 +91,19 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
     done();
   });
   // Accept an empty body sent with `Content-Type: application/json` (the reference's clients do
-  // this on activate/deactivate); everything else goes through Fastify's safe JSON parser.
+  // this on activate/deactivate); refuse a body nested deeper than GATEWAY_MAX_BODY_DEPTH before it
+  // is parsed (recursive walkers downstream would overflow the stack); everything else goes
+  // through Fastify's safe JSON parser.
   const defaultJson = fastify.getDefaultJsonParser('error', 'error');
+  const maxDepth = config.limits.bodyDepth;
   app.useBodyParser<RawServerDefault>('application/json', { bodyLimit: config.bodyLimitBytes }, (req, body, done) => {
-    if (Buffer.isBuffer(body) && body.length === 0) return done(null, undefined);
-    void defaultJson(req, body.toString(), (error, value) => {
+    const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
+    if (bytes.length === 0) return done(null, undefined);
+    if (exceedsJsonDepth(bytes, maxDepth)) {
+      const message = `The JSON body is nested deeper than ${maxDepth} levels`;
+      return done(new GatewayError('BODY_TOO_DEEP', message, { details: { maxDepth } }), undefined);
+    }
+    void defaultJson(req, bytes.toString(), (error, value) => {
       // A GatewayError passes Nest's external-error mapping untouched, so the filter sees the code.
       if (error) return done(new GatewayError('INVALID_JSON', `Malformed JSON body: ${error.message}`), undefined);
       done(null, value);

@@ -247,8 +247,8 @@ describeEachDatabase('instance registry', (database) => {
       expect(await rowCount()).toBe(before);
     });
 
-    it('1001 items', async () => {
-      const instances = Array.from({ length: 1001 }, (_, i) => ({
+    it('more items than a project may hold (GATEWAY_MAX_INSTANCES_PER_PROJECT, 5000)', async () => {
+      const instances = Array.from({ length: 5001 }, (_, i) => ({
         apiIdentifier: 'a',
         apiType: 'MODEL',
         businessId: `b${i}`,

@@ -3,6 +3,7 @@ import { BreakerService } from '../src/circuit-breaker/breaker.service';
 import { buildOpenApiDocument } from '../src/common/swagger';
 import { MinuteAggregator } from '../src/minute-metrics/minute-aggregator';
 import { GatewayMetrics } from '../src/prometheus/gateway-metrics';
+import { METRICS_RENDER_TTL_MS } from '../src/prometheus/render-cache';
 import { createProject, type TestProject } from './utils/fixtures';
 import { modelInstance, registerInstances, reportResult, selectedInstance } from './utils/hot-path';
 import { createTestApp, type TestApp } from './utils/test-app';
@@ -13,6 +14,7 @@ const parse = parsePrometheus;
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const HEX_ID = /^[0-9a-f]{32}$/;
 const FAILURE = { success: false, errorMessage: 'Request failed with status code 503' };
+const METRICS_TOKEN = 'metrics-token-for-the-exposition-tests';
 
 describe('GET /metrics: Prometheus exposition', () => {
   let gateway: TestApp;
@@ -26,7 +28,9 @@ describe('GET /metrics: Prometheus exposition', () => {
     reportResult(gateway, project, instanceId, body);
 
   async function scrape(): Promise<{ text: string; families: Map<string, Family> }> {
-    const res = await gateway.http().get('/metrics').expect(200);
+    // One rendering is served for a second: step past it so every scrape sees the state of now.
+    gateway.clock.advance(METRICS_RENDER_TTL_MS);
+    const res = await gateway.http().get('/metrics').set('authorization', `Bearer ${METRICS_TOKEN}`).expect(200);
     expect(res.headers['content-type']).toBe(CONTENT_TYPE);
     return { text: res.text, families: new Map(parse(res.text).map((family) => [family.name, family])) };
   }
@@ -39,7 +43,7 @@ describe('GET /metrics: Prometheus exposition', () => {
   }
 
   beforeAll(async () => {
-    gateway = await createTestApp();
+    gateway = await createTestApp({ env: { GATEWAY_METRICS_TOKEN: METRICS_TOKEN } });
     gateway.app.get(BreakerService).random = () => 0.5;
     project = await createProject(gateway, 'Prometheus');
     ids = await registerInstances(gateway, project, [
@@ -69,7 +73,7 @@ describe('GET /metrics: Prometheus exposition', () => {
     expect(samples.every((line) => /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? \S+$/.test(line))).toBe(true);
   });
 
-  it('is served outside /api, without an API key, and left out of the OpenAPI document', async () => {
+  it('is served outside /api, to the metrics token rather than an API key, and left out of the OpenAPI document', async () => {
     await gateway.http().get('/api/metrics').expect(404);
     expect(Object.keys(buildOpenApiDocument(gateway.app).paths).filter((path) => path.includes('metrics'))).toEqual([]);
   });

@@ -11,6 +11,8 @@ export const AUTH_OPTIONS = 'gateway:auth';
 export interface AuthenticatedOptions {
   /** Admin JWT instead of a project API key. Viewers may use GET routes only. */
   readonly admin?: boolean;
+  /** With `admin`: viewers may call it whatever the method (their own account: password, logout). */
+  readonly anyAdminRole?: boolean;
   /** Scopes the project key must hold (keys without scopes hold all of them). */
   readonly scopes?: readonly ApiKeyScope[];
 }

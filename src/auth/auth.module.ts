@@ -7,9 +7,11 @@ import { Clock } from '../common/clock';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { AdminAuthController } from './admin-auth.controller';
+import { AdminTokens } from './admin-tokens';
 import { GatewayAuthGuard } from './gateway-auth.guard';
 import { GatewayThrottlerGuard } from './gateway-throttler.guard';
 import { LoginLimiter } from './login-limiter';
+import { PasswordHashGate } from './password-hash-gate';
 import { SlidingWindowThrottlerStorage } from './sliding-window-throttler.storage';
 import { JwtStrategy } from './strategies/jwt.strategy';
 
@@ -33,10 +35,13 @@ import { JwtStrategy } from './strategies/jwt.strategy';
   controllers: [AdminAuthController],
   providers: [
     JwtStrategy,
+    AdminTokens,
     LoginLimiter,
+    { provide: PasswordHashGate, useFactory: () => new PasswordHashGate() },
     // Order matters: authentication first, so throttling can count per API key.
     { provide: APP_GUARD, useClass: GatewayAuthGuard },
     { provide: APP_GUARD, useClass: GatewayThrottlerGuard },
   ],
+  exports: [AdminTokens],
 })
 export class AuthModule {}

@@ -32,7 +32,9 @@ type RouteAuth = 'public' | AuthenticatedOptions | undefined;
 /**
  * The one global guard: `@Public()` routes pass; `@Authenticated()` ones need a project API key
  * (with the scopes asked for) or, with `admin: true`, an admin JWT — and a viewer admin may only
- * read. Routes with neither decorator are refused: nothing is open by accident.
+ * read (except on `anyAdminRole` routes: its own password and logout). The JWT's user must still
+ * exist with the token's version, and its role is the record's (`AdminTokens`). Routes with
+ * neither decorator are refused: nothing is open by accident.
  *
  * Admin JWTs go through Passport (`passport-jwt`). API keys — every select and report — are
  * checked directly against the in-memory {@link ApiKeyAuthenticator}: Passport's per-request
@@ -57,7 +59,7 @@ export class GatewayAuthGuard implements CanActivate {
     if (options.admin) {
       await this.jwt.canActivate(context);
       const admin = request.user as AdminPrincipal;
-      if (admin.role !== 'admin' && !READ_METHODS.has(request.method)) {
+      if (admin.role !== 'admin' && !options.anyAdminRole && !READ_METHODS.has(request.method)) {
         throw new GatewayError('ADMIN_ROLE_REQUIRED', 'This admin account may only read');
       }
       return true;

@@ -1,14 +1,23 @@
 import { Logger } from '@nestjs/common';
+import { FakeClock } from '../common/clock';
+import { loadConfig } from '../config/app-config';
 import { BreakerEventLog, type BreakerEventLogOptions } from './breaker-event-log';
 import type { BreakerEventRow, BreakerEventsService, InsertResult } from './breaker-events.service';
 import { type BreakerTransition, BreakerTransitions } from './breaker-transition';
 
 const PROJECT = 'a'.repeat(32);
 const INSTANCE = 'b'.repeat(32);
+const OTHER_PROJECT = 'c'.repeat(32);
+const MINUTE = Date.UTC(2026, 0, 1, 12, 0);
+const DAY_MS = 86_400_000;
 
 /** An in-memory `breaker_events` table whose writes can be made to fail or to wait. */
-class FakeStore implements Pick<BreakerEventsService, 'insert' | 'isOpen'> {
+class FakeStore implements Pick<BreakerEventsService, 'insert' | 'isOpen' | 'purgeBefore'> {
   readonly rows: BreakerEventRow[] = [];
+  readonly purgedBefore: Date[] = [];
+  /** What `purgeBefore` answers; it fails while `purgeDown` is set. */
+  purgeable = 4;
+  purgeDown = false;
   readonly batchSizes: number[] = [];
   failures = 0;
   inFlight = 0;
@@ -46,15 +55,23 @@ class FakeStore implements Pick<BreakerEventsService, 'insert' | 'isOpen'> {
   isOpen(): boolean {
     return true;
   }
+
+  purgeBefore(before: Date): Promise<number> {
+    this.purgedBefore.push(before);
+    return this.purgeDown ? Promise.reject(new Error('purge refused')) : Promise.resolve(this.purgeable);
+  }
 }
 
 describe('BreakerEventLog', () => {
   let transitions: BreakerTransitions;
   let store: FakeStore;
+  let clock: FakeClock;
   let warn: jest.SpyInstance;
   let error: jest.SpyInstance;
+  let info: jest.SpyInstance;
 
-  const create = (options: BreakerEventLogOptions = {}) => new BreakerEventLog(transitions, store, options);
+  const create = (options: BreakerEventLogOptions = {}, env: Record<string, string> = {}) =>
+    new BreakerEventLog(transitions, store, clock, loadConfig({ GATEWAY_SQLITE_PATH: ':memory:', ...env }), options);
   const transition = (n: number): BreakerTransition => ({
     projectId: PROJECT,
     instanceId: INSTANCE,
@@ -72,9 +89,10 @@ describe('BreakerEventLog', () => {
   beforeEach(() => {
     transitions = new BreakerTransitions();
     store = new FakeStore();
+    clock = new FakeClock(MINUTE);
     warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
-    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    info = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
   });
   afterEach(() => jest.restoreAllMocks());
 
@@ -99,7 +117,7 @@ describe('BreakerEventLog', () => {
   });
 
   it('writes in batches of at most 500 rows, in emission order', async () => {
-    const log = create();
+    const log = create({}, { GATEWAY_BREAKER_EVENTS_PER_MINUTE: '2000' });
     emit(0, 1234);
     await expect(log.flush()).resolves.toBe(1234);
     expect(store.batchSizes).toEqual([500, 500, 234]);
@@ -216,5 +234,150 @@ describe('BreakerEventLog', () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+
+  describe('the per-project cap (GATEWAY_BREAKER_EVENTS_PER_MINUTE)', () => {
+    const capped = () => create({}, { GATEWAY_BREAKER_EVENTS_PER_MINUTE: '3' });
+    const emitFor = (projectId: string, count: number, extra: Partial<BreakerTransition> = {}) => {
+      for (let n = 0; n < count; n += 1) transitions.emit({ ...transition(n), projectId, ...extra });
+    };
+
+    it('defaults to 600 transitions a project a minute', () => {
+      const log = create();
+      emitFor(PROJECT, 601);
+      expect(log.queued).toBe(600);
+      expect(log.suppressed.get(PROJECT)).toBe(1);
+    });
+
+    it("queues a project's first transitions of a minute up to the cap, and counts the rest per project", () => {
+      const log = capped();
+      emitFor(PROJECT, 5);
+      emitFor(OTHER_PROJECT, 3);
+      expect(log.queued).toBe(6);
+      expect([...log.suppressed]).toEqual([[PROJECT, 2]]);
+    });
+
+    it('gives each minute (server time) its own allowance, from its first millisecond', () => {
+      const log = capped();
+      clock.set(MINUTE + 59_999);
+      emitFor(PROJECT, 4);
+      expect(log.queued).toBe(3);
+      clock.set(MINUTE + 60_000);
+      emitFor(PROJECT, 4);
+      expect(log.queued).toBe(6);
+      expect(log.suppressed.get(PROJECT)).toBe(2);
+      clock.set(MINUTE + 60_000 + 59_999);
+      emitFor(PROJECT, 1);
+      expect(log.queued).toBe(6);
+      expect(log.suppressed.get(PROJECT)).toBe(3);
+    });
+
+    it("always writes an operator's transitions (a restart restores them), and does not count them", () => {
+      const log = capped();
+      emitFor(PROJECT, 5, { reason: 'operator: FORCED_OPEN', to: 'FORCED_OPEN' });
+      expect(log.queued).toBe(5);
+      emitFor(PROJECT, 3);
+      expect(log.queued).toBe(8);
+      expect(log.suppressed.size).toBe(0);
+    });
+
+    it('takes no allowance for transitions another node committed (that node writes them)', () => {
+      const log = capped();
+      emitFor(PROJECT, 5, { remote: true });
+      emitFor(PROJECT, 3);
+      expect(log.queued).toBe(3);
+      expect(log.suppressed.size).toBe(0);
+    });
+
+    it('writes what it queued, and warns once per project and minute, at the flush, with the count so far', async () => {
+      const log = capped();
+      emitFor(PROJECT, 5);
+      emitFor(OTHER_PROJECT, 4);
+      expect(warn).not.toHaveBeenCalled(); // nothing is logged on the request path
+      await expect(log.flush()).resolves.toBe(6);
+      const warned = () => warn.mock.calls.map(([details]) => details as Record<string, unknown>);
+      expect(warned()).toEqual([
+        { projectId: PROJECT, limit: 3, suppressed: 2, minute: new Date(MINUTE).toISOString() },
+        { projectId: OTHER_PROJECT, limit: 3, suppressed: 1, minute: new Date(MINUTE).toISOString() },
+      ]);
+      expect(warn.mock.calls[0]?.[1]).toBe(
+        `Project ${PROJECT} reached 3 breaker events this minute: further transitions are counted, not written`,
+      );
+      emitFor(PROJECT, 10);
+      await log.flush();
+      expect(warn).toHaveBeenCalledTimes(2);
+      clock.advance(60_000);
+      emitFor(PROJECT, 4);
+      await log.flush();
+      expect(warned()[2]).toEqual({
+        projectId: PROJECT,
+        limit: 3,
+        suppressed: 1,
+        minute: new Date(MINUTE + 60_000).toISOString(),
+      });
+      expect(log.suppressed.get(PROJECT)).toBe(2 + 10 + 1);
+    });
+
+    it('warns from the timer even when every transition since the last flush was over the cap', async () => {
+      jest.useFakeTimers();
+      try {
+        const log = capped();
+        log.onApplicationBootstrap();
+        emitFor(PROJECT, 3);
+        await jest.advanceTimersByTimeAsync(1000);
+        expect(store.rows).toHaveLength(3);
+        emitFor(PROJECT, 2); // nothing queued: only counted
+        expect(log.queued).toBe(0);
+        expect(warn).not.toHaveBeenCalled();
+        await jest.advanceTimersByTimeAsync(1000);
+        expect(warn).toHaveBeenCalledTimes(1);
+        expect(warn.mock.calls[0]?.[0]).toMatchObject({ projectId: PROJECT, suppressed: 2 });
+        await jest.advanceTimersByTimeAsync(5000);
+        expect(warn).toHaveBeenCalledTimes(1);
+        expect(store.batchSizes).toEqual([3]);
+        await log.beforeApplicationShutdown();
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+  });
+
+  describe('retention (GATEWAY_BREAKER_EVENTS_RETENTION_DAYS)', () => {
+    it('purges events older than 30 days by default, counted from now, and logs how many went', async () => {
+      const log = create();
+      clock.advance(42_123);
+      await expect(log.purge()).resolves.toBe(4);
+      expect(store.purgedBefore).toEqual([new Date(MINUTE + 42_123 - 30 * DAY_MS)]);
+      expect(info.mock.calls).toEqual([['Purged 4 breaker events older than 30 days']]);
+    });
+
+    it('takes the retention from the configuration, and logs nothing when nothing went', async () => {
+      const log = create({}, { GATEWAY_BREAKER_EVENTS_RETENTION_DAYS: '7' });
+      store.purgeable = 0;
+      await expect(log.purge()).resolves.toBe(0);
+      expect(store.purgedBefore).toEqual([new Date(MINUTE - 7 * DAY_MS)]);
+      expect(info).not.toHaveBeenCalled();
+    });
+
+    it('purges hourly after bootstrap, logs a failed purge instead of letting it escape, and stops on shutdown', async () => {
+      jest.useFakeTimers();
+      try {
+        const log = create();
+        log.onApplicationBootstrap();
+        await jest.advanceTimersByTimeAsync(3_599_999);
+        expect(store.purgedBefore).toHaveLength(0);
+        await jest.advanceTimersByTimeAsync(1);
+        expect(store.purgedBefore).toHaveLength(1);
+        store.purgeDown = true;
+        await jest.advanceTimersByTimeAsync(3_600_000);
+        expect(store.purgedBefore).toHaveLength(2);
+        expect(error.mock.calls).toEqual([[{ err: new Error('purge refused') }, 'Purging breaker events failed']]);
+        await log.beforeApplicationShutdown();
+        await jest.advanceTimersByTimeAsync(3_600_000);
+        expect(store.purgedBefore).toHaveLength(2);
+      } finally {
+        jest.useRealTimers();
+      }
+    });
   });
 });

@@ -7,7 +7,9 @@ import {
   type OnApplicationShutdown,
   Optional,
 } from '@nestjs/common';
+import { Clock, InjectClock } from '../common/clock';
 import { newOrderedId } from '../common/ids';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { BreakerEventsService, type BreakerEventRow } from './breaker-events.service';
 import { type BreakerTransition, BreakerTransitions } from './breaker-transition';
 
@@ -30,11 +32,71 @@ export interface BreakerEventLogOptions {
 export const BreakerEventLogOptions = Symbol('BreakerEventLogOptions');
 
 const MAX_REASON = 255;
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+const PURGE_INTERVAL_MS = 3_600_000;
+
+/** The transitions of one project in one minute (server time). */
+interface ProjectMinute {
+  readonly minute: number;
+  written: number;
+  suppressed: number;
+}
+
+/**
+ * The per-project write cap of the log: up to `limit` transitions of a project per minute are
+ * written, the rest only counted, so a tenant flapping its own breakers cannot fill the table.
+ * O(1) per transition; one entry per project that had transitions.
+ */
+class ProjectMinuteCap {
+  private readonly minutes = new Map<string, ProjectMinute>();
+  private readonly totals = new Map<string, number>();
+  /** Minutes of projects that went over the cap, not yet logged (each once). */
+  private readonly unreported = new Map<string, ProjectMinute>();
+
+  constructor(readonly limit: number) {}
+
+  /** Whether one more transition of `projectId` at `now` is written (else it is counted). */
+  admit(projectId: string, now: number): boolean {
+    const minute = now - (now % MINUTE_MS);
+    let current = this.minutes.get(projectId);
+    if (current?.minute !== minute) {
+      current = { minute, written: 0, suppressed: 0 };
+      this.minutes.set(projectId, current);
+    }
+    if (current.written < this.limit) {
+      current.written++;
+      return true;
+    }
+    if (current.suppressed++ === 0) this.unreported.set(projectId, current);
+    this.totals.set(projectId, (this.totals.get(projectId) ?? 0) + 1);
+    return false;
+  }
+
+  /** Transitions counted instead of written since start, per project. */
+  get suppressed(): ReadonlyMap<string, number> {
+    return this.totals;
+  }
+
+  /** The minutes that went over the cap since the last call, each handed out once. */
+  takeUnreported(): [string, ProjectMinute][] {
+    if (this.unreported.size === 0) return [];
+    const taken = [...this.unreported];
+    this.unreported.clear();
+    return taken;
+  }
+}
 
 /**
  * The write-behind log of breaker transitions: every transition this node emits is queued in
  * memory (O(1), on the request path) and written to `breaker_events` in batches, every second
  * and once more on a graceful stop. Flushes run one after the other, so no event is written twice.
+ *
+ * A project's automatic transitions beyond `GATEWAY_BREAKER_EVENTS_PER_MINUTE` in a minute (per
+ * node) are not queued but counted (`suppressed`), with one warning per project and minute; the
+ * breakers themselves are not affected, only their log. An operator's transitions are always
+ * written: a restart restores the overrides from them. Events older than
+ * `GATEWAY_BREAKER_EVENTS_RETENTION_DAYS` are purged hourly (an override still in force is kept).
  */
 @Injectable()
 export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -43,7 +105,10 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
   private readonly batchSize: number;
   private readonly intervalMs: number;
   private readonly queue: BoundedQueue<BreakerEventRow>;
+  private readonly cap: ProjectMinuteCap;
+  private readonly retentionDays: number;
   private timer?: NodeJS.Timeout;
+  private purgeTimer?: NodeJS.Timeout;
   private flushing: Promise<unknown> = Promise.resolve();
   private droppedTotal = 0;
   private droppedUnreported = 0;
@@ -51,9 +116,14 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
 
   constructor(
     transitions: BreakerTransitions,
-    @Inject(BreakerEventsService) private readonly store: Pick<BreakerEventsService, 'insert' | 'isOpen'>,
+    @Inject(BreakerEventsService)
+    private readonly store: Pick<BreakerEventsService, 'insert' | 'isOpen' | 'purgeBefore'>,
+    @InjectClock() private readonly clock: Clock,
+    @Inject(APP_CONFIG) config: AppConfig,
     @Optional() @Inject(BreakerEventLogOptions) options: BreakerEventLogOptions = {},
   ) {
+    this.cap = new ProjectMinuteCap(config.limits.breakerEventsPerProjectPerMinute);
+    this.retentionDays = config.limits.breakerEventsRetentionDays;
     this.capacity = Math.max(1, options.capacity ?? 10_000);
     this.batchSize = Math.max(1, Math.min(options.batchSize ?? 500, 500));
     this.intervalMs = options.intervalMs ?? 1000;
@@ -75,17 +145,39 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
     return this.droppedTotal;
   }
 
+  /** Transitions not written since start because their project was over its cap, per project. */
+  get suppressed(): ReadonlyMap<string, number> {
+    return this.cap.suppressed;
+  }
+
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {
       if (this.queue.size > 0) void this.flush();
+      else this.reportSuppressed();
     }, this.intervalMs);
     this.timer.unref();
+    this.purgeTimer = setInterval(() => {
+      this.purge().catch((error: unknown) => this.logger.error({ err: error }, 'Purging breaker events failed'));
+    }, PURGE_INTERVAL_MS);
+    this.purgeTimer.unref();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.purgeTimer);
     this.timer = undefined;
+    this.purgeTimer = undefined;
     await this.flush();
+  }
+
+  /**
+   * Deletes events older than the retention (`GATEWAY_BREAKER_EVENTS_RETENTION_DAYS`, counted
+   * from now), keeping each operator override still in force. Returns how many went.
+   */
+  async purge(): Promise<number> {
+    const removed = await this.store.purgeBefore(new Date(this.clock.now() - this.retentionDays * DAY_MS));
+    if (removed > 0) this.logger.log(`Purged ${removed} breaker events older than ${this.retentionDays} days`);
+    return removed;
   }
 
   /**
@@ -112,6 +204,8 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   private enqueue(transition: BreakerTransition): void {
+    const operator = transition.reason.startsWith('operator:');
+    if (!operator && !this.cap.admit(transition.projectId, this.clock.now())) return;
     const dropped = this.queue.push({
       id: newOrderedId(transition.at),
       projectId: transition.projectId,
@@ -151,8 +245,24 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
     this.droppedUnreported += count;
   }
 
+  /** One warning per project and minute over the cap, off the request path. */
+  private reportSuppressed(): void {
+    for (const [projectId, minute] of this.cap.takeUnreported()) {
+      this.logger.warn(
+        {
+          projectId,
+          limit: this.cap.limit,
+          suppressed: minute.suppressed,
+          minute: new Date(minute.minute).toISOString(),
+        },
+        `Project ${projectId} reached ${this.cap.limit} breaker events this minute: further transitions are counted, not written`,
+      );
+    }
+  }
+
   /** One warning per flush at most, never one per event. */
   private report(discarded: number): void {
+    this.reportSuppressed();
     if (this.droppedUnreported > 0) {
       this.logger.warn(
         { dropped: this.droppedUnreported, capacity: this.capacity },

@@ -5,9 +5,11 @@ import {
   type FindOperator,
   type FindOptionsWhere,
   In,
+  LessThan,
   LessThanOrEqual,
   Like,
   MoreThanOrEqual,
+  Not,
   Repository,
 } from 'typeorm';
 import { type Page, skipOf } from '../common/pagination';
@@ -21,13 +23,27 @@ export type BreakerEventRow = Pick<
   'id' | 'projectId' | 'instanceId' | 'fromState' | 'toState' | 'reason' | 'at'
 >;
 
+/** Rows per DELETE of the retention purge: a long-unpurged table goes in short statements. */
+const PURGE_BATCH = 1000;
+
+/** An operator's override still in force on an instance, with the id of the row that says so. */
+interface OverrideInForce {
+  readonly id: string;
+  readonly instanceId: string;
+  readonly state: 'FORCED_OPEN' | 'DISABLED';
+  readonly at: Date;
+}
+
 export interface InsertResult {
   readonly written: number;
   /** Rows left out because their project is gone or they were already stored. */
   readonly discarded: number;
 }
 
-/** The `breaker_events` table: batched inserts for the write-behind log, paged admin listings. */
+/**
+ * The `breaker_events` table: batched inserts for the write-behind log, paged admin listings, the
+ * operator overrides in force, and the retention purge.
+ */
 @Injectable()
 export class BreakerEventsService {
   constructor(
@@ -60,30 +76,37 @@ export class BreakerEventsService {
     return this.events.manager.dataSource.isInitialized;
   }
 
-  /** Events across projects, newest first. */
   /**
    * The override in force per instance, from the log: the latest operator event of each instance
    * whose state is FORCED_OPEN or DISABLED (AUTO ends an override). Operator events are rare, so
    * reading them all is cheap; start-up only.
    */
   async operatorOverrides(): Promise<{ instanceId: string; state: 'FORCED_OPEN' | 'DISABLED'; at: Date }[]> {
-    const rows = await this.events.find({
-      select: { instanceId: true, toState: true, at: true, id: true },
-      where: { reason: Like('operator:%') },
-      order: { at: 'DESC', id: 'DESC' },
-    });
-    const seen = new Set<string>();
-    const overrides: { instanceId: string; state: 'FORCED_OPEN' | 'DISABLED'; at: Date }[] = [];
-    for (const row of rows) {
-      if (seen.has(row.instanceId)) continue;
-      seen.add(row.instanceId);
-      if (row.toState === 'FORCED_OPEN' || row.toState === 'DISABLED') {
-        overrides.push({ instanceId: row.instanceId, state: row.toState, at: row.at });
-      }
-    }
-    return overrides;
+    return (await this.overridesInForce()).map(({ instanceId, state, at }) => ({ instanceId, state, at }));
   }
 
+  /**
+   * Deletes the events before `before` (the retention), oldest first, in batches of 1000 rows,
+   * except the event of each operator override still in force however old it is: a restart
+   * restores those overrides from this log. Returns how many rows went.
+   */
+  async purgeBefore(before: Date): Promise<number> {
+    const keep = (await this.overridesInForce()).map((override) => override.id);
+    const where: FindOptionsWhere<BreakerEventEntity> = {
+      at: LessThan(before),
+      ...(keep.length > 0 ? { id: Not(In(keep)) } : {}),
+    };
+    let removed = 0;
+    for (;;) {
+      const batch = await this.events.find({ select: { id: true }, where, order: { at: 'ASC' }, take: PURGE_BATCH });
+      if (batch.length === 0) return removed;
+      const result = await this.events.delete({ id: In(batch.map((row) => row.id)) });
+      removed += result.affected ?? batch.length;
+      if (batch.length < PURGE_BATCH) return removed;
+    }
+  }
+
+  /** Events across projects, newest first. */
   async list(query: BreakerEventQueryDto): Promise<Page<BreakerEventEntity>> {
     const [items, total] = await this.events.findAndCount({
       where: filters(query),
@@ -92,6 +115,24 @@ export class BreakerEventsService {
       take: query.size,
     });
     return { items, total, page: query.page, size: query.size };
+  }
+
+  private async overridesInForce(): Promise<OverrideInForce[]> {
+    const rows = await this.events.find({
+      select: { instanceId: true, toState: true, at: true, id: true },
+      where: { reason: Like('operator:%') },
+      order: { at: 'DESC', id: 'DESC' },
+    });
+    const seen = new Set<string>();
+    const overrides: OverrideInForce[] = [];
+    for (const row of rows) {
+      if (seen.has(row.instanceId)) continue;
+      seen.add(row.instanceId);
+      if (row.toState === 'FORCED_OPEN' || row.toState === 'DISABLED') {
+        overrides.push({ id: row.id, instanceId: row.instanceId, state: row.toState, at: row.at });
+      }
+    }
+    return overrides;
   }
 
   private async write(rows: readonly BreakerEventRow[]): Promise<void> {

@@ -16,13 +16,16 @@ const clock = new (class implements Clock {
 /** An affinity key as the selection service builds it, with characters a glob or a split would trip on. */
 const KEY = 'p1|chat|gpt-4|session|user 42 * [x]';
 const MINUTE = 60_000;
+/** The per-project cap of these nodes (GATEWAY_MAX_AFFINITY_PER_PROJECT). */
+const CAP = 5;
+const config = { limits: { affinityPerProject: CAP } };
 
 describeWhenAvailable('RedisAffinityStore: bindings shared between nodes', redisMissing(), () => {
   let cluster: Awaited<ReturnType<typeof testCluster>>;
   let stores: RedisAffinityStore[];
 
   const start = async (node: TestNode): Promise<RedisAffinityStore> => {
-    const store = new RedisAffinityStore(node.link, node.bus, clock);
+    const store = new RedisAffinityStore(node.link, node.bus, clock, config);
     await store.onModuleInit();
     stores.push(store);
     return store;
@@ -68,7 +71,7 @@ describeWhenAvailable('RedisAffinityStore: bindings shared between nodes', redis
     const bus = new ClusterBus(link);
     await bus.onModuleInit();
     try {
-      const d = new RedisAffinityStore(link, bus, clock);
+      const d = new RedisAffinityStore(link, bus, clock, config);
       await d.onModuleInit();
       expect([d.get(KEY, Date.now()), d.get('other', Date.now())]).toEqual(['inst-1', 'inst-2']);
       d.onModuleDestroy();
@@ -160,5 +163,41 @@ describeWhenAvailable('RedisAffinityStore: bindings shared between nodes', redis
     b.delete(KEY);
     await eventually(() => expect(a.get(KEY, Date.now())).toBeUndefined());
     await eventually(async () => expect(await redisValue(KEY)).toBeNull());
+  });
+
+  it("keeps the per-project cap on every node and in Redis: a flood evicts the flooder's least recently used, not another project's", async () => {
+    const [a, b] = stores;
+    const now = Date.now();
+    a.set('victim|s', 'inst-v', MINUTE, now);
+    for (let i = 0; i < 3 * CAP; i++) a.set(`flood|${i}`, 'inst-f', MINUTE, now);
+    const flood = Array.from({ length: 3 * CAP }, (_, i) => `flood|${i}`);
+    const newest = flood.slice(-CAP);
+    await eventually(() =>
+      expect(flood.map((key) => b.get(key, Date.now()) !== undefined)).toEqual(
+        flood.map((key) => newest.includes(key)),
+      ),
+    );
+    expect([a.get('victim|s', Date.now()), b.get('victim|s', Date.now())]).toEqual(['inst-v', 'inst-v']);
+    expect(a.size).toBe(CAP + 1);
+    // Redis holds the same: the evicted bindings were deleted there too.
+    await eventually(async () => {
+      const values = await Promise.all(flood.map((key) => redisValue(key)));
+      expect(values.map((value) => value !== null)).toEqual(flood.map((key) => newest.includes(key)));
+    });
+    expect(await redisValue('victim|s')).toMatch(/ a inst-v$/);
+  });
+
+  it('does not delete from Redis an evicted key bound to another instance there since', async () => {
+    const [a] = stores;
+    const now = Date.now();
+    a.set('p|0', 'inst-old', MINUTE, now);
+    await eventually(async () => expect(await redisValue('p|0')).toMatch(/ a inst-old$/));
+    // A rebind a has not heard of yet (as from a node whose message is still on its way).
+    const newer = `${Math.floor(now) + 1} z inst-new`;
+    await cluster.nodes[0].link.command.set(`${cluster.prefix}aff:p|0`, newer, 'PX', MINUTE);
+    for (let i = 1; i <= CAP; i++) a.set(`p|${i}`, 'inst', MINUTE, now); // evicts p|0 on a
+    expect(a.get('p|0', Date.now())).toBeUndefined();
+    await eventually(async () => expect(await redisValue(`p|${CAP}`)).not.toBeNull());
+    expect(await redisValue('p|0')).toBe(newer);
   });
 });

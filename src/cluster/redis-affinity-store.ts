@@ -1,5 +1,6 @@
-import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
+import { APP_CONFIG, type LimitsConfig } from '../config/app-config';
 import {
   type AffinityBinding,
   AffinityBindings,
@@ -68,9 +69,22 @@ redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. ARGV[3], 'PX', px
 return 1
 `;
 
-/** The command defined on the link's client for {@link SET_IF_NEWER}, as queued on a pipeline. */
+/**
+ * Deletes a binding a node evicted for room, unless it is bound to another instance by now (a
+ * rebind elsewhere, which must survive). KEYS[1] the key; ARGV[1] the evicted binding's instance.
+ */
+const DELETE_IF_BOUND_TO = `
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+local instance = string.match(current, '^%d+ %S+ (.*)$')
+if instance == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
+/** The commands defined on the link's client for {@link SET_IF_NEWER} and {@link DELETE_IF_BOUND_TO}, as queued on a pipeline. */
 interface AffinityPipeline {
   gatewayAffinitySet(key: string, since: number, origin: string, instanceId: string, ttlMs: number): AffinityPipeline;
+  gatewayAffinityDelete(key: string, instanceId: string): AffinityPipeline;
 }
 
 /**
@@ -82,6 +96,14 @@ interface AffinityPipeline {
  *
  * Two nodes binding one key at once: the later bind wins everywhere (its bind time, then its node
  * id, decide; a rebind is always later than the binding it replaces), in memory and in Redis.
+ *
+ * Caps: the cache is the memory store's least-recently-used map per project
+ * (`GATEWAY_MAX_AFFINITY_PER_PROJECT`). In Redis each binding is a key with its TTL, so it is
+ * bounded in time; a binding a node evicts for room is also deleted from Redis (unless bound to
+ * another instance by then), so Redis holds about the per-project cap per project too rather
+ * than everything bound within a TTL. Every node hears every bind, so the nodes evict alike; a
+ * binding evicted on one node and still used on another is written again by that node's next
+ * refresh. Evictions while Redis is away are not replayed: those keys expire with their TTL.
  *
  * @example
  * // node A
@@ -97,6 +119,8 @@ export class RedisAffinityStore implements AffinityStore, OnModuleInit, OnModule
   private readonly keyPrefix: string;
   /** Writes to Redis waiting for the end of this turn of the event loop (one pipeline). */
   private pending: (readonly [string, SharedBinding])[] = [];
+  /** Bindings evicted for room, to delete from Redis in the same pipeline: [key, instance id]. */
+  private evicted: (readonly [string, string])[] = [];
   private flushScheduled = false;
   /** Keys whose binding could not be written to Redis; written (and told) again on resync. */
   private readonly unsynced = new Set<string>();
@@ -109,11 +133,18 @@ export class RedisAffinityStore implements AffinityStore, OnModuleInit, OnModule
     private readonly link: RedisLink,
     private readonly bus: ClusterBus,
     @InjectClock() private readonly clock: Clock,
+    @Inject(APP_CONFIG) config: { readonly limits: Pick<LimitsConfig, 'affinityPerProject'> },
   ) {
-    this.cache = new AffinityBindings<SharedBinding>(MAX_AFFINITY_BINDINGS);
+    this.cache = new AffinityBindings<SharedBinding>(
+      { perProject: config.limits.affinityPerProject, total: MAX_AFFINITY_BINDINGS },
+      (key, binding) => this.evict(key, binding),
+    );
     this.keyPrefix = link.key('aff', '');
     if (!('gatewayAffinitySet' in link.command)) {
       link.command.defineCommand('gatewayAffinitySet', { numberOfKeys: 1, lua: SET_IF_NEWER });
+    }
+    if (!('gatewayAffinityDelete' in link.command)) {
+      link.command.defineCommand('gatewayAffinityDelete', { numberOfKeys: 1, lua: DELETE_IF_BOUND_TO });
     }
   }
 
@@ -150,6 +181,7 @@ export class RedisAffinityStore implements AffinityStore, OnModuleInit, OnModule
     const binding = this.cache.peek(key);
     if (binding !== undefined && binding.instanceId === instanceId && binding.expiresAt > now) {
       binding.expiresAt = expiresAt;
+      this.cache.put(key, binding, now); // now the project's most recently used
       if (expiresAt - binding.sharedUntil >= ttlMs * REFRESH_FRACTION) this.share(key, binding, now);
       return;
     }
@@ -196,17 +228,34 @@ export class RedisAffinityStore implements AffinityStore, OnModuleInit, OnModule
       return;
     }
     this.pending.push([key, binding]);
+    this.scheduleFlush();
+  }
+
+  /** A binding the cache evicted for room: deleted from Redis too (in the next pipeline), if it is up. */
+  private evict(key: string, binding: SharedBinding): void {
+    this.unsynced.delete(key);
+    if (!this.link.connected) return;
+    this.evicted.push([key, binding.instanceId]);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => void this.flush());
   }
 
-  /** Writes this turn's bindings in one pipeline. Failed ones wait for the next resync. */
+  /**
+   * Writes this turn's bindings in one pipeline, then deletes the evicted ones. Failed writes
+   * wait for the next resync; failed deletes are left to the keys' TTL.
+   */
   private async flush(): Promise<void> {
     this.flushScheduled = false;
     const batch = this.pending;
+    const evicted = this.evicted;
     this.pending = [];
-    if (batch.length === 0) return;
+    this.evicted = [];
+    if (batch.length === 0 && evicted.length === 0) return;
     const now = this.clock.now();
     const pipeline = this.link.command.pipeline();
     const written: string[] = [];
@@ -222,7 +271,10 @@ export class RedisAffinityStore implements AffinityStore, OnModuleInit, OnModule
         ttl,
       );
     }
-    if (written.length === 0) return;
+    for (const [key, instanceId] of evicted) {
+      (pipeline as unknown as AffinityPipeline).gatewayAffinityDelete(this.keyPrefix + key, instanceId);
+    }
+    if (written.length === 0 && evicted.length === 0) return;
     const results = await pipeline.exec().catch(() => null);
     let failed = 0;
     written.forEach((key, i) => {
@@ -260,7 +312,10 @@ export class RedisAffinityStore implements AffinityStore, OnModuleInit, OnModule
       return;
     }
     if (binding.instanceId === instanceId) {
-      if (expiresAt > binding.expiresAt) binding.expiresAt = expiresAt;
+      if (expiresAt > binding.expiresAt) {
+        binding.expiresAt = expiresAt;
+        this.cache.put(key, binding, now); // used on another node: recently used here too
+      }
       if (expiresAt > binding.sharedUntil) binding.sharedUntil = expiresAt;
       if (later(since, origin, binding.since, binding.origin)) {
         binding.since = since;
@@ -274,6 +329,7 @@ export class RedisAffinityStore implements AffinityStore, OnModuleInit, OnModule
     binding.since = since;
     binding.origin = origin;
     binding.sharedUntil = expiresAt;
+    this.cache.put(key, binding, now);
     this.unsynced.delete(key);
   }
 

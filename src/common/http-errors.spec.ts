@@ -37,6 +37,17 @@ describe('describeError', () => {
     expect(describeError(tooLarge)).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
   });
 
+  it("maps the router's own errors and any other 4xx library error to a stable code of ours", () => {
+    const badUrl = Object.assign(new Error("'/%E0' is not a valid url component"), { code: 'FST_ERR_BAD_URL' });
+    expect(describeError(badUrl)).toMatchObject({ status: 400, code: 'INVALID_URL', unexpected: false });
+    const long = Object.assign(new Error('too long'), { code: 'FST_ERR_MAX_PARAM_LENGTH' });
+    expect(describeError(long)).toMatchObject({ status: 414, code: 'URI_TOO_LONG' });
+    const unknown = Object.assign(new Error('x'), { code: 'FST_ERR_SOMETHING_NEW', statusCode: 431 });
+    expect(describeError(unknown)).toMatchObject({ status: 431, code: 'HEADERS_TOO_LARGE' });
+    const other = Object.assign(new Error('x'), { code: 'FST_ERR_OTHER', statusCode: 422 });
+    expect(describeError(other)).toMatchObject({ status: 422, code: 'BAD_REQUEST' });
+  });
+
   it('turns anything else into a generic 500', () => {
     expect(describeError(new TypeError('x is undefined'))).toEqual({
       status: 500,

@@ -15,6 +15,8 @@ export interface DescribedError {
 }
 
 const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_BAD_URL: 'INVALID_URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG',
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
@@ -27,10 +29,13 @@ const STATUS_CODES: Readonly<Partial<Record<number, ErrorCode>>> = {
   [HttpStatus.BAD_REQUEST]: 'BAD_REQUEST',
   [HttpStatus.NOT_FOUND]: 'NOT_FOUND',
   [HttpStatus.METHOD_NOT_ALLOWED]: 'METHOD_NOT_ALLOWED',
+  [HttpStatus.REQUEST_TIMEOUT]: 'REQUEST_TIMEOUT',
   [HttpStatus.CONFLICT]: 'CONFLICT',
   [HttpStatus.PAYLOAD_TOO_LARGE]: 'PAYLOAD_TOO_LARGE',
+  [HttpStatus.URI_TOO_LONG]: 'URI_TOO_LONG',
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'UNSUPPORTED_MEDIA_TYPE',
   [HttpStatus.TOO_MANY_REQUESTS]: 'THROTTLED',
+  431: 'HEADERS_TOO_LARGE',
   [HttpStatus.SERVICE_UNAVAILABLE]: 'NOT_READY',
 };
 
@@ -57,6 +62,8 @@ export function describeError(error: unknown): DescribedError {
   }
   const status = clientStatusOf(error);
   if (status !== undefined) {
+    // Any other 4xx of a library (another FST_ code among them) gets the stable code of its status:
+    // the library's own code never reaches the client.
     return { status, code: STATUS_CODES[status] ?? 'BAD_REQUEST', message: messageOf(error), unexpected: false };
   }
   return { status: 500, code: 'INTERNAL_ERROR', message: 'Internal server error', unexpected: true };

@@ -9,11 +9,66 @@ import type { AppConfig } from '../config/app-config';
 /** Routes too hot (or too frequent) to log per request at info level. */
 const QUIET_PATHS = [/^\/api\/gateway\//, /^\/api\/health/, /^\/metrics/];
 
-/** Headers and query parameters that carry secrets; never logged. */
-const SECRET_QUERY = /([?&](?:apiKey|api_key|token|access_token)=)[^&]*/gi;
+/**
+ * Query parameter names that carry secrets, compared decoded, lower case, without separators
+ * (`api-key`, `API_KEY`, `api%4Bey` and `apiKey` are all `apikey`).
+ */
+const SECRET_NAMES: ReadonlySet<string> = new Set([
+  'key',
+  'auth',
+  'authorization',
+  'pwd',
+  'passwd',
+  'jwt',
+  'sig',
+  'signature',
+  'credential',
+  'credentials',
+]);
+const SECRET_NAME_ENDINGS = ['apikey', 'accesskey', 'secretkey', 'privatekey', 'token', 'password', 'secret'];
+/** A value shaped like a key the gateway issues is redacted whatever its parameter is called. */
+const ISSUED_KEY = /gw_[A-Za-z0-9]{16,}/;
 
+const REDACTED = '[REDACTED]';
+
+/**
+ * The URL as it may be logged: the query string is parsed (names and values percent-decoded, as
+ * a query parser would) and every parameter whose name looks like a key, token or password —
+ * however it is spelled or encoded — or whose value looks like an issued key, has its value
+ * replaced by `[REDACTED]`. The other parameters stay as sent.
+ */
 export function redactQuery(url: string | undefined): string | undefined {
-  return url?.replace(SECRET_QUERY, '$1[REDACTED]');
+  if (url === undefined) return undefined;
+  const start = url.indexOf('?');
+  if (start < 0) return url;
+  const pairs = url
+    .slice(start + 1)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      const name = equals < 0 ? pair : pair.slice(0, equals);
+      if (equals < 0) return isSecretName(name) ? REDACTED : pair;
+      const secret = isSecretName(name) || ISSUED_KEY.test(lenientDecode(pair.slice(equals + 1)));
+      return secret ? `${name}=${REDACTED}` : pair;
+    });
+  return `${url.slice(0, start)}?${pairs.join('&')}`;
+}
+
+function isSecretName(raw: string): boolean {
+  const name = lenientDecode(raw)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '');
+  return SECRET_NAMES.has(name) || SECRET_NAME_ENDINGS.some((ending) => name.endsWith(ending));
+}
+
+/** Percent-decoding that never throws: a malformed sequence decodes byte by byte. */
+function lenientDecode(raw: string): string {
+  const spaced = raw.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced.replace(/%([0-9a-f]{2})/gi, (_match, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  }
 }
 
 /**

@@ -1,5 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { applyConfiguredBounds } from './openapi-limits';
 import { GATEWAY_VERSION, SERVICE_NAME } from './version';
 
 export const SWAGGER_UI_PATH = 'api/docs';
@@ -18,9 +20,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addApiKey({ type: 'apiKey', in: 'header', name: 'api-key' }, 'api-key')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'admin-jwt')
     .build();
-  return SwaggerModule.createDocument(app, config, {
+  const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
+  // Limits an operator configures are documented as this gateway enforces them.
+  applyConfiguredBounds(document, app.get<AppConfig>(APP_CONFIG, { strict: false }));
+  return document;
 }
 
 export function setupSwagger(app: INestApplication): void {

@@ -1,4 +1,5 @@
 import { type ArgumentMetadata, Injectable, type PipeTransform, type Type } from '@nestjs/common';
+import { getMetadataStorage } from 'class-validator';
 import { isSchemaValidated } from './schema-validation';
 import { lenientValidationPipe, strictValidationPipe } from './validation';
 
@@ -28,10 +29,36 @@ export class GatewayValidationPipe implements PipeTransform {
   /** Per DTO class: which validation it gets (metadata lookups walk prototype chains). */
   private readonly modes = new WeakMap<object, 'schema' | 'lenient' | 'strict'>();
 
+  /** Per DTO class: whether it declares an `apiKey` property of its own. */
+  private readonly apiKeyFields = new WeakMap<object, boolean>();
+
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     const mode = this.modeOf(metadata.metatype);
     if (mode === 'schema') return value;
-    return (mode === 'lenient' ? this.lenient : this.strict).transform(value, metadata);
+    const input = metadata.type === 'query' ? this.withoutCredential(value, metadata.metatype) : value;
+    return (mode === 'lenient' ? this.lenient : this.strict).transform(input, metadata);
+  }
+
+  /**
+   * `?apiKey=` is a documented way to send the key [compat]: a credential the guard has read, not
+   * a filter. A query DTO that does not declare it never sees it, so a strict one does not refuse it.
+   */
+  private withoutCredential(value: unknown, metatype: Type<unknown> | undefined): unknown {
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, 'apiKey')) return value;
+    if (metatype !== undefined && this.declaresApiKey(metatype)) return value;
+    const { apiKey: _credential, ...rest } = value as Record<string, unknown>;
+    return rest;
+  }
+
+  private declaresApiKey(metatype: Type<unknown>): boolean {
+    let declared = this.apiKeyFields.get(metatype);
+    if (declared === undefined) {
+      declared = getMetadataStorage()
+        .getTargetValidationMetadatas(metatype, '', true, false)
+        .some((field) => field.propertyName === 'apiKey');
+      this.apiKeyFields.set(metatype, declared);
+    }
+    return declared;
   }
 
   private modeOf(metatype: Type<unknown> | undefined): 'schema' | 'lenient' | 'strict' {

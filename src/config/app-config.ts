@@ -37,6 +37,42 @@ export interface AppConfig {
   readonly nodeId: string;
   /** Cluster mode; undefined on a single node (no `REDIS_URL`). */
   readonly cluster: ClusterConfig | undefined;
+  /** What one tenant may hold of the shared process (docs/security.md). */
+  readonly limits: LimitsConfig;
+  /**
+   * `GATEWAY_TRUST_PROXY`: whether `X-Forwarded-For` names the client (behind a proxy). `false`
+   * (default): the socket's address; `true`: any proxy; a number: that many proxy hops; otherwise
+   * a list of trusted proxy addresses or CIDRs — passed to Fastify's `trustProxy`.
+   */
+  readonly trustProxy: boolean | number | readonly string[];
+}
+
+/**
+ * Per-project caps on the shared process: each stops a hostile or broken tenant from taking
+ * memory, the event loop or the database from the others, and each is far above what a real
+ * client sends (AgentX registers every model of every user in one batch, ~1000 instances).
+ */
+export interface LimitsConfig {
+  /** Instances one project may hold (ACTIVE and INACTIVE); a batch beyond it is refused whole. */
+  readonly instancesPerProject: number;
+  /** Keys per object in `metadata` and `routingParams`, at any depth. */
+  readonly jsonKeysPerObject: number;
+  /** Nesting depth of `metadata` and `routingParams` (the object itself is depth 1). */
+  readonly jsonDepth: number;
+  /** Nesting depth of any JSON request body; deeper bodies are refused before parsing. */
+  readonly bodyDepth: number;
+  /** Leases (selections not yet reported) one project may hold open on one node. */
+  readonly openLeasesPerProject: number;
+  /** Upper bound of a lease's time to live (`leaseTtlMs`, `timeoutMs`), ms. */
+  readonly maxLeaseTtlMs: number;
+  /** Affinity bindings one project may hold on one node; beyond, its least recently used go. */
+  readonly affinityPerProject: number;
+  /** Candidates an `explain` answer lists (the best first); the rest are counted. */
+  readonly explainCandidates: number;
+  /** Days breaker transitions are kept in `breaker_events`. */
+  readonly breakerEventsRetentionDays: number;
+  /** Breaker transitions one project may write per minute; beyond, they are counted, not stored. */
+  readonly breakerEventsPerProjectPerMinute: number;
 }
 
 export interface AuthConfig {
@@ -63,8 +99,10 @@ export interface MetricsConfig {
   readonly retentionDays: number;
   /** Rows held while the database is unavailable; beyond it the oldest are dropped (counted). */
   readonly bufferRows: number;
-  /** When set, `GET /metrics` requires `Authorization: Bearer <token>`. */
+  /** `GET /metrics` accepts `Authorization: Bearer <token>` (an admin JWT is accepted too). */
   readonly token: string | undefined;
+  /** `GATEWAY_METRICS_PUBLIC=true`: `/metrics` without credentials (the operator's explicit opt-out). */
+  readonly public: boolean;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -108,9 +146,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       retentionDays: read.int('GATEWAY_METRICS_RETENTION_DAYS', 30, { min: 1, max: 3650 }),
       bufferRows: read.int('GATEWAY_METRICS_BUFFER_ROWS', 200_000, { min: 1000, max: 10_000_000 }),
       token: read.optionalString('GATEWAY_METRICS_TOKEN'),
+      public: read.bool('GATEWAY_METRICS_PUBLIC', false),
     },
     nodeId,
     cluster: readCluster(read, database.type === 'mysql', nodeId),
+    limits: readLimits(read),
+    trustProxy: readTrustProxy(read),
   };
   if (read.problems.length > 0) throw new ConfigValidationError(read.problems);
   return config;
@@ -131,6 +172,31 @@ function readDatabase(read: EnvReader): DatabaseConfig {
     password: decodeURIComponent(url.password),
     database,
   };
+}
+
+function readLimits(read: EnvReader): LimitsConfig {
+  return {
+    instancesPerProject: read.int('GATEWAY_MAX_INSTANCES_PER_PROJECT', 5000, { min: 1, max: 1_000_000 }),
+    jsonKeysPerObject: read.int('GATEWAY_MAX_JSON_KEYS', 128, { min: 1, max: 10_000 }),
+    jsonDepth: read.int('GATEWAY_MAX_JSON_DEPTH', 8, { min: 1, max: 64 }),
+    bodyDepth: read.int('GATEWAY_MAX_BODY_DEPTH', 32, { min: 4, max: 256 }),
+    openLeasesPerProject: read.int('GATEWAY_MAX_OPEN_LEASES_PER_PROJECT', 50_000, { min: 1, max: 10_000_000 }),
+    maxLeaseTtlMs: read.int('GATEWAY_MAX_LEASE_TTL_MS', 900_000, { min: 1000, max: 86_400_000 }),
+    affinityPerProject: read.int('GATEWAY_MAX_AFFINITY_PER_PROJECT', 100_000, { min: 1, max: 10_000_000 }),
+    explainCandidates: read.int('GATEWAY_EXPLAIN_MAX_CANDIDATES', 20, { min: 1, max: 1000 }),
+    breakerEventsRetentionDays: read.int('GATEWAY_BREAKER_EVENTS_RETENTION_DAYS', 30, { min: 1, max: 3650 }),
+    breakerEventsPerProjectPerMinute: read.int('GATEWAY_BREAKER_EVENTS_PER_MINUTE', 600, { min: 1, max: 1_000_000 }),
+  };
+}
+
+function readTrustProxy(read: EnvReader): boolean | number | readonly string[] {
+  const raw = read.optionalString('GATEWAY_TRUST_PROXY');
+  if (raw === undefined) return false;
+  const normalized = raw.trim().toLowerCase();
+  if (['true', 'yes', 'on'].includes(normalized)) return true;
+  if (['false', 'no', 'off', ''].includes(normalized)) return false;
+  if (/^\d+$/.test(normalized)) return Math.min(Number(normalized), 100);
+  return read.list('GATEWAY_TRUST_PROXY');
 }
 
 function readAuth(read: EnvReader): AuthConfig {

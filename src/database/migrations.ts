@@ -3,6 +3,8 @@ import { CreateTenancy1767225700000 } from './migrations/1767225700000-create-te
 import { CreateApiInstances1767225800000 } from './migrations/1767225800000-create-api-instances';
 import { CreateBreakerEvents1767225900000 } from './migrations/1767225900000-create-breaker-events';
 import { CreateInstanceMetricsMinute1767226000000 } from './migrations/1767226000000-create-instance-metrics-minute';
+import { AdminTokenVersion1767226100000 } from './migrations/1767226100000-admin-token-version';
+import { BinaryInstanceKeys1767226200000 } from './migrations/1767226200000-binary-instance-keys';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works under
@@ -14,4 +16,6 @@ export const MIGRATIONS = [
   CreateApiInstances1767225800000,
   CreateBreakerEvents1767225900000,
   CreateInstanceMetricsMinute1767226000000,
+  AdminTokenVersion1767226100000,
+  BinaryInstanceKeys1767226200000,
 ];

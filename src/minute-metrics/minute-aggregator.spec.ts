@@ -12,16 +12,23 @@ import type { MinuteMetricsStore } from './minute-metrics.store';
 const P = 'p'.repeat(32);
 const A = 'a'.repeat(32);
 const B = 'b'.repeat(32);
+const C = 'c'.repeat(32);
 
 /**
- * A store that records what it was asked to write, fails while `down` is set, and refuses the
- * next `refuseWrites` writes while still answering queries (a foreign-key failure, say).
+ * A store that records what it was asked to write. While `down` is set nothing answers; otherwise
+ * a write fails whole (as one transaction does) when it holds a row of an unknown project (the
+ * foreign key) or of an instance in `refused` (a row the database refuses), and the next
+ * `refuseWrites` writes fail whatever they hold (a deadlock, say).
  */
 class FakeStore {
   down = false;
   refuseWrites = 0;
+  readonly refused = new Set<string>();
   /** Calls of `upsert`, successful or not. */
   upserts = 0;
+  pings = 0;
+  /** Runs before each `upsert` (e.g. to take the database down mid-way). */
+  beforeUpsert: (call: number) => void = () => undefined;
   /** What `purgeBefore` answers; it fails while `purgeDown` is set. */
   purgeable = 7;
   purgeDown = false;
@@ -38,11 +45,17 @@ class FakeStore {
 
   upsert(buckets: readonly MinuteBucket[]): Promise<void> {
     this.upserts++;
+    this.beforeUpsert(this.upserts);
     if (this.down) return Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:3306'));
     if (this.refuseWrites > 0) {
       this.refuseWrites--;
+      return Promise.reject(new Error('Deadlock found when trying to get lock'));
+    }
+    if (buckets.some((b) => !this.projects.has(b.projectId))) {
       return Promise.reject(new Error('a foreign key constraint fails'));
     }
+    const bad = buckets.find((b) => this.refused.has(b.instanceId));
+    if (bad) return Promise.reject(refusal(bad.instanceId));
     for (const b of buckets) {
       this.written.push({
         instanceId: b.instanceId,
@@ -54,6 +67,11 @@ class FakeStore {
       });
     }
     return Promise.resolve();
+  }
+
+  ping(): Promise<boolean> {
+    this.pings++;
+    return Promise.resolve(!this.down);
   }
 
   existingProjects(ids: readonly string[]): Promise<Set<string>> {
@@ -70,6 +88,14 @@ class FakeStore {
   total(): number {
     return this.written.reduce((sum, row) => sum + row.calls, 0);
   }
+}
+
+/** A database's refusal as TypeORM reports it: the statement and its parameters ride along. */
+function refusal(instanceId: string): Error {
+  return Object.assign(new Error(`Out of range value for column 'calls' at row 1`), {
+    query: 'INSERT INTO instance_metrics_minute …',
+    parameters: [instanceId, 'secret-ish parameter'],
+  });
 }
 
 function setup(bufferRows = 1000) {
@@ -274,18 +300,17 @@ describe('MinuteAggregator', () => {
     await aggregator.onApplicationShutdown();
   });
 
-  it('after a refused write drops the rows of projects that no longer exist, and retries the others', async () => {
+  it('after a refused write drops the rows of projects that no longer exist, and writes the others at once', async () => {
     const { store, aggregator, report } = setup();
     const gone = 'e'.repeat(32);
     report(A, gone); // a project deleted on another node: its rows can never be written
     report(B);
-    store.refuseWrites = 1;
-    expect(await aggregator.flush()).toBe(0);
-    expect(await aggregator.flush(true)).toBe(1);
+    expect(await aggregator.flush()).toBe(1);
     expect(rows(store).map((row) => row.instanceId)).toEqual([B]);
+    expect(aggregator.stats).toMatchObject({ bufferedRows: 0, rejectedRows: 0, failedFlushes: 0 });
   });
 
-  it('keeps every row when the check for deleted projects fails too (the database is down)', async () => {
+  it("keeps every row, a deleted project's too, when the database does not answer", async () => {
     const { store, aggregator, report } = setup();
     report(A, 'e'.repeat(32));
     report(B);
@@ -319,6 +344,147 @@ describe('MinuteAggregator', () => {
     expect(store.total()).toBe(3);
     await aggregator.onApplicationShutdown(); // nothing left: nothing written
     expect(store.written).toHaveLength(3);
+  });
+
+  describe('a row the database refuses while it answers', () => {
+    /** `count` instances of P with one report each, the first `bad` of them refused by the database. */
+    const many = (count: number, bad: number) => {
+      const context = setup();
+      const ids = Array.from({ length: count }, (_, i) => i.toString(16).padStart(32, '0'));
+      ids.forEach((id, i) => {
+        context.report(id);
+        if (i < bad) context.store.refused.add(id);
+      });
+      return { ...context, ids };
+    };
+
+    it('writes every other row at once, and drops only the bad one, counted, named in one warning (no SQL)', async () => {
+      const { clock, store, aggregator, report } = setup();
+      store.refused.add(A);
+      report(A);
+      report(A);
+      report(B);
+      report(C);
+      expect(await aggregator.flush()).toBe(2);
+      expect(rows(store).map((row) => row.instanceId)).toEqual([B, C]);
+      expect(aggregator.stats).toMatchObject({
+        flushedRows: 2,
+        rejectedRows: 1,
+        rejectedReports: 2,
+        failedFlushes: 0,
+        bufferedRows: 0,
+      });
+      expect(logsAt('warn')).toEqual([
+        [
+          {
+            rows: [
+              {
+                projectId: P,
+                instanceId: A,
+                minute: new Date(MINUTE_AT_START).toISOString(),
+                error: "Out of range value for column 'calls' at row 1",
+              },
+            ],
+            rejectedRows: 1,
+            reports: 2,
+          },
+          'The database refused 1 minute-metric rows on their own (2 reports): dropped; the other rows were written',
+          'Metrics',
+        ],
+      ]);
+      expect(logsAt('error')).toEqual([]);
+      // The database was never down: no backoff holds the next flush back.
+      clock.advance(1);
+      report(B);
+      expect(await aggregator.flush()).toBe(1);
+    });
+
+    it('finds one bad row among 64 in about 2·log2(64) writes, and writes the 63 others', async () => {
+      const { store, aggregator } = many(64, 0);
+      store.refused.add((37).toString(16).padStart(32, '0'));
+      expect(await aggregator.flush()).toBe(63);
+      expect(store.written).toHaveLength(63);
+      // The failed flush, the first retry of everything, then two halves at each of 6 levels.
+      expect(store.upserts).toBeLessThanOrEqual(2 + 2 * 6);
+      expect(aggregator.stats).toMatchObject({ rejectedRows: 1, bufferedRows: 0 });
+    });
+
+    it('drops each of several bad rows, and names at most 20 of them in its one warning', async () => {
+      const { store, aggregator, ids } = many(30, 25);
+      expect(await aggregator.flush()).toBe(5);
+      expect(store.written.map((row) => row.instanceId)).toEqual(ids.slice(25));
+      expect(aggregator.stats).toMatchObject({ rejectedRows: 25, rejectedReports: 25, bufferedRows: 0 });
+      const warnings = logsAt('warn');
+      expect(warnings).toHaveLength(1);
+      const [details] = warnings[0] as [{ rows: { instanceId: string }[]; rejectedRows: number }];
+      expect(details.rows.map((row) => row.instanceId)).toEqual(ids.slice(0, 20));
+      expect(details.rejectedRows).toBe(25);
+    });
+
+    it('holds a refused row while nothing else could be written (the database may refuse every write), then drops it', async () => {
+      const { clock, store, aggregator, report } = setup();
+      store.refused.add(A);
+      report(A);
+      expect(await aggregator.flush()).toBe(0);
+      expect(aggregator.stats).toMatchObject({ bufferedRows: 1, rejectedRows: 0, failedFlushes: 1 });
+      expect(logsAt('warn')).toEqual([]);
+      expect(logsAt('error')).toHaveLength(1);
+      report(B);
+      expect(await aggregator.flush()).toBe(0); // the backoff holds
+      clock.advance(1000);
+      expect(await aggregator.flush()).toBe(1);
+      expect(rows(store).map((row) => row.instanceId)).toEqual([B]);
+      expect(aggregator.stats).toMatchObject({ bufferedRows: 0, rejectedRows: 1 });
+    });
+
+    it('keeps every row not yet written, and backs off, when the database stops answering mid-way', async () => {
+      const { clock, store, aggregator, ids } = many(8, 1);
+      // 1: the flush, 2: all again, 3: the first half (fails: it holds the bad row), 4: its first half…
+      store.beforeUpsert = (call) => {
+        if (call === 4) store.down = true;
+      };
+      expect(await aggregator.flush()).toBe(0);
+      expect(aggregator.stats).toMatchObject({ bufferedRows: 8, rejectedRows: 0, failedFlushes: 1 });
+      expect(logsAt('warn')).toEqual([]);
+      store.down = false;
+      store.refused.clear();
+      clock.advance(1000);
+      expect(await aggregator.flush()).toBe(8);
+      expect(store.written.map((row) => row.instanceId).sort()).toEqual([...ids].sort());
+    });
+
+    it('counts what it wrote before the database went away, and keeps only the rest', async () => {
+      const { store, aggregator } = many(8, 0);
+      store.refused.add((7).toString(16).padStart(32, '0'));
+      // 3 writes the first half (4 rows); 4 fails on the second; its halves find the database gone.
+      store.beforeUpsert = (call) => {
+        if (call === 5) store.down = true;
+      };
+      expect(await aggregator.flush()).toBe(4);
+      expect(aggregator.stats).toMatchObject({ flushedRows: 4, bufferedRows: 4, rejectedRows: 0, failedFlushes: 1 });
+    });
+
+    it('retries a write refused once (a deadlock) in parts at once, dropping nothing', async () => {
+      const { store, aggregator, report } = setup();
+      report(A);
+      report(B);
+      store.refuseWrites = 1;
+      expect(await aggregator.flush()).toBe(2);
+      expect(store.upserts).toBe(2);
+      expect(store.pings).toBe(1);
+      expect(aggregator.stats).toMatchObject({ rejectedRows: 0, failedFlushes: 0, bufferedRows: 0 });
+    });
+
+    it('logs the error of a failed flush without the statement or its parameters', async () => {
+      const { store, aggregator, report } = setup();
+      store.refused.add(A);
+      report(A);
+      await aggregator.flush();
+      const [[details]] = logsAt('error') as [[{ err: Error }]];
+      expect(details.err.message).toBe("Out of range value for column 'calls' at row 1");
+      expect(details.err).not.toHaveProperty('parameters');
+      expect(details.err).not.toHaveProperty('query');
+    });
   });
 
   describe('counters', () => {

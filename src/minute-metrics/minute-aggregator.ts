@@ -18,11 +18,29 @@ const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 const MAX_BACKOFF_MS = 30_000;
 const PURGE_INTERVAL_MS = 3_600_000;
+/** Refused rows named in the one warning of a flush; all of them are counted. */
+const MAX_LOGGED_ROWS = 20;
+/** Characters of the database's message kept in a log line. */
+const MAX_LOGGED_MESSAGE = 500;
 
 /** The open minutes of one instance: the newest at hand (most reports land there), others by minute. */
 interface InstanceMinutes {
   latest: MinuteBucket;
   readonly older: Map<number, MinuteBucket>;
+}
+
+/** A row the database refused on its own, and what the database said. */
+interface RefusedRow {
+  readonly bucket: MinuteBucket;
+  readonly message: string;
+}
+
+/** How writing a failed flush's rows apart went. */
+interface Salvage {
+  written: number;
+  readonly refused: RefusedRow[];
+  /** Set when the database stopped answering meanwhile: the error. */
+  down?: unknown;
 }
 
 /** Counters of the write-behind, for Prometheus and tests. */
@@ -33,6 +51,10 @@ export interface AggregatorStats {
   readonly droppedRows: number;
   /** Reports those dropped rows held. */
   readonly droppedReports: number;
+  /** Rows dropped because the database refused them on their own while it wrote the others. */
+  readonly rejectedRows: number;
+  /** Reports those refused rows held. */
+  readonly rejectedReports: number;
   readonly failedFlushes: number;
   /** Rows waiting: aggregated since the last flush plus those held after failures. */
   readonly bufferedRows: number;
@@ -41,11 +63,15 @@ export interface AggregatorStats {
 /**
  * Durable per-minute metrics, written behind (docs/architecture.md: nothing on the hot path touches the
  * database). Reports and selections aggregate in memory per instance and minute; about once a
- * second everything aggregated is written as one transaction of additive upserts. When the
- * database fails, the rows stay buffered (merged with what keeps arriving) and the write is retried
- * with exponential backoff up to 30 s; a bounded buffer drops its oldest minutes beyond
- * `GATEWAY_METRICS_BUFFER_ROWS`, counted and logged. A graceful stop flushes. Minutes older than
- * the retention are purged hourly.
+ * second everything aggregated is written as one transaction of additive upserts. When that
+ * transaction fails, `SELECT 1` tells the two causes apart. The database is down: the rows stay
+ * buffered (merged with what keeps arriving) and the write is retried with exponential backoff up
+ * to 30 s; a bounded buffer drops its oldest minutes beyond `GATEWAY_METRICS_BUFFER_ROWS`, counted
+ * and logged. The database answers, so some row is bad: the rows are written again in halves, and
+ * halves of those, so one tenant's bad row cannot hold back the others'; a row that fails on its
+ * own is dropped, counted and named in one warning (unless nothing at all could be written: then
+ * the database is treated as unwritable and everything waits). A graceful stop flushes. Minutes
+ * older than the retention are purged hourly.
  *
  * @example
  * aggregator.recordReport(projectId, instanceId, ingested.at, { outcome, latencyMs, receivedAt }, openLeases);
@@ -64,7 +90,14 @@ export class MinuteAggregator
   private timers: NodeJS.Timeout[] = [];
   private failures = 0;
   private retryAt = 0;
-  private counters = { flushedRows: 0, droppedRows: 0, droppedReports: 0, failedFlushes: 0 };
+  private counters = {
+    flushedRows: 0,
+    droppedRows: 0,
+    droppedReports: 0,
+    rejectedRows: 0,
+    rejectedReports: 0,
+    failedFlushes: 0,
+  };
   private unsubscribe: (() => void) | undefined;
 
   constructor(
@@ -180,17 +213,92 @@ export class MinuteAggregator
     try {
       await this.store.upsert(rows);
     } catch (error) {
-      this.failed(error, now);
-      await this.dropOrphans();
-      return 0;
+      return this.salvage(error, now);
     }
     // Rows aggregated during the write are in `pending`, not in `held`: nothing is lost or doubled.
     this.held = new Map();
     this.counters.flushedRows += rows.length;
+    this.writesWork();
+    return rows.length;
+  }
+
+  /**
+   * After a failed flush: when the database does not answer, everything stays held and the write
+   * backs off. When it does, some row is bad: rows of deleted projects go, and the rest are
+   * written apart so only rows that fail on their own are dropped.
+   */
+  private async salvage(error: unknown, now: number): Promise<number> {
+    if (!(await this.store.ping())) {
+      this.failed(error, now);
+      return 0;
+    }
+    await this.dropOrphans();
+    const salvage: Salvage = { written: 0, refused: [] };
+    await this.writeApart([...this.held.values()], salvage);
+    if (salvage.down !== undefined) {
+      this.failed(salvage.down, now);
+    } else if (salvage.written === 0 && salvage.refused.length > 0) {
+      // Not one row went in: a database that refuses every write (read-only after a failover,
+      // say) rather than a bad row. Keep everything; a later flush with other rows tells.
+      this.failed(error, now);
+    } else {
+      this.reject(salvage.refused);
+      this.writesWork();
+    }
+    return salvage.written;
+  }
+
+  /**
+   * Writes `rows` in one transaction, else each half apart, recursively: a bad row costs about
+   * 2·log2(n) transactions. A row that fails alone is refused if the database still answers.
+   */
+  private async writeApart(rows: readonly MinuteBucket[], salvage: Salvage): Promise<void> {
+    if (rows.length === 0 || salvage.down !== undefined) return;
+    try {
+      await this.store.upsert(rows);
+    } catch (error) {
+      if (rows.length > 1) {
+        const half = Math.ceil(rows.length / 2);
+        await this.writeApart(rows.slice(0, half), salvage);
+        await this.writeApart(rows.slice(half), salvage);
+      } else if (await this.store.ping()) {
+        salvage.refused.push({ bucket: rows[0], message: messageOf(error) });
+      } else {
+        salvage.down = error;
+      }
+      return;
+    }
+    for (const row of rows) this.held.delete(keyOf(row));
+    salvage.written += rows.length;
+    this.counters.flushedRows += rows.length;
+  }
+
+  /** Drops the rows the database refused on their own: counted, and named in one warning. */
+  private reject(refused: readonly RefusedRow[]): void {
+    if (refused.length === 0) return;
+    let reports = 0;
+    for (const { bucket } of refused) {
+      this.held.delete(keyOf(bucket));
+      reports += bucket.calls;
+    }
+    this.counters.rejectedRows += refused.length;
+    this.counters.rejectedReports += reports;
+    const rows = refused.slice(0, MAX_LOGGED_ROWS).map(({ bucket, message }) => ({
+      projectId: bucket.projectId,
+      instanceId: bucket.instanceId,
+      minute: new Date(bucket.minute).toISOString(),
+      error: message,
+    }));
+    this.logger.warn(
+      { rows, rejectedRows: refused.length, reports },
+      `The database refused ${refused.length} minute-metric rows on their own (${reports} reports): dropped; the other rows were written`,
+    );
+  }
+
+  private writesWork(): void {
     if (this.failures > 0) this.logger.log(`Minute metrics written again after ${this.failures} failed attempts`);
     this.failures = 0;
     this.retryAt = 0;
-    return rows.length;
   }
 
   /** Moves what was aggregated since the last flush into `held`, merging same-key rows. */
@@ -207,7 +315,7 @@ export class MinuteAggregator
   }
 
   private hold(bucket: MinuteBucket): void {
-    const key = `${bucket.instanceId}|${bucket.minute}`;
+    const key = keyOf(bucket);
     const existing = this.held.get(key);
     if (existing) existing.merge(bucket);
     else this.held.set(key, bucket);
@@ -220,7 +328,7 @@ export class MinuteAggregator
     this.retryAt = now + backoff;
     if (this.failures === 1 || this.failures % 10 === 0) {
       this.logger.error(
-        { err: error, bufferedRows: this.held.size, attempt: this.failures },
+        { err: withoutQuery(error), bufferedRows: this.held.size, attempt: this.failures },
         `Writing minute metrics failed; retrying in ${backoff} ms with ${this.held.size} rows held`,
       );
     }
@@ -255,4 +363,27 @@ export class MinuteAggregator
       `Minute metrics buffer full (${this.config.metrics.bufferRows} rows): dropped the ${oldest.length} oldest rows (${reports} reports)`,
     );
   }
+}
+
+/** The key of a held row: instance and minute. */
+function keyOf(bucket: MinuteBucket): string {
+  return `${bucket.instanceId}|${bucket.minute}`;
+}
+
+/** The database's message, bounded: never the statement or its parameters. */
+function messageOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length > MAX_LOGGED_MESSAGE ? `${message.slice(0, MAX_LOGGED_MESSAGE)}…` : message;
+}
+
+/**
+ * A failed query's error as logged: its message (and stack), without the statement and the
+ * parameters TypeORM's `QueryFailedError` carries (they hold every tenant's row).
+ */
+function withoutQuery(error: unknown): unknown {
+  if (!(error instanceof Error) || !('parameters' in error || 'query' in error)) return error;
+  const safe = new Error(messageOf(error));
+  safe.name = error.name;
+  safe.stack = error.stack;
+  return safe;
 }

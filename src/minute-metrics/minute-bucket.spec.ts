@@ -1,7 +1,10 @@
 import type { OutcomeClass } from '../common/outcome';
 import {
   ADDITIVE_COLUMNS,
+  ADDITIVE_COLUMN_MAX,
+  INTEGER_COLUMN_MAX,
   LATENCY_BUCKET_COLUMNS,
+  REAL_COLUMN_MAX,
   TTFT_BUCKET_COLUMNS,
 } from './entities/instance-metrics-minute.schema';
 import { quantile } from './histogram';
@@ -232,6 +235,86 @@ describe('MinuteBucket', () => {
       fresh.breakerState = 'CLOSED';
       held.merge(fresh);
       expect(held.breakerState).toBe('CLOSED');
+    });
+  });
+
+  describe('bounds: every value finite and within its column, whatever is reported', () => {
+    const realColumns = ['latency_sum_ms', 'ttft_sum_ms', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cost'];
+    const HUGE = 1.7e308; // two of these summed to Infinity, which the MySQL upsert refused
+
+    it('knows the maximum of each column: 2^53 - 1 for the doubles, MySQL INT for the integers', () => {
+      expect(REAL_COLUMN_MAX).toBe(Number.MAX_SAFE_INTEGER);
+      expect(INTEGER_COLUMN_MAX).toBe(2 ** 31 - 1);
+      ADDITIVE_COLUMNS.forEach((name, i) =>
+        expect([name, ADDITIVE_COLUMN_MAX[i]]).toEqual([
+          name,
+          realColumns.includes(name) ? REAL_COLUMN_MAX : INTEGER_COLUMN_MAX,
+        ]),
+      );
+    });
+
+    it('stops a sum of huge amounts at the column maximum instead of Infinity', () => {
+      const b = bucket();
+      for (let i = 0; i < 2; i++) {
+        b.addReport(report({ promptTokens: HUGE, completionTokens: HUGE, totalTokens: HUGE, cost: HUGE }), 0);
+      }
+      for (const name of ['prompt_tokens', 'completion_tokens', 'total_tokens', 'cost']) {
+        expect([name, column(b, name)]).toEqual([name, REAL_COLUMN_MAX]);
+      }
+      expect(b.values.every((value) => Number.isFinite(value))).toBe(true);
+    });
+
+    it('takes one amount beyond the maximum as the maximum, and one below it as it is', () => {
+      const b = bucket();
+      b.addReport(report({ cost: REAL_COLUMN_MAX + 2 ** 20, totalTokens: REAL_COLUMN_MAX - 1 }), 0);
+      expect(column(b, 'cost')).toBe(REAL_COLUMN_MAX);
+      expect(column(b, 'total_tokens')).toBe(REAL_COLUMN_MAX - 1);
+    });
+
+    it('stops a huge latency or time to first token at the maximum, in the sums and the largest latency', () => {
+      const b = bucket();
+      b.addReport(report({ latencyMs: HUGE, ttftMs: HUGE }), 0);
+      b.addReport(report({ latencyMs: HUGE, ttftMs: HUGE }), 0);
+      expect(column(b, 'latency_sum_ms')).toBe(REAL_COLUMN_MAX);
+      expect(column(b, 'ttft_sum_ms')).toBe(REAL_COLUMN_MAX);
+      expect(b.latencyMaxMs).toBe(REAL_COLUMN_MAX);
+      expect(column(b, 'ttft_count')).toBe(2);
+    });
+
+    it('stops every column at its maximum, when counting and when merging', () => {
+      const full = bucket();
+      full.values.set(ADDITIVE_COLUMN_MAX);
+      const b = bucket();
+      b.addReport(report({ outcome: 'SERVER_ERROR', ttftMs: 10 }), 0);
+      b.addSelection(0);
+      b.merge(full);
+      b.merge(full);
+      ADDITIVE_COLUMNS.forEach((name, i) => expect([name, b.values[i]]).toEqual([name, ADDITIVE_COLUMN_MAX[i]]));
+      b.addReport(report({ outcome: 'SERVER_ERROR', ttftMs: 10 }), 0);
+      b.addSelection(0);
+      expect(b.calls).toBe(INTEGER_COLUMN_MAX);
+      expect(b.selections).toBe(INTEGER_COLUMN_MAX);
+      expect(column(b, 'failures')).toBe(INTEGER_COLUMN_MAX);
+    });
+
+    it('stops a sum just below the maximum exactly at it', () => {
+      const near = bucket();
+      near.values[ADDITIVE_COLUMNS.indexOf('calls')] = INTEGER_COLUMN_MAX - 1;
+      const b = bucket();
+      b.merge(near);
+      expect(b.calls).toBe(INTEGER_COLUMN_MAX - 1);
+      b.addReport(report(), 0);
+      expect(b.calls).toBe(INTEGER_COLUMN_MAX);
+      b.addReport(report(), 0);
+      expect(b.calls).toBe(INTEGER_COLUMN_MAX);
+    });
+
+    it('keeps the most open leases within the integer column', () => {
+      const b = bucket();
+      b.addSelection(2 ** 40);
+      expect(b.maxOpenLeases).toBe(INTEGER_COLUMN_MAX);
+      b.addReport(report(), 2 ** 41);
+      expect(b.maxOpenLeases).toBe(INTEGER_COLUMN_MAX);
     });
   });
 });

@@ -1,6 +1,9 @@
 import {
   ADDITIVE_COLUMNS,
+  ADDITIVE_COLUMN_MAX,
+  INTEGER_COLUMN_MAX,
   OUTCOME_COLUMNS,
+  REAL_COLUMN_MAX,
   LATENCY_BUCKET_COLUMNS,
   TTFT_BUCKET_COLUMNS,
 } from './entities/instance-metrics-minute.schema';
@@ -47,14 +50,20 @@ export interface MinuteReport {
   readonly receivedAt: number;
 }
 
+/** Column maxima as a typed array, indexed like {@link MinuteBucket.values}. */
+const COLUMN_MAX = Float64Array.from(ADDITIVE_COLUMN_MAX);
+
+/** A reported quantity as summed: finite, not negative, and within what a `double` column takes. */
 const amount = (value: number | undefined): number =>
   // Stryker disable next-line EqualityOperator: `>= 0` lets only 0 (or -0) through, which adds nothing to a sum, a bucket or a max
-  value !== undefined && Number.isFinite(value) && value > 0 ? value : 0;
+  value !== undefined && Number.isFinite(value) && value > 0 ? Math.min(value, REAL_COLUMN_MAX) : 0;
 
 /**
  * The aggregate of one instance's reports and selections in one minute, before it is written:
  * the additive columns of `instance_metrics_minute` in a typed array (no allocation per report),
  * plus the max-wins ones. Two buckets of the same key merge by adding, exactly as the upsert does.
+ * Every value is finite and within what its column holds, whatever was reported: a sum stops at
+ * its column's maximum (`ADDITIVE_COLUMN_MAX`) rather than grow into a value the database refuses.
  */
 export class MinuteBucket {
   readonly values = new Float64Array(ADDITIVE_COLUMNS.length);
@@ -71,32 +80,30 @@ export class MinuteBucket {
   ) {}
 
   addSelection(openLeases: number): void {
-    this.values[SELECTIONS]++;
-    // Stryker disable next-line EqualityOperator: at an equal count `>=` assigns the value already there
-    if (openLeases > this.maxOpenLeases) this.maxOpenLeases = openLeases;
+    this.add(SELECTIONS, 1);
+    this.seeOpenLeases(openLeases);
   }
 
   addReport(report: MinuteReport, openLeases: number): void {
-    const values = this.values;
-    values[CALLS]++;
-    values[OUTCOME_INDEX[report.outcome]]++;
-    if (FAILURE_CLASSES.has(report.outcome)) values[FAILURES]++;
+    this.add(CALLS, 1);
+    this.add(OUTCOME_INDEX[report.outcome], 1);
+    if (FAILURE_CLASSES.has(report.outcome)) this.add(FAILURES, 1);
     const latency = amount(report.latencyMs);
-    values[LATENCY_SUM] += latency;
-    values[LATENCY_BUCKET0 + bucketOf(latency)]++;
+    this.add(LATENCY_SUM, latency);
+    this.add(LATENCY_BUCKET0 + bucketOf(latency), 1);
     // Stryker disable next-line EqualityOperator: at an equal latency `>=` assigns the value already there
     if (latency > this.latencyMaxMs) this.latencyMaxMs = latency;
     if (report.ttftMs !== undefined && Number.isFinite(report.ttftMs) && report.ttftMs >= 0) {
-      values[TTFT_COUNT]++;
-      values[TTFT_SUM] += report.ttftMs;
-      values[TTFT_BUCKET0 + bucketOf(report.ttftMs)]++;
+      const ttft = amount(report.ttftMs);
+      this.add(TTFT_COUNT, 1);
+      this.add(TTFT_SUM, ttft);
+      this.add(TTFT_BUCKET0 + bucketOf(ttft), 1);
     }
-    values[PROMPT] += amount(report.promptTokens);
-    values[COMPLETION] += amount(report.completionTokens);
-    values[TOTAL] += amount(report.totalTokens);
-    values[COST] += amount(report.cost);
-    // Stryker disable next-line EqualityOperator: at an equal count `>=` assigns the value already there
-    if (openLeases > this.maxOpenLeases) this.maxOpenLeases = openLeases;
+    this.add(PROMPT, amount(report.promptTokens));
+    this.add(COMPLETION, amount(report.completionTokens));
+    this.add(TOTAL, amount(report.totalTokens));
+    this.add(COST, amount(report.cost));
+    this.seeOpenLeases(openLeases);
     // Stryker disable next-line EqualityOperator: at an equal time `>=` assigns the value already there
     if (this.lastReportAt === null || report.receivedAt > this.lastReportAt) this.lastReportAt = report.receivedAt;
   }
@@ -104,7 +111,7 @@ export class MinuteBucket {
   /** Adds `other` (same instance and minute) into this one. */
   merge(other: MinuteBucket): void {
     // Stryker disable next-line EqualityOperator: `<=` only adds one index past the typed array's end, a write a Float64Array ignores
-    for (let i = 0; i < this.values.length; i++) this.values[i] += other.values[i];
+    for (let i = 0; i < this.values.length; i++) this.add(i, other.values[i]);
     this.latencyMaxMs = Math.max(this.latencyMaxMs, other.latencyMaxMs);
     this.maxOpenLeases = Math.max(this.maxOpenLeases, other.maxOpenLeases);
     // Stryker disable next-line EqualityOperator: at an equal time `>=` assigns the value already there
@@ -112,6 +119,19 @@ export class MinuteBucket {
       this.lastReportAt = other.lastReportAt;
     }
     this.breakerState = other.breakerState ?? this.breakerState;
+  }
+
+  /** Adds `value` (finite, not negative) to column `i`, stopping at the column's maximum. */
+  private add(i: number, value: number): void {
+    const sum = this.values[i] + value;
+    // Stryker disable next-line EqualityOperator: at the maximum itself both branches store the same value
+    this.values[i] = sum < COLUMN_MAX[i] ? sum : COLUMN_MAX[i];
+  }
+
+  private seeOpenLeases(openLeases: number): void {
+    const leases = Math.min(openLeases, INTEGER_COLUMN_MAX);
+    // Stryker disable next-line EqualityOperator: at an equal count `>=` assigns the value already there
+    if (leases > this.maxOpenLeases) this.maxOpenLeases = leases;
   }
 
   get calls(): number {

@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { describeEachDatabase } from '../../test/utils/test-database';
 import { loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source-options';
+import { ADDITIVE_COLUMNS, ADDITIVE_COLUMN_MAX } from './entities/instance-metrics-minute.schema';
 import { MinuteBucket, type MinuteReport } from './minute-bucket';
 import { MinuteMetricsStore } from './minute-metrics.store';
 
@@ -145,5 +146,26 @@ describeEachDatabase('MinuteMetricsStore', (database) => {
     expect(await store.purgeBefore(MINUTE + 60_000)).toBe(1);
     const left: { minute_ts: unknown }[] = await dataSource.query('SELECT minute_ts FROM instance_metrics_minute');
     expect(left.map((r) => Number(r.minute_ts))).toEqual([MINUTE + 60_000]);
+  });
+
+  it("holds a row at every column's maximum; on MySQL adding to it fails that row's write", async () => {
+    const full = () => {
+      const b = new MinuteBucket(P, A, MINUTE);
+      b.values.set(ADDITIVE_COLUMN_MAX);
+      return b;
+    };
+    await store.upsert([full()]);
+    const stored = await row(A);
+    ADDITIVE_COLUMNS.forEach((name, i) => expect([name, stored[name]]).toEqual([name, ADDITIVE_COLUMN_MAX[i]]));
+    // The upsert adds: MySQL's INT refuses the sum (the aggregator then writes the other rows apart).
+    const again = store.upsert([full()]);
+    if (database.name === 'mysql') await expect(again).rejects.toThrow(/out of range/i);
+    else await expect(again).resolves.toBeUndefined();
+  });
+
+  it('answers a ping while the database is up, and says false when it cannot reach it', async () => {
+    expect(await store.ping()).toBe(true);
+    const closed = new DataSource(dataSource.options);
+    expect(await new MinuteMetricsStore(closed).ping()).toBe(false);
   });
 });

@@ -20,7 +20,7 @@ const ROWS_PER_STATEMENT = 200;
 /**
  * Writes minute aggregates to `instance_metrics_minute` as additive upserts — `ON DUPLICATE KEY
  * UPDATE c = c + VALUES(c)` on MySQL/MariaDB, `ON CONFLICT … DO UPDATE SET c = c + excluded.c` on
- * SQLite — in one transaction per flush, so a flush is all or nothing and several nodes can write
+ * SQLite — in one transaction per call, so a call is all or nothing and several nodes can write
  * the same instance and minute. Also purges rows past the retention.
  */
 @Injectable()
@@ -48,6 +48,19 @@ export class MinuteMetricsStore {
         await manager.query(sql, params);
       }
     });
+  }
+
+  /**
+   * Whether the database answers at all (`SELECT 1`): after a failed write it tells "the database
+   * is down" from "it refused some row".
+   */
+  async ping(): Promise<boolean> {
+    try {
+      await this.dataSource.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Which of these projects still exist (rows of a deleted one can never be written: foreign key). */

@@ -148,10 +148,22 @@ export class GatewayGauges implements OnModuleInit, OnModuleDestroy {
       ['gateway_metrics_flushed_rows_total', 'Minute-metric rows written since start', () => rows().flushedRows],
       ['gateway_metrics_dropped_rows_total', 'Minute-metric rows dropped (buffer full)', () => rows().droppedRows],
       ['gateway_metrics_dropped_reports_total', 'Reports in dropped minute-metric rows', () => rows().droppedReports],
+      ['gateway_metrics_rejected_rows_total', 'Minute-metric rows the database refused', () => rows().rejectedRows],
+      ['gateway_metrics_rejected_reports_total', 'Reports in refused minute-metric rows', () => rows().rejectedReports],
       ['gateway_metrics_flush_failures_total', 'Failed writes of minute metrics', () => rows().failedFlushes],
       ['gateway_breaker_events_dropped_total', 'Breaker events dropped (queue full)', () => eventLog.dropped],
     ];
     for (const [name, help, read] of counters) mirroredCounter(registry, { name, help, read });
+    new Counter({
+      name: 'gateway_breaker_events_suppressed_total',
+      help: 'Breaker transitions not written to breaker_events: the project was over GATEWAY_BREAKER_EVENTS_PER_MINUTE',
+      labelNames: ['project_id'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [projectId, count] of eventLog.suppressed) this.inc({ project_id: projectId }, count);
+      },
+    });
   }
 
   /** Counted as they happen (on the request path: one Map lookup and an increment). */

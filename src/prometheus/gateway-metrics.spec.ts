@@ -67,6 +67,20 @@ describe('GatewayMetrics', () => {
     expect(line(text, `${latency}_count`, { outcome: 'TIMEOUT' })).toBe('0');
   });
 
+  it('counts report fields cut to their prefix, by field; both start at 0', async () => {
+    const metrics = new GatewayMetrics();
+    const truncated = async () => (await scrape(metrics)).get('gateway_report_fields_truncated_total');
+    expect(sample(await truncated(), { field: 'errorMessage' })?.value).toBe('0');
+    expect(sample(await truncated(), { field: 'errorType' })?.value).toBe('0');
+    metrics.truncated('errorMessage');
+    metrics.truncated('errorMessage');
+    metrics.truncated('errorType');
+    const family = await truncated();
+    expect(family?.type).toBe('COUNTER');
+    expect(sample(family, { field: 'errorMessage' })?.value).toBe('2');
+    expect(sample(family, { field: 'errorType' })?.value).toBe('1');
+  });
+
   it('counts HTTP requests by method, route pattern and status, with their duration', async () => {
     const metrics = new GatewayMetrics();
     metrics.http('GET', '/api/instances/:id/health', 200, 0.0007);

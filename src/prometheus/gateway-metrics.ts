@@ -67,6 +67,9 @@ class CounterFamily<L extends string> {
   }
 }
 
+/** Report fields kept only as a bounded prefix when longer (raw provider error bodies). */
+export type TruncatedReportField = 'errorMessage' | 'errorType';
+
 /** One select-instance answer as Prometheus counts it. */
 export interface SelectionAnswer {
   readonly strategy: string;
@@ -114,6 +117,15 @@ export class GatewayMetrics {
     buckets: [...LATENCY_BOUNDS_MS],
     registers: [this.prometheus],
   });
+  private readonly truncatedTotal = new CounterFamily(this.prometheus, {
+    name: 'gateway_report_fields_truncated_total',
+    help: 'Reports whose errorMessage or errorType was longer than the prefix kept (accepted, classified on the prefix)',
+    labelNames: ['field'],
+  });
+  private readonly truncatedCells: Readonly<Record<TruncatedReportField, CounterCell>> = {
+    errorMessage: this.truncatedTotal.add({ field: 'errorMessage' }),
+    errorType: this.truncatedTotal.add({ field: 'errorType' }),
+  };
   private readonly httpTotal = new CounterFamily(this.prometheus, {
     name: 'gateway_http_requests_total',
     help: "Requests served by the gateway's own HTTP API, by method, route pattern and status",
@@ -175,6 +187,11 @@ export class GatewayMetrics {
     const series = this.reports.get(outcome) ?? this.reportSeries(outcome);
     series.count.value++;
     series.latency.observe(latencyMs);
+  }
+
+  /** One report whose `field` was cut to its bounded prefix. */
+  truncated(field: TruncatedReportField): void {
+    this.truncatedCells[field].value++;
   }
 
   /** One answered request; `route` is the route pattern or {@link UNMATCHED_ROUTE}, never a raw URL. */

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module';
 import { CircuitBreakerModule } from '../circuit-breaker/circuit-breaker.module';
 import { MinuteMetricsModule } from '../minute-metrics/minute-metrics.module';
 import { ProtectionModule } from '../protection/protection.module';
@@ -15,6 +16,8 @@ import { PrometheusController } from './prometheus.controller';
  */
 @Module({
   imports: [
+    // AdminTokens: an admin JWT opens /metrics too.
+    AuthModule,
     RegistryModule,
     StatisticsModule,
     ProtectionModule,

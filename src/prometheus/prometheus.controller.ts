@@ -1,56 +1,81 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Controller, Get, Header, Headers, Inject } from '@nestjs/common';
+import { Controller, Get, Header, Headers, Inject, Logger, type OnModuleInit } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Registry } from 'prom-client';
+import { AdminTokens } from '../auth/admin-tokens';
 import { Public } from '../auth/auth.decorators';
+import { Clock, InjectClock } from '../common/clock';
 import { Enveloped, RawResponse } from '../common/envelope.interceptor';
 import { GatewayError } from '../common/gateway-error';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { looksLikeJwt } from '../tenancy/api-key-secrets';
 import { GatewayMetrics } from './gateway-metrics';
+import { RenderCache } from './render-cache';
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="metrics"' } as const;
 
 /**
  * `GET /metrics` (outside the `/api` prefix) in the Prometheus text format, for scrapers rather
- * than API clients: left out of the OpenAPI document. Public to the API-key guard; when
- * `GATEWAY_METRICS_TOKEN` is set it asks for `Authorization: Bearer <token>` itself.
+ * than API clients: left out of the OpenAPI document. It lists every project's and instance's ids
+ * and states, so it is closed by default: `Authorization: Bearer <GATEWAY_METRICS_TOKEN>` or an
+ * admin JWT (a viewer's too) opens it; `GATEWAY_METRICS_PUBLIC=true` is the operator's explicit
+ * opt-out. Public to the API-key guard: it checks its own credentials. The text is rendered at
+ * most once a second, however many scrapers ask.
  */
 @ApiExcludeController()
 @Public()
 @Enveloped()
 @Controller('metrics')
-export class PrometheusController {
+export class PrometheusController implements OnModuleInit {
+  private readonly logger = new Logger('Metrics');
   /** SHA-256 of the configured token: equal-length digests compare in constant time. */
   private readonly expected: Buffer | undefined;
+  private readonly open: boolean;
+  private readonly rendering: RenderCache;
 
   constructor(
     private readonly metrics: GatewayMetrics,
+    private readonly tokens: AdminTokens,
     @Inject(APP_CONFIG) config: AppConfig,
+    @InjectClock() clock: Clock,
   ) {
     const token = config.metrics.token;
     this.expected = token === undefined || token === '' ? undefined : digest(token);
+    this.open = config.metrics.public;
+    this.rendering = new RenderCache(clock, () => this.metrics.metrics());
+  }
+
+  onModuleInit(): void {
+    if (this.open) {
+      this.logger.warn(
+        'GATEWAY_METRICS_PUBLIC=true: GET /metrics answers anyone, with every project and instance id and ' +
+          'state; unset it and scrape with GATEWAY_METRICS_TOKEN (or an admin JWT) to close it',
+      );
+    }
   }
 
   @Get()
   @RawResponse()
   @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
-  scrape(@Headers('authorization') authorization: string | undefined): Promise<string> {
-    this.authorize(authorization);
-    return this.metrics.metrics();
+  async scrape(@Headers('authorization') authorization: string | undefined): Promise<string> {
+    await this.authorize(authorization);
+    return this.rendering.get();
   }
 
-  private authorize(authorization: string | undefined): void {
-    if (this.expected === undefined) return;
+  private async authorize(authorization: string | undefined): Promise<void> {
+    if (this.open) return;
     const token = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
     if (token === undefined) {
-      throw new GatewayError('METRICS_TOKEN_MISSING', 'GET /metrics requires Authorization: Bearer <metrics token>', {
-        headers: CHALLENGE,
-      });
+      throw new GatewayError(
+        'METRICS_TOKEN_MISSING',
+        'GET /metrics requires Authorization: Bearer <metrics token or admin JWT>',
+        { headers: CHALLENGE },
+      );
     }
-    if (!timingSafeEqual(digest(token), this.expected)) {
-      throw new GatewayError('INVALID_METRICS_TOKEN', 'The metrics token is invalid', { headers: CHALLENGE });
-    }
+    if (this.expected !== undefined && timingSafeEqual(digest(token), this.expected)) return;
+    if (looksLikeJwt(token) && (await this.tokens.verify(token)) !== undefined) return;
+    throw new GatewayError('INVALID_METRICS_TOKEN', 'The metrics token is invalid', { headers: CHALLENGE });
   }
 }
 

@@ -231,6 +231,60 @@ describe('LeaseManager', () => {
     });
   });
 
+  describe('per project (the cap of open leases, and when it frees a slot)', () => {
+    it('counts the open leases of each project apart, through opens, closes, expiries and drops', () => {
+      const { clock, leases } = setup();
+      const a1 = leases.open({ projectId: 'a', instanceId: 'i', ttlMs: 1000 });
+      leases.open({ projectId: 'a', instanceId: 'j', ttlMs: 5000 });
+      leases.open({ projectId: 'a', instanceId: 'i', ttlMs: 9000 });
+      leases.open({ projectId: 'b', instanceId: 'i', ttlMs: 1000 });
+      expect([leases.openOfProject('a'), leases.openOfProject('b'), leases.openOfProject('c')]).toEqual([3, 1, 0]);
+      leases.close(a1.selectionId, 'a');
+      expect(leases.openOfProject('a')).toBe(2);
+      clock.advance(1000);
+      leases.expireDue();
+      expect([leases.openOfProject('a'), leases.openOfProject('b')]).toEqual([2, 0]);
+      leases.dropInstance('j');
+      expect(leases.openOfProject('a')).toBe(1);
+      leases.closeOldest('a', 'i');
+      expect(leases.openOfProject('a')).toBe(0);
+    });
+
+    it("is the soonest expiry among the project's open leases, whatever their opening order or instance", () => {
+      const { clock, leases } = setup();
+      const late = leases.open({ projectId: 'a', instanceId: 'i', ttlMs: 60_000 });
+      const soon = leases.open({ projectId: 'a', instanceId: 'j', ttlMs: 30_000 });
+      leases.open({ projectId: 'b', instanceId: 'i', ttlMs: 1000 });
+      expect(leases.earliestExpiryOfProject('a')).toBe(T0 + 30_000);
+      leases.close(soon.selectionId, 'a');
+      expect(leases.earliestExpiryOfProject('a')).toBe(T0 + 60_000);
+      clock.advance(60_000);
+      leases.expireDue();
+      expect(late.expiresAt).toBe(T0 + 60_000);
+      expect([leases.earliestExpiryOfProject('a'), leases.earliestExpiryOfProject('b')]).toEqual([
+        undefined,
+        undefined,
+      ]);
+    });
+
+    it('keeps the soonest expiry right across 10,000 leases closed in random order', () => {
+      const { leases } = setup();
+      const random = prng(15);
+      const open = Array.from({ length: 10_000 }, () =>
+        leases.open({ projectId: 'a', instanceId: 'i', ttlMs: 1000 + Math.floor(random() * 100_000) }),
+      );
+      while (open.length > 0) {
+        const earliest = Math.min(...open.map((lease) => lease.expiresAt));
+        expect(leases.earliestExpiryOfProject('a')).toBe(earliest);
+        for (let i = 0; i < 500 && open.length > 0; i++) {
+          const [lease] = open.splice(Math.floor(random() * open.length), 1);
+          leases.close(lease.selectionId, 'a');
+        }
+      }
+      expect(leases.earliestExpiryOfProject('a')).toBeUndefined();
+    });
+  });
+
   it('drops a deleted instance without counting its leases as unreported', () => {
     const { clock, leases, stats, expired } = setup();
     leases.open({ projectId: 'p', instanceId: 'gone', ttlMs: 1000 });
@@ -433,16 +487,23 @@ describe('LeaseManager', () => {
     };
     const checkpoint = () => {
       const counts = new Map(instances.map((id) => [id, 0]));
+      const byProject = new Map(projects.map((id) => [id, { open: 0, earliest: undefined as number | undefined }]));
       let total = 0;
       for (const m of model.values()) {
         if (m.state !== 'open') continue;
         if (m.lease.expiresAt <= clock.now()) problems.push('a due lease was not expired');
         counts.set(m.lease.instanceId, counts.get(m.lease.instanceId)! + 1);
+        const project = byProject.get(m.lease.projectId)!;
+        project.open++;
+        project.earliest = Math.min(project.earliest ?? Number.POSITIVE_INFINITY, m.lease.expiresAt);
         total++;
       }
       expect(leases.openTotal).toBe(total);
       for (const id of instances) {
         expect([id, leases.openCount(id), stats.get(id).openLeases]).toEqual([id, counts.get(id), counts.get(id)]);
+      }
+      for (const [id, { open, earliest }] of byProject) {
+        expect([id, leases.openOfProject(id), leases.earliestExpiryOfProject(id)]).toEqual([id, open, earliest]);
       }
       expect(problems).toEqual([]);
     };

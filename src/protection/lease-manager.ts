@@ -10,7 +10,7 @@ import {
   type RelayedLeaseClose,
 } from '../state/lease-directory';
 import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
-import { ExpiryHeap, InstanceLeases, type LeaseQueue } from './lease-queues';
+import { ExpiryHeap, InstanceLeases, type LeaseQueue, ProjectLeases } from './lease-queues';
 
 /** A selection handed out and not yet reported (docs/resilience.md §4). */
 export interface Lease {
@@ -44,6 +44,8 @@ interface Entry {
   readonly seq: number;
   readonly queue: LeaseQueue<Entry>;
   readonly owner: InstanceLeases<Entry>;
+  /** The project's open leases (its count and earliest expiry). */
+  readonly project: ProjectLeases<Entry>;
   readonly stats: InstanceStats;
   closed: boolean;
 }
@@ -77,6 +79,7 @@ export class LeaseManager implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(LeaseManager.name);
   private readonly byId = new Map<string, Entry>();
   private readonly byInstance = new Map<string, InstanceLeases<Entry>>();
+  private readonly byProject = new Map<string, ProjectLeases<Entry>>();
   private readonly heap = new ExpiryHeap<Entry>();
   private seq = 0;
   private readonly listeners = new Set<(lease: Lease) => void>();
@@ -122,6 +125,16 @@ export class LeaseManager implements OnModuleInit, OnModuleDestroy {
     return this.byInstance.get(instanceId)?.open ?? 0;
   }
 
+  /** Open leases of a project on this node. O(1). */
+  openOfProject(projectId: string): number {
+    return this.byProject.get(projectId)?.open ?? 0;
+  }
+
+  /** When the project's first open lease on this node expires, if it has any. O(1) amortised. */
+  earliestExpiryOfProject(projectId: string): number | undefined {
+    return this.byProject.get(projectId)?.earliestExpiry();
+  }
+
   /** When the instance's first open lease expires (frees a concurrency slot), if it has any. O(open leases). */
   earliestExpiry(instanceId: string): number | undefined {
     let earliest: number | undefined;
@@ -149,11 +162,22 @@ export class LeaseManager implements OnModuleInit, OnModuleDestroy {
     };
     const owner = this.ownerOf(instanceId);
     const queue = owner.queueOf(projectId);
+    const project = this.projectOf(projectId);
     const stats = this.statsRegistry.get(instanceId);
-    const entry: Entry = { lease, expiresAt: lease.expiresAt, seq: this.seq++, queue, owner, stats, closed: false };
+    const entry: Entry = {
+      lease,
+      expiresAt: lease.expiresAt,
+      seq: this.seq++,
+      queue,
+      owner,
+      project,
+      stats,
+      closed: false,
+    };
     this.byId.set(lease.selectionId, entry);
     queue.push(entry);
     this.heap.push(entry);
+    project.add(entry);
     owner.open++;
     stats.incrementLeases();
     this.directory.publishOpen(instanceId, owner.open);
@@ -299,6 +323,12 @@ export class LeaseManager implements OnModuleInit, OnModuleDestroy {
     return owner;
   }
 
+  private projectOf(projectId: string): ProjectLeases<Entry> {
+    let project = this.byProject.get(projectId);
+    if (project === undefined) this.byProject.set(projectId, (project = new ProjectLeases<Entry>()));
+    return project;
+  }
+
   private closeEntry(entry: Entry): void {
     this.release(entry);
     this.heap.noteClosed(1);
@@ -309,6 +339,10 @@ export class LeaseManager implements OnModuleInit, OnModuleDestroy {
     entry.closed = true;
     this.byId.delete(entry.lease.selectionId);
     entry.owner.open--;
+    // A project without open leases is forgotten (its heap holds closed entries only).
+    if (entry.project.remove() === 0 && this.byProject.get(entry.lease.projectId) === entry.project) {
+      this.byProject.delete(entry.lease.projectId);
+    }
     this.directory.publishOpen(entry.lease.instanceId, entry.owner.open);
     // Stryker disable next-line MethodExpression: memory only; every read of the queue trims it first and skips closed entries
     entry.queue.trim(); // also on expiry: a silent caller's queue must not grow without bound

@@ -1,4 +1,4 @@
-import { ExpiryHeap, InstanceLeases, LeaseQueue } from './lease-queues';
+import { ExpiryHeap, InstanceLeases, LeaseQueue, ProjectLeases } from './lease-queues';
 
 interface Item {
   readonly expiresAt: number;
@@ -217,5 +217,35 @@ describe('InstanceLeases', () => {
     a1.closed = true;
     expect([owner.oldestOpen('a'), owner.oldestOpen('b'), owner.oldestOpen('c')]).toEqual([a2, b1, undefined]);
     expect(owner.openEntries()).toEqual([a2, b1]);
+  });
+});
+
+describe('ProjectLeases', () => {
+  it('counts open entries and knows the soonest open expiry, discarding closed ones on the way', () => {
+    const project = new ProjectLeases<Item>();
+    const [a, b, c] = items([30, 10, 20]);
+    [a, b, c].forEach((item) => project.add(item));
+    expect([project.open, project.earliestExpiry()]).toEqual([3, 10]);
+    b.closed = true;
+    expect([project.remove(), project.earliestExpiry()]).toEqual([2, 20]);
+    c.closed = true;
+    a.closed = true;
+    expect([project.remove(), project.remove(), project.earliestExpiry()]).toEqual([1, 0, undefined]);
+  });
+});
+
+describe('ExpiryHeap.peekOpen', () => {
+  it('shows the soonest open entry without removing it, and no longer counts the closed ones it discards', () => {
+    const heap = new ExpiryHeap<Item>();
+    const all = items(Array.from({ length: 2048 }, (_, i) => i));
+    all.forEach((item) => heap.push(item));
+    for (const item of all.slice(0, 1023)) item.closed = true;
+    heap.noteClosed(1023);
+    expect(heap.peekOpen()).toBe(all[1023]);
+    expect(heap.size).toBe(1025);
+    // The discarded ones no longer count: one more closed entry does not trigger a purge.
+    all[2047].closed = true;
+    heap.noteClosed(1);
+    expect(heap.size).toBe(1025);
   });
 });

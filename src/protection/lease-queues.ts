@@ -100,6 +100,37 @@ export class InstanceLeases<T extends Closable> {
   }
 }
 
+/**
+ * Open leases of one project on this node: how many (for the per-project cap, O(1)) and, in an
+ * expiry heap of their own, which expires first (when the cap frees a slot, O(1) amortised).
+ * The owner tells it of each entry that opens (`add`) and of each that closes or expires
+ * (`remove`, after marking the entry closed).
+ */
+export class ProjectLeases<T extends Expiring> {
+  private count = 0;
+  private readonly heap = new ExpiryHeap<T>();
+
+  get open(): number {
+    return this.count;
+  }
+
+  add(entry: T): void {
+    this.heap.push(entry);
+    this.count++;
+  }
+
+  /** One of its entries was closed (or expired); returns how many are still open. */
+  remove(): number {
+    this.heap.noteClosed(1);
+    return --this.count;
+  }
+
+  /** When its soonest open entry expires, or undefined when none is open. */
+  earliestExpiry(): number | undefined {
+    return this.heap.peekOpen()?.expiresAt;
+  }
+}
+
 /** Closed entries left in the heap are purged once they are this many and at least half of it. */
 const HEAP_COMPACT_MIN = 1024;
 
@@ -138,6 +169,15 @@ export class ExpiryHeap<T extends Expiring> {
       this.closedInHeap--;
     }
     return undefined;
+  }
+
+  /** The soonest open entry (closed ones at the top are discarded on the way), or undefined. O(1) amortised. */
+  peekOpen(): T | undefined {
+    while (this.heap.length > 0 && this.heap[0].closed) {
+      this.pop();
+      this.closedInHeap--;
+    }
+    return this.heap[0];
   }
 
   /** `count` entries still in the heap were closed; compacts the heap if they have piled up. */

@@ -109,7 +109,7 @@ export class AdminInstancesController {
   @Post()
   @HttpCode(200)
   @ApiEnvelope(InstanceDto)
-  @ApiErrors('VALIDATION_FAILED', 'PROJECT_NOT_FOUND')
+  @ApiErrors('VALIDATION_FAILED', 'PROJECT_NOT_FOUND', 'INSTANCE_LIMIT_REACHED', 'INSTANCE_CONFLICT')
   async create(@Body() body: AdminCreateInstanceDto): Promise<InstanceDto> {
     const { projectId, ...instance } = body;
     await this.projects.get(projectId);

@@ -1,19 +1,12 @@
 import type { ApiInstanceEntity } from './entities/api-instance.entity';
-import type { InstanceRecord } from './instance-record';
+import { StoredInstanceRecord } from './stored-record';
 
-/** The plain record the in-memory indexes hold, from a database row. */
-export function toRecord(entity: ApiInstanceEntity): InstanceRecord {
-  return {
-    id: entity.id,
-    projectId: entity.projectId,
-    userId: entity.userId,
-    apiIdentifier: entity.apiIdentifier,
-    apiType: entity.apiType,
-    businessId: entity.businessId,
-    routingParams: entity.routingParams ?? {},
-    metadata: entity.metadata,
-    status: entity.status,
-    createdAt: entity.createdAt,
-    updatedAt: entity.updatedAt,
-  };
+/** The compact record the in-memory indexes hold, from a database row (its JSON left unparsed). */
+export function toRecord(entity: ApiInstanceEntity): StoredInstanceRecord {
+  return new StoredInstanceRecord(entity, entity.routingParamsJson || '{}', nullIfJsonNull(entity.metadataJson));
+}
+
+/** `metadata` written as the JSON text `null` (an old simple-json row) is no metadata. */
+function nullIfJsonNull(json: string | null): string | null {
+  return json === null || json === 'null' ? null : json;
 }

@@ -1,11 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentProject } from '../auth/auth.decorators';
 import { Enveloped } from '../common/envelope.interceptor';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { IdParam } from '../common/id.param';
 import type { ProjectPrincipal } from '../tenancy/principal';
 import { ApiTypeParam } from './api-type.param';
+import { BatchBodies } from './batch-bodies';
 import {
   BatchCreateInstancesDto,
   BatchDeleteInstancesDto,
@@ -32,38 +33,46 @@ export class InstancesController {
   constructor(
     private readonly instances: InstancesService,
     private readonly queries: InstanceQueriesService,
+    private readonly batches: BatchBodies,
   ) {}
 
-  /** Registers an instance; an existing one (same apiType and businessId) is returned unchanged. */
+  /**
+   * Registers an instance; an existing one (same apiType and businessId) is returned unchanged.
+   * A project at `GATEWAY_MAX_INSTANCES_PER_PROJECT`: 409 INSTANCE_LIMIT_REACHED.
+   */
   @Authenticated(WRITE)
   @Post()
   @HttpCode(200)
   @ApiEnvelope(InstanceDto)
-  @ApiErrors('VALIDATION_FAILED')
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_LIMIT_REACHED', 'INSTANCE_CONFLICT')
   async create(@CurrentProject() project: ProjectPrincipal, @Body() body: CreateInstanceDto): Promise<InstanceDto> {
     return toInstanceDto(await this.instances.create(project.projectId, body));
   }
 
-  /** Registers 1–1000 instances in one transaction; `data` holds the newly created ones. */
+  /**
+   * Registers 1 to `GATEWAY_MAX_INSTANCES_PER_PROJECT` instances (default 5000) in one
+   * transaction; `data` holds the newly created ones. More new instances than the project has
+   * room for: 409 INSTANCE_LIMIT_REACHED, nothing written.
+   */
   @Authenticated(WRITE)
   @Post('batch')
   @HttpCode(200)
+  @ApiBody({ type: BatchCreateInstancesDto })
   @ApiEnvelope(InstanceDto, { isArray: true })
-  @ApiErrors('VALIDATION_FAILED')
-  async createBatch(
-    @CurrentProject() project: ProjectPrincipal,
-    @Body() body: BatchCreateInstancesDto,
-  ): Promise<InstanceDto[]> {
-    return (await this.instances.createBatch(project.projectId, body.instances)).map(toInstanceDto);
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_LIMIT_REACHED', 'INSTANCE_CONFLICT')
+  async createBatch(@CurrentProject() project: ProjectPrincipal, @Body() body: unknown): Promise<InstanceDto[]> {
+    const items = await this.batches.creations(body);
+    return (await this.instances.createBatch(project.projectId, items)).map(toInstanceDto);
   }
 
-  /** Deletes the listed instances (JSON body); `data` is how many existed. */
+  /** Deletes the listed instances (JSON body, up to `GATEWAY_MAX_INSTANCES_PER_PROJECT`); `data` is how many existed. */
   @Authenticated(WRITE)
   @Delete('batch')
+  @ApiBody({ type: BatchDeleteInstancesDto })
   @ApiEnvelope(Number)
   @ApiErrors('VALIDATION_FAILED')
-  deleteBatch(@CurrentProject() project: ProjectPrincipal, @Body() body: BatchDeleteInstancesDto): Promise<number> {
-    return this.instances.deleteBatch(project.projectId, body.instances);
+  async deleteBatch(@CurrentProject() project: ProjectPrincipal, @Body() body: unknown): Promise<number> {
+    return this.instances.deleteBatch(project.projectId, await this.batches.keys(body));
   }
 
   /** The project's instances, with filters and paging. */

@@ -1,33 +1,45 @@
-import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, type EntityManager, In, Repository } from 'typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { GatewayError } from '../common/gateway-error';
-import { newId } from '../common/ids';
+import { DataSource, In, Repository } from 'typeorm';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { forEachInChunks } from '../common/chunks';
+import { type FieldError, GatewayError } from '../common/gateway-error';
+import { KeyedLanes } from '../common/keyed-lanes';
 import { validationError } from '../common/validation';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { EventBus, InjectEventBus } from '../state/event-bus';
 import type { CreateInstanceDto, InstanceKeyDto, UpdateInstanceDto } from './dto/instance.dto';
 import { ApiInstanceEntity } from './entities/api-instance.entity';
 import type { ApiType, InstanceRecord, InstanceStatus } from './instance-record';
+import { conflictError, findByKeys, isUniqueViolation } from './instance-keys';
 import { toRecord } from './instance-mapping';
+import { checkJsonShape } from './json-limits';
 import { RegistryIndex } from './registry-index';
 import { checkInstanceJson } from './routing-params';
+import { CHUNK, insertRows, lockProject, planRegistration, refusal } from './registration';
 
-const CHUNK = 200;
+/** Items whose JSON is checked between two turns of the event loop. */
+const CHECKS_PER_TURN = 100;
 
 /**
  * Writes to the registry: the database first, in a transaction, then — once committed — the
  * in-memory index and an event for the other nodes. Reads by id come from the index.
+ *
+ * Registrations hold a project to `GATEWAY_MAX_INSTANCES_PER_PROJECT` instances, whatever their
+ * status, counted in the database inside the write transaction: one at a time per project on this
+ * node (a lane), and on MySQL across nodes too (the project's row is locked `FOR UPDATE` first).
  */
 @Injectable()
 export class InstancesService implements OnModuleInit, OnModuleDestroy {
   private unsubscribe: (() => void) | undefined;
+  private readonly registrations = new KeyedLanes();
 
   constructor(
     @InjectRepository(ApiInstanceEntity) private readonly instances: Repository<ApiInstanceEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly index: RegistryIndex,
     @InjectEventBus() private readonly events: EventBus,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -56,9 +68,9 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Registers up to 1000 instances in one transaction and returns the newly created ones. Items
-   * repeating an apiType + businessId collapse into the first; existing ones are left unchanged.
-   * Any invalid item fails the whole batch, and nothing is written.
+   * Registers a batch and returns the newly created instances. Items repeating an apiType +
+   * businessId collapse into the first; existing ones are left unchanged. Any invalid item, or more
+   * new instances than the project has room for, fails the whole batch: nothing is written.
    */
   async createBatch(projectId: string, items: readonly CreateInstanceDto[]): Promise<InstanceRecord[]> {
     return this.createMany(projectId, items, 'instances');
@@ -70,12 +82,12 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
     businessId: string,
     dto: UpdateInstanceDto,
   ): Promise<InstanceRecord> {
-    assertValidJson([dto], '');
+    await this.assertValidJson([dto], '');
     const entity = await this.findEntity(projectId, apiType, businessId);
     entity.apiIdentifier = dto.apiIdentifier;
     if (dto.userId !== undefined) entity.userId = dto.userId;
-    if (dto.routingParams !== undefined) entity.routingParams = dto.routingParams;
-    if (dto.metadata !== undefined) entity.metadata = dto.metadata;
+    if (dto.routingParams !== undefined) entity.routingParamsJson = JSON.stringify(dto.routingParams);
+    if (dto.metadata !== undefined) entity.metadataJson = dto.metadata === null ? null : JSON.stringify(dto.metadata);
     return this.committed(projectId, [await this.instances.save(entity)])[0];
   }
 
@@ -98,7 +110,7 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
 
   async deleteBatch(projectId: string, keys: readonly InstanceKeyDto[]): Promise<number> {
     const ids = await this.dataSource.transaction(async (manager) => {
-      const found = await this.findByKeys(manager, projectId, keys);
+      const { found } = await findByKeys(manager, projectId, keys);
       for (let i = 0; i < found.length; i += CHUNK) {
         await manager.delete(ApiInstanceEntity, { id: In(found.slice(i, i + CHUNK).map((e) => e.id)) });
       }
@@ -123,43 +135,51 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
     items: readonly CreateInstanceDto[],
     path: string,
   ): Promise<InstanceRecord[]> {
-    assertValidJson(items, path);
+    await this.assertValidJson(items, path);
     const distinct = dedupeFirst(items);
-    try {
-      return await this.insertMissing(projectId, distinct);
-    } catch (error) {
-      // A concurrent request registered some of them first: once more, those now exist.
-      if (!isUniqueViolation(error)) throw error;
-      return this.insertMissing(projectId, distinct);
-    }
+    return this.registrations.run(projectId, async () => {
+      try {
+        return await this.insertMissing(projectId, distinct);
+      } catch (error) {
+        // Another node registered some of them first: once more, those now exist.
+        if (!isUniqueViolation(error)) throw error;
+        return this.insertMissing(projectId, distinct).catch((again: unknown) => {
+          // Still a duplicate key: two keys the database's collation holds equal (MariaDB pads spaces).
+          throw isUniqueViolation(again) ? conflictError(distinct) : again;
+        });
+      }
+    });
   }
 
+  /**
+   * Inserts the instances not registered yet. MySQL: one transaction holding the project's row, so
+   * nodes registering for one project at once count one after the other; its waits on the server
+   * leave the event loop free. SQLite (one node, a synchronous driver that holds the event loop
+   * for a whole transaction): the plan is read first, then the rows are written 200 per
+   * transaction with the event loop free in between, each chunk mirrored into the index as it
+   * commits; the cap was checked for the whole batch, and this node registers for a project one
+   * request at a time.
+   */
   private async insertMissing(projectId: string, distinct: readonly CreateInstanceDto[]): Promise<InstanceRecord[]> {
-    const created = await this.dataSource.transaction(async (manager) => {
-      const existing = new Set(
-        (await this.findByKeys(manager, projectId, distinct)).map((e) => `${e.apiType}\u0000${e.businessId}`),
-      );
-      const fresh = distinct
-        .filter((item) => !existing.has(`${item.apiType}\u0000${item.businessId}`))
-        .map((item) => newEntity(projectId, item));
-      if (fresh.length === 0) return [];
-      // updateEntity(false): TypeORM would otherwise re-select the rows to fill in the database's
-      // timestamps and merge them back by position, and on SQLite the rows come back in another
-      // order — swapping ids between the objects. Read back explicitly instead.
-      for (let i = 0; i < fresh.length; i += CHUNK) {
-        await manager
-          .createQueryBuilder()
-          .insert()
-          .into(ApiInstanceEntity)
-          .values(fresh.slice(i, i + CHUNK) as QueryDeepPartialEntity<ApiInstanceEntity>[])
-          .updateEntity(false)
-          .execute();
-      }
-      const order = new Map(fresh.map((entity, i) => [entity.id, i]));
-      const rows = await manager.find(ApiInstanceEntity, { where: { id: In([...order.keys()]) } });
-      return rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-    });
-    return this.committed(projectId, created);
+    const limit = this.config.limits.instancesPerProject;
+    if (this.dataSource.options.type === 'mysql') {
+      const outcome = await this.dataSource.transaction(async (manager) => {
+        await lockProject(manager, projectId);
+        const plan = await planRegistration(manager, projectId, distinct, limit);
+        return plan.kind === 'fresh' ? { kind: 'created' as const, rows: await insertRows(manager, plan.fresh) } : plan;
+      });
+      if (outcome.kind !== 'created') throw refusal(outcome, limit);
+      return this.committed(projectId, outcome.rows);
+    }
+    const plan = await planRegistration(this.dataSource.manager, projectId, distinct, limit);
+    if (plan.kind !== 'fresh') throw refusal(plan, limit);
+    const records: InstanceRecord[] = [];
+    for (let i = 0; i < plan.fresh.length; i += CHUNK) {
+      if (i > 0) await nextTurn();
+      const chunk = plan.fresh.slice(i, i + CHUNK);
+      records.push(...this.committed(projectId, await this.dataSource.transaction((m) => insertRows(m, chunk))));
+    }
+    return records;
   }
 
   /** Mirrors committed rows into the index and tells the other nodes. */
@@ -176,63 +196,44 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
     return toRecord(await this.findEntity(projectId, apiType, businessId));
   }
 
+  /** The instance with exactly this key (a collation that matches case or trailing spaces is not enough). */
   private async findEntity(projectId: string, apiType: ApiType, businessId: string): Promise<ApiInstanceEntity> {
-    const entity = await this.instances.findOne({ where: { projectId, apiType, businessId } });
+    const rows = await this.instances.find({ where: { projectId, apiType, businessId } });
+    const entity = rows.find((row) => row.businessId === businessId);
     if (!entity) throw new GatewayError('INSTANCE_NOT_FOUND', `Instance ${apiType}/${businessId} not found`);
     return entity;
   }
 
-  private async findByKeys(
-    manager: EntityManager,
-    projectId: string,
-    keys: readonly { apiType: ApiType; businessId: string }[],
-  ): Promise<ApiInstanceEntity[]> {
-    const found: ApiInstanceEntity[] = [];
-    for (let i = 0; i < keys.length; i += CHUNK) {
-      const chunk = keys.slice(i, i + CHUNK);
-      const rows = await manager.find(ApiInstanceEntity, {
-        where: { projectId, businessId: In([...new Set(chunk.map((k) => k.businessId))]) },
-      });
-      const wanted = new Set(chunk.map((k) => `${k.apiType}\u0000${k.businessId}`));
-      found.push(...rows.filter((row) => wanted.has(`${row.apiType}\u0000${row.businessId}`)));
-    }
-    return [...new Map(found.map((row) => [row.id, row])).values()];
+  /**
+   * `routingParams` and `metadata`: their known keys and size (`routing-params.ts`), then keys per
+   * object and depth; a few items per turn of the event loop. Runs after the DTO's validation, so a
+   * body with both kinds of error reports the DTO's first.
+   */
+  private async assertValidJson(
+    items: readonly { routingParams?: unknown; metadata?: unknown }[],
+    path: string,
+  ): Promise<void> {
+    const limits = this.config.limits;
+    const errors: FieldError[] = [];
+    await forEachInChunks(items, CHECKS_PER_TURN, (item, i) => {
+      const at = path ? `${path}.${i}` : '';
+      errors.push(...checkInstanceJson(item, at, limits), ...checkJsonShape(item, at, limits));
+    });
+    if (errors.length > 0) throw validationError(errors);
   }
 }
 
-function isUniqueViolation(error: unknown): boolean {
-  const code =
-    (error as { code?: string; driverError?: { code?: string } }).driverError?.code ??
-    (error as { code?: string }).code;
-  return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
-}
-
-function assertValidJson(items: readonly { routingParams?: unknown; metadata?: unknown }[], path: string): void {
-  const errors = items.flatMap((item, i) => checkInstanceJson(item, path ? `${path}.${i}` : ''));
-  if (errors.length > 0) throw validationError(errors);
+function keyOf(key: { apiType: ApiType; businessId: string }): string {
+  return `${key.apiType}\u0000${key.businessId}`;
 }
 
 /** The first item of each apiType + businessId, in request order. */
 function dedupeFirst(items: readonly CreateInstanceDto[]): CreateInstanceDto[] {
   const seen = new Set<string>();
   return items.filter((item) => {
-    const key = `${item.apiType}\u0000${item.businessId}`;
+    const key = keyOf(item);
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
   });
-}
-
-function newEntity(projectId: string, item: CreateInstanceDto): Partial<ApiInstanceEntity> {
-  return {
-    id: newId(),
-    projectId,
-    userId: item.userId ?? null,
-    apiIdentifier: item.apiIdentifier,
-    apiType: item.apiType,
-    businessId: item.businessId,
-    routingParams: item.routingParams ?? {},
-    metadata: item.metadata ?? null,
-    status: 'ACTIVE',
-  };
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { ApiType, InstanceRecord } from './instance-record';
+import { StoredInstanceRecord } from './stored-record';
 
 /** What select-instance asks the index for. */
 export interface CandidateQuery {
@@ -62,9 +63,15 @@ export class RegistryIndex {
     this.projects = next.projects;
   }
 
-  /** Inserts or replaces by id; the previous version leaves every bucket it was in. */
+  /**
+   * Inserts or replaces by id; the previous version leaves every bucket it was in. What is kept is
+   * a frozen {@link StoredInstanceRecord} (the record itself when it already is one): callers keep
+   * their own objects (often ORM entities) mutable and unretained, every stored record shares one
+   * shape, which keeps the property reads in the lookup path monomorphic, and its JSON stays text
+   * until read.
+   */
   upsert(record: InstanceRecord): void {
-    const stored = freezeCopy(record);
+    const stored = StoredInstanceRecord.of(record);
     this.remove(stored.id);
     this.byId.set(stored.id, stored);
     let shard = this.projects.get(stored.projectId);
@@ -124,27 +131,6 @@ export class RegistryIndex {
     const shard = this.projects.get(projectId);
     return shard === undefined ? EMPTY : [...shard.records.values()].sort(byId);
   }
-}
-
-/**
- * A frozen copy with exactly the record's fields: callers keep their own objects (often ORM
- * entities) mutable and unretained, and every stored record shares one shape, which keeps the
- * property reads in the lookup path monomorphic.
- */
-function freezeCopy(record: InstanceRecord): InstanceRecord {
-  return Object.freeze({
-    id: record.id,
-    projectId: record.projectId,
-    userId: record.userId,
-    apiIdentifier: record.apiIdentifier,
-    apiType: record.apiType,
-    businessId: record.businessId,
-    routingParams: Object.freeze({ ...record.routingParams }),
-    metadata: record.metadata === null ? null : Object.freeze({ ...record.metadata }),
-    status: record.status,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-  });
 }
 
 function link(shard: ProjectShard, record: InstanceRecord): void {

@@ -1,7 +1,7 @@
 import type { Repository } from 'typeorm';
 import { MemoryEventBus } from '../state/event-bus';
 import type { ApiInstanceEntity } from './entities/api-instance.entity';
-import type { InstanceRecord } from './instance-record';
+import { toRecord } from './instance-mapping';
 import { RegistryIndex } from './registry-index';
 import type { RegistryLoader } from './registry-loader';
 import { RegistrySync } from './registry-sync';
@@ -10,20 +10,19 @@ const P = 'a'.repeat(32);
 const at = new Date(Date.UTC(2026, 0, 1));
 
 function row(n: number): ApiInstanceEntity {
-  const record: InstanceRecord = {
+  return {
     id: n.toString(16).padStart(32, '0'),
     projectId: P,
     userId: null,
     apiIdentifier: 'gpt-4o',
     apiType: 'MODEL',
     businessId: `biz-${n}`,
-    routingParams: {},
-    metadata: null,
+    routingParamsJson: '{}',
+    metadataJson: null,
     status: 'ACTIVE',
     createdAt: at,
     updatedAt: at,
   };
-  return record;
 }
 
 /** The database as a table of rows; the loader reads a snapshot of it when told to. */
@@ -36,7 +35,7 @@ function setup() {
     load: async () => {
       const snapshot = [...table.values()];
       await new Promise<void>((resolve) => (finishLoad = resolve));
-      index.replaceAll(snapshot);
+      index.replaceAll(snapshot.map(toRecord));
     },
   } as unknown as RegistryLoader;
   const repository = {
@@ -76,7 +75,7 @@ describe('RegistrySync (cluster mode: the index follows other nodes)', () => {
     await new Promise((resolve) => setImmediate(resolve)); // the load has taken its snapshot
     const created = row(2);
     t.table.set(created.id, created); // committed here, after the snapshot
-    t.index.upsert(created);
+    t.index.upsert(toRecord(created));
     t.events.publish({ type: 'instances.changed', projectId: P, instanceIds: [created.id] });
     t.finish();
     await t.sync.settled();

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { DatabaseModule } from '../database/database.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { AdminInstancesController } from './admin-instances.controller';
+import { BatchBodies } from './batch-bodies';
 import { ApiInstanceEntity } from './entities/api-instance.entity';
 import { InstanceQueriesService } from './instance-queries.service';
 import { InstancesController } from './instances.controller';
@@ -17,6 +18,7 @@ import { RegistrySync } from './registry-sync';
   controllers: [InstancesController, AdminInstancesController],
   providers: [
     RegistryIndex,
+    BatchBodies,
     InstancesService,
     InstanceQueriesService,
     RegistryLoader,

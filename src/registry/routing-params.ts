@@ -1,6 +1,7 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import type { FieldError } from '../common/gateway-error';
+import type { LimitsConfig } from '../config/app-config';
 import { flattenValidationErrors } from '../common/validation';
 import { BreakerSettings } from '../tenancy/project-settings';
 
@@ -16,8 +17,15 @@ const int =
 const nonNegative: Rule = (value) =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0 ? undefined : 'must be a number ≥ 0';
 
-/** The routing parameters the gateway understands; any other key is kept as given. */
-const RULES: Readonly<Record<string, Rule>> = {
+/** The configured bounds the instance JSON is checked against (`config.limits`). */
+export type InstanceJsonLimits = Pick<LimitsConfig, 'maxLeaseTtlMs'>;
+
+/**
+ * The routing parameters the gateway understands; any other key is kept as given. `timeoutMs`
+ * sets how long an unreported selection holds capacity, so its bound is the configured
+ * `GATEWAY_MAX_LEASE_TTL_MS`.
+ */
+const rulesOf = (limits: InstanceJsonLimits): Readonly<Record<string, Rule>> => ({
   priority: int(-1000, 1000),
   weight: nonNegative,
   initial_weight: nonNegative,
@@ -26,9 +34,9 @@ const RULES: Readonly<Record<string, Rule>> = {
   rpmLimit: int(1),
   tpmLimit: int(1),
   maxConcurrency: int(1),
-  timeoutMs: int(1, 3_600_000),
+  timeoutMs: int(1, limits.maxLeaseTtlMs),
   slowCallMs: int(1, 3_600_000),
-};
+});
 
 export const MAX_JSON_BYTES = 16 * 1024;
 
@@ -37,13 +45,17 @@ export const MAX_JSON_BYTES = 16 * 1024;
  * (`instances.3.routingParams.weight`). Known keys are typed and range-checked; per-instance
  * breaker overrides (`breaker`) follow the project settings' rules.
  */
-export function checkInstanceJson(input: { routingParams?: unknown; metadata?: unknown }, path: string): FieldError[] {
+export function checkInstanceJson(
+  input: { routingParams?: unknown; metadata?: unknown },
+  path: string,
+  limits: InstanceJsonLimits,
+): FieldError[] {
   const at = (field: string): string => (path ? `${path}.${field}` : field);
   const errors: FieldError[] = [];
   const params = input.routingParams;
   if (params !== undefined && params !== null) {
     if (!isPlainObject(params)) return [{ field: at('routingParams'), message: 'routingParams must be an object' }];
-    for (const [key, rule] of Object.entries(RULES)) {
+    for (const [key, rule] of Object.entries(rulesOf(limits))) {
       if (!(key in params)) continue;
       const problem = rule(params[key]);
       if (problem) errors.push({ field: at(`routingParams.${key}`), message: `routingParams.${key} ${problem}` });

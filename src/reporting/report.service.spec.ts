@@ -1,4 +1,6 @@
+import { GatewayMetrics } from '../prometheus/gateway-metrics';
 import type { SelectInstanceDto } from '../selection/dto/select-instance.dto';
+import { prefixOf } from './report.service';
 import {
   type DecisionLoop,
   OTHER_PROJECT_ID,
@@ -145,6 +147,44 @@ describe('ReportService', () => {
       report(1, { selectionId: first.selectionId, usageMetrics: { promptTokens: 60, completionTokens: 40 } });
       select({ estimatedTokens: 800 }); // 100 used + 800 reserved
       expect(gatewayErrorOf(() => select({ estimatedTokens: 200 })).code).toBe('QUOTA_EXHAUSTED');
+    });
+  });
+
+  describe('raw provider error bodies', () => {
+    const truncated = () => loop.module.get(GatewayMetrics)['truncatedCells'];
+
+    it('keeps the first 2048 characters of errorMessage, classifies on them, and counts the cut', () => {
+      loop.register(instanceRecord(1));
+      const page = `<html><head><title>502 Bad Gateway</title></head><body>${'<p>retry</p>'.repeat(700)}</body></html>`;
+      const ingested = report(1, { success: false, errorMessage: page });
+      expect(ingested.outcome).toBe('SERVER_ERROR');
+      expect(ingested.report.errorMessage).toBe(page.slice(0, 2048));
+      expect(truncated().errorMessage.value).toBe(1);
+      // What lies beyond the prefix is not read: UNKNOWN, not RATE_LIMITED.
+      expect(report(1, { success: false, errorMessage: `${' '.repeat(2048)}429 rate limit` }).outcome).toBe('UNKNOWN');
+      expect(truncated().errorMessage.value).toBe(2);
+    });
+
+    it('keeps the first 256 characters of errorType and classifies on them', () => {
+      loop.register(instanceRecord(1));
+      const type = `RateLimitError${'$'.repeat(300)}`;
+      const ingested = report(1, { success: false, errorType: type });
+      expect(ingested.outcome).toBe('RATE_LIMITED');
+      expect(ingested.report.errorType).toBe(type.slice(0, 256));
+      expect(truncated()).toMatchObject({ errorMessage: { value: 0 }, errorType: { value: 1 } });
+    });
+
+    it('passes a report within the bounds on as it came, counting nothing', () => {
+      loop.register(instanceRecord(1));
+      const body = loop.reportOf(1, { success: false, errorMessage: 'x'.repeat(2048), errorType: 'y'.repeat(256) });
+      expect(loop.reports.report(project, body).report).toBe(body);
+      expect(truncated()).toMatchObject({ errorMessage: { value: 0 }, errorType: { value: 0 } });
+    });
+
+    it('never cuts a surrogate pair in half', () => {
+      expect(prefixOf('ab😀', 3)).toBe('ab');
+      expect(prefixOf('ab😀', 4)).toBe('ab😀');
+      expect(prefixOf('abc', 2)).toBe('ab');
     });
   });
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
 import { GatewayError } from '../common/gateway-error';
-import type { ReportResultDto } from './dto/report-result.dto';
+import { KEPT_ERROR_MESSAGE_CHARS, KEPT_ERROR_TYPE_CHARS, type ReportResultDto } from './dto/report-result.dto';
 import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import { MinuteAggregator } from '../minute-metrics/minute-aggregator';
 import { GatewayMetrics } from '../prometheus/gateway-metrics';
@@ -59,6 +59,25 @@ export class ReportService {
     return reports.map((report, i) => this.ingest(project, instances[i], report));
   }
 
+  /**
+   * The report as the gateway keeps it: a raw provider body in `errorMessage` (or a long
+   * `errorType`) cut to its bounded prefix, counted, so classification, logs and anything
+   * downstream read at most that. The same object when nothing is cut (no allocation).
+   */
+  private keptOf(report: ReportResultDto): ReportResultDto {
+    const { errorMessage, errorType } = report;
+    const longMessage = typeof errorMessage === 'string' && errorMessage.length > KEPT_ERROR_MESSAGE_CHARS;
+    const longType = typeof errorType === 'string' && errorType.length > KEPT_ERROR_TYPE_CHARS;
+    if (!longMessage && !longType) return report;
+    if (longMessage) this.metrics.truncated('errorMessage');
+    if (longType) this.metrics.truncated('errorType');
+    return {
+      ...report,
+      errorMessage: longMessage ? prefixOf(errorMessage, KEPT_ERROR_MESSAGE_CHARS) : errorMessage,
+      errorType: longType ? prefixOf(errorType, KEPT_ERROR_TYPE_CHARS) : errorType,
+    };
+  }
+
   private instanceOf(project: ProjectPrincipal, instanceId: string, field: string): InstanceRecord {
     const instance = this.index.get(instanceId);
     if (!instance || instance.projectId !== project.projectId) {
@@ -69,13 +88,15 @@ export class ReportService {
     return instance;
   }
 
-  private ingest(project: ProjectPrincipal, instance: InstanceRecord, report: ReportResultDto): IngestedReport {
+  private ingest(project: ProjectPrincipal, instance: InstanceRecord, received: ReportResultDto): IngestedReport {
     const now = this.clock.now();
+    const report = this.keptOf(received);
+    const errorMessage = report.errorMessage ?? undefined;
     const outcome = classifyOutcome({
       success: report.success,
       errorType: report.errorType ?? undefined,
       statusCode: report.statusCode ?? undefined,
-      errorMessage: report.errorMessage ?? undefined,
+      errorMessage,
     });
     const usage = report.usageMetrics ?? undefined;
     // One sample for the rolling window (at: arrival) and the minute metrics (receivedAt).
@@ -117,7 +138,7 @@ export class ReportService {
       outcome,
       latencyMs: report.latencyMs,
       retryAfterMs: report.retryAfterMs ?? undefined,
-      errorMessage: report.errorMessage ?? undefined,
+      errorMessage,
       usedTokens: used,
       lease,
       relayed,
@@ -134,6 +155,12 @@ export class ReportService {
     );
     return ingested;
   }
+}
+
+/** The first `length` UTF-16 units of `text`, one fewer rather than half a surrogate pair. */
+export function prefixOf(text: string, length: number): string {
+  const last = text.charCodeAt(length - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? length - 1 : length);
 }
 
 /** Tokens the call used: the reported total, else prompt + completion when either is known. */

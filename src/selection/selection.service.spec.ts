@@ -2,6 +2,7 @@ import type { SelectInstanceDto } from './dto/select-instance.dto';
 import {
   type DecisionLoop,
   PROJECT_ID,
+  OTHER_PROJECT_ID,
   createDecisionLoop,
   gatewayErrorOf,
   instanceId,
@@ -84,7 +85,10 @@ describe('SelectionService', () => {
       loop.register(instanceRecord(1, { apiIdentifier: 'claude' }), instanceRecord(2, { projectId: 'e'.repeat(32) }));
       const error = failSelect();
       expect(error.code).toBe('NO_AVAILABLE_INSTANCE');
-      expect(error.details).toEqual({ tried: [{ identifier: 'gpt-4o', result: 'no active instance matches' }] });
+      expect(error.details).toEqual({
+        tried: [{ identifier: 'gpt-4o', result: 'no active instance matches' }],
+        triedCount: 1,
+      });
     });
 
     it('FALLBACK_EXHAUSTED when a chain was given and nothing in it could serve', () => {
@@ -100,7 +104,38 @@ describe('SelectionService', () => {
           { identifier: 'claude', result: '1 not selectable: excluded by the request' },
           { identifier: 'llama', result: 'no active instance matches' },
         ],
+        triedCount: 3,
       });
+    });
+
+    it('takes an AgentX-sized chain (64 entries) and bounds the answer: the first 20 tried, triedCount, 3 reasons quoted', () => {
+      // Instance n holds n leases at maxConcurrency n: ten distinct reasons.
+      for (let n = 1; n <= 10; n++) {
+        loop.register(instanceRecord(n, { apiIdentifier: 'busy', routingParams: { maxConcurrency: n } }));
+        for (let k = 0; k < n; k++)
+          loop.leases.open({ projectId: PROJECT_ID, instanceId: instanceId(n), ttlMs: 60_000 });
+      }
+      const chain = ['busy', ...Array.from({ length: 63 }, (_, i) => `absent-${i}`)];
+      const error = failSelect({ fallbackChain: chain });
+      expect(error.code).toBe('QUOTA_EXHAUSTED');
+      const details = error.details as { tried: { identifier: string; result: string }[]; triedCount: number };
+      expect(details.triedCount).toBe(65);
+      expect(details.tried.map((one) => one.identifier)).toEqual(['gpt-4o', ...chain.slice(0, 19)]);
+      expect(details.tried[1].result).toBe(
+        '10 not selectable: maxConcurrency 1 reached; maxConcurrency 2 reached; maxConcurrency 3 reached; and 7 other reasons',
+      );
+    });
+
+    it('quotes a single other reason in the singular', () => {
+      loop.register(
+        ...Array.from({ length: 4 }, (_, i) => instanceRecord(i + 1, { routingParams: { maxConcurrency: i + 1 } })),
+      );
+      for (let n = 1; n <= 4; n++) {
+        for (let k = 0; k < n; k++)
+          loop.leases.open({ projectId: PROJECT_ID, instanceId: instanceId(n), ttlMs: 60_000 });
+      }
+      const { tried } = failSelect().details as { tried: { result: string }[] };
+      expect(tried[0].result).toMatch(/; and 1 other reason$/);
     });
 
     it('NO_HEALTHY_INSTANCE with retryAfterMs when the breakers are open, counting down with the clock', () => {
@@ -227,6 +262,44 @@ describe('SelectionService', () => {
       expect(ttlOf(select({ excludeInstanceIds: [instanceId(1)] }).selectionId)).toBe(15_000);
       const quotas = { quotas: { leaseTtlMs: 2_000 } };
       expect(ttlOf(select({ excludeInstanceIds: [instanceId(2)] }, quotas).selectionId)).toBe(2_000);
+    });
+
+    it('bounds every lease TTL by GATEWAY_MAX_LEASE_TTL_MS (900 s), values stored before the bound included', () => {
+      loop.register(instanceRecord(1), instanceRecord(2, { routingParams: { timeoutMs: 3_600_000 } }));
+      const stored = { quotas: { leaseTtlMs: 3_600_000 } };
+      expect(ttlOf(select({ excludeInstanceIds: [instanceId(2)] }, stored).selectionId)).toBe(900_000);
+      expect(ttlOf(select({ excludeInstanceIds: [instanceId(1)] }).selectionId)).toBe(900_000);
+      loop.register(instanceRecord(2, { routingParams: { timeoutMs: 895_000 } }));
+      expect(ttlOf(select({ excludeInstanceIds: [instanceId(1)] }).selectionId)).toBe(900_000);
+      loop.register(instanceRecord(2, { routingParams: { timeoutMs: 894_999 } }));
+      expect(ttlOf(select({ excludeInstanceIds: [instanceId(1)] }).selectionId)).toBe(899_999);
+    });
+
+    it('refuses the 50001st open lease of a project (LEASE_LIMIT_REACHED, 429), and only for that project', () => {
+      loop.register(instanceRecord(1), instanceRecord(2, { projectId: OTHER_PROJECT_ID }));
+      loop.leases.open({ projectId: PROJECT_ID, instanceId: instanceId(1), ttlMs: 20_000 });
+      for (let i = 1; i < 49_999; i++)
+        loop.leases.open({ projectId: PROJECT_ID, instanceId: instanceId(1), ttlMs: 60_000 });
+      const last = select();
+      const error = failSelect();
+      expect(error.code).toBe('LEASE_LIMIT_REACHED');
+      expect(error.details).toEqual({ limit: 50_000, retryAfterMs: 20_000 });
+      expect(error.headers).toEqual({ 'Retry-After': '20' });
+      expect(loop.leases.openOfProject(PROJECT_ID)).toBe(50_000);
+      // Another project selects as usual.
+      const other = loop.selection.select(projectPrincipal({}, OTHER_PROJECT_ID), {
+        apiIdentifier: 'gpt-4o',
+        apiType: 'MODEL',
+      });
+      expect(other.id).toBe(instanceId(2));
+      // A report frees a slot; so does the earliest expiry, when it comes.
+      loop.reports.report(projectPrincipal(), loop.reportOf(1, { selectionId: last.selectionId }));
+      select();
+      loop.clock.advance(19_999);
+      expect(failSelect().details).toEqual({ limit: 50_000, retryAfterMs: 1 });
+      expect(failSelect().headers).toEqual({ 'Retry-After': '1' });
+      loop.clock.advance(1);
+      expect(select().id).toBe(instanceId(1));
     });
 
     it('an unreported lease holds maxConcurrency until its TTL, then frees it', () => {

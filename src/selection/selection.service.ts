@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
+import { APP_CONFIG, type AppConfig, type LimitsConfig } from '../config/app-config';
 import { MinuteAggregator } from '../minute-metrics/minute-aggregator';
 import { GatewayMetrics } from '../prometheus/gateway-metrics';
 import { GatewayError } from '../common/gateway-error';
@@ -13,13 +14,15 @@ import { explainSelection } from './explain';
 import { type AdmissionRequest, AdmissionControl, InjectAdmissionControl } from '../protection/admission';
 import { LeaseManager } from '../protection/lease-manager';
 import { type Attempt, type Judged, bestTierOf, topTier } from './selection-attempt';
-import { noSelectableInstance } from './selection-errors';
+import { leaseLimitReached, noSelectableInstance } from './selection-errors';
 import type { Candidate, SelectionContext, SelectionStrategyHandler } from './selection-strategy';
 import { StrategyRegistry } from './strategy-registry';
 
 const DEFAULT_STRATEGY = 'smart';
 const EXCLUDED = { kind: 'excluded', reason: 'excluded by the request' } as const;
 const DEFAULT_LEASE_TTL_MS = 60_000;
+/** A lease derived from the instance's `timeoutMs` outlives the call by this much. */
+const TIMEOUT_GRACE_MS = 5000;
 const DEFAULT_AFFINITY_TTL_MS = 30 * 60_000;
 
 /**
@@ -31,6 +34,7 @@ const DEFAULT_AFFINITY_TTL_MS = 30 * 60_000;
 export class SelectionService {
   /** Uniform in [0, 1); replaceable so tests are deterministic. */
   random: () => number = Math.random;
+  private readonly limits: LimitsConfig;
 
   constructor(
     private readonly index: RegistryIndex,
@@ -42,7 +46,10 @@ export class SelectionService {
     @InjectClock() private readonly clock: Clock,
     private readonly minutes: MinuteAggregator,
     private readonly metrics: GatewayMetrics,
-  ) {}
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.limits = config.limits;
+  }
 
   select(project: ProjectPrincipal, request: SelectInstanceDto): SelectedInstanceDto {
     const strategyName = request.strategy ?? project.settings.defaultStrategy ?? DEFAULT_STRATEGY;
@@ -61,6 +68,7 @@ export class SelectionService {
     const now = this.clock.now();
     // Unreported leases past their TTL free their capacity before anyone is judged (cheap when none are due).
     this.leases.expireDue(now);
+    this.assertLeaseRoom(project.projectId, now);
     const strategy = this.strategies.require(strategyName);
     const identifiers = [request.apiIdentifier, ...(request.fallbackChain ?? [])];
     const attempts: Attempt[] = [];
@@ -128,6 +136,13 @@ export class SelectionService {
     };
   }
 
+  /** A project at its cap of open leases on this node is refused before any work is done for it. O(1). */
+  private assertLeaseRoom(projectId: string, now: number): void {
+    const limit = this.limits.openLeasesPerProject;
+    if (this.leases.openOfProject(projectId) < limit) return;
+    throw leaseLimitReached(limit, this.leases.earliestExpiryOfProject(projectId), now);
+  }
+
   /** A HALF_OPEN member waiting for a probe call, if any: recovery is probed, not left to chance. */
   private probeDue(members: readonly Candidate[], now: number, admission: AdmissionRequest): Candidate | undefined {
     for (const candidate of members) if (this.admission.wantsProbe(candidate, now, admission)) return candidate;
@@ -167,9 +182,7 @@ export class SelectionService {
     const { chosen } = attempt;
     const key = affinityKeyOf(project.projectId, request);
     if (key && !attempt.leastBad) this.affinity.set(key, chosen.instance.id, affinityTtlMs(project), now);
-    const ttlMs =
-      project.settings.quotas?.leaseTtlMs ??
-      (chosen.params.timeoutMs ? chosen.params.timeoutMs + 5000 : DEFAULT_LEASE_TTL_MS);
+    const ttlMs = leaseTtlMs(project, chosen, this.limits.maxLeaseTtlMs);
     const tokens = request.estimatedTokens ?? undefined;
     const probe = this.admission.admit(
       chosen,
@@ -211,7 +224,11 @@ export class SelectionService {
       affinityBound: attempt.affinityBound,
     };
     if (request.explain) {
-      response.explain = explainSelection(attempts, strategy, now, this.random);
+      response.explain = explainSelection(attempts, strategy, {
+        now,
+        random: this.random,
+        maxCandidates: this.limits.explainCandidates,
+      });
     }
     this.metrics.selection({
       strategy: strategyName,
@@ -282,6 +299,18 @@ function lessBad(a: Judged, b: Judged): boolean {
 function successRate(judged: Judged): number {
   const { stats } = judged.candidate;
   return stats.calls > 0 ? stats.successes / stats.calls : 1;
+}
+
+/**
+ * How long an unreported selection holds capacity: the project's `quotas.leaseTtlMs`, else the
+ * instance's `timeoutMs` + 5 s, else 60 s — never more than `maxLeaseTtlMs`, which also clamps
+ * values stored before that bound existed.
+ */
+function leaseTtlMs(project: ProjectPrincipal, chosen: Candidate, maxLeaseTtlMs: number): number {
+  const timeoutMs = chosen.params.timeoutMs;
+  const wanted =
+    project.settings.quotas?.leaseTtlMs ?? (timeoutMs ? timeoutMs + TIMEOUT_GRACE_MS : DEFAULT_LEASE_TTL_MS);
+  return Math.min(wanted, maxLeaseTtlMs);
 }
 
 function affinityKeyOf(projectId: string, request: SelectInstanceDto): string | undefined {

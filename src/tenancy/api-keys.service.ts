@@ -34,9 +34,20 @@ export class ApiKeysService {
 
   /** Seeds a key with a known value (bootstrap), UNUSED, if it does not exist yet. */
   async seed(secret: string, description: string): Promise<boolean> {
-    if (await this.keys.exists({ where: { keyHash: hashApiKey(secret) } })) return false;
-    await this.insert(secret, { description });
+    if (await this.findBySecret(secret)) return false;
+    try {
+      await this.insert(secret, { description });
+    } catch (error) {
+      // Another node seeded it at the same moment.
+      if (await this.findBySecret(secret)) return false;
+      throw error;
+    }
     return true;
+  }
+
+  /** The stored key with this secret, or null. */
+  findBySecret(secret: string): Promise<ApiKeyEntity | null> {
+    return this.keys.findOne({ where: { keyHash: hashApiKey(secret) } });
   }
 
   async get(id: string): Promise<ApiKeyEntity> {

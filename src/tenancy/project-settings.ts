@@ -1,5 +1,7 @@
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Matches, Max, Min, ValidateNested } from 'class-validator';
+import type { FieldError } from '../common/gateway-error';
+import type { LimitsConfig } from '../config/app-config';
 
 export const WHEN_ALL_UNAVAILABLE = ['fail', 'least-bad'] as const;
 export type WhenAllUnavailable = (typeof WHEN_ALL_UNAVAILABLE)[number];
@@ -28,8 +30,12 @@ export class BreakerSettings {
 
 /** Capacity defaults of a project (docs/resilience.md §3–4). */
 export class QuotaSettings {
-  /** How long an unreported selection holds capacity, ms. */
-  @IsOptional() @IsInt() @Min(1000) @Max(3600000) leaseTtlMs?: number;
+  /**
+   * How long an unreported selection holds capacity, ms; at most `GATEWAY_MAX_LEASE_TTL_MS`
+   * (900000 by default; the bound is the operator's, so {@link checkSettingsLimits} checks it, and
+   * a value stored before it existed is clamped at use).
+   */
+  @IsOptional() @IsInt() @Min(1000) leaseTtlMs?: number;
   /** Cool-down after a RATE_LIMITED report without Retry-After, ms. */
   @IsOptional() @IsInt() @Min(0) @Max(3600000) rateLimitCooldownMs?: number;
   /** Longest cool-down a RATE_LIMITED report can cause, ms. */
@@ -52,6 +58,33 @@ export class ProjectSettings {
 
   /** Lifetime of an affinity binding, seconds (refreshed on use). */
   @IsOptional() @IsInt() @Min(1) @Max(86400) affinityTtlSeconds?: number;
+}
+
+/** The configured bounds settings are checked against (`config.limits`); the decorators hold the fixed ones. */
+export type SettingsLimits = Pick<LimitsConfig, 'maxLeaseTtlMs'>;
+
+/**
+ * Field errors of settings (a patch, or a new project's) against the configured limits, each
+ * naming the field under `path` and the bound: the decorators are static, these bounds are the
+ * operator's. Run after the decorators' validation, on the fields given.
+ *
+ * @example
+ * checkSettingsLimits({ quotas: { leaseTtlMs: 3_600_000 } }, config.limits, 'settings');
+ * // [{ field: 'settings.quotas.leaseTtlMs', message: 'quotas.leaseTtlMs must not be greater than 900000 …' }]
+ */
+export function checkSettingsLimits(
+  settings: ProjectSettings | undefined,
+  limits: SettingsLimits,
+  path = '',
+): FieldError[] {
+  const leaseTtlMs = settings?.quotas?.leaseTtlMs;
+  if (leaseTtlMs === undefined || leaseTtlMs <= limits.maxLeaseTtlMs) return [];
+  return [
+    {
+      field: path ? `${path}.quotas.leaseTtlMs` : 'quotas.leaseTtlMs',
+      message: `quotas.leaseTtlMs must not be greater than ${limits.maxLeaseTtlMs} (GATEWAY_MAX_LEASE_TTL_MS)`,
+    },
+  ];
 }
 
 /** Merges a settings patch: given top-level fields replace, nested groups merge field by field. */

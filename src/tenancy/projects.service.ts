@@ -1,15 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Like, Repository } from 'typeorm';
 import { GatewayError } from '../common/gateway-error';
 import { newId } from '../common/ids';
 import { type Page, skipOf } from '../common/pagination';
+import { validationError } from '../common/validation';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { EventBus, InjectEventBus } from '../state/event-bus';
 import { hashApiKey } from './api-key-secrets';
 import type { CreateProjectDto, CreateProjectWithKeyDto, ProjectQueryDto, UpdateProjectDto } from './dto/project.dto';
 import { ApiKeyEntity } from './entities/api-key.entity';
 import { ProjectEntity, type ProjectStatus } from './entities/project.entity';
-import { mergeSettings, type ProjectSettings } from './project-settings';
+import { checkSettingsLimits, mergeSettings, type ProjectSettings } from './project-settings';
 
 @Injectable()
 export class ProjectsService {
@@ -17,6 +19,7 @@ export class ProjectsService {
     @InjectRepository(ProjectEntity) private readonly projects: Repository<ProjectEntity>,
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectEventBus() private readonly events: EventBus,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async get(id: string): Promise<ProjectEntity> {
@@ -61,6 +64,7 @@ export class ProjectsService {
   }
 
   create(dto: CreateProjectDto): Promise<ProjectEntity> {
+    this.assertWithinLimits(dto.settings, 'settings');
     return this.projects.save(
       this.projects.create({
         id: newId(),
@@ -123,11 +127,18 @@ export class ProjectsService {
   }
 
   async updateSettings(id: string, patch: ProjectSettings): Promise<ProjectEntity> {
+    this.assertWithinLimits(patch, '');
     const project = await this.get(id);
     project.settings = mergeSettings(project.settings, patch);
     const saved = await this.projects.save(project);
     this.events.publish({ type: 'project.changed', projectId: id });
     return saved;
+  }
+
+  /** Settings beyond the configured limits (e.g. `GATEWAY_MAX_LEASE_TTL_MS`): 400 naming the field. */
+  private assertWithinLimits(settings: ProjectSettings | undefined, path: string): void {
+    const errors = checkSettingsLimits(settings, this.config.limits, path);
+    if (errors.length > 0) throw validationError(errors);
   }
 
   /** Deletes the project and, through foreign keys in the same statement, everything it owns. */

@@ -22,4 +22,9 @@ export class SettingsService {
     }
     return (await this.settings.findOneOrFail({ where: { key } })).value;
   }
+
+  /** The stored value, or undefined when the setting does not exist. */
+  async get(key: string): Promise<string | undefined> {
+    return (await this.settings.findOne({ where: { key } }))?.value;
+  }
 }

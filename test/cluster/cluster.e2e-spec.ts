@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Answer,
+  CLUSTER_METRICS_TOKEN,
   type Cluster,
   type ClusterProject,
   type GatewayNode,
@@ -130,7 +131,7 @@ function clusterHealth(node: GatewayNode): Promise<ClusterHealth> {
 
 /** The value of `gateway_cluster_connected` in the node's `/metrics`, or undefined when it is not exported. */
 async function clusterConnectedGauge(node: GatewayNode): Promise<number | undefined> {
-  const res = await call(node, 'GET', '/metrics');
+  const res = await call(node, 'GET', '/metrics', { token: CLUSTER_METRICS_TOKEN });
   const match = /^gateway_cluster_connected(?:\{[^}]*\})?\s+(\S+)/m.exec(res.text);
   return match === null ? undefined : Number(match[1]);
 }

@@ -11,6 +11,9 @@ import { type Run, listeningUrl, startGateway } from './gateway-process';
 /** The bootstrap admin of every node (created by the first one, found by the others). */
 export const CLUSTER_ADMIN = { username: 'admin', password: 'cluster-admin-password' } as const;
 
+/** The bearer token that opens every node's `/metrics` (`GATEWAY_METRICS_TOKEN`). */
+export const CLUSTER_METRICS_TOKEN = 'cluster-metrics-token-0123456789';
+
 /** One running node. */
 export interface GatewayNode {
   /** Its name in the test ("a", "b", "c"), also its `GATEWAY_NODE_ID`. */
@@ -182,6 +185,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     GATEWAY_REDIS_PREFIX: prefix,
     GATEWAY_ADMIN_USERNAME: CLUSTER_ADMIN.username,
     GATEWAY_ADMIN_PASSWORD: CLUSTER_ADMIN.password,
+    GATEWAY_METRICS_TOKEN: CLUSTER_METRICS_TOKEN,
     GATEWAY_THROTTLE_PER_MINUTE: '0',
     ...options.env,
   };

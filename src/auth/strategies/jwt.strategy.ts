@@ -1,21 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
-import { ADMIN_ROLES, type AdminRole } from '../../tenancy/entities/admin-user.entity';
 import type { AdminPrincipal } from '../../tenancy/principal';
 import { TenancyBootstrapService } from '../../tenancy/tenancy-bootstrap.service';
+import { AdminTokens, JWT_ISSUER } from '../admin-tokens';
 
-export interface AdminTokenPayload {
-  readonly sub: string;
-  readonly username: string;
-  readonly role: AdminRole;
-}
+export { type AdminTokenPayload, JWT_ISSUER } from '../admin-tokens';
 
-export const JWT_ISSUER = 'api-premium-gateway';
-
+/**
+ * Passport's `jwt` strategy: the signature, issuer and expiry are checked here, then the claims
+ * against the user record ({@link AdminTokens.principalOf}).
+ */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
-  constructor(bootstrap: TenancyBootstrapService) {
+  constructor(
+    bootstrap: TenancyBootstrapService,
+    private readonly tokens: AdminTokens,
+  ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
       // Read per request: the secret is loaded (or generated) at bootstrap, after construction.
@@ -27,8 +28,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     });
   }
 
-  validate(payload: AdminTokenPayload): AdminPrincipal | false {
-    if (!payload.sub || !(ADMIN_ROLES as readonly string[]).includes(payload.role)) return false;
-    return { kind: 'admin', userId: payload.sub, username: payload.username, role: payload.role };
+  async validate(payload: unknown): Promise<AdminPrincipal | false> {
+    return (await this.tokens.principalOf(payload)) ?? false;
   }
 }

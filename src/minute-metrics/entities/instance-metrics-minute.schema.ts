@@ -32,6 +32,31 @@ export const ADDITIVE_COLUMNS: readonly string[] = [
   'cost',
 ];
 
+/** Additive columns of type `double`; every other additive column is an `integer`. */
+const REAL_COLUMNS: ReadonlySet<string> = new Set([
+  'latency_sum_ms',
+  'ttft_sum_ms',
+  'prompt_tokens',
+  'completion_tokens',
+  'total_tokens',
+  'cost',
+]);
+
+/** The largest value an `integer` column holds on both dialects (MySQL's signed INT; SQLite's is 64-bit). */
+export const INTEGER_COLUMN_MAX = 2_147_483_647;
+
+/**
+ * The largest value written into a `double` column. A double holds ~1.8e308, but upserts add what
+ * is written to what is there, so a row is kept far below that: at 2^53 - 1 it still counts
+ * tokens exactly, and a row at this value can be added to ~1e292 times before the sum overflows.
+ */
+export const REAL_COLUMN_MAX = Number.MAX_SAFE_INTEGER;
+
+/** The largest value each of {@link ADDITIVE_COLUMNS} may carry in one write (same order). */
+export const ADDITIVE_COLUMN_MAX: readonly number[] = ADDITIVE_COLUMNS.map((name) =>
+  REAL_COLUMNS.has(name) ? REAL_COLUMN_MAX : INTEGER_COLUMN_MAX,
+);
+
 /** Columns where the larger value wins. */
 export const MAX_COLUMNS: readonly string[] = ['latency_max_ms', 'max_open_leases', 'last_report_at'];
 
@@ -53,14 +78,7 @@ export const InstanceMetricsMinuteSchema = new EntitySchema<MinuteRow>({
     instance_id: { type: 'varchar', length: 32, primary: true },
     minute_ts: { type: 'bigint', primary: true },
     project_id: { type: 'varchar', length: 32 },
-    ...Object.fromEntries(
-      ADDITIVE_COLUMNS.map((name) => [
-        name,
-        ['latency_sum_ms', 'ttft_sum_ms', 'prompt_tokens', 'completion_tokens', 'total_tokens', 'cost'].includes(name)
-          ? real
-          : int,
-      ]),
-    ),
+    ...Object.fromEntries(ADDITIVE_COLUMNS.map((name) => [name, REAL_COLUMNS.has(name) ? real : int])),
     latency_max_ms: real,
     max_open_leases: int,
     breaker_state: { type: 'varchar', length: 16, nullable: true },

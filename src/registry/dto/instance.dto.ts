@@ -1,18 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsIn,
-  IsObject,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-  MaxLength,
-  ValidateNested,
-} from 'class-validator';
+import { IsIn, IsObject, IsOptional, IsString, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { ApiMaxItemsFromConfig } from '../../common/openapi-limits';
 import { PageQueryDto } from '../../common/pagination';
 import { Lenient } from '../../common/validation.pipe';
 import {
@@ -22,6 +10,10 @@ import {
   type InstanceRecord,
   type InstanceStatus,
 } from '../instance-record';
+import { StoredInstanceRecord } from '../stored-record';
+
+/** `GATEWAY_MAX_INSTANCES_PER_PROJECT`'s default: the batch routes' `maxItems` unless configured otherwise. */
+const DEFAULT_INSTANCES_PER_PROJECT = 5000;
 
 // Control characters in names break logs, headers and path parameters.
 // eslint-disable-next-line no-control-regex
@@ -49,7 +41,12 @@ export class InstanceDto {
   updatedAt!: string;
 }
 
+/**
+ * An instance as the API answers it. Its JSON is parsed from the stored text for this answer only,
+ * so listing or registering instances never leaves their parsed form behind in the index.
+ */
 export function toInstanceDto(record: InstanceRecord): InstanceDto {
+  const json = StoredInstanceRecord.jsonOf(record);
   return {
     id: record.id,
     projectId: record.projectId,
@@ -57,9 +54,9 @@ export function toInstanceDto(record: InstanceRecord): InstanceDto {
     apiIdentifier: record.apiIdentifier,
     apiType: record.apiType,
     businessId: record.businessId,
-    routingParams: record.routingParams,
+    routingParams: JSON.parse(json.routingParams) as Record<string, unknown>,
     status: record.status,
-    metadata: record.metadata,
+    metadata: json.metadata === null ? null : (JSON.parse(json.metadata) as Record<string, unknown>),
     createdAt: record.createdAt.toISOString(),
     updatedAt: record.updatedAt.toISOString(),
   };
@@ -93,29 +90,36 @@ export class CreateInstanceDto {
   metadata?: Record<string, unknown>;
 }
 
-@Lenient()
+/**
+ * The body of `POST /api/instances/batch`: 1 to `GATEWAY_MAX_INSTANCES_PER_PROJECT` instances
+ * (every instance a project may hold, default 5000). Validated by `BatchBodies`, in chunks.
+ */
 export class BatchCreateInstancesDto {
-  @ApiProperty({ type: [CreateInstanceDto] })
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(1000)
-  @ValidateNested({ each: true })
-  @Type(() => CreateInstanceDto)
+  @ApiProperty({ type: [CreateInstanceDto], minItems: 1, maxItems: DEFAULT_INSTANCES_PER_PROJECT })
+  @ApiMaxItemsFromConfig((config) => config.limits.instancesPerProject)
   instances!: CreateInstanceDto[];
 }
 
 /**
  * [compat] The update of `PUT /api/instances/{apiType}/{businessId}`; never changes `status`.
- * `userId` unset: unchanged, null: shared by every user; `routingParams` and `metadata` replace
- * the stored ones when given.
+ * `userId` unset: unchanged, null: shared by every user. `routingParams` and `metadata` replace
+ * the stored ones when given; `metadata: null` clears the metadata, `routingParams: null` is
+ * refused (an instance always has routing parameters: send `{}` to clear them).
  */
 @Lenient()
-export class UpdateInstanceDto extends PickType(CreateInstanceDto, [
-  'userId',
-  'apiIdentifier',
-  'routingParams',
-  'metadata',
-] as const) {}
+export class UpdateInstanceDto extends PickType(CreateInstanceDto, ['userId', 'apiIdentifier'] as const) {
+  /** Replaces the stored routing parameters; must be an object (`{}` clears them), never null. */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  @ValidateIf((_dto, value) => value !== undefined)
+  @IsObject({ message: 'routingParams must be an object (send {} to clear it)' })
+  routingParams?: Record<string, unknown>;
+
+  /** Replaces the stored metadata (free JSON, at most 16 KiB); `null` clears it. */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, nullable: true })
+  @IsOptional()
+  @IsObject()
+  metadata?: Record<string, unknown> | null;
+}
 
 @Lenient()
 export class InstanceKeyDto {
@@ -126,14 +130,13 @@ export class InstanceKeyDto {
   @IsString() @Length(1, 128) businessId!: string;
 }
 
-@Lenient()
+/**
+ * The body of `DELETE /api/instances/batch`: 1 to `GATEWAY_MAX_INSTANCES_PER_PROJECT` keys.
+ * Validated by `BatchBodies`, in chunks.
+ */
 export class BatchDeleteInstancesDto {
-  @ApiProperty({ type: [InstanceKeyDto] })
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayMaxSize(1000)
-  @ValidateNested({ each: true })
-  @Type(() => InstanceKeyDto)
+  @ApiProperty({ type: [InstanceKeyDto], minItems: 1, maxItems: DEFAULT_INSTANCES_PER_PROJECT })
+  @ApiMaxItemsFromConfig((config) => config.limits.instancesPerProject)
   instances!: InstanceKeyDto[];
 }
 

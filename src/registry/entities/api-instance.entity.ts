@@ -24,11 +24,16 @@ export class ApiInstanceEntity {
   @Column({ name: 'business_id', type: 'varchar', length: 128 })
   businessId!: string;
 
-  @Column({ name: 'routing_params', type: 'simple-json' })
-  routingParams!: Record<string, unknown>;
+  /**
+   * The JSON text as stored, never parsed on read: the index keeps it as text
+   * (`StoredInstanceRecord`) and parses it only when something asks.
+   */
+  @Column({ name: 'routing_params', type: 'text' })
+  routingParamsJson!: string;
 
-  @Column({ type: 'simple-json', nullable: true })
-  metadata!: Record<string, unknown> | null;
+  /** The JSON text, or null when the instance has no metadata. */
+  @Column({ name: 'metadata', type: 'text', nullable: true })
+  metadataJson!: string | null;
 
   @Column({ type: 'varchar', length: 16 })
   status!: InstanceStatus;

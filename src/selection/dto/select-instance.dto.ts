@@ -7,6 +7,9 @@ import { API_TYPES, type ApiType } from '../../registry/instance-record';
 export const AFFINITY_STRENGTHS = ['PREFERRED', 'STRICT'] as const;
 export type AffinityStrength = (typeof AFFINITY_STRENGTHS)[number];
 
+/** Entries a `fallbackChain` may hold (AgentX users have 11 models and more). */
+export const MAX_FALLBACK_CHAIN = 64;
+
 const nullableString = (maxLength: number, extra: Record<string, unknown> = {}) => ({
   type: ['string', 'null'],
   maxLength,
@@ -28,7 +31,11 @@ export const selectInstanceSchema = {
     affinityKey: nullableString(256),
     affinityType: nullableString(64),
     affinityStrength: { type: ['string', 'null'], enum: [...AFFINITY_STRENGTHS, null] },
-    fallbackChain: { type: ['array', 'null'], maxItems: 10, items: { type: 'string', minLength: 1, maxLength: 128 } },
+    fallbackChain: {
+      type: ['array', 'null'],
+      maxItems: MAX_FALLBACK_CHAIN,
+      items: { type: 'string', minLength: 1, maxLength: 128 },
+    },
     strategy: nullableString(64, { pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }),
     excludeInstanceIds: { type: ['array', 'null'], maxItems: 100, items: { type: 'string', maxLength: 64 } },
     estimatedTokens: { type: ['integer', 'null'], minimum: 0, maximum: 100000000 },
@@ -59,7 +66,7 @@ export class SelectInstanceDto {
   /** `PREFERRED` (default) rebinds when the bound instance is not selectable; `STRICT` answers AFFINITY_UNAVAILABLE. */
   affinityStrength?: AffinityStrength | null;
 
-  /** Identifiers tried in order when the primary has nothing selectable. */
+  /** Identifiers tried in order when the primary has nothing selectable (at most 64). */
   fallbackChain?: string[] | null;
 
   /** Overrides the project's default strategy. */
@@ -71,7 +78,10 @@ export class SelectInstanceDto {
   /** Tokens this call will probably use; reserved against `tpmLimit`. */
   estimatedTokens?: number | null;
 
-  /** Include every candidate's state, score and why it was or was not chosen. */
+  /**
+   * Explain the choice: counts over every candidate, and the state, score and fate of the chosen
+   * one and the best others (at most `GATEWAY_EXPLAIN_MAX_CANDIDATES`, 20 by default).
+   */
   explain?: boolean | null;
 }
 
@@ -95,10 +105,41 @@ export class CandidateExplanationDto {
   openLeases!: number;
 }
 
+/** Candidates that could not be chosen, by kind of reason. */
+export class NotSelectableCountsDto {
+  /** Circuit OPEN, or HALF_OPEN with every probe slot taken. */
+  breaker!: number;
+  /** FORCED_OPEN by an operator. */
+  operator!: number;
+  /** Cooling down after a RATE_LIMITED report. */
+  cooldown!: number;
+  /** At the gateway's own limits for the backend (rpmLimit, tpmLimit, maxConcurrency). */
+  quota!: number;
+  /** Named in the request's `excludeInstanceIds`. */
+  excluded!: number;
+}
+
+/**
+ * How a selection was made. Its size does not grow with the instance count: the candidates are
+ * counted, and only the chosen one and the best others are listed.
+ */
 export class SelectionExplanationDto {
   /** The identifiers tried, in order (primary, then fallback entries). */
   @ApiProperty({ type: [String] })
   tried!: string[];
+  /** Candidates judged, over every identifier tried. */
+  totalCandidates!: number;
+  /** Of those, the ones that could be chosen. */
+  selectableCandidates!: number;
+  /** Of those, the ones that could not be chosen, by kind of reason. */
+  notSelectable!: NotSelectableCountsDto;
+  /** Candidates counted but not listed (`totalCandidates` minus the length of `candidates`). */
+  omittedCandidates!: number;
+  /**
+   * At most `GATEWAY_EXPLAIN_MAX_CANDIDATES` (20 by default): the chosen one first, then the best
+   * others — selectable before not selectable, of the identifier served first, then by priority,
+   * score, and for the not selectable the soonest back.
+   */
   @ApiProperty({ type: [CandidateExplanationDto] })
   candidates!: CandidateExplanationDto[];
 }

@@ -8,6 +8,7 @@ export class AdminUserEntity {
   @PrimaryColumn({ type: 'varchar', length: 32 })
   id!: string;
 
+  /** Canonical (`usernames.ts`): trimmed, NFKC, lower case. */
   @Column({ type: 'varchar', length: 64, unique: true })
   username!: string;
 
@@ -17,6 +18,13 @@ export class AdminUserEntity {
 
   @Column({ type: 'varchar', length: 16 })
   role!: AdminRole;
+
+  /**
+   * The `ver` claim every token of this user must carry. Raised by a password change, a logout and
+   * a role change: every token issued before stops working (within a second on every node).
+   */
+  @Column({ name: 'token_version', type: 'int', default: 0 })
+  tokenVersion!: number;
 
   @CreateDateColumn({ name: 'created_at', type: 'datetime', precision: 3 })
   createdAt!: Date;

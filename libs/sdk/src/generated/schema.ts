@@ -211,6 +211,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every admin user, by username. */
+        get: operations["AdminUsers_list"];
+        put?: never;
+        /** Creates a user; the username is stored in lower case and must be free (whatever its case). */
+        post: operations["AdminUsers_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminUsers_get"];
+        /** Changes the role and/or resets the password; the user's tokens stop working. */
+        put: operations["AdminUsers_update"];
+        post?: never;
+        /** Deletes a user; its tokens stop working. */
+        delete: operations["AdminUsers_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/auth/login": {
         parameters: {
             query?: never;
@@ -220,8 +256,50 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchanges admin credentials for a JWT. 5 failures per username and IP per 15 minutes, then 429. */
+        /**
+         * Exchanges admin credentials for a JWT. The username ignores case, surrounding spaces and
+         *     full-width forms. 5 failures per username and IP, or 20 per IP whatever the usernames, per 15
+         *     minutes, then 429; 429 too while too many logins are being checked at once.
+         */
         post: operations["AdminAuth_login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Changes the caller's own password (viewers too). Every token issued before stops working —
+         *     this one included — so the answer carries a new token. A wrong current password counts as a
+         *     failed login.
+         */
+        put: operations["AdminAuth_changePassword"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ends every session of the caller: all its tokens stop working (on every node within a second). */
+        post: operations["AdminAuth_logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -238,7 +316,10 @@ export interface paths {
         /** The project's instances, with filters and paging. */
         get: operations["Instances_list"];
         put?: never;
-        /** Registers an instance; an existing one (same apiType and businessId) is returned unchanged. */
+        /**
+         * Registers an instance; an existing one (same apiType and businessId) is returned unchanged.
+         *     A project at `GATEWAY_MAX_INSTANCES_PER_PROJECT`: 409 INSTANCE_LIMIT_REACHED.
+         */
         post: operations["Instances_create"];
         delete?: never;
         options?: never;
@@ -255,9 +336,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Registers 1–1000 instances in one transaction; `data` holds the newly created ones. */
+        /**
+         * Registers 1 to `GATEWAY_MAX_INSTANCES_PER_PROJECT` instances (default 5000) in one
+         *     transaction; `data` holds the newly created ones. More new instances than the project has
+         *     room for: 409 INSTANCE_LIMIT_REACHED, nothing written.
+         */
         post: operations["Instances_createBatch"];
-        /** Deletes the listed instances (JSON body); `data` is how many existed. */
+        /** Deletes the listed instances (JSON body, up to `GATEWAY_MAX_INSTANCES_PER_PROJECT`); `data` is how many existed. */
         delete: operations["Instances_deleteBatch"];
         options?: never;
         head?: never;
@@ -788,7 +873,7 @@ export interface components {
              * @example NOT_FOUND
              * @enum {string}
              */
-            error: "VALIDATION_FAILED" | "INVALID_JSON" | "BAD_REQUEST" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "API_KEY_MISSING" | "INVALID_API_KEY" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_NOT_BOUND" | "PROJECT_INACTIVE" | "INSUFFICIENT_SCOPE" | "ADMIN_TOKEN_MISSING" | "INVALID_ADMIN_TOKEN" | "METRICS_TOKEN_MISSING" | "INVALID_METRICS_TOKEN" | "ADMIN_ROLE_REQUIRED" | "INVALID_CREDENTIALS" | "LOGIN_THROTTLED" | "PROJECT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INSTANCE_NOT_FOUND" | "NO_AVAILABLE_INSTANCE" | "NO_HEALTHY_INSTANCE" | "FALLBACK_EXHAUSTED" | "AFFINITY_UNAVAILABLE" | "UNKNOWN_STRATEGY" | "QUOTA_EXHAUSTED" | "NOT_FOUND" | "CONFLICT" | "THROTTLED" | "NOT_READY" | "INTERNAL_ERROR";
+            error: "VALIDATION_FAILED" | "INVALID_JSON" | "BODY_TOO_DEEP" | "INVALID_URL" | "BAD_REQUEST" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE" | "API_KEY_MISSING" | "INVALID_API_KEY" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_NOT_BOUND" | "PROJECT_INACTIVE" | "INSUFFICIENT_SCOPE" | "ADMIN_TOKEN_MISSING" | "INVALID_ADMIN_TOKEN" | "METRICS_TOKEN_MISSING" | "INVALID_METRICS_TOKEN" | "ADMIN_ROLE_REQUIRED" | "INVALID_CREDENTIALS" | "INVALID_CURRENT_PASSWORD" | "LOGIN_THROTTLED" | "PROJECT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "ADMIN_USER_NOT_FOUND" | "ADMIN_USERNAME_TAKEN" | "LAST_ADMIN" | "INSTANCE_NOT_FOUND" | "INSTANCE_LIMIT_REACHED" | "INSTANCE_CONFLICT" | "NO_AVAILABLE_INSTANCE" | "NO_HEALTHY_INSTANCE" | "FALLBACK_EXHAUSTED" | "AFFINITY_UNAVAILABLE" | "UNKNOWN_STRATEGY" | "QUOTA_EXHAUSTED" | "LEASE_LIMIT_REACHED" | "NOT_FOUND" | "CONFLICT" | "THROTTLED" | "NOT_READY" | "INTERNAL_ERROR";
             /** @description Field errors (an array) or a structured hint such as `{ "retryAfterMs": 1200 }` */
             details?: components["schemas"]["FieldErrorDto"][] | {
                 [key: string]: unknown;
@@ -950,6 +1035,38 @@ export interface components {
             /** @enum {string} */
             status: "ACTIVE" | "REVOKED" | "EXPIRED";
         };
+        AdminUserDto: {
+            /** @enum {string} */
+            role: "admin" | "viewer";
+            /** @description 32 lowercase hex characters. */
+            id: string;
+            /** @description Canonical: lower case, e.g. `ops@example.com`. */
+            username: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        CreateAdminUserDto: {
+            /**
+             * @description 1–64 characters of `a-z 0-9 . _ @ -`, starting with a letter or digit; stored in lower case.
+             * @example ops@example.com
+             */
+            username: string;
+            /**
+             * @description `admin` may change everything; `viewer` may only read (and change its own password).
+             * @enum {string}
+             */
+            role: "admin" | "viewer";
+            /** @description At least 8 characters. */
+            password: string;
+        };
+        UpdateAdminUserDto: {
+            /** @enum {string} */
+            role?: "admin" | "viewer";
+            /** @description At least 8 characters. */
+            password?: string;
+        };
         AccessTokenDto: {
             /** @description A JWT for `Authorization: Bearer …` on `/api/admin/**`. */
             accessToken: string;
@@ -959,8 +1076,14 @@ export interface components {
             role: string;
         };
         LoginDto: {
+            /** @description Case, surrounding spaces and full-width forms are ignored (`ADMIN` is `admin`). */
             username: string;
             password: string;
+        };
+        ChangePasswordDto: {
+            currentPassword: string;
+            /** @description At least 8 characters. */
+            newPassword: string;
         };
         InstanceDto: {
             /** @enum {string} */
@@ -1019,17 +1142,18 @@ export interface components {
             size: number;
         };
         UpdateInstanceDto: {
-            routingParams?: {
-                [key: string]: unknown;
-            };
-            /** @description Free JSON, at most 16 KiB. */
-            metadata?: {
-                [key: string]: unknown;
-            };
             /** @description When set, only select requests with exactly this userId get this instance. */
             userId?: string | null;
             /** @description What callers select by, e.g. a model name; several instances usually share it. */
             apiIdentifier: string;
+            /** @description Replaces the stored routing parameters; must be an object (`{}` clears them), never null. */
+            routingParams?: {
+                [key: string]: unknown;
+            };
+            /** @description Replaces the stored metadata (free JSON, at most 16 KiB); `null` clears it. */
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
         };
         AdminInstancePageDto: {
             items: components["schemas"]["InstanceDto"][];
@@ -1102,10 +1226,35 @@ export interface components {
             latencyMs: number;
             openLeases: number;
         };
+        NotSelectableCountsDto: {
+            /** @description Circuit OPEN, or HALF_OPEN with every probe slot taken. */
+            breaker: number;
+            /** @description FORCED_OPEN by an operator. */
+            operator: number;
+            /** @description Cooling down after a RATE_LIMITED report. */
+            cooldown: number;
+            /** @description At the gateway's own limits for the backend (rpmLimit, tpmLimit, maxConcurrency). */
+            quota: number;
+            /** @description Named in the request's `excludeInstanceIds`. */
+            excluded: number;
+        };
         SelectionExplanationDto: {
             /** @description The identifiers tried, in order (primary, then fallback entries). */
             tried: string[];
+            /**
+             * @description At most `GATEWAY_EXPLAIN_MAX_CANDIDATES` (20 by default): the chosen one first, then the best
+             *     others — selectable before not selectable, of the identifier served first, then by priority,
+             *     score, and for the not selectable the soonest back.
+             */
             candidates: components["schemas"]["CandidateExplanationDto"][];
+            /** @description Candidates judged, over every identifier tried. */
+            totalCandidates: number;
+            /** @description Of those, the ones that could be chosen. */
+            selectableCandidates: number;
+            /** @description Of those, the ones that could not be chosen, by kind of reason. */
+            notSelectable: components["schemas"]["NotSelectableCountsDto"];
+            /** @description Candidates counted but not listed (`totalCandidates` minus the length of `candidates`). */
+            omittedCandidates: number;
         };
         SelectedInstanceDto: {
             /** @enum {string} */
@@ -1158,7 +1307,7 @@ export interface components {
              * @enum {string|null}
              */
             affinityStrength?: "PREFERRED" | "STRICT" | null;
-            /** @description Identifiers tried in order when the primary has nothing selectable. */
+            /** @description Identifiers tried in order when the primary has nothing selectable (at most 64). */
             fallbackChain?: string[] | null;
             /** @description Overrides the project's default strategy. */
             strategy?: string | null;
@@ -1166,13 +1315,20 @@ export interface components {
             excludeInstanceIds?: string[] | null;
             /** @description Tokens this call will probably use; reserved against `tpmLimit`. */
             estimatedTokens?: number | null;
-            /** @description Include every candidate's state, score and why it was or was not chosen. */
+            /**
+             * @description Explain the choice: counts over every candidate, and the state, score and fate of the chosen
+             *     one and the best others (at most `GATEWAY_EXPLAIN_MAX_CANDIDATES`, 20 by default).
+             */
             explain?: boolean | null;
         };
         UsageMetricsDto: {
+            /** @description At most 1e9. */
             promptTokens?: number | null;
+            /** @description At most 1e9. */
             completionTokens?: number | null;
+            /** @description At most 1e9. */
             totalTokens?: number | null;
+            /** @description In any currency or unit the project chooses; at most 1e9. */
             cost?: number | null;
         };
         ReportResultDto: {
@@ -1183,8 +1339,15 @@ export interface components {
             /** @description Epoch ms of the call: the minute it is counted in (server time when implausible). */
             callTimestamp: number;
             userId?: string | null;
+            /**
+             * @description The error as the client saw it, a raw provider body included: any length within the body
+             *     limit (64 KiB), of which the first 2048 characters are kept and classified.
+             */
             errorMessage?: string | null;
-            /** @description An outcome class (SUCCESS, SERVER_ERROR, TIMEOUT, RATE_LIMITED, AUTH_ERROR, CLIENT_ERROR, UNKNOWN) or a label. */
+            /**
+             * @description An outcome class (SUCCESS, SERVER_ERROR, TIMEOUT, RATE_LIMITED, AUTH_ERROR, CLIENT_ERROR, UNKNOWN) or a label
+             *     such as an exception's class name: any length, of which the first 256 characters are kept and classified.
+             */
             errorType?: string | null;
             usageMetrics?: components["schemas"]["UsageMetricsDto"] | null;
             /** @description The selectionId select-instance returned; closes that lease. */
@@ -2521,6 +2684,290 @@ export interface operations {
             };
         };
     };
+    AdminUsers_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["AdminUserDto"][];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminUsers_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAdminUserDto"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["AdminUserDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_USERNAME_TAKEN */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminUsers_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["AdminUserDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_USER_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminUsers_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateAdminUserDto"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["AdminUserDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_USER_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: LAST_ADMIN */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminUsers_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_USER_NOT_FOUND */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: LAST_ADMIN */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
     AdminAuth_login: {
         parameters: {
             query?: never;
@@ -2565,6 +3012,110 @@ export interface operations {
             };
             /** @description Error envelope; `error` is one of: LOGIN_THROTTLED */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminAuth_changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangePasswordDto"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["AccessTokenDto"];
+                    };
+                };
+            };
+            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description Error envelope; `error` is one of: INVALID_CURRENT_PASSWORD
+             *
+             *     Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: LOGIN_THROTTLED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    AdminAuth_logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2691,6 +3242,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description Error envelope; `error` is one of: INSTANCE_LIMIT_REACHED, INSTANCE_CONFLICT */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
             /** @description Error envelope; `error` is one of: THROTTLED */
             429: {
                 headers: {
@@ -2746,6 +3306,15 @@ export interface operations {
             };
             /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: INSTANCE_LIMIT_REACHED, INSTANCE_CONFLICT */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3351,6 +3920,15 @@ export interface operations {
             };
             /** @description Error envelope; `error` is one of: PROJECT_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: INSTANCE_LIMIT_REACHED, INSTANCE_CONFLICT */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
