@@ -18,6 +18,7 @@ export default {
   mutate: [
     'src/circuit-breaker/breaker-machine.ts',
     'src/reporting/outcome-classifier.ts',
+    'src/common/binary-heap.ts',
     'src/protection/lease-queues.ts',
     'src/protection/lease-manager.ts',
     'src/rate-limit/quota.service.ts',

@@ -1,18 +1,9 @@
-import { Writable } from 'node:stream';
 import { adminToken, createProject } from './utils/fixtures';
 import { createTestApp, TEST_ADMIN, type TestApp } from './utils/test-app';
-
-/** Collects every log line the app writes. */
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+import { LogCapture } from './utils/log-capture';
 
 describe('secrets never reach the logs', () => {
-  const capture = new Capture();
+  const capture = new LogCapture();
   let gateway: TestApp;
 
   beforeAll(async () => {

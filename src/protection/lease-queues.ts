@@ -1,3 +1,5 @@
+import { BinaryHeap } from '../common/binary-heap';
+
 /** An item the lease structures hold; once `closed`, they skip it and eventually let go of it. */
 export interface Closable {
   readonly closed: boolean;
@@ -144,27 +146,27 @@ const HEAP_COMPACT_MIN = 1024;
  * for (let due = heap.popDue(now); due !== undefined; due = heap.popDue(now)) expire(due);
  */
 export class ExpiryHeap<T extends Expiring> {
-  private heap: T[] = [];
+  private readonly heap = new BinaryHeap<T>(before);
   private closedInHeap = 0;
 
   get size(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   /** Whether the soonest entry, open or closed, has `expiresAt ≤ now`. */
   hasDue(now: number): boolean {
-    return this.heap.length > 0 && this.heap[0].expiresAt <= now;
+    const top = this.heap.peek();
+    return top !== undefined && top.expiresAt <= now;
   }
 
   push(entry: T): void {
     this.heap.push(entry);
-    this.siftUp(this.heap.length - 1);
   }
 
   /** Removes and returns the soonest open entry with `expiresAt ≤ now`, discarding closed ones on the way. */
   popDue(now: number): T | undefined {
     while (this.hasDue(now)) {
-      const entry = this.pop();
+      const entry = this.heap.pop()!;
       if (!entry.closed) return entry;
       this.closedInHeap--;
     }
@@ -173,57 +175,19 @@ export class ExpiryHeap<T extends Expiring> {
 
   /** The soonest open entry (closed ones at the top are discarded on the way), or undefined. O(1) amortised. */
   peekOpen(): T | undefined {
-    while (this.heap.length > 0 && this.heap[0].closed) {
-      this.pop();
+    while (this.heap.peek()?.closed === true) {
+      this.heap.pop();
       this.closedInHeap--;
     }
-    return this.heap[0];
+    return this.heap.peek();
   }
 
   /** `count` entries still in the heap were closed; compacts the heap if they have piled up. */
   noteClosed(count: number): void {
     this.closedInHeap += count;
-    if (this.closedInHeap < HEAP_COMPACT_MIN || this.closedInHeap * 2 < this.heap.length) return;
-    this.heap = this.heap.filter((entry) => !entry.closed);
+    if (this.closedInHeap < HEAP_COMPACT_MIN || this.closedInHeap * 2 < this.heap.size) return;
+    this.heap.retain((entry) => !entry.closed);
     this.closedInHeap = 0;
-    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
-  }
-
-  private pop(): T {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      heap[0] = last;
-      this.siftDown(0);
-    }
-    return top;
-  }
-
-  private siftUp(index: number): void {
-    const heap = this.heap;
-    const entry = heap[index];
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (!before(entry, heap[parent])) break;
-      heap[index] = heap[parent];
-      index = parent;
-    }
-    heap[index] = entry;
-  }
-
-  private siftDown(index: number): void {
-    const heap = this.heap;
-    const entry = heap[index];
-    const half = heap.length >> 1;
-    while (index < half) {
-      let child = 2 * index + 1;
-      if (child + 1 < heap.length && before(heap[child + 1], heap[child])) child++;
-      if (!before(heap[child], entry)) break;
-      heap[index] = heap[child];
-      index = child;
-    }
-    heap[index] = entry;
   }
 }
 

@@ -3,10 +3,9 @@ import { LowestCostStrategy } from './strategies/lowest-cost.strategy';
 import {
   type DecisionLoop,
   PROJECT_ID,
+  costedInstance,
   createDecisionLoop,
   instanceId,
-  instanceRecord,
-  projectPrincipal,
 } from './testing/decision-loop.testing';
 import type { ProjectSettings } from '../tenancy/project-settings';
 
@@ -24,22 +23,13 @@ describe('explain', () => {
   afterEach(() => loop.close());
 
   const cost = (n: number, routingParams: Record<string, unknown> = {}, apiIdentifier = 'gpt-4o') =>
-    instanceRecord(n, { apiIdentifier, routingParams: { costPerUnit: n, ...routingParams } });
+    costedInstance(n, routingParams, { apiIdentifier });
   const select = (request: Partial<SelectInstanceDto> = {}, settings: ProjectSettings = {}) =>
-    loop.selection.select(projectPrincipal(settings), {
-      apiIdentifier: 'gpt-4o',
-      apiType: 'MODEL',
-      strategy: 'lowest-cost',
-      ...request,
-    });
+    loop.select(request, settings);
   const explain = (request: Partial<SelectInstanceDto> = {}, settings: ProjectSettings = {}) =>
     select({ ...request, explain: true }, settings).explain!;
   const listed = (explained: SelectionExplanationDto) => explained.candidates.map((one) => one.instanceId);
-  const trip = (n: number) => {
-    for (let i = 0; i < 5; i++) {
-      loop.reports.report(projectPrincipal(), loop.reportOf(n, { success: false, statusCode: 503 }));
-    }
-  };
+  const trip = (n: number) => loop.trip(n);
   const hold = (n: number) => loop.leases.open({ projectId: PROJECT_ID, instanceId: instanceId(n), ttlMs: 60_000 });
 
   it('lists the chosen candidate, then the best others, 20 at most, and counts all of them by kind', () => {

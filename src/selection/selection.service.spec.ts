@@ -3,6 +3,7 @@ import {
   type DecisionLoop,
   PROJECT_ID,
   OTHER_PROJECT_ID,
+  costedInstance,
   createDecisionLoop,
   gatewayErrorOf,
   instanceId,
@@ -24,23 +25,12 @@ describe('SelectionService', () => {
   });
   afterEach(() => loop.close());
 
-  const cost = (n: number, routingParams: Record<string, unknown> = {}) =>
-    instanceRecord(n, { routingParams: { costPerUnit: n, ...routingParams } });
+  const cost = (n: number, routingParams: Record<string, unknown> = {}) => costedInstance(n, routingParams);
   const select = (request: Partial<SelectInstanceDto> = {}, settings: ProjectSettings = {}) =>
-    loop.selection.select(projectPrincipal(settings), {
-      apiIdentifier: 'gpt-4o',
-      apiType: 'MODEL',
-      strategy: 'lowest-cost',
-      ...request,
-    });
+    loop.select(request, settings);
   const failSelect = (request: Partial<SelectInstanceDto> = {}, settings: ProjectSettings = {}) =>
     gatewayErrorOf(() => select(request, settings));
-  /** Five SERVER_ERROR reports: the instance's breaker opens for 30 s (no jitter at random 0.5). */
-  const trip = (n: number) => {
-    for (let i = 0; i < 5; i++) {
-      loop.reports.report(projectPrincipal(), loop.reportOf(n, { success: false, statusCode: 503 }));
-    }
-  };
+  const trip = (n: number) => loop.trip(n);
 
   describe('priority tiers', () => {
     it('serves the highest priority tier, not degraded', () => {

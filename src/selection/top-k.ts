@@ -1,3 +1,5 @@
+import { BinaryHeap } from '../common/binary-heap';
+
 /**
  * The `k` best of a stream of items, kept in a binary heap whose root is the worst kept: each
  * offer costs O(log k), so choosing the k best of n costs O(n log k) and holds k items, whatever n.
@@ -9,58 +11,28 @@
  * best.sorted(); // [9, 7, 5]
  */
 export class TopK<T> {
-  private readonly heap: T[] = [];
+  /** Worst first: `a` comes before `b` when `b` is better. */
+  private readonly heap: BinaryHeap<T>;
 
   constructor(
     private readonly k: number,
     private readonly better: (a: T, b: T) => boolean,
-  ) {}
+  ) {
+    this.heap = new BinaryHeap<T>((a, b) => better(b, a));
+  }
 
   get size(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   /** Keeps `item` if it is among the k best so far (the worst kept then goes). */
   offer(item: T): void {
-    const heap = this.heap;
-    if (heap.length < this.k) {
-      heap.push(item);
-      this.siftUp(heap.length - 1);
-    } else if (this.k > 0 && this.better(item, heap[0])) {
-      heap[0] = item;
-      this.siftDown(0);
-    }
+    if (this.heap.size < this.k) this.heap.push(item);
+    else if (this.k > 0 && this.better(item, this.heap.peek()!)) this.heap.replaceTop(item);
   }
 
   /** The kept items, best first. */
   sorted(): T[] {
-    return [...this.heap].sort((a, b) => (this.better(a, b) ? -1 : this.better(b, a) ? 1 : 0));
-  }
-
-  /** Parent before child when the parent is worse: the root is the worst kept. */
-  private siftUp(index: number): void {
-    const heap = this.heap;
-    const item = heap[index];
-    while (index > 0) {
-      const parent = (index - 1) >> 1;
-      if (!this.better(heap[parent], item)) break;
-      heap[index] = heap[parent];
-      index = parent;
-    }
-    heap[index] = item;
-  }
-
-  private siftDown(index: number): void {
-    const heap = this.heap;
-    const item = heap[index];
-    const half = heap.length >> 1;
-    while (index < half) {
-      let child = 2 * index + 1;
-      if (child + 1 < heap.length && this.better(heap[child], heap[child + 1])) child++;
-      if (!this.better(item, heap[child])) break;
-      heap[index] = heap[child];
-      index = child;
-    }
-    heap[index] = item;
+    return this.heap.toArray().sort((a, b) => (this.better(a, b) ? -1 : this.better(b, a) ? 1 : 0));
   }
 }

@@ -1,34 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { __resetOutOfContextForTests as resetPinoLogger } from 'nestjs-pino/PinoLogger';
 import { adminToken } from '../utils/fixtures';
 import { createTestApp, TEST_ADMIN, type TestApp } from '../utils/test-app';
 import type { TestDatabase } from '../utils/test-database';
+import { LogCapture } from '../utils/log-capture';
 
 /**
  * Issue #15, findings 8 (start-up part) and 9: what a restart does with the bootstrap settings.
  * A deleted bootstrap key came back at the next start, publicly known keys were accepted
  * silently, and a changed `GATEWAY_ADMIN_PASSWORD` silently did nothing.
  */
-
-/** Collects every log line the app writes. */
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-
-  /** The parsed lines whose message contains `fragment`. */
-  lines(fragment: string): { level: number; msg: string }[] {
-    return this.text
-      .split('\n')
-      .filter((line) => line.includes(fragment))
-      .map((line) => JSON.parse(line) as { level: number; msg: string });
-  }
-}
 
 /** AgentX's default key, printed in its documentation and in this repository's README. */
 const AGENTX_KEY = 'default-api-key-1234567890';
@@ -49,7 +32,7 @@ describe('abuse: restarts and the bootstrap settings', () => {
   const database = sqliteFile();
   afterAll(() => database.remove());
 
-  async function start(env: Record<string, string>, capture = new Capture()): Promise<TestApp> {
+  async function start(env: Record<string, string>, capture = new LogCapture()): Promise<TestApp> {
     // nestjs-pino keeps the first app's logger for the whole file; each start logs into its own capture.
     resetPinoLogger();
     return createTestApp({ database, env: { LOG_LEVEL: 'info', ...env }, logDestination: capture });
@@ -70,7 +53,7 @@ describe('abuse: restarts and the bootstrap settings', () => {
       await first.close();
     }
 
-    const capture = new Capture();
+    const capture = new LogCapture();
     const second = await start(env, capture);
     try {
       const bind = await second.http().post('/api/projects').send({ name: 'Squatter', apiKey: PRIVATE_KEY });
@@ -86,7 +69,7 @@ describe('abuse: restarts and the bootstrap settings', () => {
 
   it('warns at every start about a publicly known key, naming only its prefix', async () => {
     for (let run = 0; run < 2; run += 1) {
-      const capture = new Capture();
+      const capture = new LogCapture();
       const gateway = await start({ GATEWAY_BOOTSTRAP_API_KEYS: `${AGENTX_KEY},${PRIVATE_KEY}-other` }, capture);
       try {
         if (run === 0)
@@ -103,7 +86,7 @@ describe('abuse: restarts and the bootstrap settings', () => {
   });
 
   it('a changed GATEWAY_ADMIN_PASSWORD is not applied to the existing admin, and says so', async () => {
-    const capture = new Capture();
+    const capture = new LogCapture();
     const gateway = await start({ GATEWAY_ADMIN_PASSWORD: 'a-changed-password' }, capture);
     try {
       const warnings = capture.lines('GATEWAY_ADMIN_PASSWORD');
@@ -118,7 +101,7 @@ describe('abuse: restarts and the bootstrap settings', () => {
     } finally {
       await gateway.close();
     }
-    const quiet = new Capture();
+    const quiet = new LogCapture();
     await (await start({}, quiet)).close();
     expect(quiet.lines('GATEWAY_ADMIN_PASSWORD')).toEqual([]);
   });

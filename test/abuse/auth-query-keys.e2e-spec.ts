@@ -1,7 +1,7 @@
-import { Writable } from 'node:stream';
 import { adminToken, createProject, type TestProject } from '../utils/fixtures';
 import { modelInstance, registerInstances } from '../utils/hot-path';
 import { createTestApp, type TestApp } from '../utils/test-app';
+import { LogCapture } from '../utils/log-capture';
 
 /**
  * Issue #15, finding 10: the log redaction matched the raw URL while authentication read the
@@ -9,17 +9,8 @@ import { createTestApp, type TestApp } from '../utils/test-app';
  * documented `?apiKey=` answered 400 on list routes.
  */
 
-/** Collects every log line the app writes. */
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
-
 describe('abuse: API keys in the query string', () => {
-  const capture = new Capture();
+  const capture = new LogCapture();
   let gateway: TestApp;
   let project: TestProject;
 

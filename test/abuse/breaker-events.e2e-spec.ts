@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { BreakerEventLog } from '../../src/circuit-breaker/breaker-event-log';
 import { BreakerEventsService, type BreakerEventRow } from '../../src/circuit-breaker/breaker-events.service';
@@ -10,18 +9,10 @@ import { modelInstance, postReports, registerInstances } from '../utils/hot-path
 import { parsePrometheus } from '../utils/prometheus-text';
 import { createTestApp, type TestApp } from '../utils/test-app';
 import { describeEachDatabase, type TestDatabase } from '../utils/test-database';
-
-/** Collects every log line the app writes, as parsed JSON. */
-class Capture extends Writable {
-  readonly lines: Record<string, unknown>[] = [];
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    for (const line of chunk.toString().split('\n')) if (line.trim()) this.lines.push(JSON.parse(line));
-    done();
-  }
-}
+import { LogCapture } from '../utils/log-capture';
 
 /** One for the file: the app's logger is bound to the first app's destination for the whole process. */
-const capture = new Capture();
+const capture = new LogCapture();
 
 const DAY_MS = 86_400_000;
 /** The per-project cap these tests run with (the default is 600 a minute). */
@@ -73,7 +64,7 @@ describeEachDatabase('abuse: breaker events', (database: TestDatabase) => {
   };
   const warningsAbout = async (projectId: string) => {
     await new Promise(setImmediate); // log lines reach the capture a tick later
-    return capture.lines.filter((line) => line.level === 40 && JSON.stringify(line).includes(projectId));
+    return capture.lines().filter((line) => line.level === 40 && JSON.stringify(line).includes(projectId));
   };
 
   beforeAll(async () => {

@@ -1,22 +1,13 @@
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { Controller, Get, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { Public } from '../../src/auth/auth.decorators';
 import { adminToken, createProject, type TestProject } from '../utils/fixtures';
 import { createTestApp, type TestApp } from '../utils/test-app';
+import { LogCapture } from '../utils/log-capture';
 
 /** Issue #15, finding 11: hostile input never becomes a 5xx or a bare Fastify answer. */
-
-/** Collects every log line the app writes. */
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
 
 /** Echoes the client address Fastify resolved (trust proxy). */
 @Controller('abuse-test')
@@ -64,7 +55,7 @@ function expectEnvelope(status: number, body: unknown, error: string): void {
 }
 
 /** One sink for every app of this file: the logger keeps the destination it was first given. */
-const capture = new Capture();
+const capture = new LogCapture();
 
 describe('abuse: hostile input (issue #15, finding 11)', () => {
   let gateway: TestApp;
@@ -266,10 +257,7 @@ describe('abuse: hostile input (issue #15, finding 11)', () => {
 
   it('logged none of the above with a stack trace or at error level', () => {
     expect(capture.text).toContain('request completed');
-    const lines = capture.text
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as { level: number; err?: unknown; msg?: string });
+    const lines = capture.lines();
     expect(lines.filter((line) => line.level >= 50)).toEqual([]);
     expect(capture.text).not.toMatch(/"stack"|\bat [\w.<>]+ \(/);
   });

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { __resetOutOfContextForTests as resetPinoLogger } from 'nestjs-pino/PinoLogger';
 import { DataSource } from 'typeorm';
 import { GatewayMetrics } from '../../src/prometheus/gateway-metrics';
@@ -6,21 +5,13 @@ import { AdminUsersService } from '../../src/tenancy/admin-users.service';
 import { adminToken, createProject, viewerToken } from '../utils/fixtures';
 import { modelInstance, registerInstances } from '../utils/hot-path';
 import { createTestApp, type TestApp } from '../utils/test-app';
+import { LogCapture } from '../utils/log-capture';
 
 /**
  * Issue #15, finding 6: `/metrics` listed every tenant's project and instance ids to anyone, and
  * each anonymous scrape rendered the whole registry (686 KB at 5000 instances), so a few scrape
  * loops starved the tenants. Secure by default; one render a second whoever asks.
  */
-
-/** Collects every log line the app writes. */
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 
@@ -92,7 +83,7 @@ describe('abuse: /metrics with GATEWAY_METRICS_TOKEN', () => {
 });
 
 describe('abuse: GATEWAY_METRICS_PUBLIC=true', () => {
-  const capture = new Capture();
+  const capture = new LogCapture();
   let gateway: TestApp;
   beforeAll(async () => {
     // nestjs-pino keeps the first app's logger for the whole file; this app logs into its own capture.
@@ -106,10 +97,7 @@ describe('abuse: GATEWAY_METRICS_PUBLIC=true', () => {
 
   it('serves /metrics without credentials, and says so at start-up', async () => {
     await gateway.http().get('/metrics').expect(200);
-    const warnings = capture.text
-      .split('\n')
-      .filter((line) => line.includes('GATEWAY_METRICS_PUBLIC'))
-      .map((line) => JSON.parse(line) as { level: number });
+    const warnings = capture.lines('GATEWAY_METRICS_PUBLIC');
     expect(warnings).toHaveLength(1);
     expect(warnings[0].level).toBe(40);
   });

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { MinuteAggregator } from '../../src/minute-metrics/minute-aggregator';
 import { GatewayMetrics } from '../../src/prometheus/gateway-metrics';
@@ -7,18 +6,10 @@ import { modelInstance, postReport, postReports, registerInstances } from '../ut
 import { type Family, parsePrometheus } from '../utils/prometheus-text';
 import { createTestApp, type TestApp } from '../utils/test-app';
 import { describeEachDatabase, type TestDatabase } from '../utils/test-database';
-
-/** Collects every log line the app writes, as parsed JSON. */
-class Capture extends Writable {
-  readonly lines: Record<string, unknown>[] = [];
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    for (const line of chunk.toString().split('\n')) if (line.trim()) this.lines.push(JSON.parse(line));
-    done();
-  }
-}
+import { LogCapture } from '../utils/log-capture';
 
 /** One for the file: the app's logger is bound to the first app's destination for the whole process. */
-const capture = new Capture();
+const capture = new LogCapture();
 
 /** The largest finite double is 1.8e308: two of these in one minute summed to Infinity. */
 const HUGE = 1.7e308;
@@ -138,7 +129,7 @@ describeEachDatabase('abuse: poisoned minute metrics', (database: TestDatabase) 
         { instanceId: aliceInstance, businessId: 'x', success: true, latencyMs: 1, callTimestamp: gateway.clock.now() },
         { instanceId: aliceInstance, businessId: 'x', success: true, latencyMs: 1, callTimestamp: gateway.clock.now() },
       ]);
-      capture.lines.length = 0;
+      capture.clear();
       await flush();
     } finally {
       await stopRefusing();
@@ -153,9 +144,9 @@ describeEachDatabase('abuse: poisoned minute metrics', (database: TestDatabase) 
     });
     expect(await counter('gateway_metrics_rejected_rows_total')).toBe(aggregator.stats.rejectedRows);
     await new Promise(setImmediate); // log lines reach the capture a tick later
-    const warnings = capture.lines.filter(
-      (line) => String(line.msg).includes('refused') && JSON.stringify(line).includes(malloryInstance),
-    );
+    const warnings = capture
+      .lines()
+      .filter((line) => String(line.msg).includes('refused') && JSON.stringify(line).includes(malloryInstance));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({
       level: 40,

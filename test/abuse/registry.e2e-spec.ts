@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { DataSource } from 'typeorm';
@@ -7,6 +6,7 @@ import { RegistryLoader } from '../../src/registry/registry-loader';
 import { createProject, type TestProject } from '../utils/fixtures';
 import { createTestApp, type TestApp } from '../utils/test-app';
 import { describeEachDatabase } from '../utils/test-database';
+import { LogCapture } from '../utils/log-capture';
 
 /**
  * Issue #15: finding 2 (per-project instance cap, keys and depth of `metadata` / `routingParams`,
@@ -16,15 +16,6 @@ import { describeEachDatabase } from '../utils/test-database';
  */
 
 const CAP = 1100;
-
-/** Collects every log line the app writes. */
-class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
 
 /** What AgentX's start-up sync sends for one model of one user. */
 const agentxModel = (i: number, prefix = 'model') => ({
@@ -44,7 +35,7 @@ function nested(depth: number): Record<string, unknown> {
 }
 
 /** One sink for every app of this file: the logger keeps the destination it was first given. */
-const capture = new Capture();
+const capture = new LogCapture();
 
 /** The fields an error answer names, in order. */
 const fieldsOf = (res: { body: { details: { field: string }[] } }): string[] => res.body.details.map((d) => d.field);
@@ -407,10 +398,7 @@ describeEachDatabase('abuse: registry (issue #15)', (database) => {
 
   it('logged none of the refusals with a stack trace, SQL parameters or at error level', () => {
     expect(capture.text).toContain('request completed');
-    const lines = capture.text
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as { level: number });
+    const lines = capture.lines();
     expect(lines.filter((line) => line.level >= 50)).toEqual([]);
     expect(capture.text).not.toMatch(/"stack"|Duplicate entry|\bat [\w.<>]+ \(/);
   });

@@ -1,3 +1,4 @@
+import { eventually as poll } from '../../../test/utils/eventually';
 import { newRandomId } from '../../common/ids';
 import { ClusterBus } from '../cluster-bus';
 import { RedisLink } from '../redis-link';
@@ -69,18 +70,17 @@ export async function testCluster(
   };
 }
 
-/** Polls `check` until it stops throwing (or returns true), or fails with its last error after `timeoutMs`. */
-export async function eventually(check: () => unknown, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if ((await check()) !== false) return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-    }
-    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/**
+ * Polls `check` until it stops throwing and does not return false, or fails with its last error
+ * after `timeoutMs`: the specs' short form of the suites' {@link poll} (one loop, one message).
+ */
+export function eventually(check: () => unknown, timeoutMs = 2000): Promise<void> {
+  return poll(
+    async () => {
+      if ((await check()) === false) throw new Error('still false');
+    },
+    { timeoutMs, intervalMs: 10 },
+  );
 }
 
 /**

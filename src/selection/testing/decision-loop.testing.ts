@@ -23,6 +23,7 @@ import { StateModule } from '../../state/state.module';
 import { InstanceStatsRegistry } from '../../statistics/instance-stats-registry';
 import type { ProjectPrincipal } from '../../tenancy/principal';
 import type { ProjectSettings } from '../../tenancy/project-settings';
+import type { SelectInstanceDto, SelectedInstanceDto } from '../dto/select-instance.dto';
 import { SelectionService } from '../selection.service';
 import { BUILTIN_STRATEGIES } from '../strategies/builtin-strategies';
 import { StrategyRegistry } from '../strategy-registry';
@@ -108,6 +109,10 @@ export interface DecisionLoop {
   register(...records: InstanceRecord[]): void;
   /** A report of `instance` for the test project: success, 120 ms, at the clock's now, `body` overriding. */
   reportOf(instance: number, body?: Partial<ReportResultDto>): ReportResultDto;
+  /** Selects for the test project: `gpt-4o`, MODEL, `lowest-cost` (a predictable pick), `request` overriding. */
+  select(request?: Partial<SelectInstanceDto>, settings?: ProjectSettings): SelectedInstanceDto;
+  /** Five SERVER_ERROR reports of `instance`: its breaker opens for 30 s (no jitter at random 0.5). */
+  trip(instance: number): void;
   close(): Promise<void>;
 }
 
@@ -159,12 +164,21 @@ export async function createDecisionLoop(
   selection.random = random;
   breakers.random = random;
   const index = module.get(RegistryIndex);
+  const reports = module.get(ReportService);
+  const reportOf = (n: number, body: Partial<ReportResultDto> = {}): ReportResultDto => ({
+    instanceId: instanceId(n),
+    businessId: `b${n}`,
+    success: true,
+    latencyMs: 120,
+    callTimestamp: clock.now(),
+    ...body,
+  });
   return {
     module,
     clock,
     index,
     selection,
-    reports: module.get(ReportService),
+    reports,
     leases: module.get(LeaseManager),
     breakers,
     minutes: module.get(MinuteAggregator),
@@ -172,16 +186,28 @@ export async function createDecisionLoop(
     register: (...records) => {
       for (const record of records) index.upsert(record);
     },
-    reportOf: (n, body = {}) => ({
-      instanceId: instanceId(n),
-      businessId: `b${n}`,
-      success: true,
-      latencyMs: 120,
-      callTimestamp: clock.now(),
-      ...body,
-    }),
+    reportOf,
+    select: (request = {}, settings = {}) =>
+      selection.select(projectPrincipal(settings), {
+        apiIdentifier: 'gpt-4o',
+        apiType: 'MODEL',
+        strategy: 'lowest-cost',
+        ...request,
+      }),
+    trip: (n) => {
+      for (let i = 0; i < 5; i++) reports.report(projectPrincipal(), reportOf(n, { success: false, statusCode: 503 }));
+    },
     close: () => module.close(),
   };
+}
+
+/** Instance `n` costing `n` per unit (so `lowest-cost` prefers the lower number), `routingParams` added. */
+export function costedInstance(
+  n: number,
+  routingParams: Record<string, unknown> = {},
+  overrides: Partial<InstanceRecord> = {},
+): InstanceRecord {
+  return instanceRecord(n, { ...overrides, routingParams: { costPerUnit: n, ...routingParams } });
 }
 
 /** The GatewayError `work` throws (fails the test when it throws nothing, or something else). */
