@@ -359,14 +359,16 @@ describe('BreakerEventLog', () => {
       expect(info).not.toHaveBeenCalled();
     });
 
-    it('purges hourly after bootstrap, logs a failed purge instead of letting it escape, and stops on shutdown', async () => {
+    it('purges a minute after bootstrap and hourly after that, logs a failed purge instead of letting it escape, and stops on shutdown', async () => {
       jest.useFakeTimers();
       try {
         const log = create();
         log.onApplicationBootstrap();
-        await jest.advanceTimersByTimeAsync(3_599_999);
+        await jest.advanceTimersByTimeAsync(59_999);
         expect(store.purgedBefore).toHaveLength(0);
         await jest.advanceTimersByTimeAsync(1);
+        expect(store.purgedBefore).toHaveLength(1);
+        await jest.advanceTimersByTimeAsync(3_599_999);
         expect(store.purgedBefore).toHaveLength(1);
         store.purgeDown = true;
         await jest.advanceTimersByTimeAsync(3_600_000);

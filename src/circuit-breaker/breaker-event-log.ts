@@ -8,6 +8,7 @@ import {
   Optional,
 } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
+import { PurgeSchedule } from '../common/purge-schedule';
 import { newOrderedId } from '../common/ids';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { BreakerEventsService, type BreakerEventRow } from './breaker-events.service';
@@ -34,7 +35,6 @@ export const BreakerEventLogOptions = Symbol('BreakerEventLogOptions');
 const MAX_REASON = 255;
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
-const PURGE_INTERVAL_MS = 3_600_000;
 
 /** The transitions of one project in one minute (server time). */
 interface ProjectMinute {
@@ -96,7 +96,7 @@ class ProjectMinuteCap {
  * node) are not queued but counted (`suppressed`), with one warning per project and minute; the
  * breakers themselves are not affected, only their log. An operator's transitions are always
  * written: a restart restores the overrides from them. Events older than
- * `GATEWAY_BREAKER_EVENTS_RETENTION_DAYS` are purged hourly (an override still in force is kept).
+ * `GATEWAY_BREAKER_EVENTS_RETENTION_DAYS` are purged a minute after start and hourly after that (an override still in force is kept).
  */
 @Injectable()
 export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -108,7 +108,10 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
   private readonly cap: ProjectMinuteCap;
   private readonly retentionDays: number;
   private timer?: NodeJS.Timeout;
-  private purgeTimer?: NodeJS.Timeout;
+  private readonly purgeSchedule = new PurgeSchedule(
+    () => this.purge(),
+    (error) => this.logger.error({ err: error }, 'Purging breaker events failed'),
+  );
   private flushing: Promise<unknown> = Promise.resolve();
   private droppedTotal = 0;
   private droppedUnreported = 0;
@@ -156,17 +159,13 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
       else this.reportSuppressed();
     }, this.intervalMs);
     this.timer.unref();
-    this.purgeTimer = setInterval(() => {
-      this.purge().catch((error: unknown) => this.logger.error({ err: error }, 'Purging breaker events failed'));
-    }, PURGE_INTERVAL_MS);
-    this.purgeTimer.unref();
+    this.purgeSchedule.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    clearInterval(this.purgeTimer);
+    this.purgeSchedule.stop();
     this.timer = undefined;
-    this.purgeTimer = undefined;
     await this.flush();
   }
 

@@ -660,10 +660,14 @@ describe('MinuteAggregator', () => {
       await aggregator.beforeApplicationShutdown();
     });
 
-    it('purges hourly, and logs a failed purge instead of letting it escape', async () => {
+    it('purges a minute after start and hourly after that, and logs a failed purge instead of letting it escape', async () => {
       const { store, aggregator } = setup();
       aggregator.onApplicationBootstrap();
-      await jest.advanceTimersByTimeAsync(3_600_000);
+      await jest.advanceTimersByTimeAsync(59_999);
+      expect(store.purgedBefore).toHaveLength(0);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(store.purgedBefore).toHaveLength(1);
+      await jest.advanceTimersByTimeAsync(3_599_999);
       expect(store.purgedBefore).toHaveLength(1);
       store.purgeDown = true;
       await jest.advanceTimersByTimeAsync(3_600_000);

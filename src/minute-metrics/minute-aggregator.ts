@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { BreakerService } from '../circuit-breaker/breaker.service';
 import { Clock, InjectClock } from '../common/clock';
+import { PurgeSchedule } from '../common/purge-schedule';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { MinuteBucket, type MinuteReport } from './minute-bucket';
 import { EventBus, InjectEventBus } from '../state/event-bus';
@@ -17,7 +18,6 @@ import { MinuteMetricsStore } from './minute-metrics.store';
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 const MAX_BACKOFF_MS = 30_000;
-const PURGE_INTERVAL_MS = 3_600_000;
 /** Refused rows named in the one warning of a flush; all of them are counted. */
 const MAX_LOGGED_ROWS = 20;
 /** Characters of the database's message kept in a log line. */
@@ -71,7 +71,7 @@ export interface AggregatorStats {
  * halves of those, so one tenant's bad row cannot hold back the others'; a row that fails on its
  * own is dropped, counted and named in one warning (unless nothing at all could be written: then
  * the database is treated as unwritable and everything waits). A graceful stop flushes. Minutes
- * older than the retention are purged hourly.
+ * older than the retention are purged a minute after start and hourly after that.
  *
  * @example
  * aggregator.recordReport(projectId, instanceId, ingested.at, { outcome, latencyMs, receivedAt }, openLeases);
@@ -88,6 +88,10 @@ export class MinuteAggregator
   private held = new Map<string, MinuteBucket>();
   private flushing: Promise<number> = Promise.resolve(0);
   private timers: NodeJS.Timeout[] = [];
+  private readonly purgeSchedule = new PurgeSchedule(
+    () => this.purge(),
+    (error) => this.logger.error({ err: error }, 'Purging minute metrics failed'),
+  );
   private failures = 0;
   private retryAt = 0;
   private counters = {
@@ -157,17 +161,15 @@ export class MinuteAggregator
 
   onApplicationBootstrap(): void {
     const flushTimer = setInterval(() => void this.flush(), this.config.metrics.flushIntervalMs);
-    const purgeTimer = setInterval(() => {
-      this.purge().catch((error: unknown) => this.logger.error({ err: error }, 'Purging minute metrics failed'));
-    }, PURGE_INTERVAL_MS);
     flushTimer.unref();
-    purgeTimer.unref();
-    this.timers = [flushTimer, purgeTimer];
+    this.timers = [flushTimer];
+    this.purgeSchedule.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    this.purgeSchedule.stop();
     await this.flush(true);
   }
 

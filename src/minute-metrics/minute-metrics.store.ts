@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { ADDITIVE_COLUMNS, MAX_COLUMNS } from './entities/instance-metrics-minute.schema';
+import { ADDITIVE_COLUMNS, ADDITIVE_COLUMN_MAX, MAX_COLUMNS } from './entities/instance-metrics-minute.schema';
 import type { MinuteBucket } from './minute-bucket';
 
 const TABLE = 'instance_metrics_minute';
@@ -19,8 +19,9 @@ const ROWS_PER_STATEMENT = 200;
 
 /**
  * Writes minute aggregates to `instance_metrics_minute` as additive upserts — `ON DUPLICATE KEY
- * UPDATE c = c + VALUES(c)` on MySQL/MariaDB, `ON CONFLICT … DO UPDATE SET c = c + excluded.c` on
- * SQLite — in one transaction per call, so a call is all or nothing and several nodes can write
+ * UPDATE c = LEAST(c + VALUES(c), max)` on MySQL/MariaDB, `ON CONFLICT … DO UPDATE SET
+ * c = min(c + excluded.c, max)` on SQLite: a sum stops at its column's maximum instead of failing
+ * the row on MySQL (an INT column refuses 2^31) — in one transaction per call, so a call is all or nothing and several nodes can write
  * the same instance and minute. Also purges rows past the retention.
  */
 @Injectable()
@@ -87,14 +88,14 @@ export class MinuteMetricsStore {
   private onConflict(): string {
     if (this.mysql) {
       const sets = [
-        ...ADDITIVE_COLUMNS.map((c) => `${c} = ${c} + VALUES(${c})`),
+        ...ADDITIVE_COLUMNS.map((c, i) => `${c} = LEAST(${c} + VALUES(${c}), ${ADDITIVE_COLUMN_MAX[i]})`),
         ...MAX_COLUMNS.map((c) => `${c} = GREATEST(COALESCE(${c}, VALUES(${c})), COALESCE(VALUES(${c}), ${c}))`),
         'breaker_state = COALESCE(VALUES(breaker_state), breaker_state)',
       ];
       return `ON DUPLICATE KEY UPDATE ${sets.join(', ')}`;
     }
     const sets = [
-      ...ADDITIVE_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`),
+      ...ADDITIVE_COLUMNS.map((c, i) => `${c} = min(${c} + excluded.${c}, ${ADDITIVE_COLUMN_MAX[i]})`),
       ...MAX_COLUMNS.map((c) => `${c} = max(COALESCE(${c}, excluded.${c}), COALESCE(excluded.${c}, ${c}))`),
       'breaker_state = COALESCE(excluded.breaker_state, breaker_state)',
     ];
