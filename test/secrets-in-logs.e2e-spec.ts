@@ -1,3 +1,5 @@
+import { Logger } from '@nestjs/common';
+import { QueryFailedError } from 'typeorm';
 import { adminToken, createProject } from './utils/fixtures';
 import { createTestApp, TEST_ADMIN, type TestApp } from './utils/test-app';
 import { LogCapture } from './utils/log-capture';
@@ -34,5 +36,17 @@ describe('secrets never reach the logs', () => {
     for (const secret of [project.apiKey, unbound, token, TEST_ADMIN.password, 'not-the-password-x']) {
       expect(capture.text).not.toContain(secret);
     }
+  });
+
+  it("logs a failed statement without its values, whichever code logs it (the logger's err serializer)", async () => {
+    const driverError = Object.assign(new Error("Duplicate entry 'tenant-secret-42' for key 'uq'"), {
+      code: 'ER_DUP_ENTRY',
+      sql: "INSERT INTO t VALUES ('tenant-secret-42')",
+    });
+    const failure = new QueryFailedError('INSERT INTO t VALUES (?)', ['tenant-secret-42'], driverError);
+    new Logger('SecretsTest').error({ err: failure }, 'statement failed on purpose');
+    const [line] = capture.lines('statement failed on purpose');
+    expect(line).toMatchObject({ err: { type: 'QueryFailedError', code: 'ER_DUP_ENTRY' } });
+    expect(capture.text).not.toContain('tenant-secret-42');
   });
 });

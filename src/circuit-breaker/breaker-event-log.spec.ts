@@ -4,6 +4,7 @@ import { loadConfig } from '../config/app-config';
 import { BreakerEventLog, type BreakerEventLogOptions } from './breaker-event-log';
 import type { BreakerEventRow, BreakerEventsService, InsertResult } from './breaker-events.service';
 import { type BreakerTransition, BreakerTransitions } from './breaker-transition';
+import { MemoryEventBus } from '../state/event-bus';
 
 const PROJECT = 'a'.repeat(32);
 const INSTANCE = 'b'.repeat(32);
@@ -64,6 +65,7 @@ class FakeStore implements Pick<BreakerEventsService, 'insert' | 'isOpen' | 'pur
 
 describe('BreakerEventLog', () => {
   let transitions: BreakerTransitions;
+  let events: MemoryEventBus;
   let store: FakeStore;
   let clock: FakeClock;
   let warn: jest.SpyInstance;
@@ -71,7 +73,14 @@ describe('BreakerEventLog', () => {
   let info: jest.SpyInstance;
 
   const create = (options: BreakerEventLogOptions = {}, env: Record<string, string> = {}) =>
-    new BreakerEventLog(transitions, store, clock, loadConfig({ GATEWAY_SQLITE_PATH: ':memory:', ...env }), options);
+    new BreakerEventLog(
+      transitions,
+      store,
+      clock,
+      loadConfig({ GATEWAY_SQLITE_PATH: ':memory:', ...env }),
+      events,
+      options,
+    );
   const transition = (n: number): BreakerTransition => ({
     projectId: PROJECT,
     instanceId: INSTANCE,
@@ -88,6 +97,7 @@ describe('BreakerEventLog', () => {
 
   beforeEach(() => {
     transitions = new BreakerTransitions();
+    events = new MemoryEventBus();
     store = new FakeStore();
     clock = new FakeClock(MINUTE);
     warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
@@ -255,6 +265,16 @@ describe('BreakerEventLog', () => {
       emitFor(OTHER_PROJECT, 3);
       expect(log.queued).toBe(6);
       expect([...log.suppressed]).toEqual([[PROJECT, 2]]);
+    });
+
+    it("forgets a deleted project's allowance and count (its metric series goes with it)", () => {
+      const log = capped();
+      emitFor(PROJECT, 5);
+      emitFor(OTHER_PROJECT, 4);
+      events.publish({ type: 'project.deleted', projectId: PROJECT });
+      expect([...log.suppressed]).toEqual([[OTHER_PROJECT, 1]]);
+      emitFor(PROJECT, 3);
+      expect(log.suppressed.has(PROJECT)).toBe(false);
     });
 
     it('gives each minute (server time) its own allowance, from its first millisecond', () => {

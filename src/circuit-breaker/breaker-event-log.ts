@@ -11,6 +11,7 @@ import { Clock, InjectClock } from '../common/clock';
 import { PurgeSchedule } from '../common/purge-schedule';
 import { newOrderedId } from '../common/ids';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { EventBus, InjectEventBus, forgetDeletedProjects } from '../state/event-bus';
 import { BreakerEventsService, type BreakerEventRow } from './breaker-events.service';
 import { type BreakerTransition, BreakerTransitions } from './breaker-transition';
 
@@ -46,7 +47,7 @@ interface ProjectMinute {
 /**
  * The per-project write cap of the log: up to `limit` transitions of a project per minute are
  * written, the rest only counted, so a tenant flapping its own breakers cannot fill the table.
- * O(1) per transition; one entry per project that had transitions.
+ * O(1) per transition; one entry per project that had transitions, until the project is deleted.
  */
 class ProjectMinuteCap {
   private readonly minutes = new Map<string, ProjectMinute>();
@@ -71,6 +72,13 @@ class ProjectMinuteCap {
     if (current.suppressed++ === 0) this.unreported.set(projectId, current);
     this.totals.set(projectId, (this.totals.get(projectId) ?? 0) + 1);
     return false;
+  }
+
+  /** Forgets a deleted project: its minute, its total (and so its metric series), its pending warning. */
+  forget(projectId: string): void {
+    this.minutes.delete(projectId);
+    this.totals.delete(projectId);
+    this.unreported.delete(projectId);
   }
 
   /** Transitions counted instead of written since start, per project. */
@@ -116,6 +124,7 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
   private droppedTotal = 0;
   private droppedUnreported = 0;
   private failing = false;
+  private readonly stopForgetting: () => void;
 
   constructor(
     transitions: BreakerTransitions,
@@ -123,6 +132,7 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
     private readonly store: Pick<BreakerEventsService, 'insert' | 'isOpen' | 'purgeBefore'>,
     @InjectClock() private readonly clock: Clock,
     @Inject(APP_CONFIG) config: AppConfig,
+    @InjectEventBus() events: EventBus,
     @Optional() @Inject(BreakerEventLogOptions) options: BreakerEventLogOptions = {},
   ) {
     this.cap = new ProjectMinuteCap(config.limits.breakerEventsPerProjectPerMinute);
@@ -136,6 +146,7 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
     transitions.listen((transition) => {
       if (transition.remote !== true) this.enqueue(transition);
     });
+    this.stopForgetting = forgetDeletedProjects(events, (projectId) => this.cap.forget(projectId));
   }
 
   /** Events waiting to be written. */
@@ -184,6 +195,7 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
    * then can emit transitions; the DataSource (a global module) closes after this hook.
    */
   async onApplicationShutdown(): Promise<void> {
+    this.stopForgetting();
     if (this.queue.size > 0 && this.store.isOpen()) await this.flush();
   }
 

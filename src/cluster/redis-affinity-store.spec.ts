@@ -4,6 +4,7 @@ import { ClusterBus } from './cluster-bus';
 import { RedisAffinityStore } from './redis-affinity-store';
 import { RedisLink } from './redis-link';
 import { eventually, testCluster, type TestNode, redisMissing, testRedisUrl } from './testing/redis-nodes.testing';
+import { MemoryEventBus } from '../state/event-bus';
 
 const redisUrl = testRedisUrl();
 /** Real time (Redis expires keys in real time), which a test may move ahead for every node at once. */
@@ -25,7 +26,7 @@ describeWhenAvailable('RedisAffinityStore: bindings shared between nodes', redis
   let stores: RedisAffinityStore[];
 
   const start = async (node: TestNode): Promise<RedisAffinityStore> => {
-    const store = new RedisAffinityStore(node.link, node.bus, clock, config);
+    const store = new RedisAffinityStore(node.link, node.bus, clock, config, new MemoryEventBus());
     await store.onModuleInit();
     stores.push(store);
     return store;
@@ -71,7 +72,7 @@ describeWhenAvailable('RedisAffinityStore: bindings shared between nodes', redis
     const bus = new ClusterBus(link);
     await bus.onModuleInit();
     try {
-      const d = new RedisAffinityStore(link, bus, clock, config);
+      const d = new RedisAffinityStore(link, bus, clock, config, new MemoryEventBus());
       await d.onModuleInit();
       expect([d.get(KEY, Date.now()), d.get('other', Date.now())]).toEqual(['inst-1', 'inst-2']);
       d.onModuleDestroy();

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
 import { APP_CONFIG, type LimitsConfig } from '../config/app-config';
+import { EventBus, InjectEventBus, forgetDeletedProjects } from '../state/event-bus';
 import {
   type AffinityBinding,
   AffinityBindings,
@@ -134,6 +135,7 @@ export class RedisAffinityStore implements AffinityStore, OnModuleInit, OnModule
     private readonly bus: ClusterBus,
     @InjectClock() private readonly clock: Clock,
     @Inject(APP_CONFIG) config: { readonly limits: Pick<LimitsConfig, 'affinityPerProject'> },
+    @InjectEventBus() private readonly events: EventBus,
   ) {
     this.cache = new AffinityBindings<SharedBinding>(
       { perProject: config.limits.affinityPerProject, total: MAX_AFFINITY_BINDINGS },
@@ -156,6 +158,8 @@ export class RedisAffinityStore implements AffinityStore, OnModuleInit, OnModule
       }),
       // After a reconnect (or a start without Redis) and after a gap in the bus.
       this.bus.onResync(() => this.resync()),
+      // A deleted project's cached bindings go at once; in Redis they expire with their TTL.
+      forgetDeletedProjects(this.events, (projectId) => this.cache.dropProject(projectId)),
     );
     if (!this.link.connected) return; // loaded when Redis answers (the bus resyncs)
     let timer: NodeJS.Timeout | undefined;

@@ -5,6 +5,7 @@ import type { Params } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import type { Options } from 'pino-http';
 import type { AppConfig } from '../config/app-config';
+import { serializeError } from './query-errors';
 
 /** Routes too hot (or too frequent) to log per request at info level. */
 const QUIET_PATHS = [/^\/api\/gateway\//, /^\/api\/health/, /^\/metrics/];
@@ -84,6 +85,8 @@ export function loggerParams(config: AppConfig, destination?: DestinationStream)
     base: { pid: process.pid, hostname: hostname(), node: config.nodeId },
     // A destination given (tests capture logs) means plain JSON into it.
     transport: config.logPretty && !destination ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
+    // A database error loses its statement's values (parameters, inlined SQL, quoted values).
+    serializers: { err: serializeError },
     redact: {
       paths: ['*.password', '*.apiKey', '*.accessToken', '*.authorization', '*["api-key"]'],
       censor: '[REDACTED]',

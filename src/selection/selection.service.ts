@@ -70,7 +70,11 @@ export class SelectionService {
     this.leases.expireDue(now);
     this.assertLeaseRoom(project.projectId, now);
     const strategy = this.strategies.require(strategyName);
-    const identifiers = [request.apiIdentifier, ...(request.fallbackChain ?? [])];
+    // Each identifier is judged once: a chain repeating one (64 times over 5000 instances) would
+    // otherwise judge every candidate again per repeat and hold the event loop for everyone.
+    const chain = request.fallbackChain;
+    const identifiers =
+      chain && chain.length > 0 ? new Set([request.apiIdentifier, ...chain]) : [request.apiIdentifier];
     const attempts: Attempt[] = [];
     for (const identifier of identifiers) {
       const attempt = this.attempt({ project, request, identifier, strategy, now });
@@ -101,11 +105,11 @@ export class SelectionService {
       userId: request.userId ?? undefined,
     });
     if (records.length === 0) return { kind: 'none', identifier };
-    const excluded = request.excludeInstanceIds;
+    const excluded = excludedSet(request.excludeInstanceIds);
     const admission = { estimatedTokens: request.estimatedTokens ?? undefined, settings: project.settings };
     const judged: Judged[] = records.map((record) => {
       const candidate = this.pool.candidateFor(record, now);
-      if (excluded?.includes(record.id)) return { candidate, unavailable: EXCLUDED };
+      if (excluded?.has(record.id)) return { candidate, unavailable: EXCLUDED };
       const unavailable = this.admission.check(candidate, now, admission);
       return unavailable ? { candidate, unavailable } : { candidate };
     });
@@ -321,4 +325,9 @@ function affinityKeyOf(projectId: string, request: SelectInstanceDto): string | 
 function affinityTtlMs(project: ProjectPrincipal): number {
   const seconds = project.settings.affinityTtlSeconds;
   return seconds ? seconds * 1000 : DEFAULT_AFFINITY_TTL_MS;
+}
+
+/** The instances a retry excludes, as a set: up to 100 ids checked against every candidate. */
+function excludedSet(ids: readonly string[] | null | undefined): ReadonlySet<string> | undefined {
+  return ids !== null && ids !== undefined && ids.length > 0 ? new Set(ids) : undefined;
 }

@@ -1,4 +1,5 @@
 import { FakeClock } from '../common/clock';
+import { MemoryEventBus } from './event-bus';
 import { type AffinityBinding, AffinityBindings, MemoryAffinityStore, projectOfAffinityKey } from './affinity-store';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -52,8 +53,23 @@ function mapWorkDuring(work: () => void): MapWork {
 }
 
 describe('MemoryAffinityStore', () => {
+  it("forgets a deleted project's bindings at once, and only that project's", () => {
+    const events = new MemoryEventBus();
+    const store = new MemoryAffinityStore(config(100), events);
+    store.onModuleInit();
+    for (let i = 0; i < 10; i++) store.set(`gone|s${i}`, 'a', 60_000, 0);
+    store.set('kept|s1', 'b', 60_000, 0);
+    events.publish({ type: 'project.deleted', projectId: 'gone' });
+    expect(store.size).toBe(1);
+    expect([store.get('gone|s1', 1), store.get('kept|s1', 1)]).toEqual([undefined, 'b']);
+    store.onModuleDestroy();
+    store.set('gone|s1', 'a', 60_000, 0);
+    events.publish({ type: 'project.deleted', projectId: 'gone' });
+    expect(store.get('gone|s1', 1)).toBe('a');
+  });
+
   it('binds until the TTL, refreshed by set', () => {
-    const store = new MemoryAffinityStore(config(100));
+    const store = new MemoryAffinityStore(config(100), new MemoryEventBus());
     store.set('p|s1', 'a', 1000, 0);
     expect(store.get('p|s1', 999)).toBe('a');
     store.set('p|s1', 'a', 1000, 999);
@@ -63,7 +79,7 @@ describe('MemoryAffinityStore', () => {
   });
 
   it('rebinds and deletes', () => {
-    const store = new MemoryAffinityStore(config(100));
+    const store = new MemoryAffinityStore(config(100), new MemoryEventBus());
     store.set('p|s1', 'a', 1000, 0);
     store.set('p|s1', 'b', 1000, 10);
     expect(store.get('p|s1', 20)).toBe('b');
@@ -74,7 +90,7 @@ describe('MemoryAffinityStore', () => {
 
   it('keeps GATEWAY_MAX_AFFINITY_PER_PROJECT bindings per project: a refresh by use keeps a key, the least recently used goes', () => {
     const clock = new FakeClock(T0);
-    const store = new MemoryAffinityStore(config(3));
+    const store = new MemoryAffinityStore(config(3), new MemoryEventBus());
     const use = (key: string, instanceId = 'x') => {
       clock.advance(1);
       store.set(key, instanceId, MINUTE, clock.now());

@@ -1,5 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG, type LimitsConfig } from '../config/app-config';
+import { EventBus, InjectEventBus, forgetDeletedProjects } from './event-bus';
 import { LruMap } from './lru-map';
 
 /**
@@ -143,6 +144,15 @@ export class AffinityBindings<B extends AffinityBinding> {
     for (const bucket of this.projects.values()) yield* bucket.entries();
   }
 
+  /** Forgets every binding of a project (a deleted project's keys are never read or refreshed again). */
+  dropProject(projectId: string): void {
+    const bucket = this.projects.get(projectId);
+    if (bucket === undefined) return;
+    this.count -= bucket.size;
+    this.projects.delete(projectId);
+    if (this.largest === bucket) this.largest = undefined;
+  }
+
   /** Bindings a project holds (expired ones included until they go). */
   sizeOf(projectId: string): number {
     return this.projects.get(projectId)?.size ?? 0;
@@ -186,11 +196,24 @@ export class AffinityBindings<B extends AffinityBinding> {
  * expired lazily; a project flooding new keys only evicts its own.
  */
 @Injectable()
-export class MemoryAffinityStore implements AffinityStore {
+export class MemoryAffinityStore implements AffinityStore, OnModuleInit, OnModuleDestroy {
   private readonly bindings: AffinityBindings<AffinityBinding>;
+  private stop?: () => void;
 
-  constructor(@Inject(APP_CONFIG) config: { readonly limits: Pick<LimitsConfig, 'affinityPerProject'> }) {
+  constructor(
+    @Inject(APP_CONFIG) config: { readonly limits: Pick<LimitsConfig, 'affinityPerProject'> },
+    @InjectEventBus() private readonly events: EventBus,
+  ) {
     this.bindings = new AffinityBindings<AffinityBinding>({ perProject: config.limits.affinityPerProject });
+  }
+
+  /** A deleted project's bindings go at once (they would otherwise wait for the global backstop). */
+  onModuleInit(): void {
+    this.stop = forgetDeletedProjects(this.events, (projectId) => this.bindings.dropProject(projectId));
+  }
+
+  onModuleDestroy(): void {
+    this.stop?.();
   }
 
   get size(): number {

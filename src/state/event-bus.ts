@@ -79,3 +79,14 @@ export function forgetDeletedInstances(events: EventBus, forget: (instanceId: st
     for (const id of event.instanceIds) forget(id);
   });
 }
+
+/**
+ * Each store that keeps memory per project forgets a deleted project itself (its bindings, its
+ * counters): it calls this at start and the returned function when it stops.
+ *
+ * @example
+ * onModuleInit() { this.stop = forgetDeletedProjects(this.events, (id) => this.byProject.delete(id)); }
+ */
+export function forgetDeletedProjects(events: EventBus, forget: (projectId: string) => void): () => void {
+  return events.subscribe('project.deleted', (event) => forget(event.projectId));
+}

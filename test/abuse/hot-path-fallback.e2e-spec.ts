@@ -1,3 +1,4 @@
+import { RegistryIndex } from '../../src/registry/registry-index';
 import { createProject, type TestProject } from '../utils/fixtures';
 import { type InstanceBody, modelInstance, postReports, registerInstances, selectInstance } from '../utils/hot-path';
 import { createTestApp, type TestApp } from '../utils/test-app';
@@ -69,5 +70,21 @@ describe('abuse: long fallback chains (AgentX) are accepted, their failure stays
     expect(tried[1].result).toMatch(/^300 not selectable: /);
     expect(tried[1].result.length).toBeLessThan(600);
     expect(Buffer.byteLength(exhausted.text)).toBeLessThan(8 * 1024);
+  });
+
+  it('judges each identifier once, however often the chain repeats it (64 repeats judged 300 instances 65 times)', async () => {
+    const candidates = jest.spyOn(gateway.app.get(RegistryIndex), 'candidates');
+    try {
+      // Every busy instance is cooling down after its RATE_LIMITED report: a back-off, judged once.
+      const repeated = await select({ apiIdentifier: 'busy', fallbackChain: Array(64).fill('busy') }).expect(429);
+      expect(repeated.body.error).toBe('QUOTA_EXHAUSTED');
+      expect(candidates).toHaveBeenCalledTimes(1);
+      candidates.mockClear();
+      const mixed = await select({ fallbackChain: ['busy', 'gone', 'busy', 'model-11', 'busy'] }).expect(200);
+      expect(mixed.body.data).toMatchObject({ businessId: 'last-resort', fallbackUsed: true });
+      expect(candidates.mock.calls.map(([query]) => query.identifier)).toEqual(['gone', 'busy', 'model-11']);
+    } finally {
+      candidates.mockRestore();
+    }
   });
 });

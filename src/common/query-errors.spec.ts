@@ -1,5 +1,5 @@
 import { DataSource, QueryFailedError } from 'typeorm';
-import { describeQueryError } from './query-logger';
+import { describeQueryError, serializeError } from './query-errors';
 
 describe('describeQueryError', () => {
   it('keeps the type, the code and the message, without parameters or quoted values', () => {
@@ -40,5 +40,31 @@ describe('describeQueryError', () => {
     } finally {
       await database.destroy();
     }
+  });
+});
+
+describe('serializeError (the logger err serializer)', () => {
+  it("drops a database error's values: parameters, the driver's SQL and quoted values in message and stack", () => {
+    const driverError = Object.assign(new Error("Duplicate entry 'bob@example.com' for key 'uq'"), {
+      code: 'ER_DUP_ENTRY',
+      sql: "INSERT INTO t VALUES ('bob@example.com')",
+      sqlMessage: "Duplicate entry 'bob@example.com' for key 'uq'",
+    });
+    const error = new QueryFailedError('INSERT INTO t VALUES (?)', ['bob@example.com'], driverError);
+    const serialized = serializeError(error) as Record<string, unknown>;
+    expect(serialized).toMatchObject({ type: 'QueryFailedError', code: 'ER_DUP_ENTRY' });
+    expect(serialized.message).toBe("Duplicate entry '…' for key '…'");
+    expect(String(serialized.stack)).toContain('QueryFailedError');
+    expect(JSON.stringify(serialized)).not.toContain('bob@example.com');
+  });
+
+  it('leaves other errors as pino would serialize them, and non-errors alone', () => {
+    const plain = Object.assign(new Error("can't reach 'redis'"), { code: 'ECONNREFUSED' });
+    expect(serializeError(plain)).toMatchObject({
+      type: 'Error',
+      message: "can't reach 'redis'",
+      code: 'ECONNREFUSED',
+    });
+    expect(serializeError('text')).toBe('text');
   });
 });
