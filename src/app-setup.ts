@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { NestFactory } from '@nestjs/core';
+import { Logger as NestLogger } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { recordHttpMetrics } from './prometheus/http-metrics';
@@ -69,6 +70,7 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   const routes = app.get(RouteTable);
   app.useLogger(app.get(Logger));
   app.flushLogs();
+  if (config.trustProxy === true) warnTrustEveryProxy();
 
   fastify.addHook('onRoute', (route) => {
     routes.add(route.method, route.url);
@@ -120,6 +122,19 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   }
   app.setGlobalPrefix('api', { exclude: ['metrics'] });
   if (config.swaggerEnabled) setupSwagger(app);
+}
+
+/**
+ * `GATEWAY_TRUST_PROXY=true` believes every `X-Forwarded-For` hop, so a client names its own IP
+ * with the leftmost entry and gets a fresh per-IP login budget (and throttle) with each one. Some
+ * platforms need it (an unknown, changing chain of proxies); everyone else should know the cost.
+ */
+function warnTrustEveryProxy(): void {
+  new NestLogger('Gateway').warn(
+    'GATEWAY_TRUST_PROXY=true trusts every hop of X-Forwarded-For: any client can claim any IP address by ' +
+      'sending the header itself, and so escape the per-IP login limits and throttles. Set the hop count of ' +
+      'your proxies (e.g. GATEWAY_TRUST_PROXY=1) or their addresses/CIDR ranges (e.g. 10.0.0.0/8) instead',
+  );
 }
 
 /** Creates, configures and initialises the gateway (without listening). */

@@ -4,6 +4,7 @@ import { Enveloped } from '../common/envelope.interceptor';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { GatewayError } from '../common/gateway-error';
 import { AdminUsersService } from '../tenancy/admin-users.service';
+import type { AdminUserEntity } from '../tenancy/entities/admin-user.entity';
 import type { Principal } from '../tenancy/principal';
 import { AdminTokens } from './admin-tokens';
 import { asAdmin, Authenticated, CurrentPrincipal, Public } from './auth.decorators';
@@ -25,7 +26,9 @@ export class AdminAuthController {
   /**
    * Exchanges admin credentials for a JWT. The username ignores case, surrounding spaces and
    * full-width forms. 5 failures per username and IP, or 20 per IP whatever the usernames, per 15
-   * minutes, then 429; 429 too while too many logins are being checked at once.
+   * minutes, then 429; 429 too while too many logins are being checked at once. The attempt is
+   * counted before its password is hashed (and given back on success), so simultaneous guesses
+   * cannot exceed the counts.
    */
   @Public()
   @Post('login')
@@ -33,20 +36,27 @@ export class AdminAuthController {
   @ApiEnvelope(AccessTokenDto)
   @ApiErrors('VALIDATION_FAILED', 'INVALID_CREDENTIALS', 'LOGIN_THROTTLED')
   async login(@Body() body: LoginDto, @Ip() ip: string): Promise<AccessTokenDto> {
-    this.limiter.assertAllowed(body.username, ip);
-    const user = await this.gate.run(() => this.users.verify(body.username, body.password));
+    const attempt = this.limiter.reserve(body.username, ip);
+    let user: AdminUserEntity | undefined;
+    try {
+      user = await this.gate.run(() => this.users.verify(body.username, body.password));
+    } catch (error) {
+      // Never judged (the hash queue was full, the database failed): not a guess.
+      attempt.abandoned();
+      throw error;
+    }
     if (!user) {
-      this.limiter.recordFailure(body.username, ip);
+      attempt.failed();
       throw new GatewayError('INVALID_CREDENTIALS', 'Wrong username or password');
     }
-    this.limiter.recordSuccess(body.username, ip);
+    attempt.succeeded();
     return this.tokens.issue(user);
   }
 
   /**
    * Changes the caller's own password (viewers too). Every token issued before stops working —
    * this one included — so the answer carries a new token. A wrong current password counts as a
-   * failed login.
+   * failed login (reserved before the hash, as for the login).
    */
   @Authenticated({ admin: true, anyAdminRole: true })
   @Put('password')
@@ -58,16 +68,16 @@ export class AdminAuthController {
     @Ip() ip: string,
   ): Promise<AccessTokenDto> {
     const admin = asAdmin(principal);
-    this.limiter.assertAllowed(admin.username, ip);
+    const attempt = this.limiter.reserve(admin.username, ip);
     try {
       const user = await this.gate.run(() =>
         this.users.changePassword(admin.userId, body.currentPassword, body.newPassword),
       );
+      attempt.succeeded();
       return await this.tokens.issue(user);
     } catch (error) {
-      if (error instanceof GatewayError && error.code === 'INVALID_CURRENT_PASSWORD') {
-        this.limiter.recordFailure(admin.username, ip);
-      }
+      if (error instanceof GatewayError && error.code === 'INVALID_CURRENT_PASSWORD') attempt.failed();
+      else attempt.abandoned();
       throw error;
     }
   }

@@ -7,6 +7,10 @@ import type { AdminRole } from '../tenancy/entities/admin-user.entity';
 import type { AdminPrincipal } from '../tenancy/principal';
 import { TenancyBootstrapService } from '../tenancy/tenancy-bootstrap.service';
 
+/**
+ * The `iss` claim of every admin JWT, required when one is verified: a token signed with the same
+ * secret for another purpose (or by another service sharing it) is not an admin token.
+ */
 export const JWT_ISSUER = 'api-premium-gateway';
 
 /** The claims of an admin JWT. `role` and `username` are informative: the user record decides. */

@@ -84,4 +84,48 @@ describe('LoginLimiter', () => {
       expect(refusal(limiter, 'admin', 'ip')).toBeUndefined();
     });
   });
+
+  describe('reserve: an attempt counts before its password is hashed', () => {
+    it(`admits ${MAX_FAILURES_PER_NAME} unsettled attempts for one name, then refuses`, () => {
+      for (let i = 0; i < MAX_FAILURES_PER_NAME; i += 1) limiter.reserve('admin', 'ip');
+      expect(() => limiter.reserve('ADMIN', 'ip')).toThrow(expect.objectContaining({ code: 'LOGIN_THROTTLED' }));
+    });
+
+    it(`admits ${MAX_FAILURES_PER_IP} unsettled attempts from one IP, whatever the names`, () => {
+      for (let i = 0; i < MAX_FAILURES_PER_IP; i += 1) limiter.reserve(`name-${i}`, 'ip');
+      expect(refusal(limiter, 'someone', 'ip')?.code).toBe('LOGIN_THROTTLED');
+    });
+
+    it('a failed attempt stays counted', () => {
+      for (let i = 0; i < MAX_FAILURES_PER_NAME; i += 1) limiter.reserve('admin', 'ip').failed();
+      expect(refusal(limiter, 'admin', 'ip')?.code).toBe('LOGIN_THROTTLED');
+    });
+
+    it("a success clears the name's count and gives the IP's reservation back", () => {
+      for (let i = 0; i < MAX_FAILURES_PER_IP - 1; i += 1) limiter.reserve(`name-${i}`, 'ip').failed();
+      for (let i = 0; i < 3; i += 1) limiter.reserve('admin', 'ip').succeeded();
+      limiter.reserve('last-guess', 'ip').failed();
+      expect(refusal(limiter, 'admin', 'ip')?.code).toBe('LOGIN_THROTTLED');
+    });
+
+    it('an abandoned attempt (never judged) gives both reservations back; settling twice does nothing', () => {
+      const attempt = limiter.reserve('admin', 'ip');
+      for (let i = 0; i < MAX_FAILURES_PER_NAME - 1; i += 1) limiter.reserve('admin', 'ip').failed();
+      expect(refusal(limiter, 'admin', 'ip')?.code).toBe('LOGIN_THROTTLED');
+      attempt.abandoned();
+      attempt.abandoned();
+      attempt.succeeded();
+      expect(refusal(limiter, 'admin', 'ip')).toBeUndefined();
+      limiter.reserve('admin', 'ip').failed();
+      expect(refusal(limiter, 'admin', 'ip')?.code).toBe('LOGIN_THROTTLED');
+    });
+
+    it('giving back after the window is over leaves the next window alone', () => {
+      const late = limiter.reserve('admin', 'ip');
+      clock.advance(FAILURE_WINDOW_MS);
+      for (let i = 0; i < MAX_FAILURES_PER_NAME; i += 1) limiter.reserve('admin', 'ip').failed();
+      late.abandoned();
+      expect(refusal(limiter, 'admin', 'ip')?.code).toBe('LOGIN_THROTTLED');
+    });
+  });
 });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
 import { GatewayError } from '../common/gateway-error';
+import { LruMap } from '../state/lru-map';
 import { foldedUsername } from '../tenancy/usernames';
 
 /** Failed logins one username may take from one IP in a window. */
@@ -17,9 +18,23 @@ interface Failures {
   readonly since: number;
 }
 
+/**
+ * A login attempt already counted as a failure, per name and per IP, before its password is
+ * hashed: settle it once the outcome is known. Settling twice does nothing.
+ */
+export interface LoginAttempt {
+  /** The password was wrong: the reserved failure stays counted. */
+  failed(): void;
+  /** The password matched: the name's failures are cleared and the IP's reserved one given back. */
+  succeeded(): void;
+  /** The password was never judged (the hash queue was full, the database failed): both are given back. */
+  abandoned(): void;
+}
+
 /** Failures per key in fixed windows that open at a key's first failure; bounded, the oldest key goes first. */
 class FailureCounts {
-  private readonly entries = new Map<string, Failures>();
+  /** In insertion order (an entry is only ever set once per window), so the oldest is evicted first. */
+  private readonly entries = new LruMap<Failures>();
 
   constructor(
     private readonly clock: Clock,
@@ -32,17 +47,27 @@ class FailureCounts {
     return entry !== undefined && entry.count >= this.max ? entry.since + FAILURE_WINDOW_MS : undefined;
   }
 
-  add(key: string): void {
+  /** Counts one failure; returns the window it was counted in (to give it back). */
+  add(key: string): Failures {
     const entry = this.current(key);
     if (entry !== undefined) {
       entry.count += 1;
-      return;
+      return entry;
     }
     if (this.entries.size >= MAX_TRACKED) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
+      const oldest = this.entries.oldest();
+      if (oldest !== undefined) this.entries.delete(oldest[0]);
     }
-    this.entries.set(key, { count: 1, since: this.clock.now() });
+    const fresh = { count: 1, since: this.clock.now() };
+    this.entries.set(key, fresh);
+    return fresh;
+  }
+
+  /** Takes back one failure counted in `window`; nothing when that window is over or was cleared. */
+  giveBack(key: string, window: Failures): void {
+    if (this.entries.get(key) !== window || window.count === 0) return;
+    window.count -= 1;
+    if (window.count === 0) this.entries.delete(key);
   }
 
   clear(key: string): void {
@@ -66,6 +91,11 @@ class FailureCounts {
  * - per IP: 20 failures per 15 minutes, unknown usernames included, so one address cannot spray
  *   names. A success does not clear it (a known password must not buy more guesses).
  * Beyond either: 429 `LOGIN_THROTTLED` with `Retry-After`, even with the right password.
+ *
+ * A login reserves its attempt ({@link LoginLimiter.reserve}) — counts it as a failure — before hashing and gives it
+ * back on success: attempts waiting for the hash queue are counted too, so simultaneous guesses
+ * cannot exceed either cap. The counts live in this process's memory: each gateway node keeps its
+ * own.
  */
 @Injectable()
 export class LoginLimiter {
@@ -77,6 +107,38 @@ export class LoginLimiter {
     this.perIp = new FailureCounts(clock, MAX_FAILURES_PER_IP);
   }
 
+  /**
+   * Admits an attempt and counts it as a failure at once, per name and per IP; the caller settles
+   * it when the password has been judged. Throws 429 `LOGIN_THROTTLED` when either count is full.
+   */
+  reserve(username: string, ip: string): LoginAttempt {
+    this.assertAllowed(username, ip);
+    const name = nameKey(username, ip);
+    const nameWindow = this.perName.add(name);
+    const ipWindow = this.perIp.add(ip);
+    let settled = false;
+    const settle = (giveBack: () => void) => () => {
+      if (settled) return;
+      settled = true;
+      giveBack();
+    };
+    return {
+      failed: settle(() => undefined),
+      succeeded: settle(() => {
+        this.perName.clear(name);
+        this.perIp.giveBack(ip, ipWindow);
+      }),
+      abandoned: settle(() => {
+        this.perName.giveBack(name, nameWindow);
+        this.perIp.giveBack(ip, ipWindow);
+      }),
+    };
+  }
+
+  /**
+   * Throws 429 `LOGIN_THROTTLED` (with `Retry-After` until the fuller window ends) when the name
+   * on this IP, or the IP itself, has used up its failures; counts nothing.
+   */
   assertAllowed(username: string, ip: string): void {
     const until = Math.max(this.perName.blockedUntil(nameKey(username, ip)) ?? 0, this.perIp.blockedUntil(ip) ?? 0);
     if (until === 0) return;
@@ -87,11 +149,13 @@ export class LoginLimiter {
     });
   }
 
+  /** Counts a failure after the fact, per name and per IP (what a failed {@link LoginLimiter.reserve} leaves). */
   recordFailure(username: string, ip: string): void {
     this.perName.add(nameKey(username, ip));
     this.perIp.add(ip);
   }
 
+  /** Clears the name's failures on this IP; the IP's count stays (a known password buys no guesses). */
   recordSuccess(username: string, ip: string): void {
     this.perName.clear(nameKey(username, ip));
   }

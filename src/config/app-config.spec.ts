@@ -60,6 +60,47 @@ describe('loadConfig', () => {
   });
 });
 
+describe('GATEWAY_TRUST_PROXY', () => {
+  it.each([
+    ['false', false],
+    ['true', true],
+    ['2', 2],
+    ['10.0.0.1', ['10.0.0.1']],
+    [' 10.0.0.0/8 , fd00::/8,::1, 192.168.1.0/24 ', ['10.0.0.0/8', 'fd00::/8', '::1', '192.168.1.0/24']],
+    ['loopback,uniquelocal,linklocal', ['loopback', 'uniquelocal', 'linklocal']],
+  ])('reads %j', (raw, expected) => {
+    expect(loadConfig({ GATEWAY_TRUST_PROXY: raw }).trustProxy).toEqual(expected);
+  });
+
+  it.each([
+    'loadbalancer.internal',
+    '10.0.0.1,proxy',
+    '10.0.0.300',
+    '10.0.0.0/33',
+    '10.0.0.0/0',
+    'fd00::/129',
+    '10.0.0.0/x',
+  ])('refuses %j naming the variable and what it accepts', (raw) => {
+    expect(() => loadConfig({ GATEWAY_TRUST_PROXY: raw })).toThrow(ConfigValidationError);
+    expect(() => loadConfig({ GATEWAY_TRUST_PROXY: raw })).toThrow(/GATEWAY_TRUST_PROXY=.*IP addresses or CIDR ranges/);
+  });
+});
+
+describe('body depth and JSON depth', () => {
+  it('defaults the body depth to leave room for the deepest metadata a batch may carry', () => {
+    expect(loadConfig({}).limits).toMatchObject({ jsonDepth: 8, bodyDepth: 32 });
+    // A batch nests metadata 3 levels down; one level more than allowed must still reach the field check.
+    expect(loadConfig({ GATEWAY_MAX_JSON_DEPTH: '64' }).limits).toMatchObject({ jsonDepth: 64, bodyDepth: 68 });
+    expect(loadConfig({ GATEWAY_MAX_JSON_DEPTH: '40', GATEWAY_MAX_BODY_DEPTH: '44' }).limits.bodyDepth).toBe(44);
+  });
+
+  it('refuses a body depth that would answer BODY_TOO_DEEP before the metadata check, naming both variables', () => {
+    const env = { GATEWAY_MAX_JSON_DEPTH: '40', GATEWAY_MAX_BODY_DEPTH: '43' };
+    expect(() => loadConfig(env)).toThrow(ConfigValidationError);
+    expect(() => loadConfig(env)).toThrow(/GATEWAY_MAX_BODY_DEPTH=43.*GATEWAY_MAX_JSON_DEPTH=40.*at least 44/);
+  });
+});
+
 describe('redactUrl', () => {
   it('hides the password', () => {
     expect(redactUrl('mysql://root:secret@localhost:3306/db')).toBe('mysql://root:***@localhost:3306/db');

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { type ClusterConfig, readCluster, readNodeId } from './cluster-config';
 import { EnvReader, type Env } from './env-parsers';
 
@@ -26,7 +27,7 @@ export interface AppConfig {
   readonly runMigrations: boolean;
   readonly bodyLimitBytes: number;
   readonly metrics: MetricsConfig;
-  /** Body limit of the batch routes (up to 1000 items each). */
+  /** Body limit of the batch routes (a batch holds up to the per-project instance cap). */
   readonly batchBodyLimitBytes: number;
   /** Empty: CORS off. `['*']`: any origin. */
   readonly corsOrigins: readonly string[];
@@ -41,8 +42,10 @@ export interface AppConfig {
   readonly limits: LimitsConfig;
   /**
    * `GATEWAY_TRUST_PROXY`: whether `X-Forwarded-For` names the client (behind a proxy). `false`
-   * (default): the socket's address; `true`: any proxy; a number: that many proxy hops; otherwise
-   * a list of trusted proxy addresses or CIDRs — passed to Fastify's `trustProxy`.
+   * (default): the socket's address; `true`: every hop (the client then chooses its own address
+   * with the leftmost entry — start-up warns); a number: that many proxy hops; otherwise a list of
+   * trusted proxy addresses, CIDR ranges or proxy-addr's named ranges (`loopback`, `linklocal`,
+   * `uniquelocal`), validated here — passed to Fastify's `trustProxy`.
    */
   readonly trustProxy: boolean | number | readonly string[];
 }
@@ -59,7 +62,11 @@ export interface LimitsConfig {
   readonly jsonKeysPerObject: number;
   /** Nesting depth of `metadata` and `routingParams` (the object itself is depth 1). */
   readonly jsonDepth: number;
-  /** Nesting depth of any JSON request body; deeper bodies are refused before parsing. */
+  /**
+   * Nesting depth of any JSON request body; deeper bodies are refused before parsing. At least
+   * {@link BODY_DEPTH_ABOVE_JSON_DEPTH} above `jsonDepth`, so metadata nested too deep is refused
+   * naming its field, not as a whole body.
+   */
   readonly bodyDepth: number;
   /** Leases (selections not yet reported) one project may hold open on one node. */
   readonly openLeasesPerProject: number;
@@ -90,7 +97,6 @@ export interface AuthConfig {
   readonly throttleHeaders: boolean;
 }
 
-/** Injection token of {@link AppConfig}. */
 /** Minute metrics (write-behind) and the Prometheus endpoint. */
 export interface MetricsConfig {
   /** How often aggregated reports are written, ms. */
@@ -105,6 +111,7 @@ export interface MetricsConfig {
   readonly public: boolean;
 }
 
+/** Injection token of {@link AppConfig}. */
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
 export class ConfigValidationError extends Error {
@@ -174,12 +181,20 @@ function readDatabase(read: EnvReader): DatabaseConfig {
   };
 }
 
+/**
+ * How much deeper than `GATEWAY_MAX_JSON_DEPTH` a body must be allowed to nest: a batch holds
+ * `metadata` 3 levels down (`{"instances":[{"metadata":…}]}`), and metadata one level deeper than
+ * allowed must still reach the check that names its field.
+ */
+export const BODY_DEPTH_ABOVE_JSON_DEPTH = 4;
+
 function readLimits(read: EnvReader): LimitsConfig {
+  const jsonDepth = read.int('GATEWAY_MAX_JSON_DEPTH', 8, { min: 1, max: 64 });
   return {
     instancesPerProject: read.int('GATEWAY_MAX_INSTANCES_PER_PROJECT', 5000, { min: 1, max: 1_000_000 }),
     jsonKeysPerObject: read.int('GATEWAY_MAX_JSON_KEYS', 128, { min: 1, max: 10_000 }),
-    jsonDepth: read.int('GATEWAY_MAX_JSON_DEPTH', 8, { min: 1, max: 64 }),
-    bodyDepth: read.int('GATEWAY_MAX_BODY_DEPTH', 32, { min: 4, max: 256 }),
+    jsonDepth,
+    bodyDepth: readBodyDepth(read, jsonDepth),
     openLeasesPerProject: read.int('GATEWAY_MAX_OPEN_LEASES_PER_PROJECT', 50_000, { min: 1, max: 10_000_000 }),
     maxLeaseTtlMs: read.int('GATEWAY_MAX_LEASE_TTL_MS', 900_000, { min: 1000, max: 86_400_000 }),
     affinityPerProject: read.int('GATEWAY_MAX_AFFINITY_PER_PROJECT', 100_000, { min: 1, max: 10_000_000 }),
@@ -189,6 +204,25 @@ function readLimits(read: EnvReader): LimitsConfig {
   };
 }
 
+/**
+ * `GATEWAY_MAX_BODY_DEPTH`, by default 32 or {@link BODY_DEPTH_ABOVE_JSON_DEPTH} above the JSON
+ * depth when that is more; a value set below that is refused, naming both variables.
+ */
+function readBodyDepth(read: EnvReader, jsonDepth: number): number {
+  const least = jsonDepth + BODY_DEPTH_ABOVE_JSON_DEPTH;
+  const bodyDepth = read.int('GATEWAY_MAX_BODY_DEPTH', Math.max(32, least), { min: 4, max: 256 });
+  if (bodyDepth < least) {
+    read.problems.push(
+      `GATEWAY_MAX_BODY_DEPTH=${bodyDepth} with GATEWAY_MAX_JSON_DEPTH=${jsonDepth}: expected at least ${least} ` +
+        `(the JSON depth + ${BODY_DEPTH_ABOVE_JSON_DEPTH}: a batch nests metadata 3 levels down), or leave it unset`,
+    );
+  }
+  return bodyDepth;
+}
+
+/** proxy-addr's named ranges, which Fastify's `trustProxy` accepts in a list. */
+const NAMED_PROXY_RANGES: ReadonlySet<string> = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
 function readTrustProxy(read: EnvReader): boolean | number | readonly string[] {
   const raw = read.optionalString('GATEWAY_TRUST_PROXY');
   if (raw === undefined) return false;
@@ -196,7 +230,33 @@ function readTrustProxy(read: EnvReader): boolean | number | readonly string[] {
   if (['true', 'yes', 'on'].includes(normalized)) return true;
   if (['false', 'no', 'off', ''].includes(normalized)) return false;
   if (/^\d+$/.test(normalized)) return Math.min(Number(normalized), 100);
-  return read.list('GATEWAY_TRUST_PROXY');
+  const entries = read.list('GATEWAY_TRUST_PROXY');
+  const bad = entries.filter((entry) => !isProxyAddress(entry));
+  if (bad.length > 0) {
+    read.problems.push(
+      `GATEWAY_TRUST_PROXY="${raw}": expected true, false, a hop count, or a comma-separated list of the proxies' ` +
+        `IP addresses or CIDR ranges (e.g. 10.0.0.5,10.1.0.0/16) or loopback/linklocal/uniquelocal; ` +
+        `not an address: ${bad.join(', ')}`,
+    );
+  }
+  return entries;
+}
+
+/**
+ * An entry Fastify's `trustProxy` (proxy-addr) accepts: an IPv4/IPv6 address, optionally with a
+ * prefix length of 1 up to 32/128, or a named range. Host names are not: the adapter would throw
+ * at start-up without naming the variable.
+ */
+function isProxyAddress(entry: string): boolean {
+  if (NAMED_PROXY_RANGES.has(entry)) return true;
+  const slash = entry.lastIndexOf('/');
+  const address = slash === -1 ? entry : entry.slice(0, slash);
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (slash === -1) return true;
+  const prefix = entry.slice(slash + 1);
+  const max = family === 4 ? 32 : 128;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= max;
 }
 
 function readAuth(read: EnvReader): AuthConfig {

@@ -76,6 +76,25 @@ describe('AdminUserCache', () => {
     expect((await cache.get('u1'))?.tokenVersion).toBe(5);
   });
 
+  it('does not hand out a read started a TTL ago or more: a slow database cannot stretch the second', async () => {
+    let release!: () => void;
+    table.hold = new Promise((resolve) => (release = resolve));
+    const slow = cache.get('u1');
+    clock.advance(ADMIN_USER_CACHE_TTL_MS - 1);
+    expect(cache.get('u1')).toBe(slow);
+    table.rows.set('u1', { ...USER, tokenVersion: 7 });
+    clock.advance(1);
+    table.hold = undefined;
+    const again = cache.get('u1');
+    release();
+    expect(again).not.toBe(slow);
+    expect([(await again)?.tokenVersion, table.reads]).toEqual([7, 2]);
+    expect((await slow)?.tokenVersion).toBe(0);
+    // The slow read finished last but read first: it must not replace the newer entry.
+    expect((await cache.get('u1'))?.tokenVersion).toBe(7);
+    expect(table.reads).toBe(2);
+  });
+
   it('holds a bounded number of users, dropping the oldest', async () => {
     const small = new AdminUserCache(clock, table.load, ADMIN_USER_CACHE_TTL_MS, 2);
     for (const id of ['a', 'b', 'c']) await small.get(id);

@@ -60,18 +60,22 @@ export class AdminUsersService {
     return this.cache.get(id);
   }
 
+  /** How many users there are, viewers included (start-up creates the first admin only when none). */
   count(): Promise<number> {
     return this.users.count();
   }
 
+  /** Whether a user has this name once made canonical (on MySQL also collation-equal names: a lookup, not a login). */
   exists(username: string): Promise<boolean> {
     return this.users.exists({ where: { username: canonicalUsername(username) } });
   }
 
+  /** Every user, by username (there are few: no paging). */
   list(): Promise<AdminUserEntity[]> {
     return this.users.find({ order: { username: 'ASC' } });
   }
 
+  /** The user with this id, read from the database (not the cache); 404 `ADMIN_USER_NOT_FOUND` otherwise. */
   async get(id: string): Promise<AdminUserEntity> {
     const user = await this.users.findOne({ where: { id } });
     if (!user) throw new GatewayError('ADMIN_USER_NOT_FOUND', `Admin user ${id} not found`);

@@ -13,6 +13,13 @@ import { USERNAME_RULE, canonicalUsername, isSafeUsername } from './usernames';
 const JWT_SECRET_SETTING = 'jwt_secret';
 
 /**
+ * Set once this database's bootstrap keys are tracked by {@link bootstrapKeySetting}. A database
+ * that served a gateway without it (an older version) may have lost keys an admin deleted; those
+ * keys are not seeded again.
+ */
+export const BOOTSTRAP_KEYS_TRACKED_SETTING = 'bootstrap_keys_tracked';
+
+/**
  * The setting that remembers a bootstrap key was seeded once (by its hash, never the secret):
  * when the key is gone afterwards an admin deleted it, and it is not seeded again.
  */
@@ -21,11 +28,12 @@ export function bootstrapKeySetting(secret: string): string {
 }
 
 /**
- * Idempotent start-up seeding: the JWT secret, the first admin, and the bootstrap API keys — a
- * bootstrap key an admin deleted stays deleted. Warns about what an operator must fix: a
- * publicly known key that still works, a `GATEWAY_ADMIN_PASSWORD` that is not the admin's
- * password (it only sets the first admin's; it is never applied to an existing one). Runs after
- * the migrations; safe to run on every start and on several nodes at once.
+ * Idempotent start-up seeding: the bootstrap API keys, the JWT secret and the first admin — a
+ * bootstrap key or admin user an admin deleted stays deleted. Warns about what an operator must
+ * fix: a publicly known key that still works, a `GATEWAY_ADMIN_PASSWORD` that is not the admin's
+ * password or names a user that is gone (it only creates the first admin, on a database without
+ * users; it is never applied to an existing one). Runs after the migrations; safe to run on every
+ * start and on several nodes at once.
  */
 @Injectable()
 export class TenancyBootstrapService implements OnModuleInit {
@@ -41,11 +49,15 @@ export class TenancyBootstrapService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    // The keys come first: a node that finds the JWT secret or an admin knows the keys are tracked
+    // (another node starting at the same moment on a new database is not taken for an upgrade).
+    const untracked = await this.servedUntrackedBefore();
+    for (const key of this.config.auth.bootstrapApiKeys) await this.seedBootstrapKey(key, untracked);
+    await this.settings.getOrCreate(BOOTSTRAP_KEYS_TRACKED_SETTING, () => 'yes');
     this.secret =
       this.config.auth.jwtSecret ??
       (await this.settings.getOrCreate(JWT_SECRET_SETTING, () => randomBytes(48).toString('base64url')));
     await this.ensureAdmin();
-    for (const key of this.config.auth.bootstrapApiKeys) await this.seedBootstrapKey(key);
     await this.warnAboutPublicKeys();
   }
 
@@ -55,7 +67,21 @@ export class TenancyBootstrapService implements OnModuleInit {
     return this.secret;
   }
 
-  private async seedBootstrapKey(key: string): Promise<void> {
+  /**
+   * Whether this database served a gateway that did not track its bootstrap keys (an older
+   * version): it has an admin or a JWT secret, but not {@link BOOTSTRAP_KEYS_TRACKED_SETTING}.
+   */
+  private async servedUntrackedBefore(): Promise<boolean> {
+    if ((await this.settings.get(BOOTSTRAP_KEYS_TRACKED_SETTING)) !== undefined) return false;
+    return (await this.admins.count()) > 0 || (await this.settings.get(JWT_SECRET_SETTING)) !== undefined;
+  }
+
+  /**
+   * Seeds a bootstrap key as UNUSED unless it was seeded before. A key that is gone was deleted
+   * by an admin when its marker says it was seeded — or, on a database an older version served
+   * (`untracked`), possibly so: an older version kept no marker, so the key is not seeded either.
+   */
+  private async seedBootstrapKey(key: string, untracked: boolean): Promise<void> {
     const setting = bootstrapKeySetting(key);
     if (await this.keys.findBySecret(key)) {
       // Seeded before this marker existed: remember it now, so a later deletion sticks.
@@ -66,6 +92,16 @@ export class TenancyBootstrapService implements OnModuleInit {
       this.logger.warn(
         `Bootstrap API key ${displayPrefix(key)}… was deleted by an admin and is not re-created; ` +
           'remove it from GATEWAY_BOOTSTRAP_API_KEYS',
+      );
+      return;
+    }
+    if (untracked) {
+      await this.settings.getOrCreate(setting, () => 'absent at upgrade');
+      this.logger.warn(
+        `Bootstrap API key ${displayPrefix(key)}… is not in the database, which an earlier version of the ` +
+          'gateway served without remembering its bootstrap keys: an admin may have deleted it, so it is not ' +
+          're-created. Remove it from GATEWAY_BOOTSTRAP_API_KEYS; to give a client a key, issue one with ' +
+          'POST /api/admin/apikeys',
       );
       return;
     }
@@ -88,13 +124,22 @@ export class TenancyBootstrapService implements OnModuleInit {
     }
   }
 
+  /**
+   * Creates the first admin — `GATEWAY_ADMIN_USERNAME` with `GATEWAY_ADMIN_PASSWORD`, or a
+   * generated password printed once — only on a database without any user. Once users exist the
+   * environment never creates or changes one: a bootstrap admin that was deleted stays deleted
+   * (otherwise whoever edits the environment would get an admin back at the next restart).
+   */
   private async ensureAdmin(): Promise<void> {
     const { adminUsername, adminPassword } = this.config.auth;
     if (await this.admins.exists(adminUsername)) {
       await this.warnIfPasswordIgnored(adminUsername, adminPassword);
       return;
     }
-    if (!adminPassword && (await this.admins.count()) > 0) return;
+    if ((await this.admins.count()) > 0) {
+      if (adminPassword !== undefined) this.warnNamedAdminMissing(adminUsername);
+      return;
+    }
     if (!isSafeUsername(canonicalUsername(adminUsername))) {
       throw new Error(`GATEWAY_ADMIN_USERNAME: ${USERNAME_RULE}`);
     }
@@ -131,6 +176,15 @@ export class TenancyBootstrapService implements OnModuleInit {
       if (error instanceof GatewayError && error.code === 'ADMIN_USERNAME_TAKEN') return false;
       throw error;
     }
+  }
+
+  /** `GATEWAY_ADMIN_PASSWORD` is set for a user that is gone (deleted by an admin): it is not re-created. */
+  private warnNamedAdminMissing(username: string): void {
+    this.logger.warn(
+      `GATEWAY_ADMIN_PASSWORD is ignored: admin user '${username}' (GATEWAY_ADMIN_USERNAME) does not exist and ` +
+        'is not created, because other users do — the environment only creates the first admin, on a database ' +
+        'without users. Unset GATEWAY_ADMIN_PASSWORD; manage users with /api/admin/users',
+    );
   }
 
   /**

@@ -81,6 +81,32 @@ describeEachDatabase('abuse: admin login and tokens', (database) => {
       expect((await login(TEST_ADMIN.username, TEST_ADMIN.password)).status).toBe(200);
     });
 
+    it('simultaneous wrong passwords for one name cannot exceed its 5 failures (an attempt counts before it hashes)', async () => {
+      const answers = await Promise.all(Array.from({ length: 9 }, () => login(TEST_ADMIN.username, 'wrong-password')));
+      const statuses = answers.map((res) => res.status).sort();
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429, 429]);
+      expect(answers.filter((res) => res.status === 429).every((res) => res.body.error === 'LOGIN_THROTTLED')).toBe(
+        true,
+      );
+      expect((await login(TEST_ADMIN.username, TEST_ADMIN.password)).status).toBe(429);
+    });
+
+    it('simultaneous logins from one IP cannot exceed its 20 failures', async () => {
+      for (let i = 0; i < 15; i += 1) expect((await login(`spray-${i}`, 'wrong-password')).status).toBe(401);
+      const answers = await Promise.all(
+        Array.from({ length: 9 }, (_, i) => login(`spray-more-${i}`, 'wrong-password')),
+      );
+      expect(answers.map((res) => res.status).sort()).toEqual([401, 401, 401, 401, 401, 429, 429, 429, 429]);
+      expect((await login(TEST_ADMIN.username, TEST_ADMIN.password)).status).toBe(429);
+    });
+
+    it('a right password gives its reserved attempt back: it never uses up the IP budget', async () => {
+      for (let i = 0; i < 19; i += 1) expect((await login(`before-${i}`, 'wrong-password')).status).toBe(401);
+      for (let i = 0; i < 3; i += 1) expect((await login(TEST_ADMIN.username, TEST_ADMIN.password)).status).toBe(200);
+      expect((await login('the-twentieth', 'wrong-password')).status).toBe(401);
+      expect((await login(TEST_ADMIN.username, TEST_ADMIN.password)).status).toBe(429);
+    });
+
     it('a flood of simultaneous logins hashes at most 2 passwords at a time, the excess is 429 at once', async () => {
       const users = gateway.app.get(AdminUsersService);
       const verify = users.verify.bind(users);

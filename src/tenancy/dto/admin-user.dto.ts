@@ -16,6 +16,7 @@ export class AdminUserDto {
   updatedAt!: Date;
 }
 
+/** The answer for a user, field by field from the entity, so the password hash and token version never leave. */
 export function toAdminUserDto(entity: AdminUserEntity): AdminUserDto {
   return {
     id: entity.id,
