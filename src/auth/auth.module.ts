@@ -37,7 +37,12 @@ import { JwtStrategy } from './strategies/jwt.strategy';
     JwtStrategy,
     AdminTokens,
     LoginLimiter,
-    { provide: PasswordHashGate, useFactory: () => new PasswordHashGate() },
+    {
+      provide: PasswordHashGate,
+      useFactory: (config: AppConfig) =>
+        new PasswordHashGate(undefined, undefined, { perSecond: config.auth.loginHashesPerSecond }),
+      inject: [APP_CONFIG],
+    },
     // Order matters: authentication first, so throttling can count per API key.
     { provide: APP_GUARD, useClass: GatewayAuthGuard },
     { provide: APP_GUARD, useClass: GatewayThrottlerGuard },

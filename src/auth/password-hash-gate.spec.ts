@@ -68,3 +68,24 @@ describe('PasswordHashGate', () => {
     expect([1, 2, 3, 4, 16].map((cores) => defaultHashConcurrency(cores))).toEqual([1, 1, 1, 2, 2]);
   });
 });
+
+describe('PasswordHashGate rate', () => {
+  it('accepts `perSecond` checks a second (a second of them at once) and refuses the rest with Retry-After', async () => {
+    let now = 0;
+    const gate = new PasswordHashGate(2, 100, { perSecond: 5, now: () => now });
+    const run = () => gate.run(() => Promise.resolve('ok'));
+    for (let i = 0; i < 5; i++) await expect(run()).resolves.toBe('ok');
+    const refused = await run().catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(GatewayError);
+    expect(refused).toMatchObject({ code: 'LOGIN_THROTTLED', details: { retryAfterMs: 200 } });
+    expect((refused as GatewayError).headers).toEqual({ 'Retry-After': '1' });
+    now = 200;
+    await expect(run()).resolves.toBe('ok');
+    await expect(run()).rejects.toMatchObject({ code: 'LOGIN_THROTTLED' });
+  });
+
+  it('is off at a rate of 0', async () => {
+    const gate = new PasswordHashGate(2, 100, { perSecond: 0 });
+    for (let i = 0; i < 50; i++) await expect(gate.run(() => Promise.resolve(i))).resolves.toBe(i);
+  });
+});

@@ -76,6 +76,11 @@ export interface LimitsConfig {
   readonly affinityPerProject: number;
   /** Candidates an `explain` answer lists (the best first); the rest are counted. */
   readonly explainCandidates: number;
+  /**
+   * Candidates one project's selects may judge per second on one node (a select costs the
+   * instances it judges); beyond, 429 `SELECTION_BUDGET_EXHAUSTED` until it refills. 0: no budget.
+   */
+  readonly selectCandidatesPerSecond: number;
   /** Days breaker transitions are kept in `breaker_events`. */
   readonly breakerEventsRetentionDays: number;
   /** Breaker transitions one project may write per minute; beyond, they are counted, not stored. */
@@ -93,6 +98,8 @@ export interface AuthConfig {
   readonly jwtTtlSeconds: number;
   /** Requests per minute per API key (per IP on public routes); 0 turns throttling off. */
   readonly throttlePerMinute: number;
+  /** Password checks (logins, password changes) started per second on one node; 0: no rate. */
+  readonly loginHashesPerSecond: number;
   /** Send `X-RateLimit-*` headers on every throttled route's answer (a 429 always has Retry-After). */
   readonly throttleHeaders: boolean;
 }
@@ -199,6 +206,7 @@ function readLimits(read: EnvReader): LimitsConfig {
     maxLeaseTtlMs: read.int('GATEWAY_MAX_LEASE_TTL_MS', 900_000, { min: 1000, max: 86_400_000 }),
     affinityPerProject: read.int('GATEWAY_MAX_AFFINITY_PER_PROJECT', 100_000, { min: 1, max: 10_000_000 }),
     explainCandidates: read.int('GATEWAY_EXPLAIN_MAX_CANDIDATES', 20, { min: 1, max: 1000 }),
+    selectCandidatesPerSecond: read.int('GATEWAY_SELECT_CANDIDATES_PER_SECOND', 250_000, { min: 0 }),
     breakerEventsRetentionDays: read.int('GATEWAY_BREAKER_EVENTS_RETENTION_DAYS', 30, { min: 1, max: 3650 }),
     breakerEventsPerProjectPerMinute: read.int('GATEWAY_BREAKER_EVENTS_PER_MINUTE', 600, { min: 1, max: 1_000_000 }),
   };
@@ -280,6 +288,7 @@ function readAuth(read: EnvReader): AuthConfig {
     jwtSecret,
     jwtTtlSeconds: read.int('GATEWAY_JWT_TTL_SECONDS', 3600, { min: 60, max: 7 * 86400 }),
     throttlePerMinute: read.int('GATEWAY_THROTTLE_PER_MINUTE', 600_000, { min: 0 }),
+    loginHashesPerSecond: read.int('GATEWAY_LOGIN_HASHES_PER_SECOND', 5, { min: 0 }),
     throttleHeaders: read.bool('GATEWAY_THROTTLE_HEADERS', false),
   };
 }

@@ -103,3 +103,18 @@ export function leaseLimitReached(limit: number, earliestExpiry: number | undefi
     },
   );
 }
+
+/**
+ * The project judged more candidates in the last second than `GATEWAY_SELECT_CANDIDATES_PER_SECOND`
+ * allows (each select costs the candidates it judges): 429 until the budget refills.
+ */
+export function selectionBudgetExhausted(perSecond: number, retryAfterMs: number): GatewayError {
+  return new GatewayError(
+    'SELECTION_BUDGET_EXHAUSTED',
+    `The project judged more than ${perSecond} candidates a second; retry after ${retryAfterMs} ms`,
+    {
+      details: { limit: perSecond, retryAfterMs },
+      headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+    },
+  );
+}

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
 import { APP_CONFIG, type AppConfig, type LimitsConfig } from '../config/app-config';
 import { MinuteAggregator } from '../minute-metrics/minute-aggregator';
@@ -7,6 +7,8 @@ import { GatewayError } from '../common/gateway-error';
 import type { InstanceRecord } from '../registry/instance-record';
 import { RegistryIndex } from '../registry/registry-index';
 import { AffinityStore, InjectAffinityStore } from '../state/affinity-store';
+import { EventBus, InjectEventBus, forgetDeletedProjects } from '../state/event-bus';
+import { CostBudget } from '../common/cost-budget';
 import type { ProjectPrincipal } from '../tenancy/principal';
 import { CandidatePool } from '../protection/candidate-pool';
 import type { SelectInstanceDto, SelectedInstanceDto } from './dto/select-instance.dto';
@@ -14,7 +16,7 @@ import { explainSelection } from './explain';
 import { type AdmissionRequest, AdmissionControl, InjectAdmissionControl } from '../protection/admission';
 import { LeaseManager } from '../protection/lease-manager';
 import { type Attempt, type Judged, bestTierOf, topTier } from './selection-attempt';
-import { leaseLimitReached, noSelectableInstance } from './selection-errors';
+import { leaseLimitReached, noSelectableInstance, selectionBudgetExhausted } from './selection-errors';
 import type { Candidate, SelectionContext, SelectionStrategyHandler } from './selection-strategy';
 import { StrategyRegistry } from './strategy-registry';
 
@@ -31,10 +33,13 @@ const DEFAULT_AFFINITY_TTL_MS = 30 * 60_000;
  * the primary identifier and then each fallback entry; a lease for the chosen one. Memory only.
  */
 @Injectable()
-export class SelectionService {
+export class SelectionService implements OnModuleInit, OnModuleDestroy {
   /** Uniform in [0, 1); replaceable so tests are deterministic. */
   random: () => number = Math.random;
   private readonly limits: LimitsConfig;
+  /** Candidates judged per project and second (`GATEWAY_SELECT_CANDIDATES_PER_SECOND`): a select's cost. */
+  private readonly budget: CostBudget;
+  private stopForgetting?: () => void;
 
   constructor(
     private readonly index: RegistryIndex,
@@ -47,8 +52,18 @@ export class SelectionService {
     private readonly minutes: MinuteAggregator,
     private readonly metrics: GatewayMetrics,
     @Inject(APP_CONFIG) config: AppConfig,
+    @InjectEventBus() private readonly events: EventBus,
   ) {
     this.limits = config.limits;
+    this.budget = new CostBudget(config.limits.selectCandidatesPerSecond);
+  }
+
+  onModuleInit(): void {
+    this.stopForgetting = forgetDeletedProjects(this.events, (projectId) => this.budget.forget(projectId));
+  }
+
+  onModuleDestroy(): void {
+    this.stopForgetting?.();
   }
 
   select(project: ProjectPrincipal, request: SelectInstanceDto): SelectedInstanceDto {
@@ -69,6 +84,7 @@ export class SelectionService {
     // Unreported leases past their TTL free their capacity before anyone is judged (cheap when none are due).
     this.leases.expireDue(now);
     this.assertLeaseRoom(project.projectId, now);
+    this.assertBudget(project.projectId, now);
     const strategy = this.strategies.require(strategyName);
     // Each identifier is judged once: a chain repeating one (64 times over 5000 instances) would
     // otherwise judge every candidate again per repeat and hold the event loop for everyone.
@@ -105,6 +121,7 @@ export class SelectionService {
       userId: request.userId ?? undefined,
     });
     if (records.length === 0) return { kind: 'none', identifier };
+    this.budget.charge(project.projectId, records.length, now);
     const excluded = excludedSet(request.excludeInstanceIds);
     const admission = { estimatedTokens: request.estimatedTokens ?? undefined, settings: project.settings };
     const judged: Judged[] = records.map((record) => {
@@ -145,6 +162,15 @@ export class SelectionService {
     const limit = this.limits.openLeasesPerProject;
     if (this.leases.openOfProject(projectId) < limit) return;
     throw leaseLimitReached(limit, this.leases.earliestExpiryOfProject(projectId), now);
+  }
+
+  /**
+   * A project that judged more candidates than its budget allows (wide selects sent fast, e.g.
+   * 5000 instances with `explain`) waits until the budget refills: 429 with `Retry-After`. O(1).
+   */
+  private assertBudget(projectId: string, now: number): void {
+    const waitMs = this.budget.waitMs(projectId, now);
+    if (waitMs > 0) throw selectionBudgetExhausted(this.limits.selectCandidatesPerSecond, waitMs);
   }
 
   /** A HALF_OPEN member waiting for a probe call, if any: recovery is probed, not left to chance. */
