@@ -109,7 +109,13 @@ export class AdminInstancesController {
   @Post()
   @HttpCode(200)
   @ApiEnvelope(InstanceDto)
-  @ApiErrors('VALIDATION_FAILED', 'PROJECT_NOT_FOUND', 'INSTANCE_LIMIT_REACHED', 'INSTANCE_CONFLICT')
+  @ApiErrors(
+    'VALIDATION_FAILED',
+    'PROJECT_NOT_FOUND',
+    'INSTANCE_LIMIT_REACHED',
+    'INSTANCE_CONFLICT',
+    'REGISTRATION_BUSY',
+  )
   async create(@Body() body: AdminCreateInstanceDto): Promise<InstanceDto> {
     const { projectId, ...instance } = body;
     await this.projects.get(projectId);

@@ -1,4 +1,5 @@
 import { type EntityManager, In } from 'typeorm';
+import { ROWS_PER_STATEMENT, chunksOf } from '../common/chunks';
 import { GatewayError } from '../common/gateway-error';
 import { ApiInstanceEntity } from './entities/api-instance.entity';
 import type { ApiType } from './instance-record';
@@ -22,8 +23,6 @@ export interface KeyLookup {
   readonly clashes: KeyClash[];
 }
 
-const CHUNK = 200;
-
 /**
  * The project's instances with exactly the given keys. Business ids are compared byte for byte,
  * as SQLite and the in-memory index do: where the column's collation still matches other
@@ -37,8 +36,7 @@ export async function findByKeys(
 ): Promise<KeyLookup> {
   const found = new Map<string, ApiInstanceEntity>();
   const clashes: KeyClash[] = [];
-  for (let i = 0; i < keys.length; i += CHUNK) {
-    const chunk = keys.slice(i, i + CHUNK);
+  for (const chunk of chunksOf(keys, ROWS_PER_STATEMENT)) {
     const rows = await manager.find(ApiInstanceEntity, {
       where: { projectId, businessId: In([...new Set(chunk.map((k) => k.businessId))]) },
     });
@@ -64,7 +62,11 @@ function clashesWith(row: ApiInstanceEntity, chunk: readonly InstanceKey[]): Key
   return requested === undefined ? [] : [{ requested, existing: row.businessId }];
 }
 
-function keyOf(key: InstanceKey): string {
+/**
+ * One string per instance key, for sets and maps: the apiType (a fixed name, never holding a NUL),
+ * a NUL, then the businessId. The first NUL ends the apiType, so two keys never give one string.
+ */
+export function keyOf(key: InstanceKey): string {
   return `${key.apiType}\u0000${key.businessId}`;
 }
 

@@ -38,13 +38,14 @@ export class InstancesController {
 
   /**
    * Registers an instance; an existing one (same apiType and businessId) is returned unchanged.
-   * A project at `GATEWAY_MAX_INSTANCES_PER_PROJECT`: 409 INSTANCE_LIMIT_REACHED.
+   * A project at `GATEWAY_MAX_INSTANCES_PER_PROJECT`: 409 INSTANCE_LIMIT_REACHED. 32 registrations
+   * of the project already waiting on this node: 429 REGISTRATION_BUSY with `Retry-After`.
    */
   @Authenticated(WRITE)
   @Post()
   @HttpCode(200)
   @ApiEnvelope(InstanceDto)
-  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_LIMIT_REACHED', 'INSTANCE_CONFLICT')
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_LIMIT_REACHED', 'INSTANCE_CONFLICT', 'REGISTRATION_BUSY')
   async create(@CurrentProject() project: ProjectPrincipal, @Body() body: CreateInstanceDto): Promise<InstanceDto> {
     return toInstanceDto(await this.instances.create(project.projectId, body));
   }
@@ -52,15 +53,17 @@ export class InstancesController {
   /**
    * Registers 1 to `GATEWAY_MAX_INSTANCES_PER_PROJECT` instances (default 5000) in one
    * transaction; `data` holds the newly created ones. More new instances than the project has
-   * room for: 409 INSTANCE_LIMIT_REACHED, nothing written.
+   * room for: 409 INSTANCE_LIMIT_REACHED, nothing written. 4 batches of the project already
+   * waiting on this node: 429 REGISTRATION_BUSY with `Retry-After`, before the body is validated.
    */
   @Authenticated(WRITE)
   @Post('batch')
   @HttpCode(200)
   @ApiBody({ type: BatchCreateInstancesDto })
   @ApiEnvelope(InstanceDto, { isArray: true })
-  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_LIMIT_REACHED', 'INSTANCE_CONFLICT')
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_LIMIT_REACHED', 'INSTANCE_CONFLICT', 'REGISTRATION_BUSY')
   async createBatch(@CurrentProject() project: ProjectPrincipal, @Body() body: unknown): Promise<InstanceDto[]> {
+    this.instances.assertBatchRoom(project.projectId);
     const items = await this.batches.creations(body);
     return (await this.instances.createBatch(project.projectId, items)).map(toInstanceDto);
   }

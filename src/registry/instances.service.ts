@@ -2,21 +2,22 @@ import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@ne
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { forEachInChunks } from '../common/chunks';
+import { ROWS_PER_STATEMENT, chunksOf, forEachInChunks } from '../common/chunks';
 import { type FieldError, GatewayError } from '../common/gateway-error';
-import { KeyedLanes } from '../common/keyed-lanes';
+import { KeyedLanes, type LaneBound, LaneFullError } from '../common/keyed-lanes';
 import { validationError } from '../common/validation';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { EventBus, InjectEventBus } from '../state/event-bus';
 import type { CreateInstanceDto, InstanceKeyDto, UpdateInstanceDto } from './dto/instance.dto';
 import { ApiInstanceEntity } from './entities/api-instance.entity';
 import type { ApiType, InstanceRecord, InstanceStatus } from './instance-record';
-import { conflictError, findByKeys, isUniqueViolation } from './instance-keys';
+import { conflictError, findByKeys, isUniqueViolation, keyOf } from './instance-keys';
 import { toRecord } from './instance-mapping';
 import { checkJsonShape } from './json-limits';
 import { RegistryIndex } from './registry-index';
 import { checkInstanceJson } from './routing-params';
-import { CHUNK, insertRows, lockProject, planRegistration, refusal } from './registration';
+import { inRegistrationLock } from './registration-lock';
+import { REGISTRATION_QUEUE, insertRows, planRegistration, refusal, registrationBusy } from './registration';
 
 /** Items whose JSON is checked between two turns of the event loop. */
 const CHECKS_PER_TURN = 100;
@@ -27,7 +28,8 @@ const CHECKS_PER_TURN = 100;
  *
  * Registrations hold a project to `GATEWAY_MAX_INSTANCES_PER_PROJECT` instances, whatever their
  * status, counted in the database inside the write transaction: one at a time per project on this
- * node (a lane), and on MySQL across nodes too (the project's row is locked `FOR UPDATE` first).
+ * node (a lane, where at most a few may wait: {@link REGISTRATION_QUEUE}), and on MySQL across
+ * nodes too (under the project's named registration lock, `registration-lock.ts`).
  */
 @Injectable()
 export class InstancesService implements OnModuleInit, OnModuleDestroy {
@@ -63,7 +65,7 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
 
   /** Registers an instance; an existing one (same apiType and businessId) is returned unchanged. */
   async create(projectId: string, dto: CreateInstanceDto): Promise<InstanceRecord> {
-    const [record] = await this.createMany(projectId, [dto], '');
+    const [record] = await this.createMany(projectId, [dto], '', REGISTRATION_QUEUE.single);
     return record ?? this.require(projectId, dto.apiType, dto.businessId);
   }
 
@@ -73,7 +75,18 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
    * new instances than the project has room for, fails the whole batch: nothing is written.
    */
   async createBatch(projectId: string, items: readonly CreateInstanceDto[]): Promise<InstanceRecord[]> {
-    return this.createMany(projectId, items, 'instances');
+    return this.createMany(projectId, items, 'instances', REGISTRATION_QUEUE.batch);
+  }
+
+  /**
+   * 429 REGISTRATION_BUSY when as many batches of the project as may wait already do: called
+   * before a batch body is validated, so a batch that would be refused costs no validation. The
+   * registration itself checks again when it joins the queue.
+   */
+  assertBatchRoom(projectId: string): void {
+    const bound = REGISTRATION_QUEUE.batch;
+    const waiting = this.registrations.waiting(projectId, bound.kind);
+    if (waiting >= bound.maxWaiting) throw busy(waiting, bound);
   }
 
   async update(
@@ -111,8 +124,8 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
   async deleteBatch(projectId: string, keys: readonly InstanceKeyDto[]): Promise<number> {
     const ids = await this.dataSource.transaction(async (manager) => {
       const { found } = await findByKeys(manager, projectId, keys);
-      for (let i = 0; i < found.length; i += CHUNK) {
-        await manager.delete(ApiInstanceEntity, { id: In(found.slice(i, i + CHUNK).map((e) => e.id)) });
+      for (const chunk of chunksOf(found, ROWS_PER_STATEMENT)) {
+        await manager.delete(ApiInstanceEntity, { id: In(chunk.map((entity) => entity.id)) });
       }
       return found.map((entity) => entity.id);
     });
@@ -134,37 +147,46 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
     projectId: string,
     items: readonly CreateInstanceDto[],
     path: string,
+    bound: LaneBound,
   ): Promise<InstanceRecord[]> {
     await this.assertValidJson(items, path);
     const distinct = dedupeFirst(items);
-    return this.registrations.run(projectId, async () => {
-      try {
-        return await this.insertMissing(projectId, distinct);
-      } catch (error) {
-        // Another node registered some of them first: once more, those now exist.
-        if (!isUniqueViolation(error)) throw error;
-        return this.insertMissing(projectId, distinct).catch((again: unknown) => {
-          // Still a duplicate key: two keys the database's collation holds equal (MariaDB pads spaces).
-          throw isUniqueViolation(again) ? conflictError(distinct) : again;
-        });
-      }
+    const registering = this.registrations.run(
+      projectId,
+      async () => {
+        try {
+          return await this.insertMissing(projectId, distinct);
+        } catch (error) {
+          // Registered meanwhile by a node that takes no registration lock (an older version during
+          // a rolling upgrade): once more, those now exist.
+          if (!isUniqueViolation(error)) throw error;
+          return this.insertMissing(projectId, distinct).catch((again: unknown) => {
+            // Still a duplicate key: two keys the database's collation holds equal (MariaDB pads spaces).
+            throw isUniqueViolation(again) ? conflictError(distinct) : again;
+          });
+        }
+      },
+      bound,
+    );
+    return registering.catch((error: unknown) => {
+      throw error instanceof LaneFullError ? busy(error.waiting, bound) : error;
     });
   }
 
   /**
-   * Inserts the instances not registered yet. MySQL: one transaction holding the project's row, so
-   * nodes registering for one project at once count one after the other; its waits on the server
-   * leave the event loop free. SQLite (one node, a synchronous driver that holds the event loop
-   * for a whole transaction): the plan is read first, then the rows are written 200 per
-   * transaction with the event loop free in between, each chunk mirrored into the index as it
-   * commits; the cap was checked for the whole batch, and this node registers for a project one
-   * request at a time.
+   * Inserts the instances not registered yet. MySQL: one transaction under the project's named
+   * registration lock, so nodes registering for one project at once count one after the other,
+   * while the project's row stays free for the other writes that need it (every tenant's minute
+   * metrics and breaker events); its waits on the server leave the event loop free. SQLite (one
+   * node, a synchronous driver that holds the event loop for a whole transaction): the plan is
+   * read first, then the rows are written 200 per transaction with the event loop free in
+   * between, each chunk mirrored into the index as it commits; the cap was checked for the whole
+   * batch, and this node registers for a project one request at a time.
    */
   private async insertMissing(projectId: string, distinct: readonly CreateInstanceDto[]): Promise<InstanceRecord[]> {
     const limit = this.config.limits.instancesPerProject;
     if (this.dataSource.options.type === 'mysql') {
-      const outcome = await this.dataSource.transaction(async (manager) => {
-        await lockProject(manager, projectId);
+      const outcome = await inRegistrationLock(this.dataSource, projectId, async (manager) => {
         const plan = await planRegistration(manager, projectId, distinct, limit);
         return plan.kind === 'fresh' ? { kind: 'created' as const, rows: await insertRows(manager, plan.fresh) } : plan;
       });
@@ -174,9 +196,8 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
     const plan = await planRegistration(this.dataSource.manager, projectId, distinct, limit);
     if (plan.kind !== 'fresh') throw refusal(plan, limit);
     const records: InstanceRecord[] = [];
-    for (let i = 0; i < plan.fresh.length; i += CHUNK) {
+    for (const [i, chunk] of chunksOf(plan.fresh, ROWS_PER_STATEMENT).entries()) {
       if (i > 0) await nextTurn();
-      const chunk = plan.fresh.slice(i, i + CHUNK);
       records.push(...this.committed(projectId, await this.dataSource.transaction((m) => insertRows(m, chunk))));
     }
     return records;
@@ -223,10 +244,6 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
   }
 }
 
-function keyOf(key: { apiType: ApiType; businessId: string }): string {
-  return `${key.apiType}\u0000${key.businessId}`;
-}
-
 /** The first item of each apiType + businessId, in request order. */
 function dedupeFirst(items: readonly CreateInstanceDto[]): CreateInstanceDto[] {
   const seen = new Set<string>();
@@ -235,5 +252,14 @@ function dedupeFirst(items: readonly CreateInstanceDto[]): CreateInstanceDto[] {
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
+  });
+}
+
+/** 429 REGISTRATION_BUSY: `waiting` registrations of this kind already wait for the project here. */
+function busy(waiting: number, bound: LaneBound): GatewayError {
+  const what = bound.kind === 'batch' ? 'batch registrations' : 'registrations';
+  return registrationBusy(`${waiting} ${what} of this project are already waiting; retry`, {
+    waiting,
+    limit: bound.maxWaiting,
   });
 }

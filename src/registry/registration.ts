@@ -1,12 +1,39 @@
 import { type EntityManager, In } from 'typeorm';
+import { ROWS_PER_STATEMENT, chunksOf } from '../common/chunks';
 import { GatewayError } from '../common/gateway-error';
 import { newId } from '../common/ids';
 import type { CreateInstanceDto } from './dto/instance.dto';
 import { ApiInstanceEntity } from './entities/api-instance.entity';
-import { type KeyClash, conflictError, findByKeys } from './instance-keys';
+import { type KeyClash, conflictError, findByKeys, keyOf } from './instance-keys';
 
-/** Rows per INSERT statement, and per transaction where the driver holds the event loop (SQLite). */
-export const CHUNK = 200;
+/**
+ * Registrations of one project that may wait for their turn on a node (one runs at a time), by
+ * kind; one more is refused with 429 REGISTRATION_BUSY. Each waiter holds its parsed body: a batch
+ * up to `GATEWAY_BATCH_BODY_LIMIT_BYTES` (4 MiB), a single one up to `GATEWAY_BODY_LIMIT_BYTES`
+ * (64 KiB) — at most 4 × 4 MiB + 32 × 64 KiB per project and node. AgentX, the real client, never
+ * comes near: each of its nodes sends one batch at start-up (after binding its project), and its
+ * model events register one instance each through an HTTP client that keeps at most 2 connections
+ * to the gateway — so 5 AgentX nodes starting at once, or 16 registering at full speed, still fit.
+ */
+export const REGISTRATION_QUEUE = {
+  batch: { kind: 'batch', maxWaiting: 4 },
+  single: { kind: 'single', maxWaiting: 32 },
+} as const;
+
+/** When a refused registration is worth retrying: by then the one running has usually finished. */
+export const REGISTRATION_RETRY_AFTER_MS = 1000;
+
+/**
+ * 429 REGISTRATION_BUSY, with `Retry-After` and `details.retryAfterMs`: too many registrations of
+ * the project already wait on this node, or other nodes' registrations of it kept its registration
+ * lock for as long as one may wait. Nothing was written.
+ */
+export function registrationBusy(message: string, details: Readonly<Record<string, number>>): GatewayError {
+  return new GatewayError('REGISTRATION_BUSY', message, {
+    details: { ...details, retryAfterMs: REGISTRATION_RETRY_AFTER_MS },
+    headers: { 'Retry-After': String(Math.ceil(REGISTRATION_RETRY_AFTER_MS / 1000)) },
+  });
+}
 
 /** What a registration will write, or why it writes nothing. */
 export type RegistrationPlan =
@@ -48,44 +75,25 @@ export function refusal(plan: Exclude<RegistrationPlan, { kind: 'fresh' }>, limi
   );
 }
 
-/** Inserts the rows, 200 per statement, and reads them back in the order given. */
+/** Inserts the rows, {@link ROWS_PER_STATEMENT} per statement, and reads them back in the order given. */
 export async function insertRows(
   manager: EntityManager,
   fresh: readonly Partial<ApiInstanceEntity>[],
 ): Promise<ApiInstanceEntity[]> {
   if (fresh.length === 0) return [];
+  const chunks = chunksOf(fresh, ROWS_PER_STATEMENT);
   // updateEntity(false): TypeORM would otherwise re-select the rows to fill in the database's
   // timestamps and merge them back by position, and on SQLite the rows come back in another
   // order — swapping ids between the objects. Read back explicitly instead.
-  for (let i = 0; i < fresh.length; i += CHUNK) {
-    await manager
-      .createQueryBuilder()
-      .insert()
-      .into(ApiInstanceEntity)
-      .values(fresh.slice(i, i + CHUNK))
-      .updateEntity(false)
-      .execute();
+  for (const chunk of chunks) {
+    await manager.createQueryBuilder().insert().into(ApiInstanceEntity).values(chunk).updateEntity(false).execute();
   }
   const order = new Map(fresh.map((entity, i) => [entity.id, i]));
   const rows: ApiInstanceEntity[] = [];
-  for (let i = 0; i < fresh.length; i += CHUNK) {
-    const ids = fresh.slice(i, i + CHUNK).map((entity) => entity.id);
-    rows.push(...(await manager.find(ApiInstanceEntity, { where: { id: In(ids) } })));
+  for (const chunk of chunks) {
+    rows.push(...(await manager.find(ApiInstanceEntity, { where: { id: In(chunk.map((entity) => entity.id)) } })));
   }
   return rows.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
-}
-
-/**
- * MySQL: takes the project's row for the rest of the transaction, so registrations of one project
- * on every node count and insert one after the other (the foreign key checks of the inserts take a
- * shared lock on that row anyway; taking it exclusively first avoids a deadlock between two).
- */
-export async function lockProject(manager: EntityManager, projectId: string): Promise<void> {
-  await manager.query('SELECT id FROM projects WHERE id = ? FOR UPDATE', [projectId]);
-}
-
-function keyOf(key: { apiType: string; businessId: string }): string {
-  return `${key.apiType}\u0000${key.businessId}`;
 }
 
 function newEntity(projectId: string, item: CreateInstanceDto): Partial<ApiInstanceEntity> {

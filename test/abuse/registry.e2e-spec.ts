@@ -1,18 +1,27 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { type Connection, createConnection } from 'mysql2/promise';
+import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
+import { KeyedLanes } from '../../src/common/keyed-lanes';
+import { MinuteAggregator } from '../../src/minute-metrics/minute-aggregator';
+import * as registration from '../../src/registry/registration';
 import { RegistryIndex } from '../../src/registry/registry-index';
 import { RegistryLoader } from '../../src/registry/registry-loader';
+import { eventually } from '../utils/eventually';
 import { createProject, type TestProject } from '../utils/fixtures';
+import { modelInstance, postReport, registerInstances } from '../utils/hot-path';
 import { createTestApp, type TestApp } from '../utils/test-app';
-import { describeEachDatabase } from '../utils/test-database';
+import { describeEachDatabase, type TestDatabase } from '../utils/test-database';
 import { LogCapture } from '../utils/log-capture';
 
 /**
  * Issue #15: finding 2 (per-project instance cap, keys and depth of `metadata` / `routingParams`,
  * a compact in-memory form), the AgentX batch (every model of every user in one batch), and
  * finding 11 (c) `routingParams: null` on update and (d) business ids differing by case or
- * trailing space on MySQL.
+ * trailing space on MySQL. From the review of the hardening: M3 (a batch registration held its
+ * project's row, and with it every tenant's minute-metric flush) and L3 (registrations of one
+ * project queued without bound, each holding its parsed body).
  */
 
 const CAP = 1100;
@@ -44,16 +53,42 @@ const fieldsOf = (res: { body: { details: { field: string }[] } }): string[] => 
 const businessIdsOf = (res: { body: { data: { items: { businessId: string }[] } } }): string[] =>
   res.body.data.items.map((item) => item.businessId);
 
+/** A promise that resolves when told to: a registration parked until the test lets it go. */
+function gate(): { readonly opened: Promise<void>; open(): void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+/** Starts `work` now (a supertest request is lazy) and tells whether it has settled yet, and how long it took. */
+function started<T>(work: PromiseLike<T>): { readonly answer: Promise<T>; answered(): boolean; took(): number } {
+  const start = performance.now();
+  let end: number | undefined;
+  const answer = Promise.resolve(work).finally(() => (end = performance.now()));
+  return { answer, answered: () => end !== undefined, took: () => Math.round((end ?? Number.NaN) - start) };
+}
+
+/**
+ * The suite's database, opened by a second app too (another node on the same MySQL database):
+ * prepared once, dropped once by the app that owns it.
+ */
+function reopenable(database: TestDatabase): { readonly owner: TestDatabase; readonly guest: TestDatabase } {
+  let env: Promise<Record<string, string>> | undefined;
+  const prepare = (): Promise<Record<string, string>> => (env ??= database.prepare());
+  return {
+    owner: { name: database.name, prepare, dispose: () => database.dispose() },
+    guest: { name: database.name, prepare, dispose: () => Promise.resolve() },
+  };
+}
+
 describeEachDatabase('abuse: registry (issue #15)', (database) => {
   let gateway: TestApp;
   let agentx: TestProject;
+  const shared = reopenable(database);
+  const env = { GATEWAY_MAX_INSTANCES_PER_PROJECT: String(CAP), LOG_LEVEL: 'debug' };
 
   beforeAll(async () => {
-    gateway = await createTestApp({
-      database,
-      env: { GATEWAY_MAX_INSTANCES_PER_PROJECT: String(CAP), LOG_LEVEL: 'debug' },
-      logDestination: capture,
-    });
+    gateway = await createTestApp({ database: shared.owner, env, logDestination: capture });
     agentx = await createProject(gateway, 'AgentX');
   });
   afterAll(() => gateway.close());
@@ -69,6 +104,36 @@ describeEachDatabase('abuse: registry (issue #15)', (database) => {
     return Number(found[0].n);
   };
   const held = (project: TestProject): number => gateway.app.get(RegistryIndex).listByProject(project.id).length;
+
+  /**
+   * Parks the project's first registration inside its turn, before it plans (on MySQL: holding the
+   * registration lock, in its transaction), until `open`; counts the registrations of the project
+   * that reached a lane (`entered`) and that began to plan (`planned`), on every app of the process.
+   */
+  const park = (project: TestProject) => {
+    const parked = gate();
+    const plan = registration.planRegistration;
+    let first = true;
+    let planned = 0;
+    const spy = jest.spyOn(registration, 'planRegistration').mockImplementation(async (...args) => {
+      const [, projectId] = args;
+      if (projectId !== project.id) return plan(...args);
+      planned++;
+      if (first) {
+        first = false;
+        await parked.opened;
+      }
+      return plan(...args);
+    });
+    const lanes = jest.spyOn(KeyedLanes.prototype, 'run');
+    const entered = (): number => lanes.mock.calls.filter(([key]) => key === project.id).length;
+    const restore = (): void => {
+      parked.open();
+      spy.mockRestore();
+      lanes.mockRestore();
+    };
+    return { open: parked.open, entered, planned: () => planned, restore };
+  };
 
   describe('the AgentX batch', () => {
     it('accepts every model of every user in one batch (1006 instances)', async () => {
@@ -189,6 +254,233 @@ describeEachDatabase('abuse: registry (issue #15)', (database) => {
       expect(statuses).toEqual([200, 200, 409, 409]);
       expect(await rows(project)).toBe(1000);
       expect(held(project)).toBe(1000);
+    });
+  });
+
+  describe('one project at a time on MySQL, without holding its row (M3)', () => {
+    /** A connection of its own to the suite's database, as another node or a writer would have. */
+    const connect = (): Promise<Connection> => {
+      const config = gateway.config.database;
+      if (config.type !== 'mysql') throw new Error('MySQL only');
+      return createConnection({
+        host: config.host,
+        port: config.port,
+        user: config.username,
+        password: config.password,
+        database: config.database,
+      });
+    };
+    /**
+     * Inserts into `api_instances` running on this database: a batch's inserts run inside its
+     * transaction, and one that stays running waits for a lock. (MariaDB 10.11's INNODB_TRX did not
+     * list such a transaction, begun with plain reads, in our runs.)
+     */
+    const insertsWaiting = async (probe: Connection): Promise<number> => {
+      const [rows] = await probe.query(
+        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'INSERT INTO `api_instances`%'",
+      );
+      return Number((rows as { n: number | string }[])[0].n);
+    };
+    /** Runs a statement, answering how long it took (ms). */
+    const timed = async (work: () => Promise<unknown>): Promise<number> => {
+      const start = performance.now();
+      await work();
+      return Math.round(performance.now() - start);
+    };
+
+    (database.name === 'mysql' ? it : it.skip)(
+      "a batch inside its transaction does not hold up its project's minute metrics, breaker events, nor the flush of every tenant",
+      async () => {
+        const parked = await createProject(gateway, 'Parked batch');
+        const bystander = await createProject(gateway, 'Bystander');
+        const mine = (await registerInstances(gateway, parked, [modelInstance('parked-seed')]))['parked-seed'];
+        const theirs = (await registerInstances(gateway, bystander, [modelInstance('bystander-seed')]))[
+          'bystander-seed'
+        ];
+        const holder = await connect();
+        const writer = await connect();
+        let batch: ReturnType<typeof started<Response>> | undefined;
+        try {
+          // Another transaction holds the gap of the unique key the batch inserts into — no lock on
+          // the project's row — so the batch stops inside its transaction, after whatever it locked first.
+          await holder.query('START TRANSACTION');
+          await holder.query(
+            "SELECT id FROM api_instances WHERE project_id = ? AND api_type = 'MODEL' AND business_id = ? FOR UPDATE",
+            [parked.id, 'parked-100500'],
+          );
+          const instances = Array.from({ length: 1000 }, (_, i) => agentxModel(i, 'parked'));
+          batch = started<Response>(send(parked, 'post', '/api/instances/batch', { instances }));
+          await eventually(async () => expect(await insertsWaiting(writer)).toBe(1), {
+            timeoutMs: 20_000,
+            what: 'the batch waits inside its transaction',
+          });
+
+          // Each write below waits at most 3 s for a lock, then fails: held behind the batch, it would.
+          await writer.query('SET SESSION innodb_lock_wait_timeout = 3');
+          const minute = await timed(() =>
+            writer.query(
+              'INSERT INTO instance_metrics_minute (instance_id, minute_ts, project_id, calls) VALUES (?, ?, ?, 1)',
+              [mine, 60_000, parked.id],
+            ),
+          );
+          const event = await timed(() =>
+            writer.query(
+              'INSERT INTO breaker_events (id, project_id, instance_id, from_state, to_state, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+              ['e'.repeat(32), parked.id, mine, 'CLOSED', 'OPEN', 'test', '2026-01-01 00:00:00.000'],
+            ),
+          );
+          // The gateway's own flush: one transaction with both tenants' rows.
+          const report = { success: true, latencyMs: 5, callTimestamp: gateway.clock.now() };
+          await postReport(gateway, parked, { ...report, instanceId: mine, businessId: 'parked-seed' }).expect(200);
+          await postReport(gateway, bystander, { ...report, instanceId: theirs, businessId: 'bystander-seed' }).expect(
+            200,
+          );
+          const flushing = started(gateway.app.get(MinuteAggregator).flush(true));
+          await eventually(() => expect(flushing.answered()).toBe(true), {
+            timeoutMs: 3000,
+            what: "the minute flush of both tenants' rows, while the batch is in its transaction",
+          });
+          expect(await flushing.answer).toBe(2);
+          const flush = flushing.took();
+          expect(Math.max(minute, event, flush)).toBeLessThan(1000);
+          expect(batch.answered()).toBe(false);
+        } finally {
+          await holder.query('ROLLBACK');
+          await Promise.all([holder.end(), writer.end()]);
+        }
+        const res = await batch.answer;
+        expect(res.status).toBe(200);
+        expect(res.body.data).toHaveLength(1000);
+        const [flushed] = await gateway.app
+          .get(DataSource)
+          .query('SELECT SUM(calls) AS n FROM instance_metrics_minute WHERE instance_id = ?', [theirs]);
+        expect(Number(flushed.n)).toBe(1);
+      },
+      60_000,
+    );
+
+    /** Registrations of this database waiting for a registration lock. */
+    const lockWaiters = async (probe: Connection): Promise<number> => {
+      const [rows] = await probe.query(
+        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'SELECT GET_LOCK%'",
+      );
+      return Number((rows as { n: number | string }[])[0].n);
+    };
+
+    (database.name === 'mysql' ? it : it.skip)(
+      'two nodes registering for one project at once never take it past its cap, and leave no lock behind',
+      async () => {
+        const other = await createTestApp({ database: shared.guest, env });
+        const probe = await connect();
+        const project = await createProject(gateway, 'Racing nodes');
+        const parked = park(project);
+        const batchOn = (node: TestApp, prefix: string) =>
+          started(
+            node
+              .http()
+              .post('/api/instances/batch')
+              .set('api-key', project.apiKey)
+              .send({ instances: Array.from({ length: 600 }, (_, i) => agentxModel(i, prefix)) }),
+          );
+        try {
+          // Node A's batch stops in its turn, before it counts; node B's then either waits for the
+          // project (the lock) or counts the same empty project alongside — a race made certain.
+          const onA = batchOn(gateway, 'node-a');
+          await eventually(() => expect(parked.planned()).toBe(1), { timeoutMs: 10_000, what: "A's batch plans" });
+          const onB = batchOn(other, 'node-b');
+          await eventually(
+            async () =>
+              expect({ waiting: await lockWaiters(probe), planned: parked.planned() }).not.toEqual({
+                waiting: 0,
+                planned: 1,
+              }),
+            { timeoutMs: 10_000, what: "B's batch waits for A's, or plans beside it" },
+          );
+          parked.open();
+          const answers = await Promise.all([onA.answer, onB.answer]);
+          expect(answers.map((res) => res.status)).toEqual([200, 409]);
+          expect(answers[1].body).toMatchObject({ error: 'INSTANCE_LIMIT_REACHED', details: { current: 600 } });
+          expect(await rows(project)).toBe(600);
+          const [lock] = await gateway.app
+            .get(DataSource)
+            .query("SELECT IS_USED_LOCK(CONCAT('gw:reg:', ?)) AS holder", [project.id]);
+          expect(lock.holder).toBeNull();
+        } finally {
+          parked.restore();
+          await probe.end();
+          await other.close();
+        }
+      },
+      60_000,
+    );
+  });
+
+  describe('registrations waiting for their project (L3)', () => {
+    const batchOf = (project: TestProject, n: number) =>
+      started<Response>(
+        send(project, 'post', '/api/instances/batch', {
+          instances: Array.from({ length: 20 }, (_, i) => agentxModel(n * 100 + i, 'queued')),
+        }),
+      );
+    const single = (project: TestProject, n: number) =>
+      started<Response>(send(project, 'post', '/api/instances', agentxModel(n, 'single')));
+
+    it('a batch beyond 4 waiting: 429 REGISTRATION_BUSY with Retry-After, at once; the others all go through', async () => {
+      const project = await createProject(gateway, 'Batch queue');
+      const parked = park(project);
+      const queued = [batchOf(project, 0)];
+      try {
+        await eventually(() => expect(parked.entered()).toBe(1), { timeoutMs: 10_000, what: 'the first batch runs' });
+        for (let n = 1; n <= 4; n++) queued.push(batchOf(project, n));
+        await eventually(() => expect(parked.entered()).toBe(5), { timeoutMs: 10_000, what: '4 batches wait' });
+        const sixth = batchOf(project, 5);
+        await eventually(() => expect(sixth.answered()).toBe(true), {
+          timeoutMs: 5000,
+          what: 'a sixth batch is answered while four wait',
+        });
+        const res = await sixth.answer;
+        expect(res.status).toBe(429);
+        expect(res.headers['retry-after']).toBe('1');
+        expect(res.body).toMatchObject({
+          code: 429,
+          error: 'REGISTRATION_BUSY',
+          details: { waiting: 4, limit: 4, retryAfterMs: 1000 },
+        });
+        expect(queued.some((one) => one.answered())).toBe(false);
+      } finally {
+        parked.restore();
+      }
+      const answers = await Promise.all(queued.map((one) => one.answer));
+      expect(answers.map((res) => res.status)).toEqual([200, 200, 200, 200, 200]);
+      expect(await rows(project)).toBe(100);
+    });
+
+    it("single registrations queue behind a full lane of batches (AgentX's model events); beyond 32 waiting, 429", async () => {
+      const project = await createProject(gateway, 'Single queue');
+      const parked = park(project);
+      const queued = [batchOf(project, 0)];
+      try {
+        await eventually(() => expect(parked.entered()).toBe(1), { timeoutMs: 10_000, what: 'the first batch runs' });
+        for (let n = 1; n <= 4; n++) queued.push(batchOf(project, n));
+        // AgentX's HTTP client keeps at most 2 connections to the gateway: 2 at once per AgentX node.
+        for (let n = 0; n < 32; n++) queued.push(single(project, n));
+        await eventually(() => expect(parked.entered()).toBe(37), { timeoutMs: 20_000, what: '36 registrations wait' });
+        const extra = single(project, 32);
+        await eventually(() => expect(extra.answered()).toBe(true), {
+          timeoutMs: 5000,
+          what: 'a 33rd single registration is answered while 32 wait',
+        });
+        const res = await extra.answer;
+        expect(res.status).toBe(429);
+        expect(res.body).toMatchObject({ error: 'REGISTRATION_BUSY', details: { waiting: 32, limit: 32 } });
+        expect(queued.some((one) => one.answered())).toBe(false);
+      } finally {
+        parked.restore();
+      }
+      const answers = await Promise.all(queued.map((one) => one.answer));
+      expect(answers.filter((res) => res.status === 200)).toHaveLength(37);
+      expect(await rows(project)).toBe(5 * 20 + 32);
+      expect(held(project)).toBe(5 * 20 + 32);
     });
   });
 
