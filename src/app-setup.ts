@@ -12,6 +12,7 @@ import { GatewayError } from './common/gateway-error';
 import { describeError } from './common/http-errors';
 import { newRandomId } from './common/ids';
 import { exceedsJsonDepth } from './common/json-depth';
+import { EarlyRefusals } from './common/early-refusals';
 import { RouteTable } from './common/route-table';
 import { setupSwagger } from './common/swagger';
 import { logRequest } from './common/logging';
@@ -110,6 +111,15 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
       if (error) return done(new GatewayError('INVALID_JSON', `Malformed JSON body: ${error.message}`), undefined);
       done(null, value);
     });
+  });
+
+  // Refusals decided from the request line and headers: before the body is read (a flood of them
+  // must cost little), for the routes whose modules registered a check.
+  const refusals = app.get(EarlyRefusals);
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const refusal = refusals.refusalOf(request);
+    if (refusal === undefined) return done();
+    sendError(reply, describeError(refusal), request.id, Date.now());
   });
 
   fastify.addHook('onResponse', (request, reply, done) => {

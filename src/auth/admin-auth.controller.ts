@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Ip, Post, Put } from '@nestjs/common';
+import { Body, Controller, HttpCode, Ip, type OnModuleInit, Post, Put } from '@nestjs/common';
+import { EarlyRefusals } from '../common/early-refusals';
 import { ApiTags } from '@nestjs/swagger';
 import { Enveloped } from '../common/envelope.interceptor';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
@@ -15,13 +16,19 @@ import { PasswordHashGate } from './password-hash-gate';
 @ApiTags('admin: auth')
 @Enveloped()
 @Controller('admin/auth')
-export class AdminAuthController {
+export class AdminAuthController implements OnModuleInit {
   constructor(
     private readonly users: AdminUsersService,
     private readonly tokens: AdminTokens,
     private readonly limiter: LoginLimiter,
     private readonly gate: PasswordHashGate,
+    private readonly refusals: EarlyRefusals,
   ) {}
+
+  /** While this second's password checks are spent, a login is refused before its body is read. */
+  onModuleInit(): void {
+    this.refusals.add('POST', '/api/admin/auth/login', () => this.gate.refusal());
+  }
 
   /**
    * Exchanges admin credentials for a JWT. The username ignores case, surrounding spaces and

@@ -39,9 +39,12 @@ import { JwtStrategy } from './strategies/jwt.strategy';
     LoginLimiter,
     {
       provide: PasswordHashGate,
-      useFactory: (config: AppConfig) =>
-        new PasswordHashGate(undefined, undefined, { perSecond: config.auth.loginHashesPerSecond }),
-      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig, clock: Clock) =>
+        new PasswordHashGate(undefined, undefined, {
+          perSecond: config.auth.loginHashesPerSecond,
+          now: () => clock.now(),
+        }),
+      inject: [APP_CONFIG, Clock],
     },
     // Order matters: authentication first, so throttling can count per API key.
     { provide: APP_GUARD, useClass: GatewayAuthGuard },

@@ -68,6 +68,15 @@ export class PasswordHashGate {
     }
   }
 
+  /**
+   * LOGIN_THROTTLED when this second's password checks are spent, else undefined — without taking
+   * one: the early refusal of a login, before its body is read.
+   */
+  refusal(): GatewayError | undefined {
+    const waitMs = this.rate.waitMs('', this.now(), 1);
+    return waitMs > 0 ? throttled(waitMs) : undefined;
+  }
+
   /** Hashes running now. */
   get inFlight(): number {
     return this.running;

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { Clock, SystemClock } from './clock';
+import { EarlyRefusals } from './early-refusals';
 import { EnvelopeInterceptor } from './envelope.interceptor';
 import { GatewayExceptionFilter } from './exception.filter';
 import { RouteTable } from './route-table';
@@ -12,6 +13,7 @@ import { GatewayValidationPipe } from './validation.pipe';
   providers: [
     { provide: Clock, useClass: SystemClock },
     RouteTable,
+    EarlyRefusals,
     {
       provide: APP_FILTER,
       inject: [RouteTable, Clock],
@@ -20,6 +22,6 @@ import { GatewayValidationPipe } from './validation.pipe';
     EnvelopeInterceptor,
     { provide: APP_PIPE, useClass: GatewayValidationPipe },
   ],
-  exports: [Clock, RouteTable, EnvelopeInterceptor],
+  exports: [Clock, RouteTable, EarlyRefusals, EnvelopeInterceptor],
 })
 export class CommonModule {}

@@ -69,4 +69,13 @@ describe('CostBudget', () => {
     expect(budget.waitMs('p', 200, 1)).toBe(0);
     expect(budget.waitMs('q', 0, 6)).toBe(200);
   });
+
+  it('holds up to `burst` when told (a per-minute budget spent at once, then refilled per second)', () => {
+    const budget = new CostBudget(10, 600);
+    budget.charge('p', 600, 0);
+    expect(budget.waitMs('p', 0, 1)).toBe(100);
+    budget.charge('p', 100, 60_000); // refilled to 600 (not 60 s × 10 + 0 beyond the burst)
+    expect(budget.waitMs('p', 60_000, 500)).toBe(0);
+    expect(budget.waitMs('p', 60_000, 501)).toBe(100);
+  });
 });

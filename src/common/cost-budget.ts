@@ -5,8 +5,8 @@ interface Bucket {
 }
 
 /**
- * A budget of work per key (a project), refilled continuously at `perSecond` up to one second's
- * worth: work is charged after it is done (it may run the level below zero), and a key below zero
+ * A budget of work per key (a project), refilled continuously at `perSecond` up to `burst` (one
+ * second's worth unless told): work is charged after it is done (it may run the level below zero), and a key below zero
  * waits until it refills. So one tenant's expensive requests — a select judging 5000 candidates —
  * cannot take more than its share of the event loop, however fast it sends them, while a key that
  * stays within the rate never waits. GitHub's GraphQL API limits by query cost the same way.
@@ -20,8 +20,18 @@ interface Bucket {
 export class CostBudget {
   private readonly buckets = new Map<string, Bucket>();
 
-  /** `perSecond` ≤ 0 turns the budget off: nothing is counted and nobody waits. */
-  constructor(private readonly perSecond: number) {}
+  private readonly burst: number;
+
+  /**
+   * `perSecond` ≤ 0 turns the budget off: nothing is counted and nobody waits. `burst` is what a
+   * full bucket holds (one second's worth by default; a minute's for a per-minute budget).
+   */
+  constructor(
+    private readonly perSecond: number,
+    burst = perSecond,
+  ) {
+    this.burst = Math.max(burst, perSecond);
+  }
 
   get enabled(): boolean {
     return this.perSecond > 0;
@@ -34,7 +44,7 @@ export class CostBudget {
   waitMs(key: string, now: number, cost = 0): number {
     if (!this.enabled) return 0;
     const bucket = this.buckets.get(key);
-    const level = bucket === undefined ? this.perSecond : this.levelAt(bucket, now);
+    const level = bucket === undefined ? this.burst : this.levelAt(bucket, now);
     return level >= cost ? 0 : Math.ceil(((cost - level) * 1000) / this.perSecond);
   }
 
@@ -43,7 +53,7 @@ export class CostBudget {
     if (!this.enabled || cost <= 0) return;
     const bucket = this.buckets.get(key);
     if (bucket === undefined) {
-      this.buckets.set(key, { level: this.perSecond - cost, at: now });
+      this.buckets.set(key, { level: this.burst - cost, at: now });
       return;
     }
     bucket.level = this.levelAt(bucket, now) - cost;
@@ -62,6 +72,6 @@ export class CostBudget {
 
   private levelAt(bucket: Bucket, now: number): number {
     const refilled = bucket.level + (Math.max(0, now - bucket.at) * this.perSecond) / 1000;
-    return refilled < this.perSecond ? refilled : this.perSecond;
+    return refilled < this.burst ? refilled : this.burst;
   }
 }

@@ -1,4 +1,4 @@
-import type { ErrorCode } from './error-codes';
+import { type ErrorCode, statusOf } from './error-codes';
 
 /** One problem with one input field, as listed in an error envelope's `details`. */
 export interface FieldError {
@@ -13,6 +13,20 @@ export interface GatewayErrorOptions {
   /** Extra response headers, e.g. `Retry-After`. */
   readonly headers?: Readonly<Record<string, string>>;
   readonly cause?: unknown;
+}
+
+/** `Error.stackTraceLimit` while a client fault is constructed (restored right after). */
+let savedStackTraceLimit = Error.stackTraceLimit;
+
+/**
+ * A client fault (a 4xx: a refusal, a validation error) needs no stack: it is answered, never
+ * logged with one, and capturing it was ~4 % of the CPU under a flood of refused requests
+ * (`npm run bench:abuse`). Called for `super`'s argument, so the limit is 0 while V8 would capture.
+ */
+function withoutStackFor(code: ErrorCode, message: string): string {
+  savedStackTraceLimit = Error.stackTraceLimit;
+  if (statusOf(code) < 500) Error.stackTraceLimit = 0;
+  return message;
 }
 
 /**
@@ -31,7 +45,8 @@ export class GatewayError extends Error {
     message: string,
     options: GatewayErrorOptions = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(withoutStackFor(code, message), options.cause === undefined ? undefined : { cause: options.cause });
+    Error.stackTraceLimit = savedStackTraceLimit;
     this.name = 'GatewayError';
     this.details = options.details;
     this.headers = options.headers;

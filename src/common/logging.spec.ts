@@ -1,4 +1,5 @@
-import { redactQuery } from './logging';
+import { Logger } from '@nestjs/common';
+import { CLIENT_ERROR_LINES_PER_SECOND, ClientErrorLines, redactQuery } from './logging';
 
 describe('redactQuery', () => {
   it('leaves a URL without a query, or without secrets, as it is', () => {
@@ -43,5 +44,30 @@ describe('redactQuery', () => {
 
   it('redacts every occurrence, and a secret name without a value', () => {
     expect(redactQuery('/x?apiKey=a&apiKey=b&token')).toBe('/x?apiKey=[REDACTED]&apiKey=[REDACTED]&[REDACTED]');
+  });
+});
+
+describe('ClientErrorLines (4xx request lines per second)', () => {
+  let warn: jest.SpyInstance;
+  beforeEach(() => (warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined)));
+  afterEach(() => warn.mockRestore());
+
+  it('admits 50 lines a second, counts the rest, and says how many went unlogged with the next second', () => {
+    const lines = new ClientErrorLines();
+    const start = Date.UTC(2026, 11, 6, 10, 0, 0);
+    const admitted = Array.from({ length: 120 }, (_, i) => lines.admit(start + i)).filter(Boolean).length;
+    expect(admitted).toBe(CLIENT_ERROR_LINES_PER_SECOND);
+    expect(warn).not.toHaveBeenCalled();
+    expect(lines.admit(start + 1000)).toBe(true);
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn.mock.calls[0][0]).toEqual({ suppressed: 70, since: new Date(start + 50).toISOString() });
+    expect(warn.mock.calls[0][1]).toMatch(/^70 request lines with a 4xx status were not logged/);
+  });
+
+  it('writes no summary for a second that stayed under the cap', () => {
+    const lines = new ClientErrorLines();
+    for (let i = 0; i < 10; i++) expect(lines.admit(i * 10)).toBe(true);
+    expect(lines.admit(5000)).toBe(true);
+    expect(warn).not.toHaveBeenCalled();
   });
 });

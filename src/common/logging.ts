@@ -97,11 +97,53 @@ export function loggerParams(config: AppConfig, destination?: DestinationStream)
 
 const httpLogger = new Logger('HTTP');
 
-/** One line per completed request, except on quiet routes: 2xx info, 4xx warn, 5xx error. */
+/** 4xx request lines logged per second at most; a flood of refused requests must not flood the log. */
+export const CLIENT_ERROR_LINES_PER_SECOND = 50;
+
+/**
+ * Counts the 4xx lines of the current second. Beyond {@link CLIENT_ERROR_LINES_PER_SECOND} they are
+ * counted, not written, and one line says how many went unlogged (written with the next 4xx line
+ * of a later second). A login flood answered 429 thousands of times a second spent more on its log
+ * lines than on its answers. Every request is still counted in `gateway_http_requests_total`.
+ */
+export class ClientErrorLines {
+  private second = -1;
+  private logged = 0;
+  private suppressed = 0;
+  private suppressedSince = 0;
+
+  /** Whether a 4xx line at `now` may be written (after the summary of a past second, if any). */
+  admit(now: number): boolean {
+    const second = Math.floor(now / 1000);
+    if (second !== this.second) {
+      if (this.suppressed > 0) {
+        httpLogger.warn(
+          { suppressed: this.suppressed, since: new Date(this.suppressedSince).toISOString() },
+          `${this.suppressed} request lines with a 4xx status were not logged (more than ${CLIENT_ERROR_LINES_PER_SECOND} a second)`,
+        );
+      }
+      this.second = second;
+      this.logged = 0;
+      this.suppressed = 0;
+    }
+    if (this.logged < CLIENT_ERROR_LINES_PER_SECOND) {
+      this.logged += 1;
+      return true;
+    }
+    if (this.suppressed === 0) this.suppressedSince = now;
+    this.suppressed += 1;
+    return false;
+  }
+}
+
+const clientErrorLines = new ClientErrorLines();
+
+/** One line per completed request, except on quiet routes: 2xx info, 4xx warn (at most 50 a second), 5xx error. */
 export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
   const url = request.url;
   if (QUIET_PATHS.some((pattern) => pattern.test(url))) return;
   const status = reply.statusCode;
+  if (status >= 400 && status < 500 && !clientErrorLines.admit(Date.now())) return;
   const line = {
     req: { id: request.id, method: request.method, url: redactQuery(url) },
     res: { statusCode: status },

@@ -81,6 +81,11 @@ export interface LimitsConfig {
    * instances it judges); beyond, 429 `SELECTION_BUDGET_EXHAUSTED` until it refills. 0: no budget.
    */
   readonly selectCandidatesPerSecond: number;
+  /**
+   * Instances one project's registry writes (registrations, updates, deletions) may touch per
+   * minute on one node, a minute's worth at once; beyond, 429 `REGISTRY_BUDGET_EXHAUSTED`. 0: none.
+   */
+  readonly registryWritesPerMinute: number;
   /** Days breaker transitions are kept in `breaker_events`. */
   readonly breakerEventsRetentionDays: number;
   /** Breaker transitions one project may write per minute; beyond, they are counted, not stored. */
@@ -207,6 +212,7 @@ function readLimits(read: EnvReader): LimitsConfig {
     affinityPerProject: read.int('GATEWAY_MAX_AFFINITY_PER_PROJECT', 100_000, { min: 1, max: 10_000_000 }),
     explainCandidates: read.int('GATEWAY_EXPLAIN_MAX_CANDIDATES', 20, { min: 1, max: 1000 }),
     selectCandidatesPerSecond: read.int('GATEWAY_SELECT_CANDIDATES_PER_SECOND', 250_000, { min: 0 }),
+    registryWritesPerMinute: read.int('GATEWAY_REGISTRY_WRITES_PER_MINUTE', 10_000, { min: 0 }),
     breakerEventsRetentionDays: read.int('GATEWAY_BREAKER_EVENTS_RETENTION_DAYS', 30, { min: 1, max: 3650 }),
     breakerEventsPerProjectPerMinute: read.int('GATEWAY_BREAKER_EVENTS_PER_MINUTE', 600, { min: 1, max: 1_000_000 }),
   };

@@ -5,6 +5,7 @@ import { Registry } from 'prom-client';
 import { AdminTokens } from '../auth/admin-tokens';
 import { Public } from '../auth/auth.decorators';
 import { Clock, InjectClock } from '../common/clock';
+import { CostBudget } from '../common/cost-budget';
 import { Enveloped, RawResponse } from '../common/envelope.interceptor';
 import { GatewayError } from '../common/gateway-error';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -14,6 +15,8 @@ import { RenderCache } from './render-cache';
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 const CHALLENGE = { 'WWW-Authenticate': 'Bearer realm="metrics"' } as const;
+/** Authorised scrapes a node answers per second (Prometheus scrapes every 15 s; a few servers, a few dashboards). */
+export const SCRAPES_PER_SECOND = 10;
 
 /**
  * `GET /metrics` (outside the `/api` prefix) in the Prometheus text format, for scrapers rather
@@ -33,6 +36,8 @@ export class PrometheusController implements OnModuleInit {
   private readonly expected: Buffer | undefined;
   private readonly open: boolean;
   private readonly rendering: RenderCache;
+  private readonly scrapes = new CostBudget(SCRAPES_PER_SECOND);
+  private readonly now: () => number;
 
   constructor(
     private readonly metrics: GatewayMetrics,
@@ -44,6 +49,7 @@ export class PrometheusController implements OnModuleInit {
     this.expected = token === undefined || token === '' ? undefined : digest(token);
     this.open = config.metrics.public;
     this.rendering = new RenderCache(clock, () => this.metrics.metrics());
+    this.now = () => clock.now();
   }
 
   onModuleInit(): void {
@@ -60,7 +66,25 @@ export class PrometheusController implements OnModuleInit {
   @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
   async scrape(@Headers('authorization') authorization: string | undefined): Promise<string> {
     await this.authorize(authorization);
+    this.admitScrape();
     return this.rendering.get();
+  }
+
+  /**
+   * At most {@link SCRAPES_PER_SECOND} authorised scrapes a second on a node (answers of hundreds of
+   * KB: a loop of them took the event loop's writes); beyond, 429 THROTTLED with `Retry-After`.
+   * Counted after authorisation, so requests without credentials cannot use up Prometheus's share.
+   */
+  private admitScrape(): void {
+    const now = this.now();
+    const waitMs = this.scrapes.waitMs('', now, 1);
+    if (waitMs > 0) {
+      throw new GatewayError('THROTTLED', `More than ${SCRAPES_PER_SECOND} scrapes a second`, {
+        details: { retryAfterMs: waitMs },
+        headers: { 'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))) },
+      });
+    }
+    this.scrapes.charge('', 1, now);
   }
 
   private async authorize(authorization: string | undefined): Promise<void> {

@@ -1,4 +1,9 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, type OnModuleInit, Param, Post, Put, Query } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { extractApiKey } from '../auth/api-key-extraction';
+import { EarlyRefusals } from '../common/early-refusals';
+import type { GatewayError } from '../common/gateway-error';
+import { ApiKeyAuthenticator } from '../tenancy/api-key-authenticator';
 import { ApiBody, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentProject } from '../auth/auth.decorators';
 import { Enveloped } from '../common/envelope.interceptor';
@@ -25,16 +30,40 @@ const WRITE = { scopes: ['registry:write'] } as const;
 const READ = { scopes: ['read'] } as const;
 const apiTypeParam = ApiParam({ name: 'apiType', enum: API_TYPES });
 
+/** The registry writes of this controller, as Fastify names them: each costs the write budget. */
+const REGISTRY_WRITES = [
+  ['POST', '/api/instances'],
+  ['POST', '/api/instances/batch'],
+  ['DELETE', '/api/instances/batch'],
+  ['PUT', '/api/instances/:apiType/:businessId'],
+  ['DELETE', '/api/instances/:apiType/:businessId'],
+] as const;
+
 /** [compat] The registry as AgentX uses it. Every success is HTTP 200. */
 @ApiTags('instances')
 @Enveloped()
 @Controller('instances')
-export class InstancesController {
+export class InstancesController implements OnModuleInit {
   constructor(
     private readonly instances: InstancesService,
     private readonly queries: InstanceQueriesService,
     private readonly batches: BatchBodies,
+    private readonly refusals: EarlyRefusals,
+    private readonly authenticator: ApiKeyAuthenticator,
   ) {}
+
+  /**
+   * A project over its registry write budget is refused before a write's body is read, when its
+   * key is cached on this node (a flood of 4 MiB batches then costs a lookup each, not a parse).
+   */
+  onModuleInit(): void {
+    const check = (request: FastifyRequest): GatewayError | undefined => {
+      const key = extractApiKey(request);
+      const projectId = key === undefined ? undefined : this.authenticator.cachedProjectOf(key);
+      return projectId === undefined ? undefined : this.instances.writeRefusal(projectId);
+    };
+    for (const [method, url] of REGISTRY_WRITES) this.refusals.add(method, url, check);
+  }
 
   /**
    * Registers an instance; an existing one (same apiType and businessId) is returned unchanged.
@@ -45,7 +74,13 @@ export class InstancesController {
   @Post()
   @HttpCode(200)
   @ApiEnvelope(InstanceDto)
-  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_LIMIT_REACHED', 'INSTANCE_CONFLICT', 'REGISTRATION_BUSY')
+  @ApiErrors(
+    'VALIDATION_FAILED',
+    'INSTANCE_LIMIT_REACHED',
+    'INSTANCE_CONFLICT',
+    'REGISTRATION_BUSY',
+    'REGISTRY_BUDGET_EXHAUSTED',
+  )
   async create(@CurrentProject() project: ProjectPrincipal, @Body() body: CreateInstanceDto): Promise<InstanceDto> {
     return toInstanceDto(await this.instances.create(project.projectId, body));
   }
@@ -61,8 +96,15 @@ export class InstancesController {
   @HttpCode(200)
   @ApiBody({ type: BatchCreateInstancesDto })
   @ApiEnvelope(InstanceDto, { isArray: true })
-  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_LIMIT_REACHED', 'INSTANCE_CONFLICT', 'REGISTRATION_BUSY')
+  @ApiErrors(
+    'VALIDATION_FAILED',
+    'INSTANCE_LIMIT_REACHED',
+    'INSTANCE_CONFLICT',
+    'REGISTRATION_BUSY',
+    'REGISTRY_BUDGET_EXHAUSTED',
+  )
   async createBatch(@CurrentProject() project: ProjectPrincipal, @Body() body: unknown): Promise<InstanceDto[]> {
+    this.instances.assertWriteBudget(project.projectId);
     this.instances.assertBatchRoom(project.projectId);
     const items = await this.batches.creations(body);
     return (await this.instances.createBatch(project.projectId, items)).map(toInstanceDto);
@@ -73,8 +115,9 @@ export class InstancesController {
   @Delete('batch')
   @ApiBody({ type: BatchDeleteInstancesDto })
   @ApiEnvelope(Number)
-  @ApiErrors('VALIDATION_FAILED')
+  @ApiErrors('VALIDATION_FAILED', 'REGISTRY_BUDGET_EXHAUSTED')
   async deleteBatch(@CurrentProject() project: ProjectPrincipal, @Body() body: unknown): Promise<number> {
+    this.instances.assertWriteBudget(project.projectId);
     return this.instances.deleteBatch(project.projectId, await this.batches.keys(body));
   }
 
@@ -101,7 +144,7 @@ export class InstancesController {
   @Put(':apiType/:businessId')
   @apiTypeParam
   @ApiEnvelope(InstanceDto)
-  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND', 'REGISTRY_BUDGET_EXHAUSTED')
   async update(
     @CurrentProject() project: ProjectPrincipal,
     @ApiTypeParam() apiType: ApiType,
@@ -116,7 +159,7 @@ export class InstancesController {
   @Delete(':apiType/:businessId')
   @apiTypeParam
   @ApiEnvelope(Number)
-  @ApiErrors('VALIDATION_FAILED')
+  @ApiErrors('VALIDATION_FAILED', 'REGISTRY_BUDGET_EXHAUSTED')
   delete(
     @CurrentProject() project: ProjectPrincipal,
     @ApiTypeParam() apiType: ApiType,

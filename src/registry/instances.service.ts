@@ -3,6 +3,8 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ROWS_PER_STATEMENT, chunksOf, forEachInChunks } from '../common/chunks';
+import { Clock, InjectClock } from '../common/clock';
+import { CostBudget } from '../common/cost-budget';
 import { type FieldError, GatewayError } from '../common/gateway-error';
 import { KeyedLanes, type LaneBound, LaneFullError } from '../common/keyed-lanes';
 import { validationError } from '../common/validation';
@@ -33,6 +35,8 @@ const CHECKS_PER_TURN = 100;
  */
 @Injectable()
 export class InstancesService implements OnModuleInit, OnModuleDestroy {
+  /** Instances written per project (`GATEWAY_REGISTRY_WRITES_PER_MINUTE`): registry writes cost the event loop. */
+  private readonly writes: CostBudget;
   private unsubscribe: (() => void) | undefined;
   private readonly registrations = new KeyedLanes();
 
@@ -42,7 +46,11 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
     private readonly index: RegistryIndex,
     @InjectEventBus() private readonly events: EventBus,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    @InjectClock() private readonly clock: Clock,
+  ) {
+    const perMinute = config.limits.registryWritesPerMinute;
+    this.writes = new CostBudget(perMinute / 60, perMinute);
+  }
 
   /**
    * A deleted project's instances were cascaded away by the database: drop its shard from the
@@ -50,6 +58,7 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
    */
   onModuleInit(): void {
     this.unsubscribe = this.events.subscribe('project.deleted', (event, origin) => {
+      this.writes.forget(event.projectId);
       const ids = this.index.listByProject(event.projectId).map((record) => record.id);
       this.index.removeProject(event.projectId);
       // Another node's deletion: that node announces the instances to the cluster itself.
@@ -79,6 +88,28 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
+   * 429 REGISTRY_BUDGET_EXHAUSTED while the project has written more instances than
+   * `GATEWAY_REGISTRY_WRITES_PER_MINUTE` allows (a minute's worth at once, refilled per second):
+   * checked before a registry write's body is validated, and — for a key already cached — before
+   * it is even read (see `EarlyRefusals`). AgentX's start-up sync (~1000 instances) fits ten times.
+   */
+  writeRefusal(projectId: string): GatewayError | undefined {
+    const waitMs = this.writes.waitMs(projectId, this.clock.now());
+    return waitMs > 0 ? registryBudgetExhausted(this.config.limits.registryWritesPerMinute, waitMs) : undefined;
+  }
+
+  /** Throws {@link writeRefusal}'s error, if any. */
+  assertWriteBudget(projectId: string): void {
+    const refusal = this.writeRefusal(projectId);
+    if (refusal !== undefined) throw refusal;
+  }
+
+  private chargeWrites(projectId: string, count: number): void {
+    this.assertWriteBudget(projectId);
+    this.writes.charge(projectId, count, this.clock.now());
+  }
+
+  /**
    * 429 REGISTRATION_BUSY when as many batches of the project as may wait already do: called
    * before a batch body is validated, so a batch that would be refused costs no validation. The
    * registration itself checks again when it joins the queue.
@@ -96,6 +127,7 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
     dto: UpdateInstanceDto,
   ): Promise<InstanceRecord> {
     await this.assertValidJson([dto], '');
+    this.chargeWrites(projectId, 1);
     const entity = await this.findEntity(projectId, apiType, businessId);
     entity.apiIdentifier = dto.apiIdentifier;
     if (dto.userId !== undefined) entity.userId = dto.userId;
@@ -122,6 +154,7 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
   }
 
   async deleteBatch(projectId: string, keys: readonly InstanceKeyDto[]): Promise<number> {
+    this.chargeWrites(projectId, keys.length);
     const ids = await this.dataSource.transaction(async (manager) => {
       const { found } = await findByKeys(manager, projectId, keys);
       for (const chunk of chunksOf(found, ROWS_PER_STATEMENT)) {
@@ -151,6 +184,7 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
   ): Promise<InstanceRecord[]> {
     await this.assertValidJson(items, path);
     const distinct = dedupeFirst(items);
+    this.chargeWrites(projectId, distinct.length);
     const registering = this.registrations.run(
       projectId,
       async () => {
@@ -262,4 +296,16 @@ function busy(waiting: number, bound: LaneBound): GatewayError {
     waiting,
     limit: bound.maxWaiting,
   });
+}
+
+/** 429 REGISTRY_BUDGET_EXHAUSTED with `Retry-After`: the project wrote its minute's worth of instances. */
+function registryBudgetExhausted(perMinute: number, retryAfterMs: number): GatewayError {
+  return new GatewayError(
+    'REGISTRY_BUDGET_EXHAUSTED',
+    `The project wrote more than ${perMinute} instances a minute; retry after ${retryAfterMs} ms`,
+    {
+      details: { limit: perMinute, retryAfterMs },
+      headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+    },
+  );
 }

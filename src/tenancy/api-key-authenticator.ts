@@ -94,6 +94,21 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
     return principal;
   }
 
+  /**
+   * The project of a key this node already knows to authenticate, without waiting for anything:
+   * for refusals decided before a request's body is read. Undefined for an unknown, uncached or
+   * refused key (the request then goes the normal way, through {@link authenticate}).
+   */
+  cachedProjectOf(secret: string): string | undefined {
+    const state = this.known.get(hashApiKey(secret));
+    if (state === undefined) return undefined;
+    try {
+      return this.decide(state, this.clock.now()).projectId;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Why a key would be refused (the error code), or undefined when it authenticates. */
   async refusal(secret: string): Promise<{ code?: string; status?: ApiKeyStatus; projectId?: string | null }> {
     const hash = hashApiKey(secret);

@@ -120,15 +120,26 @@ describe('abuse: scrape cost is bounded', () => {
     expect(renders).not.toHaveBeenCalled();
   });
 
-  it('20 concurrent scrapes and a scrape loop within one second share one render', async () => {
-    const answers = await Promise.all(Array.from({ length: 20 }, () => scrape()));
-    expect(answers.map((res) => res.status)).toEqual(Array(20).fill(200));
+  it('10 concurrent scrapes and a scrape loop within one second share one render', async () => {
+    const answers = await Promise.all(Array.from({ length: 10 }, () => scrape()));
+    expect(answers.map((res) => res.status)).toEqual(Array(10).fill(200));
     expect(new Set(answers.map((res) => res.text)).size).toBe(1);
-    for (let i = 0; i < 20; i += 1) {
-      gateway.clock.advance(40);
+    for (let i = 0; i < 9; i += 1) {
+      gateway.clock.advance(100);
       await scrape().expect(200);
     }
     expect(renders).toHaveBeenCalledTimes(1);
+  });
+
+  it('answers 10 authorised scrapes a second, then 429 THROTTLED; anonymous requests use none of them', async () => {
+    gateway.clock.advance(10_000);
+    for (let i = 0; i < 50; i += 1) await gateway.http().get('/metrics').expect(401);
+    for (let i = 0; i < 10; i += 1) await scrape().expect(200);
+    const refused = await scrape().expect(429);
+    expect(refused.body).toMatchObject({ code: 429, error: 'THROTTLED', details: { retryAfterMs: 100 } });
+    expect(refused.headers['retry-after']).toBe('1');
+    gateway.clock.advance(100);
+    await scrape().expect(200);
   });
 
   it('renders again once the second is over', async () => {

@@ -44,6 +44,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     GATEWAY_ADMIN_PASSWORD: TEST_ADMIN.password,
     // Minute metrics are written when a test flushes them, not by a timer racing its assertions.
     GATEWAY_METRICS_FLUSH_MS: '60000',
+    // Suites log in far more often than people do (a token per test); the node-wide rate of password
+    // checks has its own tests (test/abuse/auth-rate.e2e-spec.ts).
+    GATEWAY_LOGIN_HASHES_PER_SECOND: '0',
     ...(await database.prepare()),
     ...options.env,
   };
