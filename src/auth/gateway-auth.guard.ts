@@ -27,6 +27,15 @@ const READ_METHODS = new Set(['GET', 'HEAD']);
 const KEY_MEMO = Symbol('gateway:api-key-memo');
 type MemoSocket = { [KEY_MEMO]?: KeyHashMemo };
 
+/**
+ * The connection's memo of its last key's hash: a keep-alive connection sends the same key on
+ * every request, so the key is hashed once per connection, by the guard or an early refusal.
+ */
+export function keyMemoOf(request: FastifyRequest): KeyHashMemo | undefined {
+  const socket = request.raw.socket as unknown as MemoSocket | null;
+  return socket ? (socket[KEY_MEMO] ??= {}) : undefined;
+}
+
 type RouteAuth = 'public' | AuthenticatedOptions | undefined;
 
 /**
@@ -64,9 +73,7 @@ export class GatewayAuthGuard implements CanActivate {
       }
       return true;
     }
-    const socket = request.raw.socket as unknown as MemoSocket | null;
-    const memo = socket ? (socket[KEY_MEMO] ??= {}) : undefined;
-    const project: ProjectPrincipal = await this.authenticator.authenticate(requireApiKey(request), memo);
+    const project: ProjectPrincipal = await this.authenticator.authenticate(requireApiKey(request), keyMemoOf(request));
     request.user = project;
     for (const scope of options.scopes ?? []) this.authenticator.requireScope(project, scope);
     return true;

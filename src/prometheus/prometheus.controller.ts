@@ -6,6 +6,7 @@ import { AdminTokens } from '../auth/admin-tokens';
 import { Public } from '../auth/auth.decorators';
 import { Clock, InjectClock } from '../common/clock';
 import { CostBudget } from '../common/cost-budget';
+import { EarlyRefusals } from '../common/early-refusals';
 import { Enveloped, RawResponse } from '../common/envelope.interceptor';
 import { GatewayError } from '../common/gateway-error';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -42,6 +43,7 @@ export class PrometheusController implements OnModuleInit {
   constructor(
     private readonly metrics: GatewayMetrics,
     private readonly tokens: AdminTokens,
+    private readonly refusals: EarlyRefusals,
     @Inject(APP_CONFIG) config: AppConfig,
     @InjectClock() clock: Clock,
   ) {
@@ -53,6 +55,16 @@ export class PrometheusController implements OnModuleInit {
   }
 
   onModuleInit(): void {
+    // Decided before Nest's pipeline: a request without a bearer token, and a scrape with the metrics
+    // token while this second's scrapes are spent (an admin JWT is verified the normal way).
+    this.refusals.add('GET', '/metrics', (request) => {
+      if (this.open) return undefined;
+      const header = request.headers.authorization;
+      const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
+      if (token === undefined) return tokenMissing();
+      if (this.expected === undefined || !timingSafeEqual(digest(token), this.expected)) return undefined;
+      return this.scrapeRefusal(this.now());
+    });
     if (this.open) {
       this.logger.warn(
         'GATEWAY_METRICS_PUBLIC=true: GET /metrics answers anyone, with every project and instance id and ' +
@@ -77,26 +89,24 @@ export class PrometheusController implements OnModuleInit {
    */
   private admitScrape(): void {
     const now = this.now();
-    const waitMs = this.scrapes.waitMs('', now, 1);
-    if (waitMs > 0) {
-      throw new GatewayError('THROTTLED', `More than ${SCRAPES_PER_SECOND} scrapes a second`, {
-        details: { retryAfterMs: waitMs },
-        headers: { 'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))) },
-      });
-    }
+    const refusal = this.scrapeRefusal(now);
+    if (refusal !== undefined) throw refusal;
     this.scrapes.charge('', 1, now);
+  }
+
+  private scrapeRefusal(now: number): GatewayError | undefined {
+    const waitMs = this.scrapes.waitMs('', now, 1);
+    if (waitMs === 0) return undefined;
+    return new GatewayError('THROTTLED', `More than ${SCRAPES_PER_SECOND} scrapes a second`, {
+      details: { retryAfterMs: waitMs },
+      headers: { 'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))) },
+    });
   }
 
   private async authorize(authorization: string | undefined): Promise<void> {
     if (this.open) return;
     const token = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
-    if (token === undefined) {
-      throw new GatewayError(
-        'METRICS_TOKEN_MISSING',
-        'GET /metrics requires Authorization: Bearer <metrics token or admin JWT>',
-        { headers: CHALLENGE },
-      );
-    }
+    if (token === undefined) throw tokenMissing();
     if (this.expected !== undefined && timingSafeEqual(digest(token), this.expected)) return;
     if (looksLikeJwt(token) && (await this.tokens.verify(token)) !== undefined) return;
     throw new GatewayError('INVALID_METRICS_TOKEN', 'The metrics token is invalid', { headers: CHALLENGE });
@@ -105,4 +115,14 @@ export class PrometheusController implements OnModuleInit {
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
+}
+
+function tokenMissing(): GatewayError {
+  return new GatewayError(
+    'METRICS_TOKEN_MISSING',
+    'GET /metrics requires Authorization: Bearer <metrics token or admin JWT>',
+    {
+      headers: CHALLENGE,
+    },
+  );
 }

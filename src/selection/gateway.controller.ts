@@ -1,4 +1,8 @@
-import { Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { Controller, HttpCode, type OnModuleInit, Post, Req } from '@nestjs/common';
+import { extractApiKey } from '../auth/api-key-extraction';
+import { keyMemoOf } from '../auth/gateway-auth.guard';
+import { EarlyRefusals } from '../common/early-refusals';
+import { ApiKeyAuthenticator } from '../tenancy/api-key-authenticator';
 import { ApiBody, ApiTags } from '@nestjs/swagger';
 import { Authenticated, projectOf } from '../auth/auth.decorators';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
@@ -24,12 +28,26 @@ type GatewayRequest = { body?: unknown; user?: Principal };
  */
 @ApiTags('gateway')
 @Controller('gateway')
-export class GatewayController {
+export class GatewayController implements OnModuleInit {
   constructor(
     private readonly selection: SelectionService,
     private readonly reports: ReportService,
     @InjectClock() private readonly clock: Clock,
+    private readonly refusals: EarlyRefusals,
+    private readonly authenticator: ApiKeyAuthenticator,
   ) {}
+
+  /**
+   * A project over its budget of candidates judged is refused before its select's body is read,
+   * when its key is cached (the connection's key hash is reused: no hashing on the hot path).
+   */
+  onModuleInit(): void {
+    this.refusals.add('POST', '/api/gateway/select-instance', (request) => {
+      const key = extractApiKey(request);
+      const projectId = key === undefined ? undefined : this.authenticator.cachedProjectOf(key, keyMemoOf(request));
+      return projectId === undefined ? undefined : this.selection.budgetRefusal(projectId);
+    });
+  }
 
   // The same classes as in @ApiBody: the schema each is documented from is the one compiled here.
   private readonly selectBody = new SchemaPipe<SelectInstanceDto>(schemaOf(SelectInstanceDto));

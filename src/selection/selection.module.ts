@@ -1,3 +1,4 @@
+import { TenancyModule } from '../tenancy/tenancy.module';
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { MinuteMetricsModule } from '../minute-metrics/minute-metrics.module';
@@ -11,7 +12,7 @@ import { BUILTIN_STRATEGIES } from './strategies/builtin-strategies';
 
 /** The hot path: select-instance (tiers, fallback, affinity, strategies) and its controller, which also takes reports. */
 @Module({
-  imports: [DiscoveryModule, RegistryModule, ProtectionModule, ReportingModule, MinuteMetricsModule],
+  imports: [DiscoveryModule, RegistryModule, ProtectionModule, ReportingModule, MinuteMetricsModule, TenancyModule],
   controllers: [GatewayController],
   providers: [...BUILTIN_STRATEGIES, StrategyRegistry, SelectionService],
   exports: [StrategyRegistry, SelectionService],

@@ -169,8 +169,14 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
    * 5000 instances with `explain`) waits until the budget refills: 429 with `Retry-After`. O(1).
    */
   private assertBudget(projectId: string, now: number): void {
+    const refusal = this.budgetRefusal(projectId, now);
+    if (refusal !== undefined) throw refusal;
+  }
+
+  /** SELECTION_BUDGET_EXHAUSTED while the project's budget of candidates judged is spent, else undefined. */
+  budgetRefusal(projectId: string, now = this.clock.now()): GatewayError | undefined {
     const waitMs = this.budget.waitMs(projectId, now);
-    if (waitMs > 0) throw selectionBudgetExhausted(this.limits.selectCandidatesPerSecond, waitMs);
+    return waitMs > 0 ? selectionBudgetExhausted(this.limits.selectCandidatesPerSecond, waitMs) : undefined;
   }
 
   /** A HALF_OPEN member waiting for a probe call, if any: recovery is probed, not left to chance. */

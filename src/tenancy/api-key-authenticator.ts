@@ -77,16 +77,7 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
 
   /** The principal of a key, or a GatewayError with the documented code. */
   async authenticate(secret: string, memo?: KeyHashMemo): Promise<ProjectPrincipal> {
-    let hash: string;
-    if (memo !== undefined && memo.secret === secret && memo.hash !== undefined) {
-      hash = memo.hash;
-    } else {
-      hash = hashApiKey(secret);
-      if (memo !== undefined) {
-        memo.secret = secret;
-        memo.hash = hash;
-      }
-    }
+    const hash = this.hashOf(secret, memo);
     const now = this.clock.now();
     const state = this.known.get(hash) ?? (await this.load(hash, now));
     const principal = this.decide(state, now);
@@ -99,14 +90,25 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
    * for refusals decided before a request's body is read. Undefined for an unknown, uncached or
    * refused key (the request then goes the normal way, through {@link authenticate}).
    */
-  cachedProjectOf(secret: string): string | undefined {
-    const state = this.known.get(hashApiKey(secret));
+  cachedProjectOf(secret: string, memo?: KeyHashMemo): string | undefined {
+    const state = this.known.get(this.hashOf(secret, memo));
     if (state === undefined) return undefined;
     try {
       return this.decide(state, this.clock.now()).projectId;
     } catch {
       return undefined;
     }
+  }
+
+  /** The key's hash, from the connection's memo when it holds this key (then no hashing at all). */
+  private hashOf(secret: string, memo: KeyHashMemo | undefined): string {
+    if (memo !== undefined && memo.secret === secret && memo.hash !== undefined) return memo.hash;
+    const hash = hashApiKey(secret);
+    if (memo !== undefined) {
+      memo.secret = secret;
+      memo.hash = hash;
+    }
+    return hash;
   }
 
   /** Why a key would be refused (the error code), or undefined when it authenticates. */

@@ -1,3 +1,4 @@
+import { SelectionService } from '../../src/selection/selection.service';
 import { createProject, type TestProject } from '../utils/fixtures';
 import { type InstanceBody, modelInstance, registerInstances, selectInstance } from '../utils/hot-path';
 import { createTestApp, type TestApp } from '../utils/test-app';
@@ -36,7 +37,11 @@ describe('abuse: a budget of candidates judged per project and second', () => {
   it('serves a second of the budget at once, then answers 429 with when to retry, for that project only', async () => {
     // 1000 − 4 × 300 = −200: the fourth select may still start (the level was not below zero).
     for (let i = 0; i < 4; i++) await select(wide).expect(200);
+    const handled = jest.spyOn(gateway.app.get(SelectionService), 'select');
     const refused = await select(wide).expect(429);
+    // Refused before the body was read: the handler never ran.
+    expect(handled).not.toHaveBeenCalled();
+    handled.mockRestore();
     expect(refused.body).toMatchObject({
       code: 429,
       error: 'SELECTION_BUDGET_EXHAUSTED',
