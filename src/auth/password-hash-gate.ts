@@ -58,7 +58,7 @@ export class PasswordHashGate {
   async run<T>(task: () => Promise<T>): Promise<T> {
     const now = this.now();
     const waitMs = this.rate.waitMs('', now, 1);
-    if (waitMs > 0) throw throttled(waitMs);
+    if (waitMs > 0) throw throttled(waitMs, RATE_SPENT);
     this.rate.charge('', 1, now);
     await this.acquire();
     try {
@@ -74,7 +74,7 @@ export class PasswordHashGate {
    */
   refusal(): GatewayError | undefined {
     const waitMs = this.rate.waitMs('', this.now(), 1);
-    return waitMs > 0 ? throttled(waitMs) : undefined;
+    return waitMs > 0 ? throttled(waitMs, RATE_SPENT) : undefined;
   }
 
   /** Hashes running now. */
@@ -92,7 +92,9 @@ export class PasswordHashGate {
       this.running += 1;
       return Promise.resolve();
     }
-    if (this.waiting.length >= this.queueLength) return Promise.reject(throttled(RETRY_AFTER_SECONDS * 1000));
+    if (this.waiting.length >= this.queueLength) {
+      return Promise.reject(throttled(RETRY_AFTER_SECONDS * 1000, 'Too many logins at once; try again in a moment'));
+    }
     // The slot is handed over by release(): `running` stays counted for the next task.
     return new Promise((resolve) => this.waiting.push(resolve));
   }
@@ -104,8 +106,10 @@ export class PasswordHashGate {
   }
 }
 
-function throttled(retryAfterMs: number): GatewayError {
-  return new GatewayError('LOGIN_THROTTLED', 'Too many logins at once; try again in a moment', {
+const RATE_SPENT = "This second's password checks on this node are spent; try again in a moment";
+
+function throttled(retryAfterMs: number, message: string): GatewayError {
+  return new GatewayError('LOGIN_THROTTLED', message, {
     details: { retryAfterMs },
     headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
   });
