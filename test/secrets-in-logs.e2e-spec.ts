@@ -38,7 +38,7 @@ describe('secrets never reach the logs', () => {
     }
   });
 
-  it("logs a failed statement without its values, whichever code logs it (the logger's err serializer)", async () => {
+  it("logs a failed statement without its values, whichever code logs it (the logger's err serializer)", () => {
     const driverError = Object.assign(new Error("Duplicate entry 'tenant-secret-42' for key 'uq'"), {
       code: 'ER_DUP_ENTRY',
       sql: "INSERT INTO t VALUES ('tenant-secret-42')",

@@ -47,8 +47,8 @@ export interface ClusterBacking {
   dispose(): Promise<void>;
 }
 
-/** The server part of a mysql:// URL (user, password, host, port), for admin statements. */
-async function mysqlAdmin(serverUrl: string, sql: string): Promise<void> {
+/** Runs one admin statement (CREATE/DROP DATABASE) on the server of a mysql:// URL (user, password, host, port). */
+export async function mysqlAdmin(serverUrl: string, sql: string): Promise<void> {
   const url = new URL(serverUrl);
   const connection = await createConnection({
     host: url.hostname,

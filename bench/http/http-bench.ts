@@ -48,7 +48,7 @@ import {
 } from './report';
 import { type LoadOptions, type ScenarioRow, mixRequests, reportRequests, selectRequests } from './scenarios';
 import { sampleSelect, seed } from './seed';
-import { Session, childEnv, startBareBaseline } from './session';
+import { Session, gatewayEnv, startBareBaseline } from './session';
 
 const ROOT = resolve(__dirname, '..', '..');
 const ADMIN = { adminUsername: 'admin', adminPassword: 'bench-admin-password' };
@@ -148,15 +148,7 @@ async function singleNode(options: Options, session: Session, tmp: string, dist:
   const gateway = await session.start('gateway', {
     name: 'gateway',
     args: [...profile, dist],
-    env: childEnv({
-      PORT: '0',
-      HOST: '127.0.0.1',
-      GATEWAY_SQLITE_PATH: join(tmp, 'gateway.sqlite'),
-      LOG_LEVEL: 'warn',
-      LOG_PRETTY: 'false',
-      GATEWAY_ADMIN_USERNAME: ADMIN.adminUsername,
-      GATEWAY_ADMIN_PASSWORD: ADMIN.adminPassword,
-    }),
+    env: gatewayEnv(ADMIN, { GATEWAY_SQLITE_PATH: join(tmp, 'gateway.sqlite') }),
     readyPath: '/api/health/ready',
   });
   log(`gateway pid ${gateway.pid} at ${gateway.url} (address from ${gateway.foundBy}); seeding`);

@@ -29,6 +29,20 @@ export interface SeedOptions {
   readonly instancesPerIdentifier: number;
   readonly adminUsername: string;
   readonly adminPassword: string;
+  /** Projects are named `<projectPrefix>-<n>` (default `http-bench`). */
+  readonly projectPrefix?: string;
+}
+
+/** An admin's credentials, as the gateway was started with. */
+export interface AdminCredentials {
+  readonly adminUsername: string;
+  readonly adminPassword: string;
+}
+
+/** A project created by {@link createProject}, with its one API key. */
+export interface CreatedProject {
+  readonly projectId: string;
+  readonly key: string;
 }
 
 interface Envelope<T> {
@@ -53,17 +67,51 @@ export async function call<T>(
   return { data: (JSON.parse(text) as Envelope<T>).data, text };
 }
 
-export async function seed(base: string, options: SeedOptions): Promise<Fixture> {
+/** Logs the admin in; the headers that carry its token. Admin logins are throttled: log in once per run. */
+export async function adminLogin(base: string, admin: AdminCredentials): Promise<Record<string, string>> {
   const login = await call<{ accessToken: string }>(base, '/api/admin/auth/login', {
-    username: options.adminUsername,
-    password: options.adminPassword,
+    username: admin.adminUsername,
+    password: admin.adminPassword,
   });
-  const admin = { authorization: `Bearer ${login.data.accessToken}` };
+  return { authorization: `Bearer ${login.data.accessToken}` };
+}
+
+/** Creates a project named `name` and issues it one API key (full scopes). */
+export async function createProject(
+  base: string,
+  adminHeaders: Record<string, string>,
+  name: string,
+): Promise<CreatedProject> {
+  const project = await call<{ id: string }>(base, '/api/admin/projects', { name }, adminHeaders);
+  const key = await call<{ apiKeyValue: string }>(
+    base,
+    `/api/admin/projects/${project.data.id}/apikeys`,
+    {},
+    adminHeaders,
+  );
+  return { projectId: project.data.id, key: key.data.apiKeyValue };
+}
+
+/** Registers `wanted` with `POST /api/instances/batch`; throws unless every one of them was created. */
+export async function registerBatch(base: string, key: string, wanted: readonly object[]): Promise<SeededInstance[]> {
+  const created = await call<{ id: string | number; businessId: string; apiIdentifier: string }[]>(
+    base,
+    '/api/instances/batch',
+    { instances: wanted },
+    { 'api-key': key },
+  );
+  if (created.data.length !== wanted.length) {
+    throw new Error(`registered ${created.data.length} instances, expected ${wanted.length}`);
+  }
+  return created.data.map((i) => ({ id: String(i.id), businessId: i.businessId, apiIdentifier: i.apiIdentifier }));
+}
+
+export async function seed(base: string, options: SeedOptions): Promise<Fixture> {
+  const admin = await adminLogin(base, options);
   const identifiers = Array.from({ length: options.identifiers }, (_, k) => `model-${k}`);
   const tenants: Tenant[] = [];
   for (let p = 0; p < options.projects; p++) {
-    const project = await call<{ id: string }>(base, '/api/admin/projects', { name: `http-bench-${p}` }, admin);
-    const key = await call<{ apiKeyValue: string }>(base, `/api/admin/projects/${project.data.id}/apikeys`, {}, admin);
+    const project = await createProject(base, admin, `${options.projectPrefix ?? 'http-bench'}-${p}`);
     const wanted = identifiers.flatMap((apiIdentifier, k) =>
       Array.from({ length: options.instancesPerIdentifier }, (_, i) => ({
         apiIdentifier,
@@ -72,24 +120,10 @@ export async function seed(base: string, options: SeedOptions): Promise<Fixture>
         routingParams: { weight: 1 },
       })),
     );
-    const created = await call<{ id: string | number; businessId: string; apiIdentifier: string }[]>(
-      base,
-      '/api/instances/batch',
-      { instances: wanted },
-      { 'api-key': key.data.apiKeyValue },
-    );
-    if (created.data.length !== wanted.length) {
-      throw new Error(`project ${p}: registered ${created.data.length} instances, expected ${wanted.length}`);
-    }
-    tenants.push({
-      projectId: project.data.id,
-      key: key.data.apiKeyValue,
-      instances: created.data.map((i) => ({
-        id: String(i.id),
-        businessId: i.businessId,
-        apiIdentifier: i.apiIdentifier,
-      })),
+    const instances = await registerBatch(base, project.key, wanted).catch((error: unknown) => {
+      throw new Error(`project ${p}: ${error instanceof Error ? error.message : String(error)}`);
     });
+    tenants.push({ ...project, instances });
   }
   return { tenants, identifiers };
 }

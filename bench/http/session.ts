@@ -14,6 +14,26 @@ export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
+/**
+ * The environment of a gateway child as the benches run it: a free port on loopback, warn-level
+ * JSON logs (the info lines would cost the hot path), the given first admin, and `extra` on top
+ * (the database, limits, tokens).
+ */
+export function gatewayEnv(
+  admin: { readonly adminUsername: string; readonly adminPassword: string },
+  extra: Record<string, string>,
+): NodeJS.ProcessEnv {
+  return childEnv({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    LOG_PRETTY: 'false',
+    GATEWAY_ADMIN_USERNAME: admin.adminUsername,
+    GATEWAY_ADMIN_PASSWORD: admin.adminPassword,
+    ...extra,
+  });
+}
+
 const cpuUsageMs = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1000;
 
 /** The children of one run, and whether SIGINT asked it to stop (no new step starts then). */

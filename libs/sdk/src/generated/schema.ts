@@ -259,7 +259,9 @@ export interface paths {
         /**
          * Exchanges admin credentials for a JWT. The username ignores case, surrounding spaces and
          *     full-width forms. 5 failures per username and IP, or 20 per IP whatever the usernames, per 15
-         *     minutes, then 429; 429 too while too many logins are being checked at once.
+         *     minutes, then 429; 429 too while too many logins are being checked at once. The attempt is
+         *     counted before its password is hashed (and given back on success), so simultaneous guesses
+         *     cannot exceed the counts.
          */
         post: operations["AdminAuth_login"];
         delete?: never;
@@ -279,7 +281,7 @@ export interface paths {
         /**
          * Changes the caller's own password (viewers too). Every token issued before stops working —
          *     this one included — so the answer carries a new token. A wrong current password counts as a
-         *     failed login.
+         *     failed login (reserved before the hash, as for the login).
          */
         put: operations["AdminAuth_changePassword"];
         post?: never;
@@ -318,7 +320,8 @@ export interface paths {
         put?: never;
         /**
          * Registers an instance; an existing one (same apiType and businessId) is returned unchanged.
-         *     A project at `GATEWAY_MAX_INSTANCES_PER_PROJECT`: 409 INSTANCE_LIMIT_REACHED.
+         *     A project at `GATEWAY_MAX_INSTANCES_PER_PROJECT`: 409 INSTANCE_LIMIT_REACHED. 32 registrations
+         *     of the project already waiting on this node: 429 REGISTRATION_BUSY with `Retry-After`.
          */
         post: operations["Instances_create"];
         delete?: never;
@@ -339,7 +342,8 @@ export interface paths {
         /**
          * Registers 1 to `GATEWAY_MAX_INSTANCES_PER_PROJECT` instances (default 5000) in one
          *     transaction; `data` holds the newly created ones. More new instances than the project has
-         *     room for: 409 INSTANCE_LIMIT_REACHED, nothing written.
+         *     room for: 409 INSTANCE_LIMIT_REACHED, nothing written. 4 batches of the project already
+         *     waiting on this node: 429 REGISTRATION_BUSY with `Retry-After`, before the body is validated.
          */
         post: operations["Instances_createBatch"];
         /** Deletes the listed instances (JSON body, up to `GATEWAY_MAX_INSTANCES_PER_PROJECT`); `data` is how many existed. */
@@ -873,7 +877,7 @@ export interface components {
              * @example NOT_FOUND
              * @enum {string}
              */
-            error: "VALIDATION_FAILED" | "INVALID_JSON" | "BODY_TOO_DEEP" | "INVALID_URL" | "BAD_REQUEST" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE" | "API_KEY_MISSING" | "INVALID_API_KEY" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_NOT_BOUND" | "PROJECT_INACTIVE" | "INSUFFICIENT_SCOPE" | "ADMIN_TOKEN_MISSING" | "INVALID_ADMIN_TOKEN" | "METRICS_TOKEN_MISSING" | "INVALID_METRICS_TOKEN" | "ADMIN_ROLE_REQUIRED" | "INVALID_CREDENTIALS" | "INVALID_CURRENT_PASSWORD" | "LOGIN_THROTTLED" | "PROJECT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "ADMIN_USER_NOT_FOUND" | "ADMIN_USERNAME_TAKEN" | "LAST_ADMIN" | "INSTANCE_NOT_FOUND" | "INSTANCE_LIMIT_REACHED" | "INSTANCE_CONFLICT" | "NO_AVAILABLE_INSTANCE" | "NO_HEALTHY_INSTANCE" | "FALLBACK_EXHAUSTED" | "AFFINITY_UNAVAILABLE" | "UNKNOWN_STRATEGY" | "QUOTA_EXHAUSTED" | "LEASE_LIMIT_REACHED" | "NOT_FOUND" | "CONFLICT" | "THROTTLED" | "NOT_READY" | "INTERNAL_ERROR";
+            error: "VALIDATION_FAILED" | "INVALID_JSON" | "BODY_TOO_DEEP" | "INVALID_URL" | "BAD_REQUEST" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE" | "API_KEY_MISSING" | "INVALID_API_KEY" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_NOT_BOUND" | "PROJECT_INACTIVE" | "INSUFFICIENT_SCOPE" | "ADMIN_TOKEN_MISSING" | "INVALID_ADMIN_TOKEN" | "METRICS_TOKEN_MISSING" | "INVALID_METRICS_TOKEN" | "ADMIN_ROLE_REQUIRED" | "INVALID_CREDENTIALS" | "INVALID_CURRENT_PASSWORD" | "LOGIN_THROTTLED" | "PROJECT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "ADMIN_USER_NOT_FOUND" | "ADMIN_USERNAME_TAKEN" | "LAST_ADMIN" | "INSTANCE_NOT_FOUND" | "INSTANCE_LIMIT_REACHED" | "INSTANCE_CONFLICT" | "REGISTRATION_BUSY" | "REGISTRY_BUDGET_EXHAUSTED" | "NO_AVAILABLE_INSTANCE" | "NO_HEALTHY_INSTANCE" | "FALLBACK_EXHAUSTED" | "AFFINITY_UNAVAILABLE" | "UNKNOWN_STRATEGY" | "QUOTA_EXHAUSTED" | "LEASE_LIMIT_REACHED" | "SELECTION_BUDGET_EXHAUSTED" | "NOT_FOUND" | "CONFLICT" | "THROTTLED" | "NOT_READY" | "INTERNAL_ERROR";
             /** @description Field errors (an array) or a structured hint such as `{ "retryAfterMs": 1200 }` */
             details?: components["schemas"]["FieldErrorDto"][] | {
                 [key: string]: unknown;
@@ -3251,7 +3255,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
+            /**
+             * @description Error envelope; `error` is one of: REGISTRATION_BUSY, REGISTRY_BUDGET_EXHAUSTED
+             *
+             *     Error envelope; `error` is one of: THROTTLED
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3322,7 +3330,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
+            /**
+             * @description Error envelope; `error` is one of: REGISTRATION_BUSY, REGISTRY_BUDGET_EXHAUSTED
+             *
+             *     Error envelope; `error` is one of: THROTTLED
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3384,7 +3396,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
+            /**
+             * @description Error envelope; `error` is one of: REGISTRY_BUDGET_EXHAUSTED
+             *
+             *     Error envelope; `error` is one of: THROTTLED
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3527,7 +3543,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
+            /**
+             * @description Error envelope; `error` is one of: REGISTRY_BUDGET_EXHAUSTED
+             *
+             *     Error envelope; `error` is one of: THROTTLED
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3588,7 +3608,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
+            /**
+             * @description Error envelope; `error` is one of: REGISTRY_BUDGET_EXHAUSTED
+             *
+             *     Error envelope; `error` is one of: THROTTLED
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -3929,6 +3953,15 @@ export interface operations {
             };
             /** @description Error envelope; `error` is one of: INSTANCE_LIMIT_REACHED, INSTANCE_CONFLICT */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: REGISTRATION_BUSY */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
