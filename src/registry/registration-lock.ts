@@ -1,94 +1,29 @@
-import { Logger } from '@nestjs/common';
-import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { PROJECT_LOCK_TIMEOUT_SECONDS, inProjectLock, projectLockName } from '../database/project-lock';
 import { registrationBusy } from './registration';
 
-/**
- * Seconds a registration waits for another node's registration of the same project before it
- * answers 429 REGISTRATION_BUSY. Each node takes the lock for one registration of the project at
- * a time (a 5000-instance batch took 0.4–2.3 s end to end on a loaded local MariaDB), so 10 s
- * covers several nodes' turns.
- */
-export const REGISTRATION_LOCK_TIMEOUT_SECONDS = 10;
+/** Seconds a registration waits for the project's lock before it answers 429 REGISTRATION_BUSY. */
+export const REGISTRATION_LOCK_TIMEOUT_SECONDS = PROJECT_LOCK_TIMEOUT_SECONDS;
 
-const logger = new Logger('Registry');
+/** The name of a project's registration lock: the project's write lock. */
+export const registrationLockName = projectLockName;
 
 /**
- * The name of a project's registration lock. MySQL's named locks are server-wide, across
- * databases: two gateways sharing a server could only share a name for the same project id, a
- * random 32-character id — at worst their registrations of it would take turns.
- */
-export function registrationLockName(projectId: string): string {
-  return `gw:reg:${projectId}`;
-}
-
-/**
- * MySQL/MariaDB: runs `work` in one transaction while holding the project's registration lock, so
- * that registrations of one project, on every node, count its instances and insert one after the
- * other: the per-project cap holds cluster-wide.
- *
- * The lock is a named lock (`GET_LOCK`), not the project's row: a row lock taken `FOR UPDATE` for
- * the whole registration made every insert into a table with a foreign key to `projects` (minute
- * metrics, breaker events — one flush holds every tenant's rows) wait for it, since a foreign-key
- * check takes a shared lock on the parent row. Nothing references a named lock. It belongs to the
- * connection, so the lock, the transaction and its release all run on one query runner; the lock
- * is released once the transaction has ended, whatever its outcome. If the release itself fails,
- * the connection is destroyed rather than returned to the pool — the server frees a closed
- * connection's locks — and the registration's outcome stands.
+ * MySQL/MariaDB: runs `work` in one transaction while holding the project's write lock
+ * ({@link inProjectLock}), so that registrations of one project, on every node, count its
+ * instances and insert one after the other: the per-project cap holds cluster-wide.
  *
  * @throws GatewayError 429 REGISTRATION_BUSY when the lock is not free within `timeoutSeconds`
  */
-export async function inRegistrationLock<T>(
+export function inRegistrationLock<T>(
   dataSource: DataSource,
   projectId: string,
   work: (manager: EntityManager) => Promise<T>,
   timeoutSeconds = REGISTRATION_LOCK_TIMEOUT_SECONDS,
 ): Promise<T> {
-  const runner = dataSource.createQueryRunner();
-  const name = registrationLockName(projectId);
-  try {
-    await runner.connect();
-    const [row] = (await runner.query('SELECT GET_LOCK(?, ?) AS got', [name, timeoutSeconds])) as { got: unknown }[];
-    // 0: timed out; NULL: an error such as the wait being killed. Either way the lock is not held.
-    if (Number(row?.got) !== 1) {
-      throw registrationBusy(
-        `Registrations of this project on other nodes kept it busy for ${timeoutSeconds} s; retry`,
-        { waitedMs: timeoutSeconds * 1000 },
-      );
-    }
-    try {
-      return await inTransaction(runner, work);
-    } finally {
-      await release(runner, name);
-    }
-  } finally {
-    await runner.release();
-  }
-}
-
-async function inTransaction<T>(runner: QueryRunner, work: (manager: EntityManager) => Promise<T>): Promise<T> {
-  await runner.startTransaction();
-  try {
-    const result = await work(runner.manager);
-    await runner.commitTransaction();
-    return result;
-  } catch (error) {
-    // A rollback that fails too (a lost connection) must not hide why the work failed.
-    await runner.rollbackTransaction().catch(() => undefined);
-    throw error;
-  }
-}
-
-async function release(runner: QueryRunner, name: string): Promise<void> {
-  try {
-    await runner.query('DO RELEASE_LOCK(?)', [name]);
-  } catch (error) {
-    logger.warn(`Could not release the registration lock ${name} (${codeOf(error)}); closing its connection`);
-    (runner as unknown as { databaseConnection?: { destroy?: () => void } }).databaseConnection?.destroy?.();
-  }
-}
-
-/** The driver's error code, never its message: messages may quote the statement's values. */
-function codeOf(error: unknown): string {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : 'no error code';
+  return inProjectLock(dataSource, projectId, work, timeoutSeconds, () =>
+    registrationBusy(`Registrations of this project on other nodes kept it busy for ${timeoutSeconds} s; retry`, {
+      waitedMs: timeoutSeconds * 1000,
+    }),
+  );
 }

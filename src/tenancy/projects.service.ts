@@ -6,6 +6,7 @@ import { newId } from '../common/ids';
 import { type Page, skipOf } from '../common/pagination';
 import { validationError } from '../common/validation';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { PROJECT_LOCK_TIMEOUT_SECONDS, inProjectLock } from '../database/project-lock';
 import { EventBus, InjectEventBus } from '../state/event-bus';
 import { hashApiKey } from './api-key-secrets';
 import type { CreateProjectDto, CreateProjectWithKeyDto, ProjectQueryDto, UpdateProjectDto } from './dto/project.dto';
@@ -115,13 +116,13 @@ export class ProjectsService {
     const project = await this.get(id);
     if (dto.name !== undefined) project.name = dto.name;
     if (dto.description !== undefined) project.description = dto.description;
-    return this.projects.save(project);
+    return this.saveProject(project);
   }
 
   async setStatus(id: string, status: ProjectStatus): Promise<ProjectEntity> {
     const project = await this.get(id);
     project.status = status;
-    const saved = await this.projects.save(project);
+    const saved = await this.saveProject(project);
     this.events.publish({ type: 'project.changed', projectId: id });
     return saved;
   }
@@ -130,9 +131,34 @@ export class ProjectsService {
     this.assertWithinLimits(patch, '');
     const project = await this.get(id);
     project.settings = mergeSettings(project.settings, patch);
-    const saved = await this.projects.save(project);
+    const saved = await this.saveProject(project);
     this.events.publish({ type: 'project.changed', projectId: id });
     return saved;
+  }
+
+  /**
+   * Saves a changed project. On MySQL under the project's write lock: a registration's foreign-key
+   * checks hold a shared lock on the project row until it commits, and an UPDATE waiting for them
+   * would make every later insert referencing the row — the minute-metrics flush, which holds every
+   * tenant's rows — queue behind it. Waiting for the named lock holds nothing.
+   */
+  private saveProject(project: ProjectEntity): Promise<ProjectEntity> {
+    if (this.dataSource.options.type !== 'mysql') return this.projects.save(project);
+    return inProjectLock(
+      this.dataSource,
+      project.id,
+      (manager) => manager.save(ProjectEntity, project),
+      PROJECT_LOCK_TIMEOUT_SECONDS,
+      () =>
+        new GatewayError(
+          'REGISTRATION_BUSY',
+          `Registrations of this project kept it busy for ${PROJECT_LOCK_TIMEOUT_SECONDS} s; retry`,
+          {
+            details: { retryAfterMs: 1000 },
+            headers: { 'Retry-After': '1' },
+          },
+        ),
+    );
   }
 
   /** Settings beyond the configured limits (e.g. `GATEWAY_MAX_LEASE_TTL_MS`): 400 naming the field. */

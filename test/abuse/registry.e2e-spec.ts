@@ -367,6 +367,76 @@ describeEachDatabase('abuse: registry (issue #15)', (database) => {
       return Number((rows as { n: number | string }[])[0].n);
     };
 
+    /** Updates of the `projects` table running on this database (waiting for a row lock). */
+    const rowUpdatesWaiting = async (probe: Connection): Promise<number> => {
+      const [rows] = await probe.query(
+        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'UPDATE `projects`%'",
+      );
+      return Number((rows as { n: number | string }[])[0].n);
+    };
+
+    (database.name === 'mysql' ? it : it.skip)(
+      "a settings update during the project's batch waits for the project's lock, not on its row: every tenant's flush goes on",
+      async () => {
+        const parked = await createProject(gateway, 'Parked with settings');
+        const bystander = await createProject(gateway, 'Bystander of settings');
+        const mine = (await registerInstances(gateway, parked, [modelInstance('settings-seed')]))['settings-seed'];
+        const theirs = (await registerInstances(gateway, bystander, [modelInstance('settings-bystander')]))[
+          'settings-bystander'
+        ];
+        const holder = await connect();
+        const probe = await connect();
+        let batch: ReturnType<typeof started<Response>> | undefined;
+        let update: ReturnType<typeof started<Response>> | undefined;
+        try {
+          await holder.query('START TRANSACTION');
+          await holder.query(
+            "SELECT id FROM api_instances WHERE project_id = ? AND api_type = 'MODEL' AND business_id = ? FOR UPDATE",
+            [parked.id, 'parked-100500'],
+          );
+          const instances = Array.from({ length: 1000 }, (_, i) => agentxModel(i, 'parked'));
+          batch = started<Response>(send(parked, 'post', '/api/instances/batch', { instances }));
+          await eventually(async () => expect(await insertsWaiting(probe)).toBe(1), {
+            timeoutMs: 20_000,
+            what: 'the batch waits inside its transaction',
+          });
+          update = started<Response>(
+            gateway
+              .http()
+              .patch('/api/projects/current/settings')
+              .set('api-key', parked.apiKey)
+              .send({ defaultStrategy: 'round-robin' }),
+          );
+          // Waiting, for the project's lock or (without one) on the project's row.
+          await eventually(async () => expect((await lockWaiters(probe)) + (await rowUpdatesWaiting(probe))).toBe(1), {
+            timeoutMs: 5000,
+            what: 'the settings update waits',
+          });
+          // The gateway's own flush: one transaction with both tenants' rows, the parked project's included.
+          const report = { success: true, latencyMs: 5, callTimestamp: gateway.clock.now() };
+          await postReport(gateway, parked, { ...report, instanceId: mine, businessId: 'settings-seed' }).expect(200);
+          await postReport(gateway, bystander, {
+            ...report,
+            instanceId: theirs,
+            businessId: 'settings-bystander',
+          }).expect(200);
+          const flushing = started(gateway.app.get(MinuteAggregator).flush(true));
+          await eventually(() => expect(flushing.answered()).toBe(true), {
+            timeoutMs: 3000,
+            what: "the minute flush of both tenants' rows, while the update waits for the batch",
+          });
+          expect(await flushing.answer).toBe(2);
+          expect([batch.answered(), update.answered()]).toEqual([false, false]);
+        } finally {
+          await holder.query('ROLLBACK');
+          await Promise.all([holder.end(), probe.end()]);
+        }
+        expect((await batch.answer).status).toBe(200);
+        expect((await update.answer).status).toBe(200);
+      },
+      60_000,
+    );
+
     (database.name === 'mysql' ? it : it.skip)(
       'two nodes registering for one project at once never take it past its cap, and leave no lock behind',
       async () => {
