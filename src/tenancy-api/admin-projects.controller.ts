@@ -53,7 +53,7 @@ export class AdminProjectsController {
 
   @Put(':id')
   @ApiEnvelope(ProjectDto)
-  @ApiErrors('VALIDATION_FAILED', 'PROJECT_NOT_FOUND')
+  @ApiErrors('VALIDATION_FAILED', 'PROJECT_NOT_FOUND', 'REGISTRATION_BUSY')
   async update(@IdParam() id: string, @Body() body: UpdateProjectDto): Promise<ProjectDto> {
     return toProjectDto(await this.projects.update(id, body));
   }
@@ -61,7 +61,7 @@ export class AdminProjectsController {
   /** INACTIVE refuses every key of the project on its next request. */
   @Put(':id/status')
   @ApiEnvelope(ProjectDto)
-  @ApiErrors('VALIDATION_FAILED', 'PROJECT_NOT_FOUND')
+  @ApiErrors('VALIDATION_FAILED', 'PROJECT_NOT_FOUND', 'REGISTRATION_BUSY')
   async setStatus(@IdParam() id: string, @Body() body: ProjectStatusDto): Promise<ProjectDto> {
     return toProjectDto(await this.projects.setStatus(id, body.status));
   }

@@ -39,7 +39,7 @@ export class ProjectsController {
   @Authenticated({ scopes: ['registry:write'] })
   @Patch('current/settings')
   @ApiEnvelope(ProjectDto)
-  @ApiErrors('VALIDATION_FAILED')
+  @ApiErrors('VALIDATION_FAILED', 'REGISTRATION_BUSY')
   async updateSettings(
     @CurrentProject() project: ProjectPrincipal,
     @Body() body: ProjectSettings,

@@ -1831,7 +1831,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
+            /**
+             * @description Error envelope; `error` is one of: REGISTRATION_BUSY
+             *
+             *     Error envelope; `error` is one of: THROTTLED
+             */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2063,6 +2067,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description Error envelope; `error` is one of: REGISTRATION_BUSY */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     AdminProjects_delete: {
@@ -2169,6 +2182,15 @@ export interface operations {
             };
             /** @description Error envelope; `error` is one of: PROJECT_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: REGISTRATION_BUSY */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
