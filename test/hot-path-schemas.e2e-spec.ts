@@ -19,17 +19,19 @@ function report() {
 
 /**
  * The served OpenAPI component in the validator's dialect: references resolved, OpenAPI 3.0's
- * `nullable` written as a `[type, 'null']` union (and `null` in the enum), descriptions dropped.
+ * `nullable` written as a `[type, 'null']` union (and `null` in the enum), OpenAPI 3.0's single
+ * `example` as JSON Schema's `examples: [example]` (both annotations), descriptions dropped.
  * Every other keyword is kept, so a keyword the document claims and ajv does not see fails.
  */
 function asValidated(schema: Schema, components: Record<string, Schema>): Schema {
   if (schema.$ref) return asValidated(components[String(schema.$ref).split('/').pop()!], components);
-  const { nullable, description: _description, allOf, ...rest } = schema;
+  const { nullable, description: _description, allOf, example, ...rest } = schema;
   // `{ nullable, type: object, allOf: [$ref] }` is how a nullable reference is written; nothing else may ride along.
   if (allOf && (allOf.length !== 1 || Object.keys(rest).some((keyword) => keyword !== 'type'))) {
     throw new Error(`unexpected allOf: ${JSON.stringify(schema)}`);
   }
   let out: Schema = allOf ? asValidated(allOf[0], components) : { ...rest };
+  if (example !== undefined) out.examples = [example];
   if (out.properties) out.properties = mapValues(out.properties, (property) => asValidated(property, components));
   if (out.items) out.items = asValidated(out.items, components);
   if (out.required) out.required = [...out.required].sort();

@@ -31,7 +31,15 @@ const SHARED_KEYWORDS = [
 ] as const;
 
 /** Keywords handled below; any other fails at start-up rather than going undocumented. */
-const KNOWN_KEYWORDS = new Set<string>([...SHARED_KEYWORDS, 'type', 'enum', 'items', 'properties', 'required']);
+const KNOWN_KEYWORDS = new Set<string>([
+  ...SHARED_KEYWORDS,
+  'type',
+  'enum',
+  'items',
+  'properties',
+  'required',
+  'examples',
+]);
 
 /** Looks up the DTO class whose schema this object is, to reference its OpenAPI component. */
 export type ClassOfSchema = (schema: JsonSchema) => (new () => unknown) | undefined;
@@ -78,6 +86,9 @@ function openApiKeywords(name: string, schema: JsonSchema): Record<string, unkno
   const out: Record<string, unknown> = {};
   for (const keyword of SHARED_KEYWORDS) if (schema[keyword] !== undefined) out[keyword] = schema[keyword];
   if (Array.isArray(schema.enum)) out.enum = schema.enum.filter((value) => value !== null);
+  // JSON Schema's `examples` (an annotation ajv ignores) is OpenAPI 3.0's single `example`: the
+  // value Swagger UI puts in "Try it out" instead of one generated from the pattern.
+  if (Array.isArray(schema.examples) && schema.examples.length > 0) out.example = schema.examples[0];
   return out;
 }
 

@@ -1,11 +1,32 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { declarePublicOperations, dropQueryParametersShadowedByPath } from './openapi-hygiene';
 import { applyConfiguredBounds } from './openapi-limits';
 import { GATEWAY_VERSION, SERVICE_NAME } from './version';
 
 export const SWAGGER_UI_PATH = 'api/docs';
 export const OPENAPI_JSON_PATH = 'api/docs-json';
+
+/**
+ * The document's tags, in the order Swagger UI and generated clients list them: the call an
+ * application makes first (`gateway`: select and report), then registration, then the rest.
+ * Swagger UI shows a tag missing here after these.
+ */
+const TAG_ORDER = [
+  'gateway',
+  'instances',
+  'projects',
+  'monitoring',
+  'health',
+  'admin: auth',
+  'admin: projects',
+  'admin: api keys',
+  'admin: users',
+  'admin: instances',
+  'admin: monitoring',
+  'admin: breaker events',
+] as const;
 
 /** The OpenAPI document of the running app. Deterministic, so `openapi.json` can be diffed in CI. */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -19,12 +40,16 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setVersion(GATEWAY_VERSION)
     .addApiKey({ type: 'apiKey', in: 'header', name: 'api-key' }, 'api-key')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'admin-jwt')
-    .build();
-  const document = SwaggerModule.createDocument(app, config, {
+    // Relative: Swagger UI (served by this gateway) and generators resolve it against the origin.
+    .addServer('/', 'this gateway (the origin serving this document)');
+  for (const tag of TAG_ORDER) config.addTag(tag);
+  const document = SwaggerModule.createDocument(app, config.build(), {
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
   // Limits an operator configures are documented as this gateway enforces them.
   applyConfiguredBounds(document, app.get<AppConfig>(APP_CONFIG, { strict: false }));
+  dropQueryParametersShadowedByPath(document);
+  declarePublicOperations(document);
   return document;
 }
 

@@ -115,6 +115,7 @@ export class AdminInstancesController {
     'INSTANCE_LIMIT_REACHED',
     'INSTANCE_CONFLICT',
     'REGISTRATION_BUSY',
+    'REGISTRY_BUDGET_EXHAUSTED',
   )
   async create(@Body() body: AdminCreateInstanceDto): Promise<InstanceDto> {
     const { projectId, ...instance } = body;
@@ -124,7 +125,7 @@ export class AdminInstancesController {
 
   @Put(':id')
   @ApiEnvelope(InstanceDto)
-  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND', 'REGISTRY_BUDGET_EXHAUSTED')
   async update(@IdParam() id: string, @Body() body: UpdateInstanceDto): Promise<InstanceDto> {
     const record = await this.find(id);
     return toInstanceDto(await this.instances.update(record.projectId, record.apiType, record.businessId, body));
@@ -132,7 +133,7 @@ export class AdminInstancesController {
 
   @Delete(':id')
   @ApiEnvelope(Number)
-  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND', 'REGISTRY_BUDGET_EXHAUSTED')
   async delete(@IdParam() id: string): Promise<number> {
     const record = await this.find(id);
     return this.instances.delete(record.projectId, record);

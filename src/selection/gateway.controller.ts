@@ -11,7 +11,7 @@ import { type SuccessEnvelope, success } from '../common/envelope';
 import { SchemaPipe, schemaOf } from '../common/schema-validation';
 import { ReportResultDto, ReportResultsDto } from '../reporting/dto/report-result.dto';
 import type { Principal } from '../tenancy/principal';
-import { SelectInstanceDto, SelectedInstanceDto } from './dto/select-instance.dto';
+import { SELECT_INSTANCE_EXAMPLE, SelectInstanceDto, SelectedInstanceDto } from './dto/select-instance.dto';
 import { ReportService } from '../reporting/report.service';
 import { SelectionService } from './selection.service';
 
@@ -68,7 +68,10 @@ export class GatewayController implements OnModuleInit {
     'UNKNOWN_STRATEGY',
     'QUOTA_EXHAUSTED',
   )
-  @ApiBody({ type: SelectInstanceDto })
+  @ApiBody({
+    type: SelectInstanceDto,
+    examples: { model: { summary: 'A chat model by identifier', value: SELECT_INSTANCE_EXAMPLE } },
+  })
   select(@Req() request: GatewayRequest): SuccessEnvelope<SelectedInstanceDto> {
     const project = projectOf(request);
     return success(this.selection.select(project, this.selectBody.transform(request.body)), this.clock.now());

@@ -25,8 +25,8 @@ export const selectInstanceSchema = {
   type: 'object',
   required: ['apiIdentifier', 'apiType'],
   properties: {
-    apiIdentifier: { type: 'string', minLength: 1, maxLength: 128 },
-    apiType: { type: 'string', enum: [...API_TYPES] },
+    apiIdentifier: { type: 'string', minLength: 1, maxLength: 128, examples: ['gpt-4o'] },
+    apiType: { type: 'string', enum: [...API_TYPES], examples: ['MODEL'] },
     userId: nullableString(128),
     affinityKey: nullableString(256),
     affinityType: nullableString(64),
@@ -36,12 +36,22 @@ export const selectInstanceSchema = {
       maxItems: MAX_FALLBACK_CHAIN,
       items: { type: 'string', minLength: 1, maxLength: 128 },
     },
-    strategy: nullableString(64, { pattern: '^[a-z0-9][a-z0-9-]{0,63}$' }),
+    strategy: nullableString(64, { pattern: '^[a-z0-9][a-z0-9-]{0,63}$', examples: ['smart'] }),
     excludeInstanceIds: { type: ['array', 'null'], maxItems: 100, items: { type: 'string', maxLength: 64 } },
     estimatedTokens: { type: ['integer', 'null'], minimum: 0, maximum: 100000000 },
     explain: { type: ['boolean', 'null'] },
   },
 } as const satisfies BodySchema<SelectInstanceDto>;
+
+/**
+ * A select body that succeeds when tried from Swagger UI against a project with a `gpt-4o` MODEL
+ * instance: only fields whose generated sample would filter everything out are left out.
+ */
+export const SELECT_INSTANCE_EXAMPLE = {
+  apiIdentifier: 'gpt-4o',
+  apiType: 'MODEL',
+  strategy: 'smart',
+} as const satisfies Partial<SelectInstanceDto>;
 
 /**
  * [compat] Which instance should I call? Validated and documented by {@link selectInstanceSchema};

@@ -1296,9 +1296,15 @@ export interface components {
             explain?: components["schemas"]["SelectionExplanationDto"];
         };
         SelectInstanceDto: {
-            /** @description Matches an instance's `apiIdentifier` or its `businessId`. */
+            /**
+             * @description Matches an instance's `apiIdentifier` or its `businessId`.
+             * @example gpt-4o
+             */
             apiIdentifier: string;
-            /** @enum {string} */
+            /**
+             * @example MODEL
+             * @enum {string}
+             */
             apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
             /** @description When given, only instances with exactly this userId. */
             userId?: string | null;
@@ -1313,7 +1319,10 @@ export interface components {
             affinityStrength?: "PREFERRED" | "STRICT" | null;
             /** @description Identifiers tried in order when the primary has nothing selectable (at most 64). */
             fallbackChain?: string[] | null;
-            /** @description Overrides the project's default strategy. */
+            /**
+             * @description Overrides the project's default strategy.
+             * @example smart
+             */
             strategy?: string | null;
             /** @description Instances not to choose (e.g. the one that just failed, on a retry). */
             excludeInstanceIds?: string[] | null;
@@ -3982,7 +3991,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
-            /** @description Error envelope; `error` is one of: REGISTRATION_BUSY */
+            /** @description Error envelope; `error` is one of: REGISTRATION_BUSY, REGISTRY_BUDGET_EXHAUSTED */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4061,7 +4070,6 @@ export interface operations {
                 userId?: string;
                 page: number;
                 size: number;
-                projectId?: string;
             };
             header?: never;
             path: {
@@ -4235,7 +4243,6 @@ export interface operations {
                 apiType?: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
                 status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
                 apiIdentifier?: string;
-                businessId?: string;
                 userId?: string;
                 page: number;
                 size: number;
@@ -4411,6 +4418,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description Error envelope; `error` is one of: REGISTRY_BUDGET_EXHAUSTED */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
         };
     };
     AdminInstances_delete: {
@@ -4464,6 +4480,15 @@ export interface operations {
             };
             /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Error envelope; `error` is one of: REGISTRY_BUDGET_EXHAUSTED */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
