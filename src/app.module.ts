@@ -2,6 +2,9 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import { CommonModule } from './common/common.module';
+import { OPENAPI_NAMED_ENUMS } from './common/swagger';
+import { API_TYPES, INSTANCE_STATUSES } from './registry/instance-record';
+import { BREAKER_STATES } from './circuit-breaker/breaker-transition';
 import { loggerParams } from './common/logging';
 import { type AppConfig, loadConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -44,6 +47,13 @@ export class AppModule {
         PrometheusScrapeModule,
         DashboardModule,
         HealthModule,
+      ],
+      // The enums the OpenAPI document names once and references everywhere (common/swagger.ts).
+      providers: [
+        {
+          provide: OPENAPI_NAMED_ENUMS,
+          useValue: { ApiType: API_TYPES, InstanceStatus: INSTANCE_STATUSES, BreakerState: BREAKER_STATES },
+        },
       ],
     };
   }

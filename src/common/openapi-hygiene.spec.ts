@@ -1,5 +1,5 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { declarePublicOperations, dropQueryParametersShadowedByPath } from './openapi-hygiene';
+import { declarePublicOperations, dropQueryParametersShadowedByPath, nameSharedEnums } from './openapi-hygiene';
 
 function documentWith(operation: Record<string, unknown>): OpenAPIObject {
   return {
@@ -35,5 +35,46 @@ describe('declarePublicOperations', () => {
     declarePublicOperations(guarded);
     expect(open.paths['/things/{projectId}'].get?.security).toEqual([]);
     expect(guarded.paths['/things/{projectId}'].get?.security).toEqual([{ 'api-key': [] }]);
+  });
+});
+
+describe('nameSharedEnums', () => {
+  it('replaces inline enums of the named values by a reference, keeping description, example and nullable', () => {
+    const document = {
+      openapi: '3.0.0',
+      info: { title: 't', version: '1' },
+      paths: {
+        '/a': {
+          get: {
+            parameters: [{ name: 'apiType', in: 'query', schema: { type: 'string', enum: ['B', 'A'] } }],
+            responses: {},
+          },
+        },
+      },
+      components: {
+        schemas: {
+          Dto: {
+            type: 'object',
+            properties: {
+              kind: { type: 'string', enum: ['A', 'B'], description: 'the kind', example: 'A' },
+              maybe: { type: 'string', enum: ['A', 'B'], nullable: true },
+              other: { type: 'string', enum: ['A', 'C'] },
+              bounded: { type: 'string', enum: ['A', 'B'], minLength: 1 },
+            },
+          },
+        },
+      },
+    } as unknown as OpenAPIObject;
+    nameSharedEnums(document, { Kind: ['A', 'B'] });
+    const ref = { $ref: '#/components/schemas/Kind' };
+    const dto = document.components!.schemas!.Dto as { properties: Record<string, unknown> };
+    expect(dto.properties).toEqual({
+      kind: { description: 'the kind', example: 'A', allOf: [ref] },
+      maybe: { nullable: true, allOf: [ref] },
+      other: { type: 'string', enum: ['A', 'C'] },
+      bounded: { type: 'string', enum: ['A', 'B'], minLength: 1 },
+    });
+    expect((document.paths['/a'].get!.parameters![0] as { schema: unknown }).schema).toEqual({ allOf: [ref] });
+    expect(document.components!.schemas!.Kind).toEqual({ type: 'string', enum: ['A', 'B'] });
   });
 });

@@ -45,3 +45,45 @@ export function declarePublicOperations(document: OpenAPIObject): void {
     operation.security ??= [];
   }
 }
+
+/** Keywords a schema may carry besides its enum and still be replaced by a reference to a named one. */
+const ENUM_SIBLINGS = new Set(['type', 'enum', 'description', 'nullable', 'example']);
+
+type SchemaLike = Record<string, unknown>;
+
+/**
+ * Replaces every inline schema whose `enum` holds exactly the values of one of `named` by a
+ * reference to a component of that name (created here): `{ allOf: [{ $ref }] }`, keeping its
+ * description, example and `nullable`. Generators then emit one `ApiType` type shared by every
+ * operation and DTO instead of one incompatible inline union per property (issue #16). Schemas
+ * with other keywords beside the enum are left inline; the values and so the validation are
+ * unchanged.
+ */
+export function nameSharedEnums(document: OpenAPIObject, named: Readonly<Record<string, readonly string[]>>): void {
+  const keys = Object.entries(named).map(([name, values]) => [name, [...values].sort().join('\u0000')] as const);
+  const nameOf = (values: unknown[]): string | undefined => {
+    const key = values
+      .filter((value) => value !== null)
+      .map(String)
+      .sort()
+      .join('\u0000');
+    return keys.find(([, candidate]) => candidate === key)?.[0];
+  };
+  const replace = (node: SchemaLike): SchemaLike => {
+    if (!Array.isArray(node.enum) || Object.keys(node).some((keyword) => !ENUM_SIBLINGS.has(keyword))) return node;
+    const name = nameOf(node.enum as unknown[]);
+    if (name === undefined) return node;
+    const { type: _type, enum: _enum, ...kept } = node;
+    return { ...kept, allOf: [{ $ref: `#/components/schemas/${name}` }] };
+  };
+  const walk = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(walk);
+    if (value === null || typeof value !== 'object') return value;
+    const node = replace(value as SchemaLike);
+    return Object.fromEntries(Object.entries(node).map(([key, child]) => [key, walk(child)]));
+  };
+  document.paths = walk(document.paths) as OpenAPIObject['paths'];
+  const components = (document.components ??= {});
+  components.schemas = walk(components.schemas ?? {}) as NonNullable<typeof components.schemas>;
+  for (const [name, values] of Object.entries(named)) components.schemas[name] = { type: 'string', enum: [...values] };
+}

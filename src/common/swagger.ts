@@ -1,9 +1,15 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { declarePublicOperations, dropQueryParametersShadowedByPath } from './openapi-hygiene';
+import { declarePublicOperations, dropQueryParametersShadowedByPath, nameSharedEnums } from './openapi-hygiene';
 import { applyConfiguredBounds } from './openapi-limits';
 import { GATEWAY_VERSION, SERVICE_NAME } from './version';
+
+/**
+ * Injection token: the enums the document names once (`ApiType`, …) and references from every
+ * property and parameter that takes exactly their values. Provided by the app module.
+ */
+export const OPENAPI_NAMED_ENUMS = Symbol('OPENAPI_NAMED_ENUMS');
 
 export const SWAGGER_UI_PATH = 'api/docs';
 export const OPENAPI_JSON_PATH = 'api/docs-json';
@@ -50,6 +56,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   applyConfiguredBounds(document, app.get<AppConfig>(APP_CONFIG, { strict: false }));
   dropQueryParametersShadowedByPath(document);
   declarePublicOperations(document);
+  const named = app.get<Record<string, readonly string[]> | undefined>(OPENAPI_NAMED_ENUMS, { strict: false });
+  if (named !== undefined) nameSharedEnums(document, named);
   return document;
 }
 

@@ -1090,14 +1090,12 @@ export interface components {
             newPassword: string;
         };
         InstanceDto: {
-            /** @enum {string} */
-            apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+            apiType: components["schemas"]["ApiType"];
             /** @description `priority`, `weight` (alias `initial_weight`), `costPerUnit` (alias `cost_per_unit`), `rpmLimit`, `tpmLimit`, `maxConcurrency`, `timeoutMs`, `slowCallMs`, `breaker`; other keys kept. */
             routingParams: {
                 [key: string]: unknown;
             };
-            /** @enum {string} */
-            status: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+            status: components["schemas"]["InstanceStatus"];
             metadata: {
                 [key: string]: unknown;
             } | null;
@@ -1112,8 +1110,7 @@ export interface components {
             businessId: string;
         };
         CreateInstanceDto: {
-            /** @enum {string} */
-            apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+            apiType: components["schemas"]["ApiType"];
             routingParams?: {
                 [key: string]: unknown;
             };
@@ -1132,8 +1129,7 @@ export interface components {
             instances: components["schemas"]["CreateInstanceDto"][];
         };
         InstanceKeyDto: {
-            /** @enum {string} */
-            apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+            apiType: components["schemas"]["ApiType"];
             businessId: string;
         };
         BatchDeleteInstancesDto: {
@@ -1166,14 +1162,12 @@ export interface components {
             size: number;
         };
         InstanceWithProjectDto: {
-            /** @enum {string} */
-            apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+            apiType: components["schemas"]["ApiType"];
             /** @description `priority`, `weight` (alias `initial_weight`), `costPerUnit` (alias `cost_per_unit`), `rpmLimit`, `tpmLimit`, `maxConcurrency`, `timeoutMs`, `slowCallMs`, `breaker`; other keys kept. */
             routingParams: {
                 [key: string]: unknown;
             };
-            /** @enum {string} */
-            status: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+            status: components["schemas"]["InstanceStatus"];
             metadata: {
                 [key: string]: unknown;
             } | null;
@@ -1195,8 +1189,7 @@ export interface components {
             size: number;
         };
         AdminCreateInstanceDto: {
-            /** @enum {string} */
-            apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+            apiType: components["schemas"]["ApiType"];
             routingParams?: {
                 [key: string]: unknown;
             };
@@ -1261,14 +1254,12 @@ export interface components {
             omittedCandidates: number;
         };
         SelectedInstanceDto: {
-            /** @enum {string} */
-            apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+            apiType: components["schemas"]["ApiType"];
             /** @description `priority`, `weight` (alias `initial_weight`), `costPerUnit` (alias `cost_per_unit`), `rpmLimit`, `tpmLimit`, `maxConcurrency`, `timeoutMs`, `slowCallMs`, `breaker`; other keys kept. */
             routingParams: {
                 [key: string]: unknown;
             };
-            /** @enum {string} */
-            status: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+            status: components["schemas"]["InstanceStatus"];
             metadata: {
                 [key: string]: unknown;
             } | null;
@@ -1301,11 +1292,8 @@ export interface components {
              * @example gpt-4o
              */
             apiIdentifier: string;
-            /**
-             * @example MODEL
-             * @enum {string}
-             */
-            apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+            /** @example MODEL */
+            apiType: components["schemas"]["ApiType"];
             /** @description When given, only instances with exactly this userId. */
             userId?: string | null;
             /** @description Session stickiness key (e.g. a conversation id). */
@@ -1399,14 +1387,11 @@ export interface components {
             used: number;
         };
         InstanceMonitoringDto: {
-            /** @enum {string} */
-            apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
-            /** @enum {string} */
-            status: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+            apiType: components["schemas"]["ApiType"];
+            status: components["schemas"]["InstanceStatus"];
             /** @enum {string} */
             gatewayStatus: "HEALTHY" | "DEGRADED" | "FAULTY" | "CIRCUIT_BREAKER_OPEN";
-            /** @enum {string} */
-            breakerState: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
+            breakerState: components["schemas"]["BreakerState"];
             /** @description p99 of the last 10 minutes, ms; null without calls. */
             p99LatencyMs: number | null;
             coolDownUntil: string | null;
@@ -1486,16 +1471,13 @@ export interface components {
             degradedInstances: number;
         };
         InstanceObservationDto: {
-            /** @enum {string} */
-            apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
-            /** @enum {string} */
-            instanceStatus: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+            apiType: components["schemas"]["ApiType"];
+            instanceStatus: components["schemas"]["InstanceStatus"];
             /** @enum {string} */
             gatewayStatus: "HEALTHY" | "DEGRADED" | "FAULTY" | "CIRCUIT_BREAKER_OPEN";
             p95LatencyMs: number | null;
             p99LatencyMs: number | null;
-            /** @enum {string} */
-            breakerState: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
+            breakerState: components["schemas"]["BreakerState"];
             projectName?: string;
             apiIdentifier: string;
             businessId: string;
@@ -1574,8 +1556,7 @@ export interface components {
             authOpenMs: number;
         };
         BreakerHealthDto: {
-            /** @enum {string} */
-            state: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
+            state: components["schemas"]["BreakerState"];
             /** @description When the state began (ISO-8601); null for an instance never reported. */
             since: string | null;
             /** @description OPEN: when probing starts (ISO-8601). */
@@ -1628,8 +1609,7 @@ export interface components {
             cost: number;
         };
         InstanceHealthDto: {
-            /** @enum {string} */
-            status: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+            status: components["schemas"]["InstanceStatus"];
             ttftMs?: number | null;
             /** @description Last report (ISO-8601), or null. */
             lastReportAt: string | null;
@@ -1657,10 +1637,8 @@ export interface components {
             state: "FORCED_OPEN" | "DISABLED" | "AUTO";
         };
         BreakerEventDto: {
-            /** @enum {string} */
-            from: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
-            /** @enum {string} */
-            to: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
+            from: components["schemas"]["BreakerState"];
+            to: components["schemas"]["BreakerState"];
             /**
              * Format: date-time
              * @description When the transition took effect.
@@ -1678,6 +1656,12 @@ export interface components {
             page: number;
             size: number;
         };
+        /** @enum {string} */
+        ApiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+        /** @enum {string} */
+        InstanceStatus: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+        /** @enum {string} */
+        BreakerState: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
     };
     responses: never;
     parameters: never;
@@ -3163,8 +3147,8 @@ export interface operations {
     Instances_list: {
         parameters: {
             query: {
-                apiType?: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
-                status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+                apiType?: components["schemas"]["ApiType"];
+                status?: components["schemas"]["InstanceStatus"];
                 apiIdentifier?: string;
                 businessId?: string;
                 userId?: string;
@@ -3516,7 +3500,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+                apiType: components["schemas"]["ApiType"];
                 businessId: string;
             };
             cookie?: never;
@@ -3594,7 +3578,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+                apiType: components["schemas"]["ApiType"];
                 businessId: string;
             };
             cookie?: never;
@@ -3659,7 +3643,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+                apiType: components["schemas"]["ApiType"];
                 businessId: string;
             };
             cookie?: never;
@@ -3729,7 +3713,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+                apiType: components["schemas"]["ApiType"];
                 businessId: string;
             };
             cookie?: never;
@@ -3799,7 +3783,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+                apiType: components["schemas"]["ApiType"];
                 businessId: string;
             };
             cookie?: never;
@@ -3867,8 +3851,8 @@ export interface operations {
     AdminInstances_list: {
         parameters: {
             query: {
-                apiType?: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
-                status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+                apiType?: components["schemas"]["ApiType"];
+                status?: components["schemas"]["InstanceStatus"];
                 apiIdentifier?: string;
                 businessId?: string;
                 userId?: string;
@@ -4005,8 +3989,8 @@ export interface operations {
     AdminInstances_withProjects: {
         parameters: {
             query: {
-                apiType?: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
-                status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+                apiType?: components["schemas"]["ApiType"];
+                status?: components["schemas"]["InstanceStatus"];
                 apiIdentifier?: string;
                 businessId?: string;
                 userId?: string;
@@ -4063,8 +4047,8 @@ export interface operations {
     AdminInstances_byProject: {
         parameters: {
             query: {
-                apiType?: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
-                status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+                apiType?: components["schemas"]["ApiType"];
+                status?: components["schemas"]["InstanceStatus"];
                 apiIdentifier?: string;
                 businessId?: string;
                 userId?: string;
@@ -4122,7 +4106,7 @@ export interface operations {
     AdminInstances_byStatus: {
         parameters: {
             query: {
-                apiType?: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+                apiType?: components["schemas"]["ApiType"];
                 apiIdentifier?: string;
                 businessId?: string;
                 userId?: string;
@@ -4132,7 +4116,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                status: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+                status: components["schemas"]["InstanceStatus"];
             };
             cookie?: never;
         };
@@ -4181,7 +4165,7 @@ export interface operations {
     AdminInstances_byType: {
         parameters: {
             query: {
-                status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+                status?: components["schemas"]["InstanceStatus"];
                 apiIdentifier?: string;
                 businessId?: string;
                 userId?: string;
@@ -4191,7 +4175,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                apiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
+                apiType: components["schemas"]["ApiType"];
             };
             cookie?: never;
         };
@@ -4240,8 +4224,8 @@ export interface operations {
     AdminInstances_byBusinessId: {
         parameters: {
             query: {
-                apiType?: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
-                status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+                apiType?: components["schemas"]["ApiType"];
+                status?: components["schemas"]["InstanceStatus"];
                 apiIdentifier?: string;
                 userId?: string;
                 page: number;
@@ -4756,7 +4740,7 @@ export interface operations {
     AdminMonitoring_instances: {
         parameters: {
             query?: {
-                status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+                status?: components["schemas"]["InstanceStatus"];
                 gatewayStatus?: "HEALTHY" | "DEGRADED" | "FAULTY" | "CIRCUIT_BREAKER_OPEN";
                 projectId?: string;
             };
@@ -4864,7 +4848,7 @@ export interface operations {
         parameters: {
             query?: {
                 timeWindow?: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
-                instanceStatus?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+                instanceStatus?: components["schemas"]["InstanceStatus"];
                 gatewayStatus?: "HEALTHY" | "DEGRADED" | "FAULTY" | "CIRCUIT_BREAKER_OPEN";
                 projectId?: string;
             };
@@ -4918,7 +4902,7 @@ export interface operations {
         parameters: {
             query?: {
                 timeWindow?: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
-                instanceStatus?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+                instanceStatus?: components["schemas"]["InstanceStatus"];
                 gatewayStatus?: "HEALTHY" | "DEGRADED" | "FAULTY" | "CIRCUIT_BREAKER_OPEN";
                 projectId?: string;
             };
@@ -5029,7 +5013,7 @@ export interface operations {
     ProjectMonitoring_instances: {
         parameters: {
             query?: {
-                status?: "ACTIVE" | "INACTIVE" | "DEPRECATED";
+                status?: components["schemas"]["InstanceStatus"];
                 gatewayStatus?: "HEALTHY" | "DEGRADED" | "FAULTY" | "CIRCUIT_BREAKER_OPEN";
             };
             header?: never;
@@ -5421,7 +5405,7 @@ export interface operations {
         parameters: {
             query: {
                 /** @description Only transitions into this state. */
-                state?: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
+                state?: components["schemas"]["BreakerState"];
                 /** @description Inclusive lower bound, ISO-8601 date-time (e.g. `2026-01-01T00:00:00Z`). */
                 since?: string;
                 /** @description Inclusive upper bound, ISO-8601 date-time. */
