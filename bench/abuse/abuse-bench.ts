@@ -36,7 +36,7 @@
  */
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -44,7 +44,7 @@ import { mysqlAdmin } from '../cluster/cluster';
 import { rssMb } from '../http/children';
 import { machine, sourceVersion } from '../http/report';
 import { type LoadOptions, selectRequests } from '../http/scenarios';
-import { Session, childEnv, gatewayEnv } from '../http/session';
+import { Session, childEnv, endRun, failedRun, gatewayEnv } from '../http/session';
 import {
   ATTACKS,
   type Attack,
@@ -368,19 +368,9 @@ async function run(): Promise<number> {
     }
     return report.pass ? 0 : 1;
   } catch (error) {
-    if (session.aborted) return 130;
-    process.stderr.write(
-      `abuse-bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    return 3;
+    return failedRun('abuse-bench', session, error, 3);
   } finally {
-    await session.stop();
-    rmSync(tmp, { recursive: true, force: true });
-    process.off('SIGINT', onSigint);
-    if (options.cpuProfDir && existsSync(options.cpuProfDir)) {
-      const profiles = readdirSync(options.cpuProfDir).filter((file) => file.endsWith('.cpuprofile'));
-      log(`CPU profiles in ${options.cpuProfDir}: ${profiles.join(', ') || 'none'}`);
-    }
+    await endRun('abuse-bench', session, tmp, onSigint, options.cpuProfDir);
   }
 }
 

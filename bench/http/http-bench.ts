@@ -31,7 +31,7 @@
  *    (cluster-phase.ts; BENCH_MYSQL_URL and BENCH_REDIS_URL say where, see bench/cluster/cluster.ts).
  *    Writes bench/results/http-cluster.{json,md} on full runs. --cluster-only skips steps 1–4.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { rssMb } from './children';
@@ -48,7 +48,7 @@ import {
 } from './report';
 import { type LoadOptions, type ScenarioRow, mixRequests, reportRequests, selectRequests } from './scenarios';
 import { sampleSelect, seed } from './seed';
-import { Session, gatewayEnv, startBareBaseline } from './session';
+import { Session, endRun, failedRun, gatewayEnv, startBareBaseline } from './session';
 
 const ROOT = resolve(__dirname, '..', '..');
 const ADMIN = { adminUsername: 'admin', adminPassword: 'bench-admin-password' };
@@ -300,19 +300,9 @@ async function run(): Promise<number> {
     await main(options, session, tmp);
     return 0;
   } catch (error) {
-    if (session.aborted) return 130;
-    process.stderr.write(
-      `http-bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    return 1;
+    return failedRun('http-bench', session, error, 1);
   } finally {
-    await session.stop();
-    rmSync(tmp, { recursive: true, force: true });
-    process.off('SIGINT', onSigint);
-    if (options.cpuProfDir && existsSync(options.cpuProfDir)) {
-      const profiles = readdirSync(options.cpuProfDir).filter((file) => file.endsWith('.cpuprofile'));
-      log(`CPU profiles in ${options.cpuProfDir}: ${profiles.join(', ') || 'none'}`);
-    }
+    await endRun('http-bench', session, tmp, onSigint, options.cpuProfDir);
   }
 }
 

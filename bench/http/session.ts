@@ -1,4 +1,5 @@
 /** One benchmark run's children and its SIGINT state; the environment children get. */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { type ServerChild, cpuTimeMs, startServer, stopServer, systemCpuMs } from './children';
@@ -139,4 +140,31 @@ export async function startBareBaseline(
     body: sample.request,
   };
   return { url: child.url, pid: child.pid, request };
+}
+
+/**
+ * What a bench does once its run ends, however it ends: stops the load and the children, removes
+ * the temporary directory and the SIGINT handler, and names the CPU profiles written (`--cpu-prof`).
+ */
+export async function endRun(
+  bench: string,
+  session: Session,
+  tmp: string,
+  onSigint: () => void,
+  cpuProfDir?: string,
+): Promise<void> {
+  await session.stop();
+  rmSync(tmp, { recursive: true, force: true });
+  process.off('SIGINT', onSigint);
+  if (cpuProfDir && existsSync(cpuProfDir)) {
+    const profiles = readdirSync(cpuProfDir).filter((file) => file.endsWith('.cpuprofile'));
+    process.stderr.write(`[${bench}] CPU profiles in ${cpuProfDir}: ${profiles.join(', ') || 'none'}\n`);
+  }
+}
+
+/** The exit code of a run that threw: 130 after ^C, else `code`, with the error on stderr. */
+export function failedRun(bench: string, session: Session, error: unknown, code: number): number {
+  if (session.aborted) return 130;
+  process.stderr.write(`${bench} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  return code;
 }

@@ -78,4 +78,16 @@ describe('CostBudget', () => {
     expect(budget.waitMs('p', 60_000, 500)).toBe(0);
     expect(budget.waitMs('p', 60_000, 501)).toBe(100);
   });
+
+  it('says whether any key may wait, so callers can skip the lookup while nobody is over budget', () => {
+    const budget = new CostBudget(1000);
+    expect(budget.anyWaiting(0)).toBe(false);
+    budget.charge('a', 900, 0);
+    expect(budget.anyWaiting(0)).toBe(false);
+    budget.charge('b', 1500, 0); // 500 below zero: back at zero 500 ms later
+    expect(budget.anyWaiting(0)).toBe(true);
+    expect(budget.anyWaiting(499)).toBe(true);
+    expect(budget.anyWaiting(500)).toBe(false);
+    expect(budget.waitMs('b', 500)).toBe(0);
+  });
 });

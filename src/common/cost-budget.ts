@@ -19,6 +19,8 @@ interface Bucket {
  */
 export class CostBudget {
   private readonly buckets = new Map<string, Bucket>();
+  /** No key's level is below zero from this time on (an upper bound, kept on every charge). */
+  private deficitUntil = 0;
 
   private readonly burst: number;
 
@@ -51,13 +53,24 @@ export class CostBudget {
   /** Charges `cost` units of work done for `key` at `now`. */
   charge(key: string, cost: number, now: number): void {
     if (!this.enabled || cost <= 0) return;
-    const bucket = this.buckets.get(key);
+    let bucket = this.buckets.get(key);
     if (bucket === undefined) {
-      this.buckets.set(key, { level: this.burst - cost, at: now });
-      return;
+      bucket = { level: this.burst - cost, at: now };
+      this.buckets.set(key, bucket);
+    } else {
+      bucket.level = this.levelAt(bucket, now) - cost;
+      bucket.at = now;
     }
-    bucket.level = this.levelAt(bucket, now) - cost;
-    bucket.at = now;
+    if (bucket.level < 0)
+      this.deficitUntil = Math.max(this.deficitUntil, now + (-bucket.level * 1000) / this.perSecond);
+  }
+
+  /**
+   * Whether some key may have to wait at `now` (false: none does, whatever the key) — O(1), so a
+   * caller on the hot path can skip looking the key up at all while nobody is over budget.
+   */
+  anyWaiting(now: number): boolean {
+    return now < this.deficitUntil;
   }
 
   /** Forgets a key (a deleted project). */

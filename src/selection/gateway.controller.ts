@@ -43,6 +43,8 @@ export class GatewayController implements OnModuleInit {
    */
   onModuleInit(): void {
     this.refusals.add('POST', '/api/gateway/select-instance', (request) => {
+      // Nobody over budget (the usual case): nothing to look up on the hot path.
+      if (!this.selection.anyBudgetSpent()) return undefined;
       const key = extractApiKey(request);
       const projectId = key === undefined ? undefined : this.authenticator.cachedProjectOf(key, keyMemoOf(request));
       return projectId === undefined ? undefined : this.selection.budgetRefusal(projectId);

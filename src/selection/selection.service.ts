@@ -173,6 +173,11 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
     if (refusal !== undefined) throw refusal;
   }
 
+  /** Whether any project's budget is spent now: false on the usual hot path, where no key need be looked up. */
+  anyBudgetSpent(now = this.clock.now()): boolean {
+    return this.budget.anyWaiting(now);
+  }
+
   /** SELECTION_BUDGET_EXHAUSTED while the project's budget of candidates judged is spent, else undefined. */
   budgetRefusal(projectId: string, now = this.clock.now()): GatewayError | undefined {
     const waitMs = this.budget.waitMs(projectId, now);

@@ -270,16 +270,64 @@ describeEachDatabase('abuse: registry (issue #15)', (database) => {
         database: config.database,
       });
     };
+    /** Statements running on this database whose text starts with `prefix` (waiting for a lock, here). */
+    const running = async (probe: Connection, prefix: string): Promise<number> => {
+      const [rows] = await probe.query(
+        'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE ?',
+        [`${prefix}%`],
+      );
+      return Number((rows as { n: number | string }[])[0].n);
+    };
     /**
      * Inserts into `api_instances` running on this database: a batch's inserts run inside its
      * transaction, and one that stays running waits for a lock. (MariaDB 10.11's INNODB_TRX did not
      * list such a transaction, begun with plain reads, in our runs.)
      */
-    const insertsWaiting = async (probe: Connection): Promise<number> => {
-      const [rows] = await probe.query(
-        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'INSERT INTO `api_instances`%'",
+    const insertsWaiting = (probe: Connection) => running(probe, 'INSERT INTO `api_instances`');
+    /** Registrations of this database waiting for a registration lock. */
+    const lockWaiters = (probe: Connection) => running(probe, 'SELECT GET_LOCK');
+    /** Updates of the `projects` table running on this database (waiting for a row lock). */
+    const rowUpdatesWaiting = (probe: Connection) => running(probe, 'UPDATE `projects`');
+    /** Two tenants with an instance each: `parked` (whose batch will be held) and a bystander. */
+    const twoTenants = async (name: string) => {
+      const parked = await createProject(gateway, `${name} parked`);
+      const bystander = await createProject(gateway, `${name} bystander`);
+      const mine = (await registerInstances(gateway, parked, [modelInstance(`${name}-seed`)]))[`${name}-seed`];
+      const theirs = (await registerInstances(gateway, bystander, [modelInstance(`${name}-other`)]))[`${name}-other`];
+      return { parked, bystander, mine, theirs, name };
+    };
+    /**
+     * Starts a 1000-instance batch of `parked` that stops inside its transaction: `holder` holds the
+     * gap of the unique key the batch inserts into — no lock on the project's row — so the batch
+     * waits there, after whatever it locked first. Roll `holder` back to let it go on.
+     */
+    const parkBatch = async (parked: TestProject, holder: Connection, probe: Connection) => {
+      await holder.query('START TRANSACTION');
+      await holder.query(
+        "SELECT id FROM api_instances WHERE project_id = ? AND api_type = 'MODEL' AND business_id = ? FOR UPDATE",
+        [parked.id, 'parked-100500'],
       );
-      return Number((rows as { n: number | string }[])[0].n);
+      const instances = Array.from({ length: 1000 }, (_, i) => agentxModel(i, 'parked'));
+      const batch = started<Response>(send(parked, 'post', '/api/instances/batch', { instances }));
+      await eventually(async () => expect(await insertsWaiting(probe)).toBe(1), {
+        timeoutMs: 20_000,
+        what: 'the batch waits inside its transaction',
+      });
+      return batch;
+    };
+    /** A report for each tenant, then the gateway's own flush (one transaction with both rows), which must end within 3 s. */
+    const flushBoth = async (tenants: Awaited<ReturnType<typeof twoTenants>>, during: string) => {
+      const report = { success: true, latencyMs: 5, callTimestamp: gateway.clock.now() };
+      const { parked, bystander, mine, theirs, name } = tenants;
+      await postReport(gateway, parked, { ...report, instanceId: mine, businessId: `${name}-seed` }).expect(200);
+      await postReport(gateway, bystander, { ...report, instanceId: theirs, businessId: `${name}-other` }).expect(200);
+      const flushing = started(gateway.app.get(MinuteAggregator).flush(true));
+      await eventually(() => expect(flushing.answered()).toBe(true), {
+        timeoutMs: 3000,
+        what: `the minute flush of both tenants' rows, while ${during}`,
+      });
+      expect(await flushing.answer).toBe(2);
+      return flushing.took();
     };
     /** Runs a statement, answering how long it took (ms). */
     const timed = async (work: () => Promise<unknown>): Promise<number> => {
@@ -291,29 +339,13 @@ describeEachDatabase('abuse: registry (issue #15)', (database) => {
     (database.name === 'mysql' ? it : it.skip)(
       "a batch inside its transaction does not hold up its project's minute metrics, breaker events, nor the flush of every tenant",
       async () => {
-        const parked = await createProject(gateway, 'Parked batch');
-        const bystander = await createProject(gateway, 'Bystander');
-        const mine = (await registerInstances(gateway, parked, [modelInstance('parked-seed')]))['parked-seed'];
-        const theirs = (await registerInstances(gateway, bystander, [modelInstance('bystander-seed')]))[
-          'bystander-seed'
-        ];
+        const tenants = await twoTenants('batch');
+        const { parked, mine, theirs } = tenants;
         const holder = await connect();
         const writer = await connect();
         let batch: ReturnType<typeof started<Response>> | undefined;
         try {
-          // Another transaction holds the gap of the unique key the batch inserts into — no lock on
-          // the project's row — so the batch stops inside its transaction, after whatever it locked first.
-          await holder.query('START TRANSACTION');
-          await holder.query(
-            "SELECT id FROM api_instances WHERE project_id = ? AND api_type = 'MODEL' AND business_id = ? FOR UPDATE",
-            [parked.id, 'parked-100500'],
-          );
-          const instances = Array.from({ length: 1000 }, (_, i) => agentxModel(i, 'parked'));
-          batch = started<Response>(send(parked, 'post', '/api/instances/batch', { instances }));
-          await eventually(async () => expect(await insertsWaiting(writer)).toBe(1), {
-            timeoutMs: 20_000,
-            what: 'the batch waits inside its transaction',
-          });
+          batch = await parkBatch(parked, holder, writer);
 
           // Each write below waits at most 3 s for a lock, then fails: held behind the batch, it would.
           await writer.query('SET SESSION innodb_lock_wait_timeout = 3');
@@ -329,19 +361,7 @@ describeEachDatabase('abuse: registry (issue #15)', (database) => {
               ['e'.repeat(32), parked.id, mine, 'CLOSED', 'OPEN', 'test', '2026-01-01 00:00:00.000'],
             ),
           );
-          // The gateway's own flush: one transaction with both tenants' rows.
-          const report = { success: true, latencyMs: 5, callTimestamp: gateway.clock.now() };
-          await postReport(gateway, parked, { ...report, instanceId: mine, businessId: 'parked-seed' }).expect(200);
-          await postReport(gateway, bystander, { ...report, instanceId: theirs, businessId: 'bystander-seed' }).expect(
-            200,
-          );
-          const flushing = started(gateway.app.get(MinuteAggregator).flush(true));
-          await eventually(() => expect(flushing.answered()).toBe(true), {
-            timeoutMs: 3000,
-            what: "the minute flush of both tenants' rows, while the batch is in its transaction",
-          });
-          expect(await flushing.answer).toBe(2);
-          const flush = flushing.took();
+          const flush = await flushBoth(tenants, 'the batch is in its transaction');
           expect(Math.max(minute, event, flush)).toBeLessThan(1000);
           expect(batch.answered()).toBe(false);
         } finally {
@@ -359,47 +379,17 @@ describeEachDatabase('abuse: registry (issue #15)', (database) => {
       60_000,
     );
 
-    /** Registrations of this database waiting for a registration lock. */
-    const lockWaiters = async (probe: Connection): Promise<number> => {
-      const [rows] = await probe.query(
-        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'SELECT GET_LOCK%'",
-      );
-      return Number((rows as { n: number | string }[])[0].n);
-    };
-
-    /** Updates of the `projects` table running on this database (waiting for a row lock). */
-    const rowUpdatesWaiting = async (probe: Connection): Promise<number> => {
-      const [rows] = await probe.query(
-        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND INFO LIKE 'UPDATE `projects`%'",
-      );
-      return Number((rows as { n: number | string }[])[0].n);
-    };
-
     (database.name === 'mysql' ? it : it.skip)(
       "a settings update during the project's batch waits for the project's lock, not on its row: every tenant's flush goes on",
       async () => {
-        const parked = await createProject(gateway, 'Parked with settings');
-        const bystander = await createProject(gateway, 'Bystander of settings');
-        const mine = (await registerInstances(gateway, parked, [modelInstance('settings-seed')]))['settings-seed'];
-        const theirs = (await registerInstances(gateway, bystander, [modelInstance('settings-bystander')]))[
-          'settings-bystander'
-        ];
+        const tenants = await twoTenants('settings');
+        const { parked } = tenants;
         const holder = await connect();
         const probe = await connect();
         let batch: ReturnType<typeof started<Response>> | undefined;
         let update: ReturnType<typeof started<Response>> | undefined;
         try {
-          await holder.query('START TRANSACTION');
-          await holder.query(
-            "SELECT id FROM api_instances WHERE project_id = ? AND api_type = 'MODEL' AND business_id = ? FOR UPDATE",
-            [parked.id, 'parked-100500'],
-          );
-          const instances = Array.from({ length: 1000 }, (_, i) => agentxModel(i, 'parked'));
-          batch = started<Response>(send(parked, 'post', '/api/instances/batch', { instances }));
-          await eventually(async () => expect(await insertsWaiting(probe)).toBe(1), {
-            timeoutMs: 20_000,
-            what: 'the batch waits inside its transaction',
-          });
+          batch = await parkBatch(parked, holder, probe);
           update = started<Response>(
             gateway
               .http()
@@ -412,20 +402,7 @@ describeEachDatabase('abuse: registry (issue #15)', (database) => {
             timeoutMs: 5000,
             what: 'the settings update waits',
           });
-          // The gateway's own flush: one transaction with both tenants' rows, the parked project's included.
-          const report = { success: true, latencyMs: 5, callTimestamp: gateway.clock.now() };
-          await postReport(gateway, parked, { ...report, instanceId: mine, businessId: 'settings-seed' }).expect(200);
-          await postReport(gateway, bystander, {
-            ...report,
-            instanceId: theirs,
-            businessId: 'settings-bystander',
-          }).expect(200);
-          const flushing = started(gateway.app.get(MinuteAggregator).flush(true));
-          await eventually(() => expect(flushing.answered()).toBe(true), {
-            timeoutMs: 3000,
-            what: "the minute flush of both tenants' rows, while the update waits for the batch",
-          });
-          expect(await flushing.answer).toBe(2);
+          await flushBoth(tenants, 'the update waits for the batch');
           expect([batch.answered(), update.answered()]).toEqual([false, false]);
         } finally {
           await holder.query('ROLLBACK');

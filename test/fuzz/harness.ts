@@ -1,5 +1,5 @@
 import { connect, type AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
+import { LogCapture } from '../utils/log-capture';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AdminTokens } from '../../src/auth/admin-tokens';
@@ -31,14 +31,8 @@ export function fuzzRuns(defaultRuns: number): number {
 /** A property that fails shrinks over HTTP: give it room (a passing one takes well under a second). */
 export const FUZZ_TIMEOUT_MS = 180_000;
 
-/** Every log line the app writes, as text (one sink per test file: the logger keeps the first). */
-export class LogCapture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
+/** Every log line the app writes (one sink per test file: the logger keeps the first). */
+export { LogCapture };
 
 /** The fixtures of one property: fresh for each, so no property depends on what another deleted. */
 export interface Fixtures {
