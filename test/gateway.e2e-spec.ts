@@ -86,7 +86,13 @@ describeEachDatabase('the decision loop', (database) => {
           `{"instanceId":"${ids.get('primary-1')}","businessId":"primary-1","success":false,"latencyMs":1234,"errorMessage":"read ECONNRESET","callTimestamp":${gateway.clock.now()}}`,
         )
         .expect(200);
-      expect(res.body).toEqual({ code: 200, message: 'success', timestamp: gateway.clock.now() });
+      // The reference answered no data; AgentX reads only the status. `counted` is ours (idempotence).
+      expect(res.body).toEqual({
+        code: 200,
+        message: 'success',
+        data: { counted: true },
+        timestamp: gateway.clock.now(),
+      });
     });
   });
 

@@ -129,24 +129,52 @@ describeEachDatabase('instance registry', (database) => {
   });
 
   describe('create', () => {
-    it('is idempotent: an existing instance comes back unchanged', async () => {
+    it('registering again updates what was sent, keeps the rest and the status, and says which', async () => {
+      const post = (body: object) =>
+        gateway.http().post('/api/instances').set('api-key', project.apiKey).send(body).expect(200);
       const body = {
         apiIdentifier: 'sms',
         apiType: 'SMS_SERVICE',
         businessId: 'twilio-1',
         routingParams: { weight: 2 },
+        metadata: { owner: 'team-a' },
+        endpoint: 'https://api.twilio.example/v1',
       };
-      const first = await gateway.http().post('/api/instances').set('api-key', project.apiKey).send(body).expect(200);
-      const again = await gateway
+      const first = await post(body);
+      expect(first.body.data).toMatchObject({ registration: 'created', endpoint: 'https://api.twilio.example/v1' });
+      const id = first.body.data.id as string;
+
+      const same = await post({ ...body, unknownField: 'ignored' });
+      expect(same.body.data).toEqual({ ...first.body.data, registration: 'unchanged' });
+
+      await gateway
         .http()
-        .post('/api/instances')
+        .post('/api/instances/SMS_SERVICE/twilio-1/deactivate')
         .set('api-key', project.apiKey)
-        .send({ ...body, routingParams: { weight: 9 }, unknownField: 'ignored' })
         .expect(200);
-      expect(again.body.data).toEqual(first.body.data);
+      // Only apiIdentifier (always sent) and routingParams: metadata and endpoint are kept.
+      const changed = await post({
+        apiIdentifier: 'sms',
+        apiType: 'SMS_SERVICE',
+        businessId: 'twilio-1',
+        routingParams: { weight: 9 },
+      });
+      expect(changed.body.data).toMatchObject({
+        id,
+        registration: 'updated',
+        routingParams: { weight: 9 },
+        metadata: { owner: 'team-a' },
+        endpoint: 'https://api.twilio.example/v1',
+        status: 'INACTIVE',
+      });
+      expect(index().get(id)).toMatchObject({ routingParams: { weight: 9 }, status: 'INACTIVE' });
+
+      const cleared = await post({ ...body, metadata: null, endpoint: null, routingParams: { weight: 9 } });
+      expect(cleared.body.data).toMatchObject({ registration: 'updated', metadata: null, endpoint: null });
+      expect(index().get(id)?.endpoint).toBeNull();
     });
 
-    it('collapses duplicates inside a batch and returns only the newly created', async () => {
+    it('a batch answers every distinct instance with its id and registration, in request order', async () => {
       const item = (businessId: string, apiIdentifier = 'mail') => ({
         apiIdentifier,
         apiType: 'EMAIL_SERVICE',
@@ -159,14 +187,54 @@ describeEachDatabase('instance registry', (database) => {
         .send({ instances: [item('ses-1'), item('ses-1', 'other'), item('ses-2')] })
         .expect(200);
       expect(businessIds(res.body.data)).toEqual(['ses-1', 'ses-2']);
-      expect(res.body.data[0].apiIdentifier).toBe('mail');
+      expect(res.body.data[0]).toMatchObject({ apiIdentifier: 'mail', registration: 'created' });
+      const ids = (res.body.data as { id: string }[]).map((item) => item.id);
       const again = await gateway
         .http()
         .post('/api/instances/batch')
         .set('api-key', project.apiKey)
-        .send({ instances: [item('ses-2'), item('ses-3')] })
+        .send({ instances: [item('ses-3'), item('ses-2', 'mail-2'), item('ses-1')] })
         .expect(200);
-      expect(businessIds(again.body.data)).toEqual(['ses-3']);
+      expect(
+        (again.body.data as { businessId: string; registration: string }[]).map((item) => [
+          item.businessId,
+          item.registration,
+        ]),
+      ).toEqual([
+        ['ses-3', 'created'],
+        ['ses-2', 'updated'],
+        ['ses-1', 'unchanged'],
+      ]);
+      expect(again.body.data[1]).toMatchObject({ id: ids[1], apiIdentifier: 'mail-2' });
+      expect(again.body.data[2].id).toBe(ids[0]);
+      expect(
+        index().candidates({ projectId: project.id, apiType: 'EMAIL_SERVICE', identifier: 'mail-2' }),
+      ).toHaveLength(1);
+    });
+
+    it('an endpoint must be an absolute http(s) URL of at most 2048 characters; PUT sets and clears it', async () => {
+      const post = (endpoint: unknown) =>
+        gateway
+          .http()
+          .post('/api/instances')
+          .set('api-key', project.apiKey)
+          .send({ apiIdentifier: 'ep', apiType: 'OTHER', businessId: 'ep-1', endpoint });
+      for (const bad of ['ftp://x.example', '/v1/chat', 'not a url', 42, `https://x.example/${'a'.repeat(2048)}`]) {
+        const res = await post(bad).expect(400);
+        expect(res.body).toMatchObject({ error: 'VALIDATION_FAILED' });
+        expect(res.body.details).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'endpoint' })]));
+      }
+      await post('http://localhost:9000/v1').expect(200);
+      const put = (endpoint: unknown) =>
+        gateway
+          .http()
+          .put('/api/instances/OTHER/ep-1')
+          .set('api-key', project.apiKey)
+          .send({ apiIdentifier: 'ep', endpoint });
+      expect((await put('https://backend.internal/v2').expect(200)).body.data.endpoint).toBe(
+        'https://backend.internal/v2',
+      );
+      expect((await put(null).expect(200)).body.data.endpoint).toBeNull();
     });
 
     it('keeps unknown routingParams keys and types the known ones', async () => {

@@ -110,7 +110,6 @@ describeEachDatabase('minute metrics and monitoring', (database) => {
         const at = gateway.clock.now();
         results.push({
           instanceId,
-          businessId: 'x',
           latencyMs,
           callTimestamp: at,
           usageMetrics: { totalTokens, cost },

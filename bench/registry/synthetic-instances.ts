@@ -92,6 +92,7 @@ export function syntheticInstances({ projects, perProject, seed }: SyntheticOpti
         businessId: flat(`${apiIdentifier}-${region}-p${p}-${i}`),
         routingParams: { baseUrl: flat(`https://${region}.${apiIdentifier}.example.com/v1`), weight: 1 + (i % 5) },
         metadata: random() < 0.3 ? { owner: `team-${p % 7}`, tier: i % 3 } : null,
+        endpoint: null,
         status: pickStatus(random),
         createdAt,
         updatedAt: createdAt,

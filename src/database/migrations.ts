@@ -5,6 +5,7 @@ import { CreateBreakerEvents1767225900000 } from './migrations/1767225900000-cre
 import { CreateInstanceMetricsMinute1767226000000 } from './migrations/1767226000000-create-instance-metrics-minute';
 import { AdminTokenVersion1767226100000 } from './migrations/1767226100000-admin-token-version';
 import { BinaryInstanceKeys1767226200000 } from './migrations/1767226200000-binary-instance-keys';
+import { InstanceEndpoint1767226300000 } from './migrations/1767226300000-instance-endpoint';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works under
@@ -18,4 +19,5 @@ export const MIGRATIONS = [
   CreateInstanceMetricsMinute1767226000000,
   AdminTokenVersion1767226100000,
   BinaryInstanceKeys1767226200000,
+  InstanceEndpoint1767226300000,
 ];

@@ -126,6 +126,12 @@ export class GatewayMetrics {
     errorMessage: this.truncatedTotal.add({ field: 'errorMessage' }),
     errorType: this.truncatedTotal.add({ field: 'errorType' }),
   };
+  private readonly duplicateTotal = new CounterFamily(this.prometheus, {
+    name: 'gateway_reports_duplicate_total',
+    help: 'Reports of a selection already reported on this node: acknowledged, not counted',
+    labelNames: [],
+  });
+  private readonly duplicateCell: CounterCell = this.duplicateTotal.add({});
   private readonly httpTotal = new CounterFamily(this.prometheus, {
     name: 'gateway_http_requests_total',
     help: "Requests served by the gateway's own HTTP API, by method, route pattern and status",
@@ -187,6 +193,11 @@ export class GatewayMetrics {
     const series = this.reports.get(outcome) ?? this.reportSeries(outcome);
     series.count.value++;
     series.latency.observe(latencyMs);
+  }
+
+  /** One report of a selection already reported: acknowledged, not counted. */
+  duplicateReport(): void {
+    this.duplicateCell.value++;
   }
 
   /** One report whose `field` was cut to its bounded prefix. */

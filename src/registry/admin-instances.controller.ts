@@ -14,7 +14,13 @@ import {
   AdminInstanceQueryDto,
   InstanceWithProjectPageDto,
 } from './dto/admin-instance.dto';
-import { InstanceDto, UpdateInstanceDto, toInstanceDto } from './dto/instance.dto';
+import {
+  InstanceDto,
+  RegisteredInstanceDto,
+  UpdateInstanceDto,
+  toInstanceDto,
+  toRegisteredInstanceDto,
+} from './dto/instance.dto';
 import {
   API_TYPES,
   INSTANCE_STATUSES,
@@ -105,10 +111,10 @@ export class AdminInstancesController {
     return toInstanceDto(await this.find(id));
   }
 
-  /** Registers an instance for any project (idempotent like the project route). */
+  /** Registers an instance for any project: creates it or updates it, as the project route does. */
   @Post()
   @HttpCode(200)
-  @ApiEnvelope(InstanceDto)
+  @ApiEnvelope(RegisteredInstanceDto)
   @ApiErrors(
     'VALIDATION_FAILED',
     'PROJECT_NOT_FOUND',
@@ -117,10 +123,11 @@ export class AdminInstancesController {
     'REGISTRATION_BUSY',
     'REGISTRY_BUDGET_EXHAUSTED',
   )
-  async create(@Body() body: AdminCreateInstanceDto): Promise<InstanceDto> {
+  async create(@Body() body: AdminCreateInstanceDto): Promise<RegisteredInstanceDto> {
     const { projectId, ...instance } = body;
     await this.projects.get(projectId);
-    return toInstanceDto(await this.instances.create(projectId, instance));
+    const { record, registration } = await this.instances.create(projectId, instance);
+    return toRegisteredInstanceDto(record, registration);
   }
 
   @Put(':id')

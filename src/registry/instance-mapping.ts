@@ -7,6 +7,6 @@ export function toRecord(entity: ApiInstanceEntity): StoredInstanceRecord {
 }
 
 /** `metadata` written as the JSON text `null` (an old simple-json row) is no metadata. */
-function nullIfJsonNull(json: string | null): string | null {
+export function nullIfJsonNull(json: string | null): string | null {
   return json === null || json === 'null' ? null : json;
 }

@@ -27,8 +27,9 @@ export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
  *   apiIdentifier: 'gpt-4o',
  *   apiType: 'MODEL',
  *   businessId: 'openai-gpt-4o-eu-1',
- *   routingParams: { baseUrl: 'https://eu.example.com/v1', weight: 3 },
+ *   routingParams: { weight: 3 },
  *   metadata: null,
+ *   endpoint: 'https://eu.example.com/v1',
  *   status: 'ACTIVE',
  *   createdAt: new Date(),
  *   updatedAt: new Date(),
@@ -47,6 +48,8 @@ export interface InstanceRecord {
   readonly businessId: string;
   readonly routingParams: Readonly<Record<string, unknown>>;
   readonly metadata: Readonly<Record<string, unknown>> | null;
+  /** The URL to call (http or https), when the registration gave one; null otherwise. */
+  readonly endpoint: string | null;
   readonly status: InstanceStatus;
   readonly createdAt: Date;
   readonly updatedAt: Date;

@@ -21,6 +21,8 @@ import {
   InstanceQueryDto,
   UpdateInstanceDto,
   toInstanceDto,
+  RegisteredInstanceDto,
+  toRegisteredInstanceDto,
 } from './dto/instance.dto';
 import { API_TYPES, type ApiType, type InstanceStatus } from './instance-record';
 import { InstanceQueriesService } from './instance-queries.service';
@@ -66,14 +68,15 @@ export class InstancesController implements OnModuleInit {
   }
 
   /**
-   * Registers an instance; an existing one (same apiType and businessId) is returned unchanged.
-   * A project at `GATEWAY_MAX_INSTANCES_PER_PROJECT`: 409 INSTANCE_LIMIT_REACHED. 32 registrations
+   * Registers an instance. An existing one (same apiType and businessId) is updated with what was
+   * sent — `userId`, `apiIdentifier`, and `routingParams`, `metadata` and `endpoint` when present;
+   * never its status — and `registration` says `created`, `updated` or `unchanged`. A project at `GATEWAY_MAX_INSTANCES_PER_PROJECT`: 409 INSTANCE_LIMIT_REACHED. 32 registrations
    * of the project already waiting on this node: 429 REGISTRATION_BUSY with `Retry-After`.
    */
   @Authenticated(WRITE)
   @Post()
   @HttpCode(200)
-  @ApiEnvelope(InstanceDto)
+  @ApiEnvelope(RegisteredInstanceDto)
   @ApiErrors(
     'VALIDATION_FAILED',
     'INSTANCE_LIMIT_REACHED',
@@ -81,13 +84,19 @@ export class InstancesController implements OnModuleInit {
     'REGISTRATION_BUSY',
     'REGISTRY_BUDGET_EXHAUSTED',
   )
-  async create(@CurrentProject() project: ProjectPrincipal, @Body() body: CreateInstanceDto): Promise<InstanceDto> {
-    return toInstanceDto(await this.instances.create(project.projectId, body));
+  async create(
+    @CurrentProject() project: ProjectPrincipal,
+    @Body() body: CreateInstanceDto,
+  ): Promise<RegisteredInstanceDto> {
+    const { record, registration } = await this.instances.create(project.projectId, body);
+    return toRegisteredInstanceDto(record, registration);
   }
 
   /**
    * Registers 1 to `GATEWAY_MAX_INSTANCES_PER_PROJECT` instances (default 5000) in one
-   * transaction; `data` holds the newly created ones. More new instances than the project has
+   * transaction, each as `POST /api/instances` would; `data` answers every distinct instance of the
+   * request, in order (a repeated apiType + businessId collapses into its first), with its `id`
+   * and `registration`: `created`, `updated` or `unchanged`. More new instances than the project has
    * room for: 409 INSTANCE_LIMIT_REACHED, nothing written. 4 batches of the project already
    * waiting on this node: 429 REGISTRATION_BUSY with `Retry-After`, before the body is validated.
    */
@@ -95,7 +104,7 @@ export class InstancesController implements OnModuleInit {
   @Post('batch')
   @HttpCode(200)
   @ApiBody({ type: BatchCreateInstancesDto })
-  @ApiEnvelope(InstanceDto, { isArray: true })
+  @ApiEnvelope(RegisteredInstanceDto, { isArray: true })
   @ApiErrors(
     'VALIDATION_FAILED',
     'INSTANCE_LIMIT_REACHED',
@@ -103,11 +112,15 @@ export class InstancesController implements OnModuleInit {
     'REGISTRATION_BUSY',
     'REGISTRY_BUDGET_EXHAUSTED',
   )
-  async createBatch(@CurrentProject() project: ProjectPrincipal, @Body() body: unknown): Promise<InstanceDto[]> {
+  async createBatch(
+    @CurrentProject() project: ProjectPrincipal,
+    @Body() body: unknown,
+  ): Promise<RegisteredInstanceDto[]> {
     this.instances.assertWriteBudget(project.projectId);
     this.instances.assertBatchRoom(project.projectId);
     const items = await this.batches.creations(body);
-    return (await this.instances.createBatch(project.projectId, items)).map(toInstanceDto);
+    const registered = await this.instances.createBatch(project.projectId, items);
+    return registered.map(({ record, registration }) => toRegisteredInstanceDto(record, registration));
   }
 
   /** Deletes the listed instances (JSON body, up to `GATEWAY_MAX_INSTANCES_PER_PROJECT`); `data` is how many existed. */

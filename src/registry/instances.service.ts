@@ -10,7 +10,7 @@ import { KeyedLanes, type LaneBound, LaneFullError } from '../common/keyed-lanes
 import { validationError } from '../common/validation';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { EventBus, InjectEventBus } from '../state/event-bus';
-import type { CreateInstanceDto, InstanceKeyDto, UpdateInstanceDto } from './dto/instance.dto';
+import type { CreateInstanceDto, InstanceKeyDto, Registration, UpdateInstanceDto } from './dto/instance.dto';
 import { ApiInstanceEntity } from './entities/api-instance.entity';
 import type { ApiType, InstanceRecord, InstanceStatus } from './instance-record';
 import { conflictError, findByKeys, isUniqueViolation, keyOf } from './instance-keys';
@@ -19,7 +19,7 @@ import { checkJsonShape } from './json-limits';
 import { RegistryIndex } from './registry-index';
 import { checkInstanceJson } from './routing-params';
 import { inRegistrationLock } from './registration-lock';
-import { REGISTRATION_QUEUE, insertRows, planRegistration, refusal, registrationBusy } from './registration';
+import { REGISTRATION_QUEUE, planRegistration, refusal, registrationBusy, writePlan } from './registration';
 
 /** Items whose JSON is checked between two turns of the event loop. */
 const CHECKS_PER_TURN = 100;
@@ -72,18 +72,22 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe?.();
   }
 
-  /** Registers an instance; an existing one (same apiType and businessId) is returned unchanged. */
-  async create(projectId: string, dto: CreateInstanceDto): Promise<InstanceRecord> {
-    const [record] = await this.createMany(projectId, [dto], '', REGISTRATION_QUEUE.single);
-    return record ?? this.require(projectId, dto.apiType, dto.businessId);
+  /**
+   * Registers an instance: creates it, or updates an existing one (same apiType and businessId)
+   * with what was sent (`registration.ts`, {@link applied}); says which.
+   */
+  async create(projectId: string, dto: CreateInstanceDto): Promise<RegisteredRecord> {
+    const [registered] = await this.createMany(projectId, [dto], '', REGISTRATION_QUEUE.single);
+    return registered;
   }
 
   /**
-   * Registers a batch and returns the newly created instances. Items repeating an apiType +
-   * businessId collapse into the first; existing ones are left unchanged. Any invalid item, or more
-   * new instances than the project has room for, fails the whole batch: nothing is written.
+   * Registers a batch and answers every distinct instance of it, in request order, with whether it
+   * was created, updated or left unchanged. Items repeating an apiType + businessId collapse into
+   * the first. Any invalid item, or more new instances than the project has room for, fails the
+   * whole batch: nothing is written.
    */
-  async createBatch(projectId: string, items: readonly CreateInstanceDto[]): Promise<InstanceRecord[]> {
+  async createBatch(projectId: string, items: readonly CreateInstanceDto[]): Promise<RegisteredRecord[]> {
     return this.createMany(projectId, items, 'instances', REGISTRATION_QUEUE.batch);
   }
 
@@ -133,6 +137,7 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
     if (dto.userId !== undefined) entity.userId = dto.userId;
     if (dto.routingParams !== undefined) entity.routingParamsJson = JSON.stringify(dto.routingParams);
     if (dto.metadata !== undefined) entity.metadataJson = dto.metadata === null ? null : JSON.stringify(dto.metadata);
+    if (dto.endpoint !== undefined) entity.endpoint = dto.endpoint;
     return this.committed(projectId, [await this.instances.save(entity)])[0];
   }
 
@@ -181,7 +186,7 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
     items: readonly CreateInstanceDto[],
     path: string,
     bound: LaneBound,
-  ): Promise<InstanceRecord[]> {
+  ): Promise<RegisteredRecord[]> {
     await this.assertValidJson(items, path);
     const distinct = dedupeFirst(items);
     this.chargeWrites(projectId, distinct.length);
@@ -189,12 +194,12 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
       projectId,
       async () => {
         try {
-          return await this.insertMissing(projectId, distinct);
+          return await this.register(projectId, distinct);
         } catch (error) {
           // Registered meanwhile by a node that takes no registration lock (an older version during
           // a rolling upgrade): once more, those now exist.
           if (!isUniqueViolation(error)) throw error;
-          return this.insertMissing(projectId, distinct).catch((again: unknown) => {
+          return this.register(projectId, distinct).catch((again: unknown) => {
             // Still a duplicate key: two keys the database's collation holds equal (MariaDB pads spaces).
             throw isUniqueViolation(again) ? conflictError(distinct) : again;
           });
@@ -208,33 +213,51 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Inserts the instances not registered yet. MySQL: one transaction under the project's named
-   * registration lock, so nodes registering for one project at once count one after the other,
-   * while the project's row stays free for the other writes that need it (every tenant's minute
-   * metrics and breaker events); its waits on the server leave the event loop free. SQLite (one
-   * node, a synchronous driver that holds the event loop for a whole transaction): the plan is
-   * read first, then the rows are written 200 per transaction with the event loop free in
-   * between, each chunk mirrored into the index as it commits; the cap was checked for the whole
-   * batch, and this node registers for a project one request at a time.
+   * Inserts the instances not registered yet and updates those whose registration changes them.
+   * MySQL: one transaction under the project's named registration lock, so nodes registering for
+   * one project at once count one after the other, while the project's row stays free for the
+   * other writes that need it (every tenant's minute metrics and breaker events); its waits on the
+   * server leave the event loop free. SQLite (one node, a synchronous driver that holds the event
+   * loop for a whole transaction): the plan is read first, then the rows are written 200 per
+   * transaction with the event loop free in between, each chunk mirrored into the index as it
+   * commits; the cap was checked for the whole batch, and this node registers for a project one
+   * request at a time.
    */
-  private async insertMissing(projectId: string, distinct: readonly CreateInstanceDto[]): Promise<InstanceRecord[]> {
+  private async register(projectId: string, distinct: readonly CreateInstanceDto[]): Promise<RegisteredRecord[]> {
     const limit = this.config.limits.instancesPerProject;
     if (this.dataSource.options.type === 'mysql') {
       const outcome = await inRegistrationLock(this.dataSource, projectId, async (manager) => {
         const plan = await planRegistration(manager, projectId, distinct, limit);
-        return plan.kind === 'fresh' ? { kind: 'created' as const, rows: await insertRows(manager, plan.fresh) } : plan;
+        return plan.kind === 'write' ? { kind: 'written' as const, items: await writePlan(manager, plan.items) } : plan;
       });
-      if (outcome.kind !== 'created') throw refusal(outcome, limit);
-      return this.committed(projectId, outcome.rows);
+      if (outcome.kind !== 'written') throw refusal(outcome, limit);
+      return this.registered(projectId, outcome.items);
     }
     const plan = await planRegistration(this.dataSource.manager, projectId, distinct, limit);
-    if (plan.kind !== 'fresh') throw refusal(plan, limit);
-    const records: InstanceRecord[] = [];
-    for (const [i, chunk] of chunksOf(plan.fresh, ROWS_PER_STATEMENT).entries()) {
+    if (plan.kind !== 'write') throw refusal(plan, limit);
+    const registered: RegisteredRecord[] = [];
+    for (const [i, chunk] of chunksOf(plan.items, ROWS_PER_STATEMENT).entries()) {
       if (i > 0) await nextTurn();
-      records.push(...this.committed(projectId, await this.dataSource.transaction((m) => insertRows(m, chunk))));
+      const written = await this.dataSource.transaction((manager) => writePlan(manager, chunk));
+      registered.push(...this.registered(projectId, written));
     }
-    return records;
+    return registered;
+  }
+
+  /** Mirrors the created and updated rows into the index (and tells the other nodes); unchanged ones are read from it. */
+  private registered(
+    projectId: string,
+    items: readonly { readonly registration: Registration; readonly entity: ApiInstanceEntity }[],
+  ): RegisteredRecord[] {
+    const changed = this.committed(
+      projectId,
+      items.filter((item) => item.registration !== 'unchanged').map((item) => item.entity),
+    );
+    const byId = new Map(changed.map((record) => [record.id, record]));
+    return items.map(({ registration, entity }) => ({
+      registration,
+      record: byId.get(entity.id) ?? this.index.get(entity.id) ?? toRecord(entity),
+    }));
   }
 
   /** Mirrors committed rows into the index and tells the other nodes. */
@@ -245,10 +268,6 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
       this.events.publish({ type: 'instances.changed', projectId, instanceIds: records.map((r) => r.id) });
     }
     return records;
-  }
-
-  private async require(projectId: string, apiType: ApiType, businessId: string): Promise<InstanceRecord> {
-    return toRecord(await this.findEntity(projectId, apiType, businessId));
   }
 
   /** The instance with exactly this key (a collation that matches case or trailing spaces is not enough). */
@@ -276,6 +295,12 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
     });
     if (errors.length > 0) throw validationError(errors);
   }
+}
+
+/** An instance a registration wrote or found, and how it left it. */
+export interface RegisteredRecord {
+  readonly registration: Registration;
+  readonly record: InstanceRecord;
 }
 
 /** The first item of each apiType + businessId, in request order. */

@@ -19,6 +19,7 @@ function instance(n: number, overrides: Partial<InstanceRecord> = {}): InstanceR
     businessId: `biz-${n}`,
     routingParams: { baseUrl: `https://b${n}.example.com` },
     metadata: null,
+    endpoint: null,
     status: 'ACTIVE',
     createdAt: at,
     updatedAt: at,

@@ -19,6 +19,7 @@ function row(n: number): ApiInstanceEntity {
     businessId: `biz-${n}`,
     routingParamsJson: '{}',
     metadataJson: null,
+    endpoint: null,
     status: 'ACTIVE',
     createdAt: at,
     updatedAt: at,

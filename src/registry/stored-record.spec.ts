@@ -11,6 +11,7 @@ const plain: InstanceRecord = {
   businessId: 'biz-1',
   routingParams: { weight: 3, breaker: { consecutiveFailures: 2 } },
   metadata: { owner: 'team-a' },
+  endpoint: null,
   status: 'ACTIVE',
   createdAt: at,
   updatedAt: at,

@@ -30,6 +30,7 @@ export class StoredInstanceRecord implements InstanceRecord {
   declare readonly businessId: string;
   declare readonly routingParams: Json;
   declare readonly metadata: Json | null;
+  declare readonly endpoint: string | null;
   declare readonly status: InstanceStatus;
   declare readonly createdAt: Date;
   declare readonly updatedAt: Date;
@@ -73,6 +74,7 @@ export class StoredInstanceRecord implements InstanceRecord {
     self.businessId = fields.businessId;
     Object.defineProperty(this, 'routingParams', StoredInstanceRecord.#accessors.routingParams);
     Object.defineProperty(this, 'metadata', StoredInstanceRecord.#accessors.metadata);
+    self.endpoint = fields.endpoint ?? null;
     self.status = fields.status;
     self.createdAt = fields.createdAt;
     self.updatedAt = fields.updatedAt;

@@ -1,4 +1,5 @@
 import { GatewayMetrics } from '../prometheus/gateway-metrics';
+import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import type { SelectInstanceDto } from '../selection/dto/select-instance.dto';
 import { prefixOf } from './report.service';
 import {
@@ -31,8 +32,12 @@ describe('ReportService', () => {
 
   const select = (request: Partial<SelectInstanceDto> = {}) =>
     loop.selection.select(project, { apiIdentifier: 'gpt-4o', apiType: 'MODEL', ...request });
-  const report = (n: number, body: Parameters<DecisionLoop['reportOf']>[1] = {}) =>
-    loop.reports.report(project, loop.reportOf(n, body));
+  /** Reports once (a report that is not counted fails the test). */
+  const report = (n: number, body: Parameters<DecisionLoop['reportOf']>[1] = {}) => {
+    const ingested = loop.reports.report(project, loop.reportOf(n, body));
+    if (ingested === undefined) throw new Error('the report was not counted');
+    return ingested;
+  };
   /** Whether the lease is still open (closing it to find out). */
   const stillOpen = (selectionId: string) => loop.leases.close(selectionId, PROJECT_ID) !== undefined;
 
@@ -62,6 +67,57 @@ describe('ReportService', () => {
         Array(5).fill('SERVER_ERROR'),
       );
       expect(gatewayErrorOf(() => select()).code).toBe('NO_HEALTHY_INSTANCE');
+    });
+  });
+
+  describe('idempotence and the businessId', () => {
+    const windowOf = (n: number) =>
+      loop.module.get(InstanceStatsRegistry).get(instanceId(n)).windowTotals(loop.clock.now());
+
+    it('counts a selection once: a repeat is acknowledged, not counted, and keeps its lease closed', () => {
+      loop.register(instanceRecord(1));
+      const { selectionId } = select();
+      const body = loop.reportOf(1, { selectionId, success: false, statusCode: 503 });
+      expect(loop.reports.report(project, body)).toBeDefined();
+      for (let i = 0; i < 9; i++) expect(loop.reports.report(project, body)).toBeUndefined();
+      expect(windowOf(1)).toMatchObject({ calls: 1, failures: 1 });
+      expect(loop.module.get(GatewayMetrics)['duplicateCell'].value).toBe(9);
+      // Ten reports of one selection did not trip the breaker (five would have).
+      expect(select().id).toBe(instanceId(1));
+    });
+
+    it('a batch counts a selection once, across batches and within one; reports without a selectionId all count', () => {
+      loop.register(instanceRecord(1));
+      const a = select().selectionId;
+      const b = select().selectionId;
+      expect(
+        loop.reports.reportAll(project, [loop.reportOf(1, { selectionId: a }), loop.reportOf(1, { selectionId: a })]),
+      ).toHaveLength(1);
+      const again = [a, b, b].map((selectionId) => loop.reportOf(1, { selectionId }));
+      expect(loop.reports.reportAll(project, again)).toHaveLength(1);
+      expect(loop.reports.reportAll(project, [loop.reportOf(1), loop.reportOf(1)])).toHaveLength(2);
+      expect(windowOf(1)).toMatchObject({ calls: 4 });
+    });
+
+    it("a selectionId is the project's own: another project's report of the same made-up id counts", () => {
+      loop.register(instanceRecord(1), instanceRecord(2, { projectId: OTHER_PROJECT_ID }));
+      const other = { ...project, projectId: OTHER_PROJECT_ID };
+      expect(loop.reports.report(project, loop.reportOf(1, { selectionId: 'made-up' }))).toBeDefined();
+      expect(loop.reports.report(other, loop.reportOf(2, { selectionId: 'made-up' }))).toBeDefined();
+      expect(loop.reports.report(project, loop.reportOf(1, { selectionId: 'made-up' }))).toBeUndefined();
+    });
+
+    it("refuses a businessId that is not the instance's, naming the field; a batch records nothing", () => {
+      loop.register(instanceRecord(1), instanceRecord(2));
+      const wrong = loop.reportOf(1, { businessId: 'b2' });
+      const error = gatewayErrorOf(() => loop.reports.report(project, wrong));
+      expect(error.code).toBe('VALIDATION_FAILED');
+      expect(error.details).toEqual([
+        { field: 'businessId', message: "businessId does not match the instance's businessId (b1)" },
+      ]);
+      const batch = gatewayErrorOf(() => loop.reports.reportAll(project, [loop.reportOf(2), wrong]));
+      expect(batch.details).toEqual([expect.objectContaining({ field: 'results.1.businessId' })]);
+      expect(windowOf(2)).toMatchObject({ calls: 0 });
     });
   });
 
@@ -177,7 +233,7 @@ describe('ReportService', () => {
     it('passes a report within the bounds on as it came, counting nothing', () => {
       loop.register(instanceRecord(1));
       const body = loop.reportOf(1, { success: false, errorMessage: 'x'.repeat(2048), errorType: 'y'.repeat(256) });
-      expect(loop.reports.report(project, body).report).toBe(body);
+      expect(loop.reports.report(project, body)?.report).toBe(body);
       expect(truncated()).toMatchObject({ errorMessage: { value: 0 }, errorType: { value: 0 } });
     });
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
 import { GatewayError } from '../common/gateway-error';
+import { validationError } from '../common/validation';
 import { KEPT_ERROR_MESSAGE_CHARS, KEPT_ERROR_TYPE_CHARS, type ReportResultDto } from './dto/report-result.dto';
 import { InstanceStatsRegistry } from '../statistics/instance-stats-registry';
 import { MinuteAggregator } from '../minute-metrics/minute-aggregator';
@@ -13,6 +14,7 @@ import type { ProjectPrincipal } from '../tenancy/principal';
 import { CandidatePool } from '../protection/candidate-pool';
 import { LeaseManager } from '../protection/lease-manager';
 import { AdmissionControl, InjectAdmissionControl } from '../protection/admission';
+import { ReportedSelections } from './reported-selections';
 
 /** A call's time is trusted within a day back and five minutes ahead of the server's clock. */
 const PLAUSIBLE_PAST_MS = 24 * 3_600_000;
@@ -29,8 +31,9 @@ export interface IngestedReport {
 }
 
 /**
- * report-result: the instance must be the caller's (404 otherwise), the outcome is classified
- * once, the rolling statistics learn from it, its lease closes (in cluster mode, on the node that
+ * report-result: the instance must be the caller's (404 otherwise) and the `businessId` its own
+ * (400), a selection already reported is acknowledged and not counted again, the outcome is
+ * classified once, the rolling statistics learn from it, its lease closes (in cluster mode, on the node that
  * holds it: the close is relayed), the breaker, cool-downs and token quota learn from it, and it
  * is added to its minute (written behind). Memory only.
  */
@@ -47,16 +50,34 @@ export class ReportService {
     @InjectClock() private readonly clock: Clock,
   ) {}
 
-  report(project: ProjectPrincipal, report: ReportResultDto): IngestedReport {
-    return this.ingest(project, this.instanceOf(project, report.instanceId, 'instanceId'), report);
+  private readonly reported = new ReportedSelections();
+
+  /** The report as counted, or undefined for a second report of its selection (not counted). */
+  report(project: ProjectPrincipal, report: ReportResultDto): IngestedReport | undefined {
+    const instance = this.instanceOf(project, report, '');
+    return this.firstReport(project, report) ? this.ingest(project, instance, report) : undefined;
   }
 
-  /** All or nothing: every instance is checked before any report is recorded. */
+  /**
+   * All or nothing: every instance is checked before any report is recorded. A report repeating a
+   * selection reported before — or earlier in the same batch — is not counted. Returns the reports
+   * counted, in order.
+   */
   reportAll(project: ProjectPrincipal, reports: readonly ReportResultDto[]): IngestedReport[] {
-    const instances = reports.map((report, i) =>
-      this.instanceOf(project, report.instanceId, `results.${i}.instanceId`),
-    );
-    return reports.map((report, i) => this.ingest(project, instances[i], report));
+    const instances = reports.map((report, i) => this.instanceOf(project, report, `results.${i}.`));
+    const counted: IngestedReport[] = [];
+    for (let i = 0; i < reports.length; i++) {
+      if (this.firstReport(project, reports[i])) counted.push(this.ingest(project, instances[i], reports[i]));
+    }
+    return counted;
+  }
+
+  /** False when the report's selection was reported before (counted as a duplicate); true without a selectionId. */
+  private firstReport(project: ProjectPrincipal, report: ReportResultDto): boolean {
+    const { selectionId } = report;
+    if (!selectionId || this.reported.firstReport(project.projectId, selectionId, this.clock.now())) return true;
+    this.metrics.duplicateReport();
+    return false;
   }
 
   /**
@@ -78,12 +99,26 @@ export class ReportService {
     };
   }
 
-  private instanceOf(project: ProjectPrincipal, instanceId: string, field: string): InstanceRecord {
+  /**
+   * The report's instance: 404 INSTANCE_NOT_FOUND when it is not one of the project's, 400
+   * VALIDATION_FAILED when the report's `businessId` is not that instance's (the report would be
+   * counted against another backend than the caller believes it called). `prefix` leads the field
+   * names (`results.3.` in a batch).
+   */
+  private instanceOf(project: ProjectPrincipal, report: ReportResultDto, prefix: string): InstanceRecord {
+    const { instanceId, businessId } = report;
     const instance = this.index.get(instanceId);
     if (!instance || instance.projectId !== project.projectId) {
+      const field = `${prefix}instanceId`;
       throw new GatewayError('INSTANCE_NOT_FOUND', `Instance ${instanceId} not found`, {
         details: [{ field, message: `${field} is not an instance of this project` }],
       });
+    }
+    if (businessId !== instance.businessId) {
+      const field = `${prefix}businessId`;
+      throw validationError([
+        { field, message: `${field} does not match the instance's businessId (${instance.businessId})` },
+      ]);
     }
     return instance;
   }

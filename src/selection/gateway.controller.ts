@@ -9,11 +9,15 @@ import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { Clock, InjectClock } from '../common/clock';
 import { type SuccessEnvelope, success } from '../common/envelope';
 import { SchemaPipe, schemaOf } from '../common/schema-validation';
-import { ReportResultDto, ReportResultsDto } from '../reporting/dto/report-result.dto';
+import { ReportAckDto, ReportResultDto, ReportResultsDto, ReportsAckDto } from '../reporting/dto/report-result.dto';
 import type { Principal } from '../tenancy/principal';
 import { SELECT_INSTANCE_EXAMPLE, SelectInstanceDto, SelectedInstanceDto } from './dto/select-instance.dto';
 import { ReportService } from '../reporting/report.service';
 import { SelectionService } from './selection.service';
+
+/** report-result's two answers, shared: nothing is allocated for them per request. */
+const COUNTED: ReportAckDto = Object.freeze({ counted: true });
+const NOT_COUNTED: ReportAckDto = Object.freeze({ counted: false });
 
 /** The request as the hot-path handlers read it: the guard has put the principal on it. */
 type GatewayRequest = { body?: unknown; user?: Principal };
@@ -79,29 +83,37 @@ export class GatewayController implements OnModuleInit {
     return success(this.selection.select(project, this.selectBody.transform(request.body)), this.clock.now());
   }
 
-  /** Reports how a call to the selected instance went; closes its lease. `data` is omitted. */
+  /**
+   * Reports how a call to the selected instance went; closes its lease. Idempotent per
+   * `selectionId`: a selection reported again is acknowledged with `counted: false` and not counted.
+   * A `businessId` that is not the instance's: 400.
+   */
   @Authenticated({ scopes: ['report'] })
   @Post('report-result')
   @HttpCode(200)
-  @ApiEnvelope()
+  @ApiEnvelope(ReportAckDto)
   @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
   @ApiBody({ type: ReportResultDto })
-  report(@Req() request: GatewayRequest): SuccessEnvelope<never> {
+  report(@Req() request: GatewayRequest): SuccessEnvelope<ReportAckDto> {
     const project = projectOf(request);
-    this.reports.report(project, this.reportBody.transform(request.body));
-    return success(undefined as never, this.clock.now());
+    const counted = this.reports.report(project, this.reportBody.transform(request.body)) !== undefined;
+    return success(counted ? COUNTED : NOT_COUNTED, this.clock.now());
   }
 
-  /** Up to 1000 reports at once; all are checked before any is recorded. */
+  /**
+   * Up to 1000 reports at once; all are checked before any is recorded. Repeats of a selection
+   * (reported before, or earlier in the batch) are acknowledged and not counted: `data` says how many.
+   */
   @Authenticated({ scopes: ['report'] })
   @Post('report-results')
   @HttpCode(200)
-  @ApiEnvelope()
+  @ApiEnvelope(ReportsAckDto)
   @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
   @ApiBody({ type: ReportResultsDto })
-  reportAll(@Req() request: GatewayRequest): SuccessEnvelope<never> {
+  reportAll(@Req() request: GatewayRequest): SuccessEnvelope<ReportsAckDto> {
     const project = projectOf(request);
-    this.reports.reportAll(project, this.reportsBody.transform(request.body).results);
-    return success(undefined as never, this.clock.now());
+    const { results } = this.reportsBody.transform(request.body);
+    const counted = this.reports.reportAll(project, results).length;
+    return success({ counted, duplicates: results.length - counted }, this.clock.now());
   }
 }

@@ -254,6 +254,7 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
       routingParams: instance.routingParams,
       status: instance.status,
       metadata: instance.metadata,
+      endpoint: instance.endpoint,
       createdAt: isoDates(instance).createdAt,
       updatedAt: isoDates(instance).updatedAt,
       selectionId: lease.selectionId,

@@ -45,7 +45,6 @@ describeEachDatabase('abuse: breaker events', (database: TestDatabase) => {
       instanceIds.flatMap((instanceId) =>
         Array.from({ length: 5 }, () => ({
           instanceId,
-          businessId: 'x',
           success: false,
           latencyMs: 10,
           statusCode: 503,

@@ -43,7 +43,6 @@ describeEachDatabase('abuse: poisoned minute metrics', (database: TestDatabase) 
   const report = (project: TestProject, instanceId: string, extra: Record<string, unknown> = {}) =>
     postReport(gateway, project, {
       instanceId,
-      businessId: 'x',
       success: true,
       latencyMs: 100,
       callTimestamp: gateway.clock.now(),
@@ -87,10 +86,10 @@ describeEachDatabase('abuse: poisoned minute metrics', (database: TestDatabase) 
       .set('api-key', mallory.apiKey)
       .send({
         results: [
-          { instanceId: malloryInstance, businessId: 'x', success: true, latencyMs: 1, callTimestamp: 1 },
+          { instanceId: malloryInstance, businessId: 'm', success: true, latencyMs: 1, callTimestamp: 1 },
           {
             instanceId: malloryInstance,
-            businessId: 'x',
+            businessId: 'm',
             success: true,
             latencyMs: 1,
             callTimestamp: 1,
@@ -126,8 +125,8 @@ describeEachDatabase('abuse: poisoned minute metrics', (database: TestDatabase) 
     try {
       await report(mallory, malloryInstance).expect(200);
       await postReports(gateway, alice, [
-        { instanceId: aliceInstance, businessId: 'x', success: true, latencyMs: 1, callTimestamp: gateway.clock.now() },
-        { instanceId: aliceInstance, businessId: 'x', success: true, latencyMs: 1, callTimestamp: gateway.clock.now() },
+        { instanceId: aliceInstance, success: true, latencyMs: 1, callTimestamp: gateway.clock.now() },
+        { instanceId: aliceInstance, success: true, latencyMs: 1, callTimestamp: gateway.clock.now() },
       ]);
       capture.clear();
       await flush();

@@ -1,6 +1,6 @@
 import { GatewayMetrics } from '../../src/prometheus/gateway-metrics';
 import { createProject, type TestProject } from '../utils/fixtures';
-import { modelInstance, postReport, registerInstances } from '../utils/hot-path';
+import { modelInstance, postReport, registerInstances, withBusinessId } from '../utils/hot-path';
 import { parsePrometheus } from '../utils/prometheus-text';
 import { createTestApp, type TestApp } from '../utils/test-app';
 
@@ -30,7 +30,6 @@ describe('abuse: reports with raw provider error bodies', () => {
 
   const report = (instanceId: string, extra: Record<string, unknown>) => ({
     instanceId,
-    businessId: 'x',
     success: false,
     latencyMs: 900,
     callTimestamp: gateway.clock.now(),
@@ -76,7 +75,7 @@ describe('abuse: reports with raw provider error bodies', () => {
       .http()
       .post('/api/gateway/report-results')
       .set('api-key', project.apiKey)
-      .send({ results });
+      .send({ results: results.map((result) => withBusinessId(gateway, result)) });
     expect(res.status).toBe(200);
     expect(await breakerOf(ids.batched)).toMatchObject({ state: 'OPEN' });
   });

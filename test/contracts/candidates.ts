@@ -48,6 +48,7 @@ export function candidate(spec: CandidateSpec = {}): Candidate {
     businessId: id,
     routingParams,
     metadata: spec.metadata ?? null,
+    endpoint: null,
     status: 'ACTIVE',
     createdAt: EPOCH,
     updatedAt: EPOCH,

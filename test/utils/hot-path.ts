@@ -1,5 +1,6 @@
 import type { Test } from 'supertest';
 import type { ApiType } from '../../src/registry/instance-record';
+import { RegistryIndex } from '../../src/registry/registry-index';
 import type { TestProject } from './fixtures';
 import type { TestApp } from './test-app';
 
@@ -76,24 +77,40 @@ export async function selectedInstance(
   return (await selectInstance(gateway, project, body).expect(200)).body.data as SelectedInstance;
 }
 
-/** POST /api/gateway/report-result with `body` as given; the response is the caller's to assert. */
-export function postReport(gateway: TestApp, project: TestProject, body: Readonly<Record<string, unknown>>): Test {
-  return gateway.http().post('/api/gateway/report-result').set('api-key', project.apiKey).send(body);
+/**
+ * A report's body with its instance's own `businessId` when it names none (a report must name the
+ * instance's: the gateway refuses another with 400). An instance the gateway does not know keeps none.
+ */
+export function withBusinessId(gateway: TestApp, body: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  if (body.businessId !== undefined || typeof body.instanceId !== 'string') return { ...body };
+  return { businessId: gateway.app.get(RegistryIndex).get(body.instanceId)?.businessId, ...body };
 }
 
-/** POST /api/gateway/report-results (must succeed). */
+/**
+ * POST /api/gateway/report-result with `body` (its businessId filled in when missing:
+ * {@link withBusinessId}); the response is the caller's to assert.
+ */
+export function postReport(gateway: TestApp, project: TestProject, body: Readonly<Record<string, unknown>>): Test {
+  return gateway
+    .http()
+    .post('/api/gateway/report-result')
+    .set('api-key', project.apiKey)
+    .send(withBusinessId(gateway, body));
+}
+
+/** POST /api/gateway/report-results (must succeed); businessIds filled in as {@link postReport} does. */
 export function postReports(gateway: TestApp, project: TestProject, results: readonly Record<string, unknown>[]): Test {
   return gateway
     .http()
     .post('/api/gateway/report-results')
     .set('api-key', project.apiKey)
-    .send({ results })
+    .send({ results: results.map((result) => withBusinessId(gateway, result)) })
     .expect(200);
 }
 
 /**
- * A report-result that must succeed: success defaults filled in (`businessId` 'x', 120 ms, the
- * fake clock's now), `body` overriding them.
+ * A report-result that must succeed: success defaults filled in (the instance's `businessId`,
+ * 120 ms, the fake clock's now), `body` overriding them.
  */
 export function reportResult(
   gateway: TestApp,
@@ -103,7 +120,6 @@ export function reportResult(
 ): Test {
   return postReport(gateway, project, {
     instanceId,
-    businessId: 'x',
     latencyMs: 120,
     callTimestamp: gateway.clock.now(),
     ...body,

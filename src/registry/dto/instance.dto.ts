@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
-import { IsIn, IsObject, IsOptional, IsString, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
+import { IsIn, IsObject, IsOptional, IsString, IsUrl, Length, Matches, MaxLength, ValidateIf } from 'class-validator';
 import { ApiMaxItemsFromConfig } from '../../common/openapi-limits';
 import { PageQueryDto } from '../../common/pagination';
 import { Lenient } from '../../common/validation.pipe';
@@ -20,6 +20,17 @@ const DEFAULT_INSTANCES_PER_PROJECT = 5000;
 const PRINTABLE = /^[^\u0000-\u001f\u007f]+$/;
 const printable = (field: string) => ({ message: `${field} must not contain control characters` });
 
+/** The longest `endpoint` kept: URLs beyond it are refused, never cut. */
+export const ENDPOINT_MAX_LENGTH = 2048;
+
+/** `endpoint` is an absolute http(s) URL; a host without a dot (`localhost`, a service name) is fine. */
+const ENDPOINT_URL = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
+const endpointMessage = { message: 'endpoint must be an absolute http or https URL' };
+
+/** How a registration left an instance. */
+export const REGISTRATIONS = ['created', 'updated', 'unchanged'] as const;
+export type Registration = (typeof REGISTRATIONS)[number];
+
 export class InstanceDto {
   id!: string;
   projectId!: string;
@@ -35,6 +46,9 @@ export class InstanceDto {
   status!: InstanceStatus;
   @ApiProperty({ type: 'object', additionalProperties: true, nullable: true })
   metadata!: Record<string, unknown> | null;
+  /** The URL to call (http or https), when registered with one. */
+  @ApiProperty({ type: 'string', format: 'uri', nullable: true, example: 'https://api.openai.com/v1' })
+  endpoint!: string | null;
   @ApiProperty({ format: 'date-time' })
   createdAt!: string;
   @ApiProperty({ format: 'date-time' })
@@ -57,12 +71,29 @@ export function toInstanceDto(record: InstanceRecord): InstanceDto {
     routingParams: JSON.parse(json.routingParams) as Record<string, unknown>,
     status: record.status,
     metadata: json.metadata === null ? null : (JSON.parse(json.metadata) as Record<string, unknown>),
+    endpoint: record.endpoint,
     createdAt: record.createdAt.toISOString(),
     updatedAt: record.updatedAt.toISOString(),
   };
 }
 
-/** [compat] An instance to register. Unknown properties are ignored, as the reference did. */
+/** An instance as a registration answers it: the instance, and whether it was created, updated or left as it was. */
+export class RegisteredInstanceDto extends InstanceDto {
+  /** `created`: new; `updated`: it existed and what was sent changed it; `unchanged`: it existed as sent. */
+  @ApiProperty({ enum: REGISTRATIONS, enumName: 'Registration' })
+  registration!: Registration;
+}
+
+export function toRegisteredInstanceDto(record: InstanceRecord, registration: Registration): RegisteredInstanceDto {
+  return { ...toInstanceDto(record), registration };
+}
+
+/**
+ * [compat] An instance to register. Unknown properties are ignored, as the reference did. An
+ * existing instance (same apiType and businessId) is updated with what was sent: `userId`,
+ * `apiIdentifier`, and — when present — `routingParams`, `metadata` and `endpoint`; its status
+ * never changes.
+ */
 @Lenient()
 export class CreateInstanceDto {
   /** When set, only select requests with exactly this userId get this instance. */
@@ -88,6 +119,19 @@ export class CreateInstanceDto {
   @IsOptional()
   @IsObject()
   metadata?: Record<string, unknown>;
+
+  /** The URL callers should call (absolute http or https, at most 2048 characters). */
+  @ApiPropertyOptional({
+    type: 'string',
+    format: 'uri',
+    maxLength: ENDPOINT_MAX_LENGTH,
+    example: 'https://api.openai.com/v1',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(ENDPOINT_MAX_LENGTH)
+  @IsUrl(ENDPOINT_URL, endpointMessage)
+  endpoint?: string;
 }
 
 /**
@@ -119,6 +163,14 @@ export class UpdateInstanceDto extends PickType(CreateInstanceDto, ['userId', 'a
   @IsOptional()
   @IsObject()
   metadata?: Record<string, unknown> | null;
+
+  /** Replaces the stored endpoint (absolute http or https URL); `null` clears it. */
+  @ApiPropertyOptional({ type: 'string', format: 'uri', maxLength: ENDPOINT_MAX_LENGTH, nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(ENDPOINT_MAX_LENGTH)
+  @IsUrl(ENDPOINT_URL, endpointMessage)
+  endpoint?: string | null;
 }
 
 @Lenient()

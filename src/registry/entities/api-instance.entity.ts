@@ -35,6 +35,10 @@ export class ApiInstanceEntity {
   @Column({ name: 'metadata', type: 'text', nullable: true })
   metadataJson!: string | null;
 
+  /** The URL to call, when registered with one. */
+  @Column({ type: 'varchar', length: 2048, nullable: true })
+  endpoint!: string | null;
+
   @Column({ type: 'varchar', length: 16 })
   status!: InstanceStatus;
 

@@ -127,3 +127,17 @@ export const reportResultsSchema = {
 export class ReportResultsDto {
   results!: ReportResultDto[];
 }
+
+/** What report-result did with the report. */
+export class ReportAckDto {
+  /** False when the report's `selectionId` was reported before: acknowledged, not counted again. */
+  counted!: boolean;
+}
+
+/** What report-results did with the batch. */
+export class ReportsAckDto {
+  /** Reports counted. */
+  counted!: number;
+  /** Reports of a selection reported before (or earlier in this batch): acknowledged, not counted. */
+  duplicates!: number;
+}

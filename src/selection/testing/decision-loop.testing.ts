@@ -83,6 +83,7 @@ export function instanceRecord(n: number, overrides: Partial<InstanceRecord> = {
     businessId: `b${n}`,
     routingParams: {},
     metadata: null,
+    endpoint: null,
     status: 'ACTIVE',
     createdAt: CREATED,
     updatedAt: CREATED,

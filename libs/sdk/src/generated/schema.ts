@@ -319,8 +319,9 @@ export interface paths {
         get: operations["Instances_list"];
         put?: never;
         /**
-         * Registers an instance; an existing one (same apiType and businessId) is returned unchanged.
-         *     A project at `GATEWAY_MAX_INSTANCES_PER_PROJECT`: 409 INSTANCE_LIMIT_REACHED. 32 registrations
+         * Registers an instance. An existing one (same apiType and businessId) is updated with what was
+         *     sent — `userId`, `apiIdentifier`, and `routingParams`, `metadata` and `endpoint` when present;
+         *     never its status — and `registration` says `created`, `updated` or `unchanged`. A project at `GATEWAY_MAX_INSTANCES_PER_PROJECT`: 409 INSTANCE_LIMIT_REACHED. 32 registrations
          *     of the project already waiting on this node: 429 REGISTRATION_BUSY with `Retry-After`.
          */
         post: operations["Instances_create"];
@@ -341,7 +342,9 @@ export interface paths {
         put?: never;
         /**
          * Registers 1 to `GATEWAY_MAX_INSTANCES_PER_PROJECT` instances (default 5000) in one
-         *     transaction; `data` holds the newly created ones. More new instances than the project has
+         *     transaction, each as `POST /api/instances` would; `data` answers every distinct instance of the
+         *     request, in order (a repeated apiType + businessId collapses into its first), with its `id`
+         *     and `registration`: `created`, `updated` or `unchanged`. More new instances than the project has
          *     room for: 409 INSTANCE_LIMIT_REACHED, nothing written. 4 batches of the project already
          *     waiting on this node: 429 REGISTRATION_BUSY with `Retry-After`, before the body is validated.
          */
@@ -445,7 +448,7 @@ export interface paths {
         /** Instances across projects, filtered by project, status, type, identifier, business id or user. */
         get: operations["AdminInstances_list"];
         put?: never;
-        /** Registers an instance for any project (idempotent like the project route). */
+        /** Registers an instance for any project: creates it or updates it, as the project route does. */
         post: operations["AdminInstances_create"];
         delete?: never;
         options?: never;
@@ -576,7 +579,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reports how a call to the selected instance went; closes its lease. `data` is omitted. */
+        /**
+         * Reports how a call to the selected instance went; closes its lease. Idempotent per
+         *     `selectionId`: a selection reported again is acknowledged with `counted: false` and not counted.
+         *     A `businessId` that is not the instance's: 400.
+         */
         post: operations["Gateway_report"];
         delete?: never;
         options?: never;
@@ -593,7 +600,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Up to 1000 reports at once; all are checked before any is recorded. */
+        /**
+         * Up to 1000 reports at once; all are checked before any is recorded. Repeats of a selection
+         *     (reported before, or earlier in the batch) are acknowledged and not counted: `data` says how many.
+         */
         post: operations["Gateway_reportAll"];
         delete?: never;
         options?: never;
@@ -1089,7 +1099,12 @@ export interface components {
             /** @description At least 8 characters. */
             newPassword: string;
         };
-        InstanceDto: {
+        /**
+         * @description `created`: new; `updated`: it existed and what was sent changed it; `unchanged`: it existed as sent.
+         * @enum {string}
+         */
+        Registration: "created" | "updated" | "unchanged";
+        RegisteredInstanceDto: {
             apiType: components["schemas"]["ApiType"];
             /** @description `priority`, `weight` (alias `initial_weight`), `costPerUnit` (alias `cost_per_unit`), `rpmLimit`, `tpmLimit`, `maxConcurrency`, `timeoutMs`, `slowCallMs`, `breaker`; other keys kept. */
             routingParams: {
@@ -1099,10 +1114,18 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Format: uri
+             * @description The URL to call (http or https), when registered with one.
+             * @example https://api.openai.com/v1
+             */
+            endpoint: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            /** @description `created`: new; `updated`: it existed and what was sent changed it; `unchanged`: it existed as sent. */
+            registration: components["schemas"]["Registration"];
             id: string;
             projectId: string;
             userId: string | null;
@@ -1118,6 +1141,12 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             };
+            /**
+             * Format: uri
+             * @description The URL callers should call (absolute http or https, at most 2048 characters).
+             * @example https://api.openai.com/v1
+             */
+            endpoint?: string;
             /** @description When set, only select requests with exactly this userId get this instance. */
             userId?: string | null;
             /** @description What callers select by, e.g. a model name; several instances usually share it. */
@@ -1134,6 +1163,32 @@ export interface components {
         };
         BatchDeleteInstancesDto: {
             instances: components["schemas"]["InstanceKeyDto"][];
+        };
+        InstanceDto: {
+            apiType: components["schemas"]["ApiType"];
+            /** @description `priority`, `weight` (alias `initial_weight`), `costPerUnit` (alias `cost_per_unit`), `rpmLimit`, `tpmLimit`, `maxConcurrency`, `timeoutMs`, `slowCallMs`, `breaker`; other keys kept. */
+            routingParams: {
+                [key: string]: unknown;
+            };
+            status: components["schemas"]["InstanceStatus"];
+            metadata: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Format: uri
+             * @description The URL to call (http or https), when registered with one.
+             * @example https://api.openai.com/v1
+             */
+            endpoint: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            id: string;
+            projectId: string;
+            userId: string | null;
+            apiIdentifier: string;
+            businessId: string;
         };
         InstancePageDto: {
             items: components["schemas"]["InstanceDto"][];
@@ -1154,6 +1209,11 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Format: uri
+             * @description Replaces the stored endpoint (absolute http or https URL); `null` clears it.
+             */
+            endpoint?: string | null;
         };
         AdminInstancePageDto: {
             items: components["schemas"]["InstanceDto"][];
@@ -1171,6 +1231,12 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Format: uri
+             * @description The URL to call (http or https), when registered with one.
+             * @example https://api.openai.com/v1
+             */
+            endpoint: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -1197,6 +1263,12 @@ export interface components {
             metadata?: {
                 [key: string]: unknown;
             };
+            /**
+             * Format: uri
+             * @description The URL callers should call (absolute http or https, at most 2048 characters).
+             * @example https://api.openai.com/v1
+             */
+            endpoint?: string;
             /** @description When set, only select requests with exactly this userId get this instance. */
             userId?: string | null;
             /** @description What callers select by, e.g. a model name; several instances usually share it. */
@@ -1263,6 +1335,12 @@ export interface components {
             metadata: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Format: uri
+             * @description The URL to call (http or https), when registered with one.
+             * @example https://api.openai.com/v1
+             */
+            endpoint: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -1322,6 +1400,10 @@ export interface components {
              */
             explain?: boolean | null;
         };
+        ReportAckDto: {
+            /** @description False when the report's `selectionId` was reported before: acknowledged, not counted again. */
+            counted: boolean;
+        };
         UsageMetricsDto: {
             /** @description At most 1e9. */
             promptTokens?: number | null;
@@ -1359,6 +1441,12 @@ export interface components {
             retryAfterMs?: number | null;
             /** @description Time to first token of a streamed call, ms. */
             ttftMs?: number | null;
+        };
+        ReportsAckDto: {
+            /** @description Reports counted. */
+            counted: number;
+            /** @description Reports of a selection reported before (or earlier in this batch): acknowledged, not counted. */
+            duplicates: number;
         };
         ReportResultsDto: {
             results: components["schemas"]["ReportResultDto"][];
@@ -3230,7 +3318,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        data: components["schemas"]["InstanceDto"];
+                        data: components["schemas"]["RegisteredInstanceDto"];
                     };
                 };
             };
@@ -3305,7 +3393,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        data: components["schemas"]["InstanceDto"][];
+                        data: components["schemas"]["RegisteredInstanceDto"][];
                     };
                 };
             };
@@ -3926,7 +4014,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
-                        data: components["schemas"]["InstanceDto"];
+                        data: components["schemas"]["RegisteredInstanceDto"];
                     };
                 };
             };
@@ -4567,7 +4655,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"];
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["ReportAckDto"];
+                    };
                 };
             };
             /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
@@ -4636,7 +4726,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SuccessEnvelopeDto"];
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["ReportsAckDto"];
+                    };
                 };
             };
             /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
