@@ -144,8 +144,13 @@ describeEachDatabase('abuse: registry (issue #15)', (database) => {
       expect(res.body.data[1005]).toMatchObject({ businessId: 'model-101005', status: 'ACTIVE' });
       expect(await rows(agentx)).toBe(1006);
       expect(held(agentx)).toBe(1006);
+      // AgentX's next start sends the same batch: every instance answers unchanged, with its id.
       const again = await send(agentx, 'post', '/api/instances/batch', { instances }).expect(200);
-      expect(again.body.data).toEqual([]);
+      expect(again.body.data).toHaveLength(1006);
+      const registrations = new Set((again.body.data as { registration: string }[]).map((item) => item.registration));
+      expect([...registrations]).toEqual(['unchanged']);
+      expect(again.body.data[1005].id).toBe(res.body.data[1005].id);
+      expect(await rows(agentx)).toBe(1006);
     });
 
     it('a batch of 1006 with one bad item writes nothing and names the item', async () => {
