@@ -25,6 +25,11 @@ function report() {
  */
 function asValidated(schema: Schema, components: Record<string, Schema>): Schema {
   if (schema.$ref) return asValidated(components[String(schema.$ref).split('/').pop()!], components);
+  // `OutcomeClass | string` (a report's errorType): documented for generated clients, validated as its string branch.
+  if (schema.anyOf) {
+    const branches = schema.anyOf as Schema[];
+    return asValidated(branches.find((branch) => !branch.$ref && !branch.enum) ?? {}, components);
+  }
   const { nullable, description: _description, allOf, example, ...rest } = schema;
   // `{ nullable, type: object, allOf: [$ref] }` is how a nullable reference is written; nothing else may ride along.
   if (allOf && (allOf.length !== 1 || Object.keys(rest).some((keyword) => keyword !== 'type'))) {

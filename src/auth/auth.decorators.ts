@@ -41,7 +41,13 @@ export function Authenticated(options: AuthenticatedOptions = {}): MethodDecorat
   return applyDecorators(
     SetMetadata(AUTH_OPTIONS, options),
     ...(options.admin
-      ? [ApiBearerAuth('admin-jwt'), ApiErrors('ADMIN_TOKEN_MISSING', 'INVALID_ADMIN_TOKEN', 'ADMIN_ROLE_REQUIRED')]
+      ? [
+          ApiBearerAuth('admin-jwt'),
+          // A route open to every admin role never answers ADMIN_ROLE_REQUIRED.
+          options.anyAdminRole
+            ? ApiErrors('ADMIN_TOKEN_MISSING', 'INVALID_ADMIN_TOKEN')
+            : ApiErrors('ADMIN_TOKEN_MISSING', 'INVALID_ADMIN_TOKEN', 'ADMIN_ROLE_REQUIRED'),
+        ]
       : [
           ApiSecurity('api-key'),
           ApiErrors(

@@ -1,7 +1,10 @@
 import { type Type, applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiProperty, ApiPropertyOptional, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { METHOD_METADATA } from '@nestjs/common/constants';
+import { ApiExtraModels, ApiProperty, ApiResponse, type ApiResponseOptions, getSchemaPath } from '@nestjs/swagger';
 import { ERROR_STATUS, type ErrorCode } from './error-codes';
+import { ERROR_CODES_EXTENSION } from './openapi-errors';
 
+/** One field an error names in its `details` (`VALIDATION_FAILED` lists every invalid field). */
 export class FieldErrorDto {
   @ApiProperty({ example: 'instances.0.apiType' })
   field!: string;
@@ -19,32 +22,6 @@ export class SuccessEnvelopeDto {
   message!: string;
 
   @ApiProperty({ description: 'Server time, epoch milliseconds', example: 1767225600000 })
-  timestamp!: number;
-}
-
-export class ErrorEnvelopeDto {
-  @ApiProperty({ description: 'The HTTP status', example: 404 })
-  code!: number;
-
-  @ApiProperty({ example: 'Instance 9f… not found' })
-  message!: string;
-
-  @ApiProperty({ description: 'Stable machine code', enum: Object.keys(ERROR_STATUS), example: 'NOT_FOUND' })
-  error!: string;
-
-  @ApiPropertyOptional({
-    description: 'Field errors (an array) or a structured hint such as `{ "retryAfterMs": 1200 }`',
-    oneOf: [
-      { type: 'array', items: { $ref: '#/components/schemas/FieldErrorDto' } },
-      { type: 'object', additionalProperties: true },
-    ],
-  })
-  details?: FieldErrorDto[] | Record<string, unknown>;
-
-  @ApiProperty({ example: '4f1c0c3e8b7d4a0e9c2b5d6e7f8a9b0c' })
-  requestId!: string;
-
-  @ApiProperty({ example: 1767225600000 })
   timestamp!: number;
 }
 
@@ -74,28 +51,55 @@ export function ApiEnvelope(model?: Type<unknown>, options: ApiEnvelopeOptions =
       }
     : { $ref: getSchemaPath(SuccessEnvelopeDto) };
   return applyDecorators(
-    ApiExtraModels(SuccessEnvelopeDto, ErrorEnvelopeDto, FieldErrorDto, ...(model && !primitive ? [model] : [])),
+    ApiExtraModels(SuccessEnvelopeDto, ...(model && !primitive ? [model] : [])),
     ApiResponse({ status: 200, description: options.description ?? 'Success', schema }),
   );
 }
 
+/** Where the codes declared on a handler accumulate (several decorators may declare some). */
+const DECLARED_ERRORS = 'gateway:api-errors';
+
 /**
- * Documents the error responses a route can give, grouped by HTTP status.
+ * Documents the error codes a route's handler answers (beyond those every route of its kind
+ * answers: see `impliedErrorCodes`). Declarations add up: `@Authenticated()` declares its own,
+ * on the class or the method, and a class-level declaration applies to every route of the class.
+ * Each error response carries the codes for `documentErrors` (`common/swagger.ts`), which writes
+ * the typed envelopes and examples.
  *
  * @example
- * @ApiErrors('VALIDATION_FAILED', 'NOT_FOUND')
+ * @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
  */
 export function ApiErrors(...codes: ErrorCode[]): MethodDecorator & ClassDecorator {
-  const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
-  return applyDecorators(
-    ApiExtraModels(ErrorEnvelopeDto, FieldErrorDto),
-    ...[...byStatus.entries()].map(([status, group]) =>
-      ApiResponse({
-        status,
-        description: `Error envelope; \`error\` is one of: ${group.join(', ')}`,
-        schema: { $ref: getSchemaPath(ErrorEnvelopeDto) },
-      }),
-    ),
-  );
+  return (target: object, key?: string | symbol, descriptor?: PropertyDescriptor): void => {
+    if (descriptor) {
+      declareErrors(target, key!, descriptor, codes);
+      return;
+    }
+    // Class decorators run after the methods': every route handler is known by now. A response
+    // declared on the class would be hidden by a method's response of the same status.
+    const prototype = (target as { prototype: object }).prototype;
+    for (const name of Object.getOwnPropertyNames(prototype)) {
+      const method = Object.getOwnPropertyDescriptor(prototype, name);
+      const handler = method?.value as unknown;
+      if (name === 'constructor' || typeof handler !== 'function') continue;
+      if (Reflect.getMetadata(METHOD_METADATA, handler) === undefined) continue;
+      declareErrors(prototype, name, method!, codes);
+    }
+  };
+}
+
+function declareErrors(target: object, key: string | symbol, descriptor: PropertyDescriptor, codes: ErrorCode[]): void {
+  const handler = descriptor.value as object;
+  const all = [
+    ...new Set([...((Reflect.getMetadata(DECLARED_ERRORS, handler) as ErrorCode[] | undefined) ?? []), ...codes]),
+  ];
+  Reflect.defineMetadata(DECLARED_ERRORS, all, handler);
+  for (const status of new Set(all.map((code) => ERROR_STATUS[code]))) {
+    // Replaces this status's response: it carries every code declared so far.
+    ApiResponse({
+      status,
+      description: 'Error',
+      [ERROR_CODES_EXTENSION]: all.filter((code) => ERROR_STATUS[code] === status),
+    } as ApiResponseOptions)(target, key, descriptor);
+  }
 }

@@ -1,5 +1,10 @@
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { declarePublicOperations, dropQueryParametersShadowedByPath, nameSharedEnums } from './openapi-hygiene';
+import {
+  declarePublicOperations,
+  dropQueryParametersShadowedByPath,
+  nameSharedEnums,
+  typeErrorTypeAsOutcomeClass,
+} from './openapi-hygiene';
 
 function documentWith(operation: Record<string, unknown>): OpenAPIObject {
   return {
@@ -76,5 +81,24 @@ describe('nameSharedEnums', () => {
     });
     expect((document.paths['/a'].get!.parameters![0] as { schema: unknown }).schema).toEqual({ allOf: [ref] });
     expect(document.components!.schemas!.Kind).toEqual({ type: 'string', enum: ['A', 'B'] });
+  });
+});
+
+describe('typeErrorTypeAsOutcomeClass', () => {
+  it("documents a report's errorType as an outcome class or any label, null included", () => {
+    const document = {
+      paths: {},
+      components: {
+        schemas: {
+          ReportResultDto: { properties: { errorType: { type: 'string', nullable: true, description: 'x' } } },
+        },
+      },
+    } as unknown as OpenAPIObject;
+    typeErrorTypeAsOutcomeClass(document);
+    const report = document.components!.schemas!.ReportResultDto as { properties: Record<string, { anyOf?: unknown }> };
+    expect(report.properties.errorType.anyOf).toEqual([
+      { $ref: '#/components/schemas/OutcomeClass' },
+      { type: 'string', nullable: true },
+    ]);
   });
 });

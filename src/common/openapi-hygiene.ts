@@ -87,3 +87,24 @@ export function nameSharedEnums(document: OpenAPIObject, named: Readonly<Record<
   components.schemas = walk(components.schemas ?? {}) as NonNullable<typeof components.schemas>;
   for (const [name, values] of Object.entries(named)) components.schemas[name] = { type: 'string', enum: [...values] };
 }
+
+/**
+ * `ReportResultDto.errorType` takes an outcome class or any label (an exception's class name):
+ * documented as `OutcomeClass | string`, so generated clients offer the classes and still take a
+ * label. The `OutcomeClass` component must exist (see {@link nameSharedEnums}).
+ */
+export function typeErrorTypeAsOutcomeClass(document: OpenAPIObject): void {
+  const report = document.components?.schemas?.ReportResultDto as
+    { properties?: Record<string, SchemaLike> } | undefined;
+  const errorType = report?.properties?.errorType;
+  if (errorType === undefined || errorType.anyOf !== undefined) return;
+  report!.properties!.errorType = {
+    description:
+      "An outcome class (`OutcomeClass`: how the gateway counts the call) or a label such as an exception's class " +
+      'name, which the gateway classifies; any length, of which the first 256 characters are kept.',
+    anyOf: [
+      { $ref: '#/components/schemas/OutcomeClass' },
+      { type: 'string', ...(errorType.nullable === true ? { nullable: true } : {}) },
+    ],
+  };
+}

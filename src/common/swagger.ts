@@ -1,7 +1,17 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { declarePublicOperations, dropQueryParametersShadowedByPath, nameSharedEnums } from './openapi-hygiene';
+import { FieldErrorDto } from './api-envelope.decorator';
+import { HTTP_LEVEL_CODES, UNROUTED_CODES, documentErrors } from './openapi-errors';
+import { addBodyExamples } from './openapi-examples';
+import {
+  declarePublicOperations,
+  dropQueryParametersShadowedByPath,
+  nameSharedEnums,
+  typeErrorTypeAsOutcomeClass,
+} from './openapi-hygiene';
+import { typeSettings } from './openapi-settings';
+import { OUTCOME_CLASSES } from './outcome';
 import { applyConfiguredBounds } from './openapi-limits';
 import { GATEWAY_VERSION, SERVICE_NAME } from './version';
 
@@ -41,7 +51,11 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .setDescription(
       'Decides which registered backend instance an application should call, and learns from the ' +
         'outcomes it reports. Every success is HTTP 200 with `{code:200,message,data,timestamp}`; every ' +
-        'error is `{code,message,error,details?,requestId,timestamp}` with HTTP status = `code`.',
+        'error is `{code,message,error,details?,requestId,timestamp}` with HTTP status = `code`; each operation ' +
+        'lists, per status, the stable `error` codes it answers, with their typed `details`. Besides those, any ' +
+        `request may be answered ${HTTP_LEVEL_CODES.map((code) => `\`${code}\``).join(', ')} when its HTTP is ` +
+        `malformed, a path no operation serves ${UNROUTED_CODES.map((code) => `\`${code}\``).join(' or ')}, ` +
+        'and a body sent to an operation that takes none is parsed, and refused, like any other.',
     )
     .setVersion(GATEWAY_VERSION)
     .addApiKey({ type: 'apiKey', in: 'header', name: 'api-key' }, 'api-key')
@@ -50,14 +64,20 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addServer('/', 'this gateway (the origin serving this document)');
   for (const tag of TAG_ORDER) config.addTag(tag);
   const document = SwaggerModule.createDocument(app, config.build(), {
+    extraModels: [FieldErrorDto],
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
   // Limits an operator configures are documented as this gateway enforces them.
-  applyConfiguredBounds(document, app.get<AppConfig>(APP_CONFIG, { strict: false }));
+  const appConfig = app.get<AppConfig>(APP_CONFIG, { strict: false });
+  applyConfiguredBounds(document, appConfig);
   dropQueryParametersShadowedByPath(document);
   declarePublicOperations(document);
+  documentErrors(document);
+  typeSettings(document, appConfig.limits);
   const named = app.get<Record<string, readonly string[]> | undefined>(OPENAPI_NAMED_ENUMS, { strict: false });
-  if (named !== undefined) nameSharedEnums(document, named);
+  nameSharedEnums(document, { ...named, OutcomeClass: OUTCOME_CLASSES });
+  typeErrorTypeAsOutcomeClass(document);
+  addBodyExamples(document);
   return document;
 }
 

@@ -1,7 +1,7 @@
 import { type ArgumentMetadata, Injectable, type PipeTransform, type Type } from '@nestjs/common';
 import { getMetadataStorage } from 'class-validator';
 import { isSchemaValidated } from './schema-validation';
-import { lenientValidationPipe, strictValidationPipe } from './validation';
+import { lenientValidationPipe, reservedKeyErrors, strictValidationPipe, validationError } from './validation';
 
 const LENIENT = Symbol('gateway:lenient-dto');
 
@@ -35,6 +35,8 @@ export class GatewayValidationPipe implements PipeTransform {
   transform(value: unknown, metadata: ArgumentMetadata): unknown {
     const mode = this.modeOf(metadata.metatype);
     if (mode === 'schema') return value;
+    const reserved = metadata.type === 'body' ? reservedKeyErrors(value) : [];
+    if (reserved.length > 0) throw validationError(reserved);
     const input = metadata.type === 'query' ? this.withoutCredential(value, metadata.metatype) : value;
     return (mode === 'lenient' ? this.lenient : this.strict).transform(input, metadata);
   }

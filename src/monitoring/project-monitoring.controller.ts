@@ -24,7 +24,6 @@ export class ProjectMonitoringController {
   /** The project's instance counts now and its figures over the last 10 minutes. */
   @Get('overview')
   @ApiEnvelope(MonitoringOverviewDto)
-  @ApiErrors('VALIDATION_FAILED')
   overview(@CurrentProject() project: ProjectPrincipal): Promise<MonitoringOverviewDto> {
     return this.monitoring.overview(project.projectId);
   }

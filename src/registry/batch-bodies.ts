@@ -3,7 +3,7 @@ import { type ClassConstructor, plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { forEachInChunks } from '../common/chunks';
 import type { FieldError } from '../common/gateway-error';
-import { flattenValidationErrors, validationError } from '../common/validation';
+import { flattenValidationErrors, reservedKeyErrors, validationError } from '../common/validation';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { CreateInstanceDto, InstanceKeyDto } from './dto/instance.dto';
 
@@ -46,6 +46,11 @@ export class BatchBodies {
       const field = `instances.${i}`;
       if (typeof item !== 'object' || item === null || Array.isArray(item)) {
         errors.push({ field, message: `${field} must be an object` });
+        return;
+      }
+      const reserved = reservedKeyErrors(item, field);
+      if (reserved.length > 0) {
+        errors.push(...reserved);
         return;
       }
       const dto = plainToInstance(type, item);

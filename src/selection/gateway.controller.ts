@@ -73,6 +73,8 @@ export class GatewayController implements OnModuleInit {
     'AFFINITY_UNAVAILABLE',
     'UNKNOWN_STRATEGY',
     'QUOTA_EXHAUSTED',
+    'LEASE_LIMIT_REACHED',
+    'SELECTION_BUDGET_EXHAUSTED',
   )
   @ApiBody({
     type: SelectInstanceDto,

@@ -22,7 +22,7 @@ export class ProjectsController {
   @Post()
   @HttpCode(200)
   @ApiEnvelope(ProjectDto)
-  @ApiErrors('VALIDATION_FAILED', 'INVALID_API_KEY', 'API_KEY_REVOKED', 'API_KEY_EXPIRED', 'THROTTLED')
+  @ApiErrors('VALIDATION_FAILED', 'INVALID_API_KEY', 'API_KEY_REVOKED', 'API_KEY_EXPIRED', 'CONFLICT')
   async create(@Body() body: CreateProjectWithKeyDto): Promise<ProjectDto> {
     return toProjectDto(await this.projects.createForKey(body));
   }

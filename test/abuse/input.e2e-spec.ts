@@ -175,6 +175,39 @@ describe('abuse: hostile input (issue #15, finding 11)', () => {
     });
   });
 
+  describe('(f) what the fuzz harness found (issue #16): a 400 naming the field, never a 500', () => {
+    it('a key named "constructor" anywhere in a body', async () => {
+      const item = { apiIdentifier: 'c', apiType: 'MODEL', businessId: 'c-1' };
+      const single = await withKey('post', '/api/instances').send({ ...item, metadata: { a: { constructor: 1 } } });
+      expectEnvelope(400, single.body, 'VALIDATION_FAILED');
+      expect(single.body.details).toEqual([{ field: 'metadata.a.constructor', message: expect.any(String) }]);
+      const batch = await withKey('post', '/api/instances/batch').send({
+        instances: [item, { ...item, businessId: 'c-2', routingParams: { constructor: [] } }],
+      });
+      expectEnvelope(400, batch.body, 'VALIDATION_FAILED');
+      expect(batch.body.details).toEqual([
+        { field: 'instances.1.routingParams.constructor', message: expect.any(String) },
+      ]);
+      const listed = await withKey('get', '/api/instances?size=200').expect(200);
+      const items = listed.body.data.items as { apiIdentifier: string }[];
+      expect(items.filter((one) => one.apiIdentifier === 'c')).toEqual([]);
+    });
+
+    it('null for an admin update field that may be left out but not cleared', async () => {
+      const token = await adminToken(gateway);
+      const admin = (method: 'put', path: string) =>
+        gateway.http()[method](path).set('authorization', `Bearer ${token}`);
+      const nameless = await admin('put', `/api/admin/projects/${project.id}`).send({ name: null });
+      expectEnvelope(400, nameless.body, 'VALIDATION_FAILED');
+      expect(nameless.body.details[0].field).toBe('name');
+      const users = await admin('put', '/api/admin/users/00000000000000000000000000000000').send({ role: null });
+      expectEnvelope(400, users.body, 'VALIDATION_FAILED');
+      const password = await admin('put', '/api/admin/users/00000000000000000000000000000000').send({ password: null });
+      expectEnvelope(400, password.body, 'VALIDATION_FAILED');
+      expect(password.body.details[0].field).toBe('password');
+    });
+  });
+
   describe("(e) Fastify's own errors, in the envelope", () => {
     it('a malformed URL escape is 400 INVALID_URL', async () => {
       const res = await rawRequest(

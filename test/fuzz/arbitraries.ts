@@ -46,6 +46,8 @@ export interface SchemaNode {
   readonly required?: readonly string[];
   readonly additionalProperties?: boolean | SchemaNode;
   readonly allOf?: readonly SchemaNode[];
+  readonly anyOf?: readonly SchemaNode[];
+  readonly oneOf?: readonly SchemaNode[];
 }
 
 /** An OpenAPI parameter (path or query). */
@@ -96,45 +98,6 @@ export function bodySchemaOf(operation: OperationNode): SchemaNode | undefined {
   return operation.requestBody?.content['application/json']?.schema;
 }
 
-/**
- * Schemas the document describes too loosely to fuzz well, keyed by component name.
- * `ProjectSettings` lives in `src/tenancy/project-settings.ts`, which the swagger plugin does not
- * read (it reads `*.dto.ts`), so the document shows it without properties; this mirrors its
- * class-validator decorators so that settings bodies reach the handlers.
- */
-const SUPPLEMENTS: Readonly<Record<string, SchemaNode>> = {
-  ProjectSettings: {
-    type: 'object',
-    properties: {
-      defaultStrategy: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,63}$' },
-      whenAllUnavailable: { type: 'string', enum: ['fail', 'least-bad'] },
-      affinityTtlSeconds: { type: 'integer', minimum: 1, maximum: 86400 },
-      breaker: {
-        type: 'object',
-        properties: {
-          consecutiveFailures: { type: 'integer', minimum: 1, maximum: 1000 },
-          failureRateThreshold: { type: 'integer', minimum: 1, maximum: 100 },
-          minimumCalls: { type: 'integer', minimum: 1, maximum: 100000 },
-          windowSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
-          openSeconds: { type: 'integer', minimum: 1, maximum: 3600 },
-          maxOpenSeconds: { type: 'integer', minimum: 1, maximum: 86400 },
-          halfOpenProbes: { type: 'integer', minimum: 1, maximum: 100 },
-          slowCallMs: { type: 'integer', minimum: 1, maximum: 3600000 },
-          slowCallRateThreshold: { type: 'integer', minimum: 1, maximum: 100 },
-        },
-      },
-      quotas: {
-        type: 'object',
-        properties: {
-          leaseTtlMs: { type: 'integer', minimum: 1000, maximum: 900000 },
-          rateLimitCooldownMs: { type: 'integer', minimum: 0, maximum: 3600000 },
-          maxRateLimitCooldownMs: { type: 'integer', minimum: 0, maximum: 3600000 },
-        },
-      },
-    },
-  },
-};
-
 /** Known-good values by property or parameter name (ids of fixtures, the clock's now), to get past lookups. */
 export type Pools = Readonly<Record<string, readonly Json[]>>;
 
@@ -150,7 +113,7 @@ export interface GenContext {
 function resolve(node: SchemaNode, document: ApiDocument): SchemaNode {
   if (node.$ref) {
     const name = node.$ref.replace('#/components/schemas/', '');
-    const target = SUPPLEMENTS[name] ?? document.components.schemas[name];
+    const target = document.components.schemas[name];
     if (!target) throw new Error(`Unknown schema ${node.$ref}`);
     return resolve({ ...target, nullable: node.nullable ?? target.nullable }, document);
   }
@@ -205,6 +168,9 @@ function variantsOf(value: Json): fc.Arbitrary<Json> {
 
 function plainValueOf(schema: SchemaNode, context: GenContext, depth: number): fc.Arbitrary<Json> {
   if (schema.enum) return fc.constantFrom(...schema.enum);
+  // `OutcomeClass | string` (a report's errorType): a value of either.
+  const branches = schema.anyOf ?? schema.oneOf;
+  if (branches) return fc.oneof(...branches.map((branch) => valueOf(branch, context, undefined, depth)));
   switch (typeOf(schema)) {
     case 'string':
       return stringOf(schema, context.strict === true);

@@ -2,8 +2,13 @@ import { connect, type AddressInfo } from 'node:net';
 import { LogCapture } from '../utils/log-capture';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Ajv, { type ValidateFunction } from 'ajv';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { MAX_PARAM_LENGTH } from '../../src/app-setup';
 import { AdminTokens } from '../../src/auth/admin-tokens';
-import { ERROR_STATUS } from '../../src/common/error-codes';
+import { ERROR_STATUS, type ErrorCode } from '../../src/common/error-codes';
+import { UNROUTED_CODES, documentedErrorCodes, errorComponentName } from '../../src/common/openapi-errors';
 import { buildOpenApiDocument } from '../../src/common/swagger';
 import { MinuteAggregator } from '../../src/minute-metrics/minute-aggregator';
 import { AdminUsersService } from '../../src/tenancy/admin-users.service';
@@ -12,7 +17,14 @@ import { ApiKeyQueryDto } from '../../src/tenancy/dto/api-key.dto';
 import { createProject, type TestProject } from '../utils/fixtures';
 import { registerInstances } from '../utils/hot-path';
 import { createTestApp, TEST_ADMIN, type TestApp, type TestAppOptions } from '../utils/test-app';
-import type { ApiDocument, AuthMode, FuzzRequest, Pools } from './arbitraries';
+import {
+  type ApiDocument,
+  type AuthMode,
+  type FuzzRequest,
+  type Operation,
+  type Pools,
+  operationsOf,
+} from './arbitraries';
 
 /**
  * What the fuzz specs share: the run's seed and size, an app listening on a real port with known
@@ -338,6 +350,123 @@ export async function logProblems(target: FuzzTarget, capture: LogCapture, from 
 export async function expectAlive(target: FuzzTarget): Promise<void> {
   const res = await fetch(`${target.baseUrl}/api/health/live`, { signal: AbortSignal.timeout(1000) });
   expect(res.status).toBe(200);
+}
+
+/** How a body is refused before any handler runs: also a body sent to an operation that takes none. */
+const BODY_CODES: readonly ErrorCode[] = [
+  'INVALID_JSON',
+  'BODY_TOO_DEEP',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+];
+
+/**
+ * What a request no operation serves may get: 404 or 405, unless the router refused its path
+ * first (a bad escape, a segment too long), or its body was refused first (Fastify parses a body
+ * before it answers 404).
+ */
+const UNROUTED_ANSWERS: readonly ErrorCode[] = [...UNROUTED_CODES, 'INVALID_URL', 'URI_TOO_LONG', ...BODY_CODES];
+
+/**
+ * What the document says an operation answers, checked against what it answered: the route the
+ * server chose for the request (the fuzzer's path may have turned into another route's, or none),
+ * the statuses and `error` codes that operation documents, and the envelope's shape (`details`
+ * included) against the code's component. Codes answered before any route is chosen (malformed
+ * HTTP, oversized headers) are the document's global ones: `exempt` lists those a suite expects.
+ */
+export class DocumentedAnswers {
+  private readonly router = FindMyWay({ maxParamLength: MAX_PARAM_LENGTH });
+  private readonly operations: Operation[];
+  private readonly ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  private readonly envelopes = new Map<ErrorCode, ValidateFunction>();
+
+  constructor(private readonly document: ApiDocument) {
+    this.operations = operationsOf(document);
+    for (const operation of this.operations) {
+      const template = operation.path.replace(/\{(\w+)\}/g, ':$1');
+      this.router.on(operation.method as HTTPMethod, template, () => undefined, { operation });
+    }
+    this.ajv.addSchema({ $id: 'openapi.json', components: document.components });
+  }
+
+  /**
+   * The problems of an error answer to `request` (aimed at `aimed`), or an empty list. `path` is
+   * the path as the server saw it (`fetch` resolves dot segments: {@link effectivePath}); `sentBody`:
+   * the request carried a body or a Content-Type.
+   */
+  problems(
+    aimed: Operation,
+    method: string,
+    path: string,
+    answer: Answer,
+    { exempt = [], sentBody = false }: { exempt?: readonly ErrorCode[]; sentBody?: boolean } = {},
+  ): string[] {
+    if (answer.status < 400) return [];
+    let body: { error?: string };
+    try {
+      body = JSON.parse(answer.text) as { error?: string };
+    } catch {
+      return []; // envelopeProblems reports it
+    }
+    const code = body.error as ErrorCode;
+    if (!(code in ERROR_STATUS) || exempt.includes(code)) return [];
+    const operation = this.routeOf(aimed, method, path);
+    if (operation === undefined) {
+      return UNROUTED_ANSWERS.includes(code) ? [] : [`no operation serves ${method} ${path}, yet it answered ${code}`];
+    }
+    // An operation that takes no body documents no body errors; one sent anyway is refused like any other.
+    if (sentBody && operation.operation.requestBody === undefined && BODY_CODES.includes(code)) return [];
+    const documented = documentedErrorCodes(this.document as unknown as OpenAPIObject, operation.operation);
+    const codes = documented.get(answer.status);
+    if (codes === undefined) return [`${operation.name} documents no ${answer.status} (it answered ${code})`];
+    if (!codes.includes(code))
+      return [`${operation.name} documents ${answer.status} as ${codes.join(', ')}, not ${code}`];
+    const validate = this.envelopeOf(code);
+    return validate(body)
+      ? []
+      : [`${code} does not match ${errorComponentName(code)}: ${this.ajv.errorsText(validate.errors)}`];
+  }
+
+  /**
+   * The operation the server routed the request to: the one whose template matches, else the aimed
+   * one when the path still has its shape (a parameter the router refused to decode or too long:
+   * INVALID_URL, URI_TOO_LONG), else none.
+   */
+  private routeOf(aimed: Operation, method: string, path: string): Operation | undefined {
+    // The server routes no request with an empty parameter (`/api/instances/`) where find-my-way alone would.
+    const found = this.router.find(method as HTTPMethod, path);
+    if (found !== null && Object.values(found.params).every((value) => value !== '')) {
+      return (found.store as { operation: Operation }).operation;
+    }
+    const segments = path.split('/');
+    const template = aimed.path.split('/');
+    const fits =
+      aimed.method === method &&
+      segments.length === template.length &&
+      template.every((part, index) => (part.startsWith('{') ? segments[index] !== '' : part === segments[index]));
+    return fits ? aimed : undefined;
+  }
+
+  private envelopeOf(code: ErrorCode): ValidateFunction {
+    let validate = this.envelopes.get(code);
+    if (validate === undefined) {
+      validate = this.ajv.getSchema(`openapi.json#/components/schemas/${errorComponentName(code)}`);
+      if (validate === undefined) throw new Error(`no component for ${code}`);
+      this.envelopes.set(code, validate);
+    }
+    return validate;
+  }
+}
+
+/** The path a `fetch` of `url` sends: dot segments resolved (`/a/%2e%2e/b` is `/b`), the query cut. */
+export function effectivePath(url: string): string {
+  return new URL(url, 'http://127.0.0.1').pathname;
+}
+
+/** Fails with the answer when the document does not say it (see {@link DocumentedAnswers}). */
+export function expectDocumented(problems: readonly string[], answer: Answer): void {
+  if (problems.length === 0) return;
+  throw new Error(`${problems.join('; ')}\nanswer ${answer.status}: ${answer.text.slice(0, 500)}`);
 }
 
 /** The operations of the committed `openapi.json`, known before any app boots (to name one test each). */

@@ -12,8 +12,11 @@ import {
   toJsonText,
   valueOf,
 } from './arbitraries';
+import { HTTP_LEVEL_CODES } from '../../src/common/openapi-errors';
 import {
   countAnswer,
+  DocumentedAnswers,
+  expectDocumented,
   expectEnvelope,
   expectAlive,
   FUZZ_SEED,
@@ -310,15 +313,19 @@ const hostileHeader: fc.Arbitrary<readonly [string, string]> = fc.tuple(
   ),
 );
 
-/** The bytes of a raw case, as sent. */
-function wireOf(target: FuzzTarget, operation: Operation, request: RawCase, token: string): Buffer {
-  // Path parameters from the pools (a known instance, project, key or user), so the body is what fails.
-  const path = (operation.operation.parameters ?? [])
+/** The path a raw case is sent to: parameters from the pools (a known instance, project, key or user), so the body is what fails. */
+function pathOf(target: FuzzTarget, operation: Operation): string {
+  return (operation.operation.parameters ?? [])
     .filter((parameter) => parameter.in === 'path')
     .reduce((url, parameter) => {
       const pooled = target.fixtures.pools[poolNameOf(operation.path, parameter)]?.[0];
       return url.replace(`{${parameter.name}}`, encodeText(typeof pooled === 'string' ? pooled : 'fuzz-raw'));
     }, operation.path);
+}
+
+/** The bytes of a raw case, as sent. */
+function wireOf(target: FuzzTarget, operation: Operation, request: RawCase, token: string): Buffer {
+  const path = pathOf(target, operation);
   const lines = [`${operation.method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
   if (request.auth) {
     const scheme = Object.keys(operation.operation.security?.[0] ?? {})[0];
@@ -362,10 +369,12 @@ function wireOf(target: FuzzTarget, operation: Operation, request: RawCase, toke
 describe('fuzz: raw bodies and framing', () => {
   let target: FuzzTarget;
   let operations: Operation[];
+  let documented: DocumentedAnswers;
 
   beforeAll(async () => {
     target = await FuzzTarget.start({ env: { LOG_LEVEL: 'warn' }, logDestination: capture });
     operations = operationsOf(target.document);
+    documented = new DocumentedAnswers(target.document);
   }, 60_000);
   afterAll(async () => {
     printTally();
@@ -395,6 +404,17 @@ describe('fuzz: raw bodies and framing', () => {
         for (const answer of answers) {
           countAnswer(`${title} ${request.framing.kind} ${request.operation}`, answer);
           expectEnvelope(answer, target);
+          // Malformed HTTP is answered before any route: those codes are the document's global ones.
+          const sentBody =
+            request.body !== '' ||
+            request.contentType !== undefined ||
+            (request.headers ?? []).some(([name]) => name.toLowerCase() === 'content-type');
+          const path = pathOf(target, operation);
+          const problems = documented.problems(operation, operation.method, path, answer, {
+            exempt: HTTP_LEVEL_CODES,
+            sentBody,
+          });
+          expectDocumented(problems, answer);
         }
       }),
       { seed: FUZZ_SEED, numRuns: fuzzRuns(runs), examples: REGRESSIONS.map((one) => [one]) },

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsIn, IsString, Length, Matches } from 'class-validator';
+import { Omittable } from '../../common/validation';
 import { ADMIN_ROLES, type AdminRole, type AdminUserEntity } from '../entities/admin-user.entity';
 import { USERNAME_PATTERN, USERNAME_RULE, canonicalUsername } from '../usernames';
 
@@ -51,10 +52,10 @@ export class CreateAdminUserDto {
 /** A role change, a new password, or both; either stops every token the user holds. */
 export class UpdateAdminUserDto {
   @ApiPropertyOptional({ enum: ADMIN_ROLES })
-  @IsOptional()
+  @Omittable()
   @IsIn(ADMIN_ROLES)
   role?: AdminRole;
 
   /** At least 8 characters. */
-  @IsOptional() @IsString() @Length(8, 256) password?: string;
+  @Omittable() @IsString() @Length(8, 256) password?: string;
 }

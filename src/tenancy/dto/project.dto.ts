@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Length, MaxLength, ValidateNested } from 'class-validator';
+import { Omittable } from '../../common/validation';
 import { Type } from 'class-transformer';
 import { PageQueryDto } from '../../common/pagination';
 import { Lenient } from '../../common/validation.pipe';
@@ -58,7 +59,7 @@ export class CreateProjectDto {
 }
 
 export class UpdateProjectDto {
-  @IsOptional() @IsString() @Length(2, 50) name?: string;
+  @Omittable() @IsString() @Length(2, 50) name?: string;
 
   @IsOptional() @IsString() @MaxLength(200) description?: string;
 }

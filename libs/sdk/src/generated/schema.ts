@@ -320,8 +320,9 @@ export interface paths {
         put?: never;
         /**
          * Registers an instance. An existing one (same apiType and businessId) is updated with what was
-         *     sent — `userId`, `apiIdentifier`, and `routingParams`, `metadata` and `endpoint` when present;
-         *     never its status — and `registration` says `created`, `updated` or `unchanged`. A project at `GATEWAY_MAX_INSTANCES_PER_PROJECT`: 409 INSTANCE_LIMIT_REACHED. 32 registrations
+         *     sent — `apiIdentifier`, and `userId`, `routingParams`, `metadata` and `endpoint` when given a
+         *     value (null keeps the stored one); never its status — and `registration` says `created`,
+         *     `updated` or `unchanged`. A project at `GATEWAY_MAX_INSTANCES_PER_PROJECT`: 409 INSTANCE_LIMIT_REACHED. 32 registrations
          *     of the project already waiting on this node: 429 REGISTRATION_BUSY with `Retry-After`.
          */
         post: operations["Instances_create"];
@@ -874,35 +875,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        ErrorEnvelopeDto: {
-            /**
-             * @description The HTTP status
-             * @example 404
-             */
-            code: number;
-            /** @example Instance 9f… not found */
-            message: string;
-            /**
-             * @description Stable machine code
-             * @example NOT_FOUND
-             * @enum {string}
-             */
-            error: "VALIDATION_FAILED" | "INVALID_JSON" | "BODY_TOO_DEEP" | "INVALID_URL" | "BAD_REQUEST" | "ROUTE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "REQUEST_TIMEOUT" | "PAYLOAD_TOO_LARGE" | "URI_TOO_LONG" | "UNSUPPORTED_MEDIA_TYPE" | "HEADERS_TOO_LARGE" | "API_KEY_MISSING" | "INVALID_API_KEY" | "API_KEY_REVOKED" | "API_KEY_EXPIRED" | "API_KEY_NOT_BOUND" | "PROJECT_INACTIVE" | "INSUFFICIENT_SCOPE" | "ADMIN_TOKEN_MISSING" | "INVALID_ADMIN_TOKEN" | "METRICS_TOKEN_MISSING" | "INVALID_METRICS_TOKEN" | "ADMIN_ROLE_REQUIRED" | "INVALID_CREDENTIALS" | "INVALID_CURRENT_PASSWORD" | "LOGIN_THROTTLED" | "PROJECT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "ADMIN_USER_NOT_FOUND" | "ADMIN_USERNAME_TAKEN" | "LAST_ADMIN" | "INSTANCE_NOT_FOUND" | "INSTANCE_LIMIT_REACHED" | "INSTANCE_CONFLICT" | "REGISTRATION_BUSY" | "REGISTRY_BUDGET_EXHAUSTED" | "NO_AVAILABLE_INSTANCE" | "NO_HEALTHY_INSTANCE" | "FALLBACK_EXHAUSTED" | "AFFINITY_UNAVAILABLE" | "UNKNOWN_STRATEGY" | "QUOTA_EXHAUSTED" | "LEASE_LIMIT_REACHED" | "SELECTION_BUDGET_EXHAUSTED" | "NOT_FOUND" | "CONFLICT" | "THROTTLED" | "NOT_READY" | "INTERNAL_ERROR";
-            /** @description Field errors (an array) or a structured hint such as `{ "retryAfterMs": 1200 }` */
-            details?: components["schemas"]["FieldErrorDto"][] | {
-                [key: string]: unknown;
-            };
-            /** @example 4f1c0c3e8b7d4a0e9c2b5d6e7f8a9b0c */
-            requestId: string;
-            /** @example 1767225600000 */
-            timestamp: number;
-        };
-        FieldErrorDto: {
-            /** @example instances.0.apiType */
-            field: string;
-            /** @example apiType must be one of MODEL, PAYMENT_GATEWAY, … */
-            message: string;
-        };
         SuccessEnvelopeDto: {
             /**
              * @example 200
@@ -917,7 +889,23 @@ export interface components {
              */
             timestamp: number;
         };
-        ProjectSettings: Record<string, never>;
+        /** @description A project's settings; every field is optional: unset means the gateway default. */
+        ProjectSettings: {
+            /**
+             * @description Strategy used when a select request names none (`smart` when unset).
+             * @example smart
+             */
+            defaultStrategy?: string;
+            /**
+             * @description `fail` (default): answer NO_HEALTHY_INSTANCE; `least-bad`: return the least-bad instance, degraded.
+             * @enum {string}
+             */
+            whenAllUnavailable?: "fail" | "least-bad";
+            breaker?: components["schemas"]["BreakerSettings"];
+            quotas?: components["schemas"]["QuotaSettings"];
+            /** @description Lifetime of an affinity binding, seconds (refreshed on use). */
+            affinityTtlSeconds?: number;
+        };
         ProjectDto: {
             /** @enum {string} */
             status: "ACTIVE" | "INACTIVE";
@@ -1107,9 +1095,7 @@ export interface components {
         RegisteredInstanceDto: {
             apiType: components["schemas"]["ApiType"];
             /** @description `priority`, `weight` (alias `initial_weight`), `costPerUnit` (alias `cost_per_unit`), `rpmLimit`, `tpmLimit`, `maxConcurrency`, `timeoutMs`, `slowCallMs`, `breaker`; other keys kept. */
-            routingParams: {
-                [key: string]: unknown;
-            };
+            routingParams: components["schemas"]["RoutingParams"];
             status: components["schemas"]["InstanceStatus"];
             metadata: {
                 [key: string]: unknown;
@@ -1134,9 +1120,7 @@ export interface components {
         };
         CreateInstanceDto: {
             apiType: components["schemas"]["ApiType"];
-            routingParams?: {
-                [key: string]: unknown;
-            };
+            routingParams?: components["schemas"]["RoutingParams"];
             /** @description Free JSON, at most 16 KiB. */
             metadata?: {
                 [key: string]: unknown;
@@ -1167,9 +1151,7 @@ export interface components {
         InstanceDto: {
             apiType: components["schemas"]["ApiType"];
             /** @description `priority`, `weight` (alias `initial_weight`), `costPerUnit` (alias `cost_per_unit`), `rpmLimit`, `tpmLimit`, `maxConcurrency`, `timeoutMs`, `slowCallMs`, `breaker`; other keys kept. */
-            routingParams: {
-                [key: string]: unknown;
-            };
+            routingParams: components["schemas"]["RoutingParams"];
             status: components["schemas"]["InstanceStatus"];
             metadata: {
                 [key: string]: unknown;
@@ -1202,9 +1184,7 @@ export interface components {
             /** @description What callers select by, e.g. a model name; several instances usually share it. */
             apiIdentifier: string;
             /** @description Replaces the stored routing parameters; must be an object (`{}` clears them), never null. */
-            routingParams?: {
-                [key: string]: unknown;
-            };
+            routingParams?: components["schemas"]["RoutingParams"];
             /** @description Replaces the stored metadata (free JSON, at most 16 KiB); `null` clears it. */
             metadata?: {
                 [key: string]: unknown;
@@ -1224,9 +1204,7 @@ export interface components {
         InstanceWithProjectDto: {
             apiType: components["schemas"]["ApiType"];
             /** @description `priority`, `weight` (alias `initial_weight`), `costPerUnit` (alias `cost_per_unit`), `rpmLimit`, `tpmLimit`, `maxConcurrency`, `timeoutMs`, `slowCallMs`, `breaker`; other keys kept. */
-            routingParams: {
-                [key: string]: unknown;
-            };
+            routingParams: components["schemas"]["RoutingParams"];
             status: components["schemas"]["InstanceStatus"];
             metadata: {
                 [key: string]: unknown;
@@ -1256,9 +1234,7 @@ export interface components {
         };
         AdminCreateInstanceDto: {
             apiType: components["schemas"]["ApiType"];
-            routingParams?: {
-                [key: string]: unknown;
-            };
+            routingParams?: components["schemas"]["RoutingParams"];
             /** @description Free JSON, at most 16 KiB. */
             metadata?: {
                 [key: string]: unknown;
@@ -1328,9 +1304,7 @@ export interface components {
         SelectedInstanceDto: {
             apiType: components["schemas"]["ApiType"];
             /** @description `priority`, `weight` (alias `initial_weight`), `costPerUnit` (alias `cost_per_unit`), `rpmLimit`, `tpmLimit`, `maxConcurrency`, `timeoutMs`, `slowCallMs`, `breaker`; other keys kept. */
-            routingParams: {
-                [key: string]: unknown;
-            };
+            routingParams: components["schemas"]["RoutingParams"];
             status: components["schemas"]["InstanceStatus"];
             metadata: {
                 [key: string]: unknown;
@@ -1427,11 +1401,8 @@ export interface components {
              *     limit (64 KiB), of which the first 2048 characters are kept and classified.
              */
             errorMessage?: string | null;
-            /**
-             * @description An outcome class (SUCCESS, SERVER_ERROR, TIMEOUT, RATE_LIMITED, AUTH_ERROR, CLIENT_ERROR, UNKNOWN) or a label
-             *     such as an exception's class name: any length, of which the first 256 characters are kept and classified.
-             */
-            errorType?: string | null;
+            /** @description An outcome class (`OutcomeClass`: how the gateway counts the call) or a label such as an exception's class name, which the gateway classifies; any length, of which the first 256 characters are kept. */
+            errorType?: components["schemas"]["OutcomeClass"] | (string | null);
             usageMetrics?: components["schemas"]["UsageMetricsDto"] | null;
             /** @description The selectionId select-instance returned; closes that lease. */
             selectionId?: string | null;
@@ -1744,12 +1715,1112 @@ export interface components {
             page: number;
             size: number;
         };
+        FieldErrorDto: {
+            /** @example instances.0.apiType */
+            field: string;
+            /** @example apiType must be one of MODEL, PAYMENT_GATEWAY, … */
+            message: string;
+        };
+        /** @description HTTP 400 `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
+        ValidationFailedError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 400;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "VALIDATION_FAILED";
+            details: components["schemas"]["FieldErrorDto"][];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 400 `INVALID_JSON`: The body is not valid JSON. */
+        InvalidJsonError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 400;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "INVALID_JSON";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 400 `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows. */
+        BodyTooDeepError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 400;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "BODY_TOO_DEEP";
+            details: components["schemas"]["BodyDepthDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 400 `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8. */
+        InvalidUrlError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 400;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "INVALID_URL";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 413 `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+        PayloadTooLargeError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 413;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code.
+             * @enum {string}
+             */
+            error: "PAYLOAD_TOO_LARGE";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 414 `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+        UriTooLongError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 414;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code.
+             * @enum {string}
+             */
+            error: "URI_TOO_LONG";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 415 `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+        UnsupportedMediaTypeError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 415;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code.
+             * @enum {string}
+             */
+            error: "UNSUPPORTED_MEDIA_TYPE";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 401 `API_KEY_MISSING`: No `api-key` header. */
+        ApiKeyMissingError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 401;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "API_KEY_MISSING";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 401 `INVALID_API_KEY`: The API key is unknown. */
+        InvalidApiKeyError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 401;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "INVALID_API_KEY";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 401 `API_KEY_REVOKED`: The API key was revoked. */
+        ApiKeyRevokedError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 401;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "API_KEY_REVOKED";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 401 `API_KEY_EXPIRED`: The API key has expired. */
+        ApiKeyExpiredError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 401;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "API_KEY_EXPIRED";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 403 `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it). */
+        ApiKeyNotBoundError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 403;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "API_KEY_NOT_BOUND";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 403 `PROJECT_INACTIVE`: The API key's project is INACTIVE. */
+        ProjectInactiveError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 403;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "PROJECT_INACTIVE";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 403 `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs. */
+        InsufficientScopeError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 403;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "INSUFFICIENT_SCOPE";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 401 `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header. */
+        AdminTokenMissingError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 401;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "ADMIN_TOKEN_MISSING";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 401 `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change). */
+        InvalidAdminTokenError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 401;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "INVALID_ADMIN_TOKEN";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 403 `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
+        AdminRoleRequiredError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 403;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "ADMIN_ROLE_REQUIRED";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 401 `INVALID_CREDENTIALS`: Wrong username or password. */
+        InvalidCredentialsError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 401;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code.
+             * @enum {string}
+             */
+            error: "INVALID_CREDENTIALS";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 403 `INVALID_CURRENT_PASSWORD`: The current password given is wrong. */
+        InvalidCurrentPasswordError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 403;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code.
+             * @enum {string}
+             */
+            error: "INVALID_CURRENT_PASSWORD";
+            details: components["schemas"]["FieldErrorDto"][];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 429 `LOGIN_THROTTLED`: Too many failed logins for this user or address, or the node is busy checking passwords. */
+        LoginThrottledError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 429;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "LOGIN_THROTTLED";
+            details: components["schemas"]["RetryAfterDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 404 `PROJECT_NOT_FOUND`: No project has this id. */
+        ProjectNotFoundError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 404;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code.
+             * @enum {string}
+             */
+            error: "PROJECT_NOT_FOUND";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 404 `API_KEY_NOT_FOUND`: No API key has this id. */
+        ApiKeyNotFoundError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 404;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code.
+             * @enum {string}
+             */
+            error: "API_KEY_NOT_FOUND";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 404 `ADMIN_USER_NOT_FOUND`: No admin user has this id. */
+        AdminUserNotFoundError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 404;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code.
+             * @enum {string}
+             */
+            error: "ADMIN_USER_NOT_FOUND";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 409 `ADMIN_USERNAME_TAKEN`: An admin user already has this name (whatever its case). */
+        AdminUsernameTakenError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 409;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code.
+             * @enum {string}
+             */
+            error: "ADMIN_USERNAME_TAKEN";
+            details: components["schemas"]["FieldErrorDto"][];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 409 `LAST_ADMIN`: The last admin can be neither deleted nor demoted. */
+        LastAdminError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 409;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code.
+             * @enum {string}
+             */
+            error: "LAST_ADMIN";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 404 `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
+        InstanceNotFoundError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 404;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code.
+             * @enum {string}
+             */
+            error: "INSTANCE_NOT_FOUND";
+            details?: components["schemas"]["FieldErrorDto"][];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 409 `INSTANCE_LIMIT_REACHED`: The project would hold more than `GATEWAY_MAX_INSTANCES_PER_PROJECT` instances. */
+        InstanceLimitReachedError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 409;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "INSTANCE_LIMIT_REACHED";
+            details: components["schemas"]["InstanceLimitDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 409 `INSTANCE_CONFLICT`: A businessId the database holds equal to an existing one (MariaDB: `a` and `a `). */
+        InstanceConflictError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 409;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "INSTANCE_CONFLICT";
+            details: components["schemas"]["InstanceConflictDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 429 `REGISTRATION_BUSY`: Too many of the project's registrations wait already, or other nodes hold its registration lock. */
+        RegistrationBusyError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 429;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "REGISTRATION_BUSY";
+            details: components["schemas"]["RegistrationBusyDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 429 `REGISTRY_BUDGET_EXHAUSTED`: The project wrote more instances this minute than its write budget allows. */
+        RegistryBudgetExhaustedError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 429;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "REGISTRY_BUDGET_EXHAUSTED";
+            details: components["schemas"]["RateBudgetDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 400 `NO_AVAILABLE_INSTANCE`: No active instance matches the identifier (nor its fallback chain). */
+        NoAvailableInstanceError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 400;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "NO_AVAILABLE_INSTANCE";
+            details: components["schemas"]["SelectionFailureDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 400 `NO_HEALTHY_INSTANCE`: Instances match, but none is selectable now (open breakers, exclusions). */
+        NoHealthyInstanceError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 400;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "NO_HEALTHY_INSTANCE";
+            details: components["schemas"]["SelectionFailureDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 400 `FALLBACK_EXHAUSTED`: Nothing is selectable for the identifier nor any identifier of its fallback chain. */
+        FallbackExhaustedError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 400;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "FALLBACK_EXHAUSTED";
+            details: components["schemas"]["SelectionFailureDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 400 `AFFINITY_UNAVAILABLE`: A STRICT affinity binding points at an instance that is not selectable. */
+        AffinityUnavailableError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 400;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "AFFINITY_UNAVAILABLE";
+            details: components["schemas"]["SelectionFailureDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 400 `UNKNOWN_STRATEGY`: No selection strategy has this name. */
+        UnknownStrategyError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 400;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "UNKNOWN_STRATEGY";
+            details: components["schemas"]["UnknownStrategyDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 429 `QUOTA_EXHAUSTED`: Every matching instance is at its quota (rpm, tpm, concurrency) or cooling down: back off. */
+        QuotaExhaustedError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 429;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "QUOTA_EXHAUSTED";
+            details: components["schemas"]["SelectionFailureDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 429 `LEASE_LIMIT_REACHED`: The project holds too many open leases (selections not reported yet) on this node. */
+        LeaseLimitReachedError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 429;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "LEASE_LIMIT_REACHED";
+            details: components["schemas"]["LeaseLimitDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 429 `SELECTION_BUDGET_EXHAUSTED`: The project judged more candidates this second than its selection budget allows. */
+        SelectionBudgetExhaustedError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 429;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "SELECTION_BUDGET_EXHAUSTED";
+            details: components["schemas"]["RateBudgetDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 409 `CONFLICT`: A concurrent request changed the same record; retry. */
+        ConflictError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 409;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code.
+             * @enum {string}
+             */
+            error: "CONFLICT";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 429 `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+        ThrottledError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 429;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code. (enum property replaced by openapi-typescript)
+             * @enum {string}
+             */
+            error: "THROTTLED";
+            details: components["schemas"]["RetryAfterDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 503 `NOT_READY`: The gateway is starting or shutting down, or a dependency does not answer. */
+        NotReadyError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 503;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code.
+             * @enum {string}
+             */
+            error: "NOT_READY";
+            details?: components["schemas"]["DependencyDetails"];
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        /** @description HTTP 500 `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+        InternalError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 500;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code.
+             * @enum {string}
+             */
+            error: "INTERNAL_ERROR";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
+        BodyDepthDetails: {
+            /** @description `GATEWAY_MAX_BODY_DEPTH`. */
+            maxDepth: number;
+        };
+        RetryAfterDetails: {
+            /** @description Wait at least this long before retrying (`Retry-After` says it in seconds). */
+            retryAfterMs: number;
+        };
+        InstanceLimitDetails: {
+            /** @description `GATEWAY_MAX_INSTANCES_PER_PROJECT`. */
+            limit: number;
+            /** @description Instances the project holds, whatever their status. */
+            current: number;
+            /** @description New instances the request asked for. */
+            requested: number;
+        };
+        InstanceConflictDetails: {
+            /** @description The businessId asked for. */
+            businessId?: string;
+            /** @description The stored businessId it clashes with, when known. */
+            existing?: string;
+            /** @description On a batch: the first 20 businessIds of the request. */
+            businessIds?: string[];
+        };
+        RegistrationBusyDetails: {
+            /** @description When a retry will probably find the way clear. */
+            retryAfterMs: number;
+            /** @description Registrations of the project already waiting on this node. */
+            waiting?: number;
+            /** @description Registrations of this kind that may wait. */
+            limit?: number;
+            /** @description How long this one waited for other nodes' registrations. */
+            waitedMs?: number;
+        };
+        RateBudgetDetails: {
+            /** @description The budget: instances written a minute, or candidates judged a second. */
+            limit: number;
+            /** @description When the budget has room again. */
+            retryAfterMs: number;
+        };
+        SelectionFailureDetails: {
+            /** @description The first 20 identifiers tried (the one asked for, then its fallback chain), in order. */
+            tried: components["schemas"]["SelectionAttempt"][];
+            /** @description How many identifiers were tried in all. */
+            triedCount: number;
+            /** @description When the earliest matching instance may be selectable again, when known. */
+            retryAfterMs?: number;
+        };
+        UnknownStrategyDetails: {
+            /** @description The name asked for. */
+            strategy: string;
+            /** @description The strategies of this gateway, sorted. */
+            available: string[];
+        };
+        LeaseLimitDetails: {
+            /** @description Open leases a project may hold on one node. */
+            limit: number;
+            /** @description When its earliest lease expires, when known. */
+            retryAfterMs?: number;
+        };
+        /** @description Per dependency (`database`): its status and why. */
+        DependencyDetails: {
+            [key: string]: {
+                /** @example down */
+                status?: string;
+                message?: string;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        SelectionAttempt: {
+            /** @description An identifier tried. */
+            identifier: string;
+            /** @description Why nothing of it could serve, e.g. `2 not selectable: circuit OPEN`. */
+            result: string;
+        };
+        /**
+         * @description Routing parameters: the known keys are typed and checked, any other key is kept as given (at most 16 KiB of JSON). Of an alias pair, the camelCase key wins when both are given.
+         * @example {
+         *       "priority": 1,
+         *       "weight": 10,
+         *       "costPerUnit": 0.002,
+         *       "rpmLimit": 600,
+         *       "maxConcurrency": 20,
+         *       "timeoutMs": 30000
+         *     }
+         */
+        RoutingParams: {
+            /** @description Priority tier: the highest tier with a selectable instance is chosen from (default 0). */
+            priority?: number;
+            /** @description Weight of `weighted-random` (default 1; 0: never, unless all are 0). */
+            weight?: number;
+            /** @description Alias of `weight`. */
+            initial_weight?: number;
+            /** @description Cost of a call, for `lowest-cost` and `smart` (unset: the most expensive). */
+            costPerUnit?: number;
+            /** @description Alias of `costPerUnit`. */
+            cost_per_unit?: number;
+            /** @description Selections of the instance per rolling minute. */
+            rpmLimit?: number;
+            /** @description Tokens (estimated, then reported) per rolling minute. */
+            tpmLimit?: number;
+            /** @description Open leases (selected, not yet reported) at once. */
+            maxConcurrency?: number;
+            /** @description The caller's timeout, ms: an unreported selection holds capacity this long plus 5 s. */
+            timeoutMs?: number;
+            /** @description A call at least this slow is slow (sets `breaker.slowCallMs` of this instance). */
+            slowCallMs?: number;
+            breaker?: components["schemas"]["BreakerSettings"];
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * @description Circuit-breaker thresholds; each unset one falls back to the project, then the gateway default.
+         * @example {
+         *       "consecutiveFailures": 3,
+         *       "openSeconds": 20
+         *     }
+         */
+        BreakerSettings: {
+            /** @description Trip after this many consecutive failures (default 5). */
+            consecutiveFailures?: number;
+            /** @description Trip when the failure rate in the window reaches this percentage (default 50). */
+            failureRateThreshold?: number;
+            /** @description Calls needed in the window before the failure rate counts (default 10). */
+            minimumCalls?: number;
+            /** @description Length of the sliding window, seconds (default 60). */
+            windowSeconds?: number;
+            /** @description Open time of the first trip, seconds, multiplied by consecutive trips (default 30). */
+            openSeconds?: number;
+            /** @description Cap of the open time, seconds (default 300). */
+            maxOpenSeconds?: number;
+            /** @description Concurrent probe calls admitted while half-open (default 3). */
+            halfOpenProbes?: number;
+            /** @description A call at least this slow is slow; the slow-call rule is off when unset. */
+            slowCallMs?: number;
+            /** @description Trip when this percentage of calls in the window is slow (default 80). */
+            slowCallRateThreshold?: number;
+        };
+        /** @description Capacity defaults of a project. */
+        QuotaSettings: {
+            /** @description How long an unreported selection holds capacity, ms (at most `GATEWAY_MAX_LEASE_TTL_MS`). */
+            leaseTtlMs?: number;
+            /** @description Cool-down after a RATE_LIMITED report without Retry-After, ms. */
+            rateLimitCooldownMs?: number;
+            /** @description Longest cool-down a RATE_LIMITED report can cause, ms. */
+            maxRateLimitCooldownMs?: number;
+        };
         /** @enum {string} */
         ApiType: "MODEL" | "PAYMENT_GATEWAY" | "NOTIFICATION_SERVICE" | "SMS_SERVICE" | "EMAIL_SERVICE" | "FILE_STORAGE" | "IMAGE_PROCESSING" | "OTHER";
         /** @enum {string} */
         InstanceStatus: "ACTIVE" | "INACTIVE" | "DEPRECATED";
         /** @enum {string} */
         BreakerState: "CLOSED" | "OPEN" | "HALF_OPEN" | "FORCED_OPEN" | "DISABLED";
+        /** @enum {string} */
+        OutcomeClass: "SUCCESS" | "SERVER_ERROR" | "TIMEOUT" | "RATE_LIMITED" | "AUTH_ERROR" | "CLIENT_ERROR" | "UNKNOWN";
     };
     responses: never;
     parameters: never;
@@ -1783,31 +2854,81 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
-            429: {
+            /** @description `CONFLICT`: A concurrent request changed the same record; retry. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ConflictError"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -1832,31 +2953,56 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -1885,44 +3031,93 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /**
-             * @description Error envelope; `error` is one of: REGISTRATION_BUSY
-             *
-             *     Error envelope; `error` is one of: THROTTLED
-             */
-            429: {
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /**
+             * @description `REGISTRATION_BUSY`: Too many of the project's registrations wait already, or other nodes hold its registration lock.
+             *
+             *     `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address).
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationBusyError"] | components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -1953,31 +3148,46 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2006,31 +3216,79 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2057,31 +3315,68 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: PROJECT_NOT_FOUND */
+            /** @description `PROJECT_NOT_FOUND`: No project has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ProjectNotFoundError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2112,49 +3407,103 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: PROJECT_NOT_FOUND */
+            /** @description `PROJECT_NOT_FOUND`: No project has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ProjectNotFoundError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: REGISTRATION_BUSY */
-            429: {
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /**
+             * @description `REGISTRATION_BUSY`: Too many of the project's registrations wait already, or other nodes hold its registration lock.
+             *
+             *     `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address).
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationBusyError"] | components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2179,31 +3528,77 @@ export interface operations {
                     "application/json": components["schemas"]["SuccessEnvelopeDto"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: PROJECT_NOT_FOUND */
+            /** @description `PROJECT_NOT_FOUND`: No project has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ProjectNotFoundError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2234,49 +3629,103 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: PROJECT_NOT_FOUND */
+            /** @description `PROJECT_NOT_FOUND`: No project has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ProjectNotFoundError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: REGISTRATION_BUSY */
-            429: {
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /**
+             * @description `REGISTRATION_BUSY`: Too many of the project's registrations wait already, or other nodes hold its registration lock.
+             *
+             *     `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address).
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationBusyError"] | components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2307,40 +3756,99 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: PROJECT_NOT_FOUND */
+            /** @description `PROJECT_NOT_FOUND`: No project has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ProjectNotFoundError"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2370,31 +3878,46 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2423,40 +3946,88 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: PROJECT_NOT_FOUND */
+            /** @description `PROJECT_NOT_FOUND`: No project has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ProjectNotFoundError"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2483,31 +4054,46 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2534,31 +4120,68 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_FOUND */
+            /** @description `API_KEY_NOT_FOUND`: No API key has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotFoundError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2589,40 +4212,99 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_FOUND */
+            /** @description `API_KEY_NOT_FOUND`: No API key has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotFoundError"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2647,31 +4329,77 @@ export interface operations {
                     "application/json": components["schemas"]["SuccessEnvelopeDto"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_FOUND */
+            /** @description `API_KEY_NOT_FOUND`: No API key has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotFoundError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2702,40 +4430,103 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `ADMIN_ROLE_REQUIRED`: A viewer admin may only read.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_FOUND */
+            /** @description `API_KEY_NOT_FOUND`: No API key has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotFoundError"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2762,31 +4553,77 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_FOUND */
+            /** @description `API_KEY_NOT_FOUND`: No API key has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotFoundError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2811,22 +4648,37 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2855,40 +4707,88 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_USERNAME_TAKEN */
+            /** @description `ADMIN_USERNAME_TAKEN`: An admin user already has this name (whatever its case). */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminUsernameTakenError"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2915,31 +4815,68 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: ADMIN_USER_NOT_FOUND */
+            /** @description `ADMIN_USER_NOT_FOUND`: No admin user has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminUserNotFoundError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -2970,49 +4907,108 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_USER_NOT_FOUND */
+            /** @description `ADMIN_USER_NOT_FOUND`: No admin user has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminUserNotFoundError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: LAST_ADMIN */
+            /** @description `LAST_ADMIN`: The last admin can be neither deleted nor demoted. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["LastAdminError"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -3037,40 +5033,86 @@ export interface operations {
                     "application/json": components["schemas"]["SuccessEnvelopeDto"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_USER_NOT_FOUND */
+            /** @description `ADMIN_USER_NOT_FOUND`: No admin user has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminUserNotFoundError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: LAST_ADMIN */
+            /** @description `LAST_ADMIN`: The last admin can be neither deleted nor demoted. */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["LastAdminError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -3099,31 +5141,70 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INVALID_CREDENTIALS */
+            /** @description `INVALID_CREDENTIALS`: Wrong username or password. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InvalidCredentialsError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: LOGIN_THROTTLED */
-            429: {
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /**
+             * @description `LOGIN_THROTTLED`: Too many failed logins for this user or address, or the node is busy checking passwords.
+             *
+             *     `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address).
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginThrottledError"] | components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -3152,44 +5233,83 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /**
-             * @description Error envelope; `error` is one of: INVALID_CURRENT_PASSWORD
-             *
-             *     Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED
-             */
+            /** @description `INVALID_CURRENT_PASSWORD`: The current password given is wrong. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InvalidCurrentPasswordError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: LOGIN_THROTTLED */
-            429: {
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /**
+             * @description `LOGIN_THROTTLED`: Too many failed logins for this user or address, or the node is busy checking passwords.
+             *
+             *     `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address).
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginThrottledError"] | components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -3212,22 +5332,37 @@ export interface operations {
                     "application/json": components["schemas"]["SuccessEnvelopeDto"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -3260,40 +5395,65 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -3322,53 +5482,108 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INSTANCE_LIMIT_REACHED, INSTANCE_CONFLICT */
+            /**
+             * @description `INSTANCE_LIMIT_REACHED`: The project would hold more than `GATEWAY_MAX_INSTANCES_PER_PROJECT` instances.
+             *
+             *     `INSTANCE_CONFLICT`: A businessId the database holds equal to an existing one (MariaDB: `a` and `a `).
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceLimitReachedError"] | components["schemas"]["InstanceConflictError"];
                 };
             };
-            /**
-             * @description Error envelope; `error` is one of: REGISTRATION_BUSY, REGISTRY_BUDGET_EXHAUSTED
-             *
-             *     Error envelope; `error` is one of: THROTTLED
-             */
-            429: {
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /**
+             * @description `REGISTRATION_BUSY`: Too many of the project's registrations wait already, or other nodes hold its registration lock.
+             *
+             *     `REGISTRY_BUDGET_EXHAUSTED`: The project wrote more instances this minute than its write budget allows.
+             *
+             *     `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address).
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationBusyError"] | components["schemas"]["RegistryBudgetExhaustedError"] | components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -3397,53 +5612,108 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INSTANCE_LIMIT_REACHED, INSTANCE_CONFLICT */
+            /**
+             * @description `INSTANCE_LIMIT_REACHED`: The project would hold more than `GATEWAY_MAX_INSTANCES_PER_PROJECT` instances.
+             *
+             *     `INSTANCE_CONFLICT`: A businessId the database holds equal to an existing one (MariaDB: `a` and `a `).
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceLimitReachedError"] | components["schemas"]["InstanceConflictError"];
                 };
             };
-            /**
-             * @description Error envelope; `error` is one of: REGISTRATION_BUSY, REGISTRY_BUDGET_EXHAUSTED
-             *
-             *     Error envelope; `error` is one of: THROTTLED
-             */
-            429: {
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /**
+             * @description `REGISTRATION_BUSY`: Too many of the project's registrations wait already, or other nodes hold its registration lock.
+             *
+             *     `REGISTRY_BUDGET_EXHAUSTED`: The project wrote more instances this minute than its write budget allows.
+             *
+             *     `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address).
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationBusyError"] | components["schemas"]["RegistryBudgetExhaustedError"] | components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -3472,44 +5742,93 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /**
-             * @description Error envelope; `error` is one of: REGISTRY_BUDGET_EXHAUSTED
-             *
-             *     Error envelope; `error` is one of: THROTTLED
-             */
-            429: {
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /**
+             * @description `REGISTRY_BUDGET_EXHAUSTED`: The project wrote more instances this minute than its write budget allows.
+             *
+             *     `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address).
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistryBudgetExhaustedError"] | components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -3536,49 +5855,87 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
-            429: {
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -3610,53 +5967,113 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
                 };
             };
-            /**
-             * @description Error envelope; `error` is one of: REGISTRY_BUDGET_EXHAUSTED
-             *
-             *     Error envelope; `error` is one of: THROTTLED
-             */
-            429: {
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /**
+             * @description `REGISTRY_BUDGET_EXHAUSTED`: The project wrote more instances this minute than its write budget allows.
+             *
+             *     `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address).
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistryBudgetExhaustedError"] | components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -3684,44 +6101,82 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /**
-             * @description Error envelope; `error` is one of: REGISTRY_BUDGET_EXHAUSTED
-             *
-             *     Error envelope; `error` is one of: THROTTLED
-             */
-            429: {
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /**
+             * @description `REGISTRY_BUDGET_EXHAUSTED`: The project wrote more instances this minute than its write budget allows.
+             *
+             *     `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address).
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistryBudgetExhaustedError"] | components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -3749,49 +6204,87 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
-            429: {
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -3819,49 +6312,87 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
-            429: {
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -3889,49 +6420,87 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
-            429: {
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -3965,31 +6534,46 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4018,58 +6602,107 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: PROJECT_NOT_FOUND */
+            /** @description `PROJECT_NOT_FOUND`: No project has this id. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ProjectNotFoundError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INSTANCE_LIMIT_REACHED, INSTANCE_CONFLICT */
+            /**
+             * @description `INSTANCE_LIMIT_REACHED`: The project would hold more than `GATEWAY_MAX_INSTANCES_PER_PROJECT` instances.
+             *
+             *     `INSTANCE_CONFLICT`: A businessId the database holds equal to an existing one (MariaDB: `a` and `a `).
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceLimitReachedError"] | components["schemas"]["InstanceConflictError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: REGISTRATION_BUSY, REGISTRY_BUDGET_EXHAUSTED */
-            429: {
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /**
+             * @description `REGISTRATION_BUSY`: Too many of the project's registrations wait already, or other nodes hold its registration lock.
+             *
+             *     `REGISTRY_BUDGET_EXHAUSTED`: The project wrote more instances this minute than its write budget allows.
+             *
+             *     `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address).
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistrationBusyError"] | components["schemas"]["RegistryBudgetExhaustedError"] | components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4103,31 +6736,46 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4162,31 +6810,59 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4221,31 +6897,59 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4280,31 +6984,59 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4339,31 +7071,59 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4390,40 +7150,68 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4454,49 +7242,103 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: REGISTRY_BUDGET_EXHAUSTED */
-            429: {
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /**
+             * @description `REGISTRY_BUDGET_EXHAUSTED`: The project wrote more instances this minute than its write budget allows.
+             *
+             *     `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address).
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistryBudgetExhaustedError"] | components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4523,49 +7365,81 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: REGISTRY_BUDGET_EXHAUSTED */
-            429: {
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /**
+             * @description `REGISTRY_BUDGET_EXHAUSTED`: The project wrote more instances this minute than its write budget allows.
+             *
+             *     `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address).
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegistryBudgetExhaustedError"] | components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4594,44 +7468,107 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED, NO_AVAILABLE_INSTANCE, NO_HEALTHY_INSTANCE, FALLBACK_EXHAUSTED, AFFINITY_UNAVAILABLE, UNKNOWN_STRATEGY */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             *
+             *     `NO_AVAILABLE_INSTANCE`: No active instance matches the identifier (nor its fallback chain).
+             *
+             *     `NO_HEALTHY_INSTANCE`: Instances match, but none is selectable now (open breakers, exclusions).
+             *
+             *     `FALLBACK_EXHAUSTED`: Nothing is selectable for the identifier nor any identifier of its fallback chain.
+             *
+             *     `AFFINITY_UNAVAILABLE`: A STRICT affinity binding points at an instance that is not selectable.
+             *
+             *     `UNKNOWN_STRATEGY`: No selection strategy has this name.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"] | components["schemas"]["NoAvailableInstanceError"] | components["schemas"]["NoHealthyInstanceError"] | components["schemas"]["FallbackExhaustedError"] | components["schemas"]["AffinityUnavailableError"] | components["schemas"]["UnknownStrategyError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /**
-             * @description Error envelope; `error` is one of: QUOTA_EXHAUSTED
-             *
-             *     Error envelope; `error` is one of: THROTTLED
-             */
-            429: {
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /**
+             * @description `QUOTA_EXHAUSTED`: Every matching instance is at its quota (rpm, tpm, concurrency) or cooling down: back off.
+             *
+             *     `LEASE_LIMIT_REACHED`: The project holds too many open leases (selections not reported yet) on this node.
+             *
+             *     `SELECTION_BUDGET_EXHAUSTED`: The project judged more candidates this second than its selection budget allows.
+             *
+             *     `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address).
+             */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotaExhaustedError"] | components["schemas"]["LeaseLimitReachedError"] | components["schemas"]["SelectionBudgetExhaustedError"] | components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4660,49 +7597,98 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
-            429: {
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4731,49 +7717,98 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
-            429: {
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4800,31 +7835,46 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4853,31 +7903,46 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4907,31 +7972,46 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -4961,31 +8041,46 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -5015,31 +8110,46 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -5064,40 +8174,56 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -5125,40 +8251,65 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -5187,40 +8338,65 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
             429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -5245,6 +8421,26 @@ export interface operations {
                     };
                 };
             };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
         };
     };
     Health_live: {
@@ -5265,6 +8461,26 @@ export interface operations {
                     "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["ProbeDto"];
                     };
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -5289,13 +8505,33 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: NOT_READY */
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+            /** @description `NOT_READY`: The gateway is starting or shutting down, or a dependency does not answer. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["NotReadyError"];
                 };
             };
         };
@@ -5322,49 +8558,87 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_MISSING, INVALID_API_KEY, API_KEY_REVOKED, API_KEY_EXPIRED */
+            /**
+             * @description `API_KEY_MISSING`: No `api-key` header.
+             *
+             *     `INVALID_API_KEY`: The API key is unknown.
+             *
+             *     `API_KEY_REVOKED`: The API key was revoked.
+             *
+             *     `API_KEY_EXPIRED`: The API key has expired.
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyMissingError"] | components["schemas"]["InvalidApiKeyError"] | components["schemas"]["ApiKeyRevokedError"] | components["schemas"]["ApiKeyExpiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: API_KEY_NOT_BOUND, PROJECT_INACTIVE, INSUFFICIENT_SCOPE */
+            /**
+             * @description `API_KEY_NOT_BOUND`: The API key is not bound to a project yet (`POST /api/projects` binds it).
+             *
+             *     `PROJECT_INACTIVE`: The API key's project is INACTIVE.
+             *
+             *     `INSUFFICIENT_SCOPE`: The API key lacks the scope this route needs.
+             */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ApiKeyNotBoundError"] | components["schemas"]["ProjectInactiveError"] | components["schemas"]["InsufficientScopeError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: THROTTLED */
-            429: {
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -5395,40 +8669,99 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -5455,40 +8788,68 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
-                };
-            };
-            /** @description Error envelope; `error` is one of: INSTANCE_NOT_FOUND */
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
@@ -5524,31 +8885,46 @@ export interface operations {
                     };
                 };
             };
-            /** @description Error envelope; `error` is one of: VALIDATION_FAILED */
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["ValidationFailedError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_TOKEN_MISSING, INVALID_ADMIN_TOKEN */
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
                 };
             };
-            /** @description Error envelope; `error` is one of: ADMIN_ROLE_REQUIRED */
-            403: {
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
