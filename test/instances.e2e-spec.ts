@@ -1,4 +1,7 @@
 import { DataSource } from 'typeorm';
+import { ApiInstanceEntity } from '../src/registry/entities/api-instance.entity';
+import { InstancesService } from '../src/registry/instances.service';
+import { EventBus } from '../src/state/event-bus';
 import { LeaseManager } from '../src/protection/lease-manager';
 import { QuotaService } from '../src/rate-limit/quota.service';
 import { RegistryIndex } from '../src/registry/registry-index';
@@ -169,9 +172,15 @@ describeEachDatabase('instance registry', (database) => {
       });
       expect(index().get(id)).toMatchObject({ routingParams: { weight: 9 }, status: 'INACTIVE' });
 
-      const cleared = await post({ ...body, metadata: null, endpoint: null, routingParams: { weight: 9 } });
-      expect(cleared.body.data).toMatchObject({ registration: 'updated', metadata: null, endpoint: null });
-      expect(index().get(id)?.endpoint).toBeNull();
+      // A client that serialises every field sends null for what it does not set: kept, not cleared.
+      const nulls = await post({ ...body, userId: null, metadata: null, endpoint: null, routingParams: null });
+      expect(nulls.body.data).toMatchObject({
+        registration: 'unchanged',
+        routingParams: { weight: 9 },
+        metadata: { owner: 'team-a' },
+        endpoint: 'https://api.twilio.example/v1',
+      });
+      expect(index().get(id)?.endpoint).toBe('https://api.twilio.example/v1');
     });
 
     it('a batch answers every distinct instance with its id and registration, in request order', async () => {
@@ -468,6 +477,61 @@ describeEachDatabase('instance registry', (database) => {
         .get(DataSource)
         .query('SELECT id FROM api_instances WHERE project_id = ?', [doomed.id]);
       expect(rows).toHaveLength(0);
+    });
+  });
+
+  describe('a registration racing other writes (SQLite writes a batch 200 rows per transaction)', () => {
+    /** A batch of 201 new instances and a change to an existing `x`, with `between` run after its first chunk. */
+    async function raceBetweenChunks(tag: string, between: () => Promise<unknown>) {
+      const x = { apiType: 'MODEL', apiIdentifier: `${tag}-old`, businessId: `${tag}-x` };
+      await gateway
+        .http()
+        .post('/api/instances')
+        .set('api-key', project.apiKey)
+        .send({ ...x, metadata: { v: 1 } });
+      const fresh = Array.from({ length: 201 }, (_, i) => ({
+        apiType: 'MODEL',
+        apiIdentifier: tag,
+        businessId: `${tag}-${i}`,
+      }));
+      let ran: Promise<unknown> | undefined;
+      const off = gateway.app.get<EventBus>(EventBus).subscribe('instances.changed', () => void (ran ??= between()));
+      const res = await gateway
+        .http()
+        .post('/api/instances/batch')
+        .set('api-key', project.apiKey)
+        .send({ instances: [...fresh, { ...x, apiIdentifier: `${tag}-new` }] })
+        .expect(200);
+      off();
+      await ran;
+      const row = await gateway.app
+        .get(DataSource)
+        .getRepository(ApiInstanceEntity)
+        .findOneBy({ businessId: x.businessId });
+      const answer = res.body.data[201] as { id: string; registration: string };
+      return { answer, row, indexed: index().get(answer.id) };
+    }
+
+    it('a PUT of another field meanwhile is kept: the registration writes only what it sent', async () => {
+      const { answer, row, indexed } = await raceBetweenChunks('lost', () =>
+        gateway.app
+          .get(InstancesService)
+          .update(project.id, 'MODEL', 'lost-x', { apiIdentifier: 'lost-old', metadata: { v: 2 } }),
+      );
+      if (database.name === 'mysql') return; // one transaction: the PUT waits or goes first; nothing to race
+      expect(answer.registration).toBe('updated');
+      expect(row).toMatchObject({ apiIdentifier: 'lost-new', metadataJson: '{"v":2}' });
+      expect(indexed).toMatchObject({ apiIdentifier: 'lost-new', metadata: { v: 2 } });
+    });
+
+    it('a DELETE meanwhile: registering means it exists again, in the database and the index alike', async () => {
+      const { answer, row, indexed } = await raceBetweenChunks('ghost', () =>
+        gateway.app.get(InstancesService).delete(project.id, { apiType: 'MODEL', businessId: 'ghost-x' }),
+      );
+      expect(row === null).toBe(indexed === undefined);
+      if (database.name === 'mysql') return;
+      expect(answer.registration).toBe('created');
+      expect(row).toMatchObject({ id: answer.id, apiIdentifier: 'ghost-new', status: 'ACTIVE' });
     });
   });
 });

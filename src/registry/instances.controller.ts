@@ -69,8 +69,9 @@ export class InstancesController implements OnModuleInit {
 
   /**
    * Registers an instance. An existing one (same apiType and businessId) is updated with what was
-   * sent — `userId`, `apiIdentifier`, and `routingParams`, `metadata` and `endpoint` when present;
-   * never its status — and `registration` says `created`, `updated` or `unchanged`. A project at `GATEWAY_MAX_INSTANCES_PER_PROJECT`: 409 INSTANCE_LIMIT_REACHED. 32 registrations
+   * sent — `apiIdentifier`, and `userId`, `routingParams`, `metadata` and `endpoint` when given a
+   * value (null keeps the stored one); never its status — and `registration` says `created`,
+   * `updated` or `unchanged`. A project at `GATEWAY_MAX_INSTANCES_PER_PROJECT`: 409 INSTANCE_LIMIT_REACHED. 32 registrations
    * of the project already waiting on this node: 429 REGISTRATION_BUSY with `Retry-After`.
    */
   @Authenticated(WRITE)

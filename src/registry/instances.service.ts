@@ -19,7 +19,14 @@ import { checkJsonShape } from './json-limits';
 import { RegistryIndex } from './registry-index';
 import { checkInstanceJson } from './routing-params';
 import { inRegistrationLock } from './registration-lock';
-import { REGISTRATION_QUEUE, planRegistration, refusal, registrationBusy, writePlan } from './registration';
+import {
+  REGISTRATION_QUEUE,
+  type WrittenItem,
+  planRegistration,
+  refusal,
+  registrationBusy,
+  writePlan,
+} from './registration';
 
 /** Items whose JSON is checked between two turns of the event loop. */
 const CHECKS_PER_TURN = 100;
@@ -244,14 +251,14 @@ export class InstancesService implements OnModuleInit, OnModuleDestroy {
     return registered;
   }
 
-  /** Mirrors the created and updated rows into the index (and tells the other nodes); unchanged ones are read from it. */
-  private registered(
-    projectId: string,
-    items: readonly { readonly registration: Registration; readonly entity: ApiInstanceEntity }[],
-  ): RegisteredRecord[] {
+  /**
+   * Mirrors the created and updated rows into the index (and tells the other nodes); unchanged ones
+   * are read from it. A row deleted before it could be read back is answered but not indexed.
+   */
+  private registered(projectId: string, items: readonly WrittenItem[]): RegisteredRecord[] {
     const changed = this.committed(
       projectId,
-      items.filter((item) => item.registration !== 'unchanged').map((item) => item.entity),
+      items.filter((item) => item.registration !== 'unchanged' && item.stored).map((item) => item.entity),
     );
     const byId = new Map(changed.map((record) => [record.id, record]));
     return items.map(({ registration, entity }) => ({

@@ -41,6 +41,16 @@ export interface PlannedItem {
   readonly registration: Registration;
   /** The row to insert (`created`), the stored row with what was sent applied (`updated`), or the stored row. */
   readonly entity: ApiInstanceEntity;
+  /** What the registration sent for it. */
+  readonly sent: CreateInstanceDto;
+}
+
+/** A written (or found) instance of a registration: how it was left, and its row as now stored. */
+export interface WrittenItem {
+  readonly registration: Registration;
+  readonly entity: ApiInstanceEntity;
+  /** False when the row was gone by the time it was read back (deleted meanwhile): not to be indexed. */
+  readonly stored: boolean;
 }
 
 /** What a registration will write, or why it writes nothing. */
@@ -67,11 +77,11 @@ export async function planRegistration(
   const existing = new Map(lookup.found.map((entity) => [keyOf(entity), entity]));
   const items = distinct.map((item): PlannedItem => {
     const stored = existing.get(keyOf(item));
-    if (stored === undefined) return { registration: 'created', entity: newEntity(projectId, item) };
+    if (stored === undefined) return { registration: 'created', entity: newEntity(projectId, item), sent: item };
     const changed = applied(stored, item);
     return changed === undefined
-      ? { registration: 'unchanged', entity: stored }
-      : { registration: 'updated', entity: changed };
+      ? { registration: 'unchanged', entity: stored, sent: item }
+      : { registration: 'updated', entity: changed, sent: item };
   });
   const created = items.filter((item) => item.registration === 'created').length;
   if (created === 0) return { kind: 'write', items };
@@ -83,24 +93,31 @@ export async function planRegistration(
 /**
  * The stored row with what the registration sent applied, or undefined when that changes nothing.
  * `apiIdentifier` is always sent; `userId`, `routingParams`, `metadata` and `endpoint` only when
- * present (null clears `userId`, `metadata` and `endpoint`); `status` is never touched, so an
+ * given a value — absent or null keeps the stored one, because clients that serialise every field
+ * send `null` for what they do not set (clearing is `PUT`'s job); `status` is never touched, so an
  * instance an operator deactivated stays so when its application registers it again at start-up.
  * JSON compares as the text it is stored as: the same object sent again is unchanged.
  */
 export function applied(stored: ApiInstanceEntity, item: CreateInstanceDto): ApiInstanceEntity | undefined {
-  const next: ApiInstanceEntity = { ...stored };
-  next.apiIdentifier = item.apiIdentifier;
-  if (item.userId !== undefined) next.userId = item.userId ?? null;
-  if (item.routingParams !== undefined) next.routingParamsJson = JSON.stringify(item.routingParams ?? {});
-  if (item.metadata !== undefined) next.metadataJson = metadataJsonOf(item.metadata);
-  if (item.endpoint !== undefined) next.endpoint = item.endpoint ?? null;
+  const next: ApiInstanceEntity = { ...stored, ...sentFields(item) };
+  // Both sides as they read: an old row's `''` routing parameters are `{}`, its metadata `'null'` none.
   const same =
     next.apiIdentifier === stored.apiIdentifier &&
     next.userId === stored.userId &&
-    next.routingParamsJson === (stored.routingParamsJson || '{}') &&
-    next.metadataJson === nullIfJsonNull(stored.metadataJson) &&
-    next.endpoint === (stored.endpoint ?? null);
+    (next.routingParamsJson || '{}') === (stored.routingParamsJson || '{}') &&
+    nullIfJsonNull(next.metadataJson) === nullIfJsonNull(stored.metadataJson) &&
+    (next.endpoint ?? null) === (stored.endpoint ?? null);
   return same ? undefined : next;
+}
+
+/** The columns a registration sets on an existing instance: `apiIdentifier`, and every other field it gave a value. */
+function sentFields(item: CreateInstanceDto): Partial<ApiInstanceEntity> {
+  const fields: Partial<ApiInstanceEntity> = { apiIdentifier: item.apiIdentifier };
+  if (item.userId != null) fields.userId = item.userId;
+  if (item.routingParams != null) fields.routingParamsJson = JSON.stringify(item.routingParams);
+  if (item.metadata != null) fields.metadataJson = metadataJsonOf(item.metadata);
+  if (item.endpoint != null) fields.endpoint = item.endpoint;
+  return fields;
 }
 
 /** The error a refused plan answers with: 409 INSTANCE_CONFLICT or 409 INSTANCE_LIMIT_REACHED. */
@@ -115,37 +132,46 @@ export function refusal(plan: Exclude<RegistrationPlan, { kind: 'write' }>, limi
 }
 
 /**
- * Writes a plan's rows — inserts {@link ROWS_PER_STATEMENT} per statement, one UPDATE per updated
- * instance (of the fields a registration may change) — and reads every written row back, so each
- * item comes back with the database's timestamps, in the order given. Unchanged items are not
- * touched.
+ * Writes a plan's rows — inserts {@link ROWS_PER_STATEMENT} per statement; for each updated
+ * instance one UPDATE of the columns the registration sent (so a concurrent `PUT` of another field
+ * is not overwritten with what the plan read) — and reads every written row back, so each item
+ * comes back as stored, with the database's timestamps, in the order given. An instance deleted
+ * after the plan read it (its UPDATE matched no row) is inserted again: registering means it
+ * exists. Unchanged items are not touched.
  */
-export async function writePlan(
-  manager: EntityManager,
-  items: readonly PlannedItem[],
-): Promise<{ readonly registration: Registration; readonly entity: ApiInstanceEntity }[]> {
-  const fresh = items.filter((item) => item.registration === 'created').map((item) => item.entity);
+export async function writePlan(manager: EntityManager, items: readonly PlannedItem[]): Promise<WrittenItem[]> {
+  const outcome = new Map<PlannedItem, Registration>(items.map((item) => [item, item.registration]));
+  const fresh = items.filter((item) => item.registration === 'created');
+  for (const item of items) {
+    if (item.registration !== 'updated') continue;
+    const result = await manager.update(ApiInstanceEntity, { id: item.entity.id }, sentFields(item.sent));
+    if (result.affected === 0) {
+      fresh.push({ ...item, entity: { ...newEntity(item.entity.projectId, item.sent), id: item.entity.id } });
+      outcome.set(item, 'created');
+    }
+  }
   // updateEntity(false): TypeORM would otherwise re-select the rows to fill in the database's
   // timestamps and merge them back by position, and on SQLite the rows come back in another
   // order — swapping ids between the objects. Read back explicitly instead.
-  for (const chunk of chunksOf(fresh, ROWS_PER_STATEMENT)) {
+  for (const chunk of chunksOf(
+    fresh.map((item) => item.entity),
+    ROWS_PER_STATEMENT,
+  )) {
     await manager.createQueryBuilder().insert().into(ApiInstanceEntity).values(chunk).updateEntity(false).execute();
   }
-  const updated = items.filter((item) => item.registration === 'updated').map((item) => item.entity);
-  for (const entity of updated) {
-    const { apiIdentifier, userId, routingParamsJson, metadataJson, endpoint } = entity;
-    await manager.update(
-      ApiInstanceEntity,
-      { id: entity.id },
-      { apiIdentifier, userId, routingParamsJson, metadataJson, endpoint },
-    );
-  }
+  const touched = items.filter((item) => item.registration !== 'unchanged').map((item) => item.entity.id);
   const written = new Map<string, ApiInstanceEntity>();
-  for (const chunk of chunksOf([...fresh, ...updated], ROWS_PER_STATEMENT)) {
-    const rows = await manager.find(ApiInstanceEntity, { where: { id: In(chunk.map((entity) => entity.id)) } });
+  for (const chunk of chunksOf(touched, ROWS_PER_STATEMENT)) {
+    const rows = await manager.find(ApiInstanceEntity, { where: { id: In(chunk) } });
     for (const row of rows) written.set(row.id, row);
   }
-  return items.map((item) => ({ registration: item.registration, entity: written.get(item.entity.id) ?? item.entity }));
+  return items.map((item) => {
+    const row = written.get(item.entity.id);
+    const registration = outcome.get(item) ?? item.registration;
+    return row === undefined
+      ? { registration, entity: item.entity, stored: item.registration === 'unchanged' }
+      : { registration, entity: row, stored: true };
+  });
 }
 
 /** `metadata` as stored: its JSON text, or null for none. */

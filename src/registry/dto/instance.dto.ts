@@ -90,9 +90,9 @@ export function toRegisteredInstanceDto(record: InstanceRecord, registration: Re
 
 /**
  * [compat] An instance to register. Unknown properties are ignored, as the reference did. An
- * existing instance (same apiType and businessId) is updated with what was sent: `userId`,
- * `apiIdentifier`, and — when present — `routingParams`, `metadata` and `endpoint`; its status
- * never changes.
+ * existing instance (same apiType and businessId) is updated with what was sent: `apiIdentifier`,
+ * and `userId`, `routingParams`, `metadata` and `endpoint` when given a value (absent or null keeps
+ * the stored one; `PUT` clears); its status never changes.
  */
 @Lenient()
 export class CreateInstanceDto {
