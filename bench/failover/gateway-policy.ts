@@ -1,14 +1,21 @@
 /**
- * The gateway as a policy: select-instance → (the driver calls the backend) → report-result,
- * through the real HTTP API with the project's key.
+ * The gateway as a policy, through its real HTTP API with the project's key. Callers that report
+ * with their selectionId (`full`) use the SDK (`@api-premium-gateway/sdk`): `client.call()` selects,
+ * calls the backend at the instance's `endpoint`, classifies, reports (batched) and retries once
+ * elsewhere — what an application using the SDK does. The others — reports without a selectionId
+ * (AgentX's protocol) or none at all — go select-instance → (the driver calls the backend) →
+ * report-result by hand, as those clients do.
  *
- * On several nodes (`--nodes`), the client spreads its calls as a round-robin load balancer
- * would: each select goes to the next node in turn (a retry's select too), and the report of a
- * call goes to the node after the one that selected it, so every report crosses nodes. On one
- * node both go to it, as they always did.
+ * On several nodes (`--nodes`), calls are spread over the nodes in turn. The hand-made clients
+ * send each select to the next node (a retry's select too) and a call's report to the node after
+ * the one that selected it, so their reports cross nodes. The SDK's calls use one client per node,
+ * taken in turn: a call's selects, its retry and its reports go to that one node (as an
+ * application behind a keep-alive load balancer would see it). On one node everything goes to it.
  */
-import type { Choice, Policy, ReportMode } from './baselines';
-import type { Attempt, Outcome } from './types';
+import { GatewayCallError, GatewayClient, GatewaySelectError } from '../../libs/sdk/src';
+import { callBackend } from './backend';
+import type { Choice, Policy, ReportMode, ServedCall } from './baselines';
+import type { Attempt, CallRecord, Outcome } from './types';
 
 export interface GatewayProject {
   /** The first node: registration and admin queries (the database is shared). */
@@ -47,12 +54,53 @@ function describe(outcome: Outcome, attempt: Attempt): Record<string, unknown> {
   }
 }
 
+/**
+ * What the backend's answer looks like to the SDK: a `Response` with its status (and Retry-After),
+ * or the error a failed connection throws. A timed-out attempt was already cut by `callBackend`
+ * at the scenario's timeout: it throws a timeout as an HTTP client would.
+ */
+function asBackendAnswer(attempt: Attempt): Response {
+  switch (attempt.outcome) {
+    case 'ok':
+    case 'server-error':
+    case 'client-error':
+      return new Response(attempt.outcome === 'ok' ? null : `HTTP ${attempt.statusCode}`, {
+        status: attempt.statusCode ?? 200,
+      });
+    case 'rate-limited':
+      return new Response('Too Many Requests', {
+        status: 429,
+        headers: attempt.retryAfterMs === undefined ? {} : { 'retry-after-ms': String(attempt.retryAfterMs) },
+      });
+    case 'timeout':
+      throw Object.assign(new Error('upstream timed out'), { name: 'TimeoutError' });
+    case 'refused':
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    case 'reset':
+      throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    default: {
+      const unknown: never = attempt.outcome;
+      throw new Error(`unknown outcome ${String(unknown)}`);
+    }
+  }
+}
+
+/** The SDK clients' counts over a run: every attempt should be reported, and counted, once. */
+export interface SdkFigures {
+  readonly calls: number;
+  readonly attempts: number;
+  readonly reportsSent: number;
+  readonly reportsCounted: number;
+  readonly duplicates: number;
+  readonly dropped: number;
+}
+
 export function gatewayPolicy(options: {
   project: GatewayProject;
   primary: string;
   fallbackChain?: readonly string[];
   strategy?: string;
-}): Policy & { selectErrors: Map<string, number> } {
+}): Policy & { selectErrors: Map<string, number>; sdkFigures(): SdkFigures } {
   const { project } = options;
   const headers = { 'content-type': 'application/json', 'api-key': project.key };
   const selectErrors = new Map<string, number>();
@@ -62,9 +110,68 @@ export function gatewayPolicy(options: {
   const selectedOn = new WeakMap<Choice, number>();
   const post = (node: number, path: string, body: unknown): Promise<Response> =>
     fetch(`${project.nodeUrls[node % nodes]}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+  // One SDK client per node; calls take them in turn, as they take the nodes below.
+  const clients = project.nodeUrls.map((baseUrl) => new GatewayClient({ baseUrl, apiKey: project.key }));
+  const countSelectError = (error: unknown): boolean => {
+    const select = error instanceof GatewaySelectError ? error : (error as { cause?: unknown }).cause;
+    if (!(select instanceof GatewaySelectError)) return false;
+    const code = select.code ?? String(select.status);
+    selectErrors.set(code, (selectErrors.get(code) ?? 0) + 1);
+    return true;
+  };
+  const serveWithSdk = async (call: ServedCall): Promise<CallRecord> => {
+    const client = clients[turn++ % nodes];
+    const attempts: Attempt[] = [];
+    try {
+      await client.call(
+        options.primary,
+        async (instance) => {
+          const attempt = await callBackend({
+            url: instance.endpoint ?? '',
+            businessId: instance.businessId,
+            timeoutMs: call.timeoutMs,
+            atMs: call.now(),
+          });
+          attempts.push(attempt);
+          return asBackendAnswer(attempt);
+        },
+        {
+          apiType: API_TYPE,
+          maxAttempts: 2,
+          // Two tries, as the driver's own loop gives a call. Unlike the baselines, the SDK may
+          // wait out a Retry-After when nothing else is left, within this deadline.
+          timeoutMs: 2 * call.timeoutMs,
+          attemptTimeoutMs: call.timeoutMs + 1000,
+          ...(options.strategy ? { strategy: options.strategy } : {}),
+          ...(options.fallbackChain ? { fallbackChain: options.fallbackChain } : {}),
+        },
+      );
+      return { atMs: call.atMs, attempts, refusals: 0 };
+    } catch (error) {
+      if (countSelectError(error)) return { atMs: call.atMs, attempts, refusals: 1 };
+      if (error instanceof GatewayCallError) return { atMs: call.atMs, attempts, refusals: 0 };
+      throw error;
+    }
+  };
   return {
     name: 'gateway',
     selectErrors,
+    serveCall: (call) => (call.mode === 'full' ? serveWithSdk(call) : undefined),
+    sdkFigures() {
+      const all = clients.map((client) => client.stats());
+      const sum = (f: (stats: (typeof all)[number]) => number): number => all.reduce((n, stats) => n + f(stats), 0);
+      return {
+        calls: sum((x) => x.calls),
+        attempts: sum((x) => x.attempts),
+        reportsSent: sum((x) => x.reports.sent),
+        reportsCounted: sum((x) => x.reports.counted),
+        duplicates: sum((x) => x.reports.duplicates),
+        dropped: sum((x) => x.reports.dropped + x.reports.rejected),
+      };
+    },
+    async close() {
+      await Promise.all(clients.map((client) => client.close()));
+    },
     async choose(_nowMs, excluded) {
       const node = turn++ % nodes;
       const response = await post(node, '/api/gateway/select-instance', {
