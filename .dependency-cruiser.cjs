@@ -1,4 +1,4 @@
-// Module boundaries of src/, checked by `npm run lint` (docs/architecture.md, "Module boundaries").
+// Module boundaries of src/ and libs/sdk, checked by `npm run lint` (docs/architecture.md, "Module boundaries").
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -58,6 +58,22 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/selection/gateway\\.controller\\.ts$' },
       to: { path: '^src/database/', reachable: true },
+    },
+    {
+      name: 'sdk-stands-alone',
+      comment:
+        'libs/sdk is published on its own (@api-premium-gateway/sdk): it imports nothing of the gateway (src/, test/) nor Nest.',
+      severity: 'error',
+      from: { path: '^libs/sdk/(src|examples)/', pathNot: '^libs/sdk/src/testing/' },
+      to: { path: ['^src/', '^test/', 'node_modules/@nestjs/'] },
+    },
+    {
+      name: 'sdk-runs-wherever-fetch-does',
+      comment:
+        "The SDK's code runs in Node 20+, browsers and Deno: web-platform globals only, no Node built-in module (its specs and testing/ may).",
+      severity: 'error',
+      from: { path: '^libs/sdk/src/', pathNot: '^libs/sdk/src/testing/' },
+      to: { dependencyTypes: ['core'] },
     },
   ],
   options: {

@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', '.stryker-tmp/**', 'reports/**', 'jest.mutation.config.js', 'stryker.config.mjs', 'libs/sdk/src/generated/**', 'jest.config.js', 'eslint.config.mjs', '.dependency-cruiser.cjs', 'test/swagger-transformer.js'] },
+  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', '.stryker-tmp/**', 'reports/**', 'jest.mutation.config.js', 'stryker.config.mjs', 'libs/sdk/src/generated/**', 'libs/sdk/dist/**', 'jest.config.js', 'eslint.config.mjs', '.dependency-cruiser.cjs', 'test/swagger-transformer.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   prettier,

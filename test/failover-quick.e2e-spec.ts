@@ -28,6 +28,15 @@ describe('failover benchmark, quick mode', () => {
     if (report === undefined) process.stderr.write(`${lines.join('\n')}\n`);
   });
 
+  it("the SDK's callers report every attempt once, and the gateway counts each once", () => {
+    for (const s of report.scenarios) {
+      const sdk = s.gatewaySdk;
+      expect(sdk.calls).toBeGreaterThan(0);
+      expect(sdk.attempts).toBeGreaterThan(0);
+      expect(sdk).toMatchObject({ reportsSent: sdk.attempts, reportsCounted: sdk.attempts, duplicates: 0, dropped: 0 });
+    }
+  });
+
   it('hard outage: few failed calls, far fewer than round-robin', () => {
     const s = scenario(report, 'hard-outage');
     const gateway = s.policies.gateway.faults[0];

@@ -4,7 +4,7 @@
  * reference's rules.
  */
 import { behaviourAt } from './backend';
-import type { Attempt, BackendSpec, PolicyName, Scenario } from './types';
+import type { Attempt, BackendSpec, CallRecord, PolicyName, Scenario } from './types';
 
 /** Whether (and how) the caller reports the outcome of a call. */
 export type ReportMode = 'full' | 'no-selection-id' | 'silent';
@@ -23,6 +23,23 @@ export interface Policy {
   learn(choice: Choice, attempt: Attempt, mode: ReportMode): Promise<void>;
   /** Ejections so far (breaker trips / exclusions), when the policy has such a notion. */
   ejections(): Promise<number | undefined>;
+  /**
+   * Serves a whole call itself (its tries and retries), instead of the driver's choose → call →
+   * learn loop: the gateway's SDK does. Undefined when the policy leaves this call to the driver.
+   */
+  serveCall?(call: ServedCall): Promise<CallRecord> | undefined;
+  /** Delivers what the policy still holds (queued reports) before the run's figures are read. */
+  close?(): Promise<void>;
+}
+
+/** One call as the driver hands it to a policy that serves calls itself. */
+export interface ServedCall {
+  readonly atMs: number;
+  readonly mode: ReportMode;
+  /** businessId → the mock backend's URL (the instances were registered with it as `endpoint`). */
+  readonly urls: ReadonlyMap<string, string>;
+  readonly timeoutMs: number;
+  readonly now: () => number;
 }
 
 const priorityOf = (spec: BackendSpec): number => Number(spec.routingParams?.priority ?? 0);

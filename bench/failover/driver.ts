@@ -8,7 +8,13 @@ import { NODE_IDS, waitServed } from '../cluster/cluster';
 import { call } from '../http/seed';
 import { MockBackend, callBackend } from './backend';
 import { type Choice, type Policy, type ReportMode, oracle, referenceModel, roundRobin } from './baselines';
-import { type BreakerTransitionRecord, type GatewayProject, breakerTransitions, gatewayPolicy } from './gateway-policy';
+import {
+  type BreakerTransitionRecord,
+  type GatewayProject,
+  type SdkFigures,
+  breakerTransitions,
+  gatewayPolicy,
+} from './gateway-policy';
 import { mulberry32 } from '../../test/utils/mulberry32';
 import type { Attempt, CallRecord, PolicyName, Scenario } from './types';
 
@@ -27,6 +33,8 @@ export interface ScenarioRun {
   readonly calls: Record<PolicyName, CallRecord[]>;
   readonly ejections: Record<PolicyName, number | undefined>;
   readonly gatewaySelectErrors: Record<string, number>;
+  /** What the gateway's SDK clients did (the callers that report with their selectionId). */
+  readonly gatewaySdk: SdkFigures;
   /**
    * Breaker state of each instance at the end (gateway): `CLOSED`; on several nodes, the state
    * when every node agrees, else each node's (`a OPEN, b CLOSED, c CLOSED`).
@@ -54,7 +62,11 @@ export function arrivals(scenario: Scenario, seed: number): number[] {
   }
 }
 
-async function register(scenario: Scenario, target: GatewayTarget): Promise<GatewayProject> {
+async function register(
+  scenario: Scenario,
+  target: GatewayTarget,
+  urls: ReadonlyMap<string, string>,
+): Promise<GatewayProject> {
   const project = await call<{ id: string }>(target.url, '/api/projects', {
     name: `failover ${scenario.name}`.slice(0, 50),
     apiKey: target.key,
@@ -63,6 +75,7 @@ async function register(scenario: Scenario, target: GatewayTarget): Promise<Gate
     apiIdentifier: b.apiIdentifier,
     apiType: 'MODEL',
     businessId: b.businessId,
+    endpoint: urls.get(b.businessId),
     routingParams: { timeoutMs: scenario.client.timeoutMs, ...b.routingParams },
   }));
   const created = await call<{ id: string; businessId: string }[]>(
@@ -91,6 +104,8 @@ async function serve(options: {
   now: () => number;
 }): Promise<CallRecord> {
   const { policy } = options;
+  const served = policy.serveCall?.(options);
+  if (served !== undefined) return served;
   const attempts: Attempt[] = [];
   const excluded: Choice[] = [];
   let refusals = 0;
@@ -131,10 +146,6 @@ async function finalBreakers(project: GatewayProject): Promise<Record<string, st
 }
 
 export async function runScenario(scenario: Scenario, target: GatewayTarget, seed = 1): Promise<ScenarioRun> {
-  const project = await register(scenario, target);
-  const propagationMs = target.otherUrls?.length
-    ? await waitServed(target.otherUrls, target.key, [...project.ids.values()], PROPAGATION_TIMEOUT_MS)
-    : undefined;
   // Before the run starts scenario time is far negative: every script is healthy there.
   let origin = performance.now() + 1e9;
   let originWallMs = Date.now();
@@ -142,6 +153,14 @@ export async function runScenario(scenario: Scenario, target: GatewayTarget, see
   const backends = scenario.backends.map((spec, i) => new MockBackend(spec, seed * 1000 + i, now));
   await Promise.all(backends.map((b) => b.start()));
   const urls = new Map(backends.map((b) => [b.spec.businessId, b.url]));
+  // Registered with their URLs as `endpoint`: the SDK's callers call what the gateway answers.
+  const project = await register(scenario, target, urls).catch(async (error: unknown) => {
+    await Promise.all(backends.map((b) => b.stop()));
+    throw error;
+  });
+  const propagationMs = target.otherUrls?.length
+    ? await waitServed(target.otherUrls, target.key, [...project.ids.values()], PROPAGATION_TIMEOUT_MS)
+    : undefined;
   const gateway = gatewayPolicy({
     project,
     primary: scenario.primary,
@@ -172,6 +191,7 @@ export async function runScenario(scenario: Scenario, target: GatewayTarget, see
       }
     }
     await Promise.all(pending);
+    await Promise.all(policies.map(async (p) => p.close?.()));
     const ejections = Object.fromEntries(
       await Promise.all(policies.map(async (p) => [p.name, await p.ejections()] as const)),
     ) as Record<PolicyName, number | undefined>;
@@ -180,6 +200,7 @@ export async function runScenario(scenario: Scenario, target: GatewayTarget, see
       calls,
       ejections,
       gatewaySelectErrors: Object.fromEntries(gateway.selectErrors),
+      gatewaySdk: gateway.sdkFigures(),
       finalBreakers: await finalBreakers(project),
       breakerTransitions: await breakerTransitions(project, originWallMs),
       wallS: Math.round(now() / 100) / 10,
@@ -187,6 +208,7 @@ export async function runScenario(scenario: Scenario, target: GatewayTarget, see
     };
   } finally {
     await Promise.allSettled(pending);
+    await Promise.allSettled(policies.map(async (p) => p.close?.()));
     await Promise.all(backends.map((b) => b.stop()));
   }
 }

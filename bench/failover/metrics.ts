@@ -1,6 +1,6 @@
 /** The figures of one scenario run, per policy: success ratios, failed attempts, ejection and recovery times. */
 import type { ScenarioRun } from './driver';
-import type { BreakerTransitionRecord } from './gateway-policy';
+import type { BreakerTransitionRecord, SdkFigures } from './gateway-policy';
 import { type Attempt, type CallRecord, type Fault, POLICIES, type PolicyName, type Scenario } from './types';
 
 export interface FaultFigures {
@@ -141,6 +141,8 @@ export interface ScenarioFigures {
   readonly wallS: number;
   readonly policies: Record<PolicyName, PolicyFigures>;
   readonly gatewaySelectErrors: Record<string, number>;
+  /** The gateway's SDK clients: calls, attempts, and their reports sent, counted, duplicated, lost. */
+  readonly gatewaySdk: SdkFigures;
   readonly finalBreakers: Record<string, string>;
   /** The gateway's breaker transitions during the run, oldest first (seconds from its start). */
   readonly breakerTransitions: readonly BreakerTransitionRecord[];
@@ -162,6 +164,7 @@ export function scenarioFigures(run: ScenarioRun): ScenarioFigures {
     wallS: run.wallS,
     policies,
     gatewaySelectErrors: run.gatewaySelectErrors,
+    gatewaySdk: run.gatewaySdk,
     finalBreakers: run.finalBreakers,
     breakerTransitions: run.breakerTransitions,
     ...(run.propagationMs === undefined ? {} : { propagationMs: run.propagationMs }),

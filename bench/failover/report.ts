@@ -54,6 +54,7 @@ function scenarioMarkdown(s: ScenarioFigures): string {
       ([label, f]) => `| ${fault.label}: ${label} | ${POLICIES.map((p) => f(s.policies[p].faults[k])).join(' | ')} |`,
     ),
   );
+  const sdk = s.gatewaySdk;
   const errors = Object.entries(s.gatewaySelectErrors).map(([code, n]) => `${code} × ${n}`);
   const breakers = Object.entries(s.finalBreakers).map(([id, state]) =>
     state.includes(',') ? `${id} (${state})` : `${id} ${state}`,
@@ -73,6 +74,9 @@ function scenarioMarkdown(s: ScenarioFigures): string {
     ...faults,
     '',
     `Gateway refusals: ${errors.length ? errors.join(', ') : 'none'}. Breakers at the end: ${breakers.join(', ')}.${propagation}`,
+    '',
+    `SDK callers (those reporting with their selectionId): ${sdk.calls} calls, ${sdk.attempts} attempts, ` +
+      `${sdk.reportsCounted} reports counted, ${sdk.duplicates} duplicates, ${sdk.dropped} lost.`,
     '',
     `Breaker transitions: ${transitions.length ? transitions.join('; ') : 'none'}.`,
     '',
