@@ -47,6 +47,28 @@ describe('ReportQueue', () => {
     });
   });
 
+  it('by default sends a report at once, and gathers those that come while a batch is in flight', async () => {
+    let release: (() => void) | undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const route = await reportRoute(counted);
+    server = route.server;
+    let first = true;
+    const queue = new ReportQueue(async (results) => {
+      if (first) {
+        first = false;
+        const sent = route.send(results);
+        await held; // the first batch stays in flight until the test lets it go
+        return sent;
+      }
+      return route.send(results);
+    });
+    queue.push(report(0));
+    await eventually(() => expect(route.batches.map((b) => b.length)).toEqual([1]), { timeoutMs: 1000 });
+    for (let n = 1; n <= 5; n++) queue.push(report(n));
+    release?.();
+    await eventually(() => expect(route.batches.map((b) => b.length)).toEqual([1, 5]), { timeoutMs: 1000 });
+  });
+
   it('keeps reports while the gateway fails and delivers them, in order, once it answers', async () => {
     let failing = true;
     const route = await reportRoute((results) => (failing ? [503, refusal(503, 'NOT_READY')] : counted(results)));

@@ -7,9 +7,10 @@ export interface ReportQueueOptions {
   /** Reports per `report-results` request, at most 1000 (default 100). */
   readonly batchSize?: number;
   /**
-   * A report waits at most this long for its batch to fill, ms (default 10): the gateway's breakers
-   * and statistics learn from reports, so a failure reported a second late keeps its backend in
-   * rotation for that second.
+   * A report waits at most this long for its batch to fill, ms (default 0: it leaves with whatever
+   * else is queued by then). The gateway's breakers and statistics learn from reports, so every
+   * millisecond a failure waits keeps its backend in rotation; batches still form on their own
+   * while one is in flight.
    */
   readonly intervalMs?: number;
   /** Reports held at most (waiting, or kept while the gateway is unreachable); beyond, the oldest are dropped (default 10 000). */
@@ -76,7 +77,7 @@ export class ReportQueue {
     private readonly onError?: ReportErrorHandler,
   ) {
     this.batchSize = Math.max(1, Math.min(MAX_BATCH, options.batchSize ?? 100));
-    this.intervalMs = Math.max(0, options.intervalMs ?? 10);
+    this.intervalMs = Math.max(0, options.intervalMs ?? 0);
     this.maxQueued = Math.max(1, options.maxQueued ?? 10_000);
     this.maxRetryDelayMs = Math.max(FIRST_RETRY_DELAY_MS, options.maxRetryDelayMs ?? 30_000);
   }
