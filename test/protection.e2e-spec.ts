@@ -165,6 +165,22 @@ describe('protection: breakers, cool-downs and quotas over HTTP', () => {
       expect((await health(project, ids.a)).selectable).toBe(true);
     });
 
+    it('two refused connections in a row open it (the backend is not there); refusals between successes never do', async () => {
+      const { project, ids } = await scenario({ a: {}, b: {} });
+      const refused = { success: false, errorMessage: 'java.net.ConnectException: Connection refused' };
+      for (let i = 0; i < 6; i++) {
+        await report(project, ids.b, refused);
+        for (let k = 0; k < 3; k++) await report(project, ids.b, { success: true }); // 25 %: under the rate rule
+      }
+      expect((await health(project, ids.b)).breaker.state).toBe('CLOSED');
+      await report(project, ids.a, refused);
+      expect((await health(project, ids.a)).breaker.state).toBe('CLOSED');
+      await report(project, ids.a, { success: false, errorMessage: 'fetch failed: connect ECONNREFUSED 127.0.0.1:9' });
+      const breaker = (await health(project, ids.a)).breaker;
+      expect(breaker.state).toBe('OPEN');
+      expect(breaker.reason).toContain('could not reach the backend');
+    });
+
     it('AUTH_ERROR opens the breaker for 300 s at once', async () => {
       const { project, ids } = await scenario({ a: {} });
       await report(project, ids.a, { success: false, statusCode: 401, errorMessage: 'Incorrect API key provided' });

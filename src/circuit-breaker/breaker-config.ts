@@ -3,6 +3,8 @@ import type { BreakerSettings } from '../tenancy/project-settings';
 /** A breaker's effective thresholds, in milliseconds and percent (docs/resilience.md §2). */
 export interface BreakerConfig {
   readonly consecutiveFailures: number;
+  /** Consecutive failures that never reached the backend (refused, unknown host) that trip it. */
+  readonly consecutiveUnreachable: number;
   readonly failureRatePercent: number;
   readonly minimumCalls: number;
   readonly windowMs: number;
@@ -18,6 +20,7 @@ export interface BreakerConfig {
 
 export const DEFAULT_BREAKER_CONFIG: BreakerConfig = Object.freeze({
   consecutiveFailures: 5,
+  consecutiveUnreachable: 2,
   failureRatePercent: 50,
   minimumCalls: 10,
   windowMs: 60_000,
@@ -44,6 +47,7 @@ export function resolveBreakerConfig(
   const maxOpenMs = seconds(pick('maxOpenSeconds'), DEFAULT_BREAKER_CONFIG.maxOpenMs);
   return {
     consecutiveFailures: pick('consecutiveFailures') ?? DEFAULT_BREAKER_CONFIG.consecutiveFailures,
+    consecutiveUnreachable: pick('consecutiveUnreachable') ?? DEFAULT_BREAKER_CONFIG.consecutiveUnreachable,
     failureRatePercent: pick('failureRateThreshold') ?? DEFAULT_BREAKER_CONFIG.failureRatePercent,
     minimumCalls: pick('minimumCalls') ?? DEFAULT_BREAKER_CONFIG.minimumCalls,
     windowMs: seconds(pick('windowSeconds'), DEFAULT_BREAKER_CONFIG.windowMs),

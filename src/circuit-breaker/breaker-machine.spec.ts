@@ -30,7 +30,7 @@ function recorder() {
 function report(
   target: BreakerRecord,
   outcome: OutcomeClass,
-  at: { now: number; latencyMs?: number; probe?: boolean; config?: BreakerConfig },
+  at: { now: number; latencyMs?: number; probe?: boolean; config?: BreakerConfig; unreachable?: boolean },
 ): BreakerTransition[] {
   const { transitions, sink } = recorder();
   applyOutcome(target, {
@@ -38,7 +38,7 @@ function report(
     now: at.now,
     sink,
     random: () => 0.5,
-    report: { outcome, latencyMs: at.latencyMs ?? 100, probe: at.probe ?? false },
+    report: { outcome, latencyMs: at.latencyMs ?? 100, probe: at.probe ?? false, unreachable: at.unreachable },
   });
   return transitions;
 }
@@ -184,6 +184,49 @@ describe('breaker machine (docs/resilience.md §2)', () => {
       for (let i = 0; i < 4; i++) report(breaker, 'SERVER_ERROR', { now: halfOpenAt + 1000 });
       expect(breaker.state).toBe('CLOSED');
       expect(windowCounts(breaker, halfOpenAt + 1000)).toEqual({ calls: 4, failures: 4, slow: 0 });
+    });
+  });
+
+  describe('calls that never reached the backend (consecutiveUnreachable, default 2)', () => {
+    const refused = (target: BreakerRecord, now: number) => report(target, 'SERVER_ERROR', { now, unreachable: true });
+
+    it('two in a row trip the breaker, naming why', () => {
+      const target = record();
+      expect(refused(target, T0)).toEqual([]);
+      const [trip] = refused(target, T0 + 10);
+      expect(trip).toMatchObject({ from: 'CLOSED', to: 'OPEN' });
+      expect(trip.reason).toBe(
+        '2 consecutive calls could not reach the backend (connection refused or host unreachable)',
+      );
+    });
+
+    it('isolated ones never do: a success, or an error answer, in between starts the count again', () => {
+      const target = record();
+      for (let minute = 0; minute < 30; minute++) {
+        const at = T0 + minute * 60_000;
+        expect(refused(target, at)).toEqual([]);
+        expect(report(target, 'SUCCESS', { now: at + 1 })).toEqual([]);
+      }
+      expect(refused(target, T0 + 3_600_000)).toEqual([]);
+      expect(report(target, 'SERVER_ERROR', { now: T0 + 3_600_001 })).toEqual([]);
+      expect(refused(target, T0 + 3_600_002)).toEqual([]);
+      expect(target.state).toBe('CLOSED');
+    });
+
+    it('counts toward the ordinary streak too, and the threshold is configurable', () => {
+      const target = record();
+      const three: BreakerConfig = { ...DEFAULT_BREAKER_CONFIG, consecutiveUnreachable: 3 };
+      report(target, 'SERVER_ERROR', { now: T0, unreachable: true, config: three });
+      expect(report(target, 'SERVER_ERROR', { now: T0 + 1, unreachable: true, config: three })).toEqual([]);
+      expect(report(target, 'SERVER_ERROR', { now: T0 + 2, unreachable: true, config: three })).toHaveLength(1);
+      expect(target.consecutive).toBe(0); // reset by the trip
+    });
+
+    it('a record written before the field existed reads it as 0', () => {
+      const old = record();
+      delete old.unreachable;
+      expect(refused(old, T0)).toEqual([]);
+      expect(old.unreachable).toBe(1);
     });
   });
 

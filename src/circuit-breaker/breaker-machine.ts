@@ -95,6 +95,8 @@ export interface BreakerOutcome {
   readonly latencyMs: number;
   /** The report closed a lease that was a probe of the current HALF_OPEN period. */
   readonly probe: boolean;
+  /** The call never reached the backend: the connection was refused, the host unknown or unreachable. */
+  readonly unreachable?: boolean;
 }
 
 /**
@@ -123,9 +125,11 @@ export function applyOutcome(
       if (failed) {
         record.consecutive++;
         record.streakClasses |= 1 << OUTCOME_CLASSES.indexOf(outcome);
+        record.unreachable = report.unreachable === true ? (record.unreachable ?? 0) + 1 : 0;
       } else {
         record.consecutive = 0;
         record.streakClasses = 0;
+        record.unreachable = 0;
       }
       const reason = tripReason(record, config);
       if (reason !== undefined) trip(record, step, reason);
@@ -187,6 +191,11 @@ export function restoreOperator(record: BreakerRecord, state: 'FORCED_OPEN' | 'D
 function tripReason(record: BreakerRecord, config: BreakerConfig): string | undefined {
   if (record.consecutive >= config.consecutiveFailures) {
     return `${record.consecutive} consecutive ${streakName(record.streakClasses)}`;
+  }
+  // A refused connection proves the backend is not there; an error answer only that it erred.
+  const unreachable = record.unreachable ?? 0;
+  if (unreachable >= config.consecutiveUnreachable) {
+    return `${unreachable} consecutive calls could not reach the backend (connection refused or host unreachable)`;
   }
   const window = record.window;
   if (window === null || window.calls < config.minimumCalls) return undefined;
@@ -268,6 +277,7 @@ function keyOf(record: BreakerRecord): { readonly projectId: string; readonly in
 function resetCounts(record: BreakerRecord): void {
   record.consecutive = 0;
   record.streakClasses = 0;
+  record.unreachable = 0;
   record.window = null;
 }
 

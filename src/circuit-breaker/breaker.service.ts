@@ -128,12 +128,17 @@ export class BreakerService implements OnModuleInit, OnModuleDestroy {
   learn(
     subject: BreakerSubject,
     config: BreakerConfig,
-    report: { readonly outcome: OutcomeClass; readonly latencyMs: number; readonly probeExpiresAt?: number },
+    report: {
+      readonly outcome: OutcomeClass;
+      readonly latencyMs: number;
+      readonly probeExpiresAt?: number;
+      readonly unreachable?: boolean;
+    },
     now: number,
   ): void {
     const probe = report.probeExpiresAt !== undefined && this.store.releaseProbe(subject.id, report.probeExpiresAt);
     const { random } = this;
-    const outcome = { outcome: report.outcome, latencyMs: report.latencyMs, probe };
+    const outcome = { outcome: report.outcome, latencyMs: report.latencyMs, probe, unreachable: report.unreachable };
     this.store.update(keyOf(subject), now, this.sink, (record, sink) =>
       applyOutcome(record, { config, now, sink, random, report: outcome }),
     );

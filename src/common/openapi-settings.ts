@@ -26,6 +26,11 @@ const BREAKER_SETTINGS: Schema = {
   description: 'Circuit-breaker thresholds; each unset one falls back to the project, then the gateway default.',
   properties: {
     consecutiveFailures: int(1, 1000, 'Trip after this many consecutive failures (default 5).'),
+    consecutiveUnreachable: int(
+      1,
+      1000,
+      'Trip after this many consecutive calls that never reached the backend: connection refused, host unknown or unreachable (default 2).',
+    ),
     failureRateThreshold: int(1, 100, 'Trip when the failure rate in the window reaches this percentage (default 50).'),
     minimumCalls: int(1, 100000, 'Calls needed in the window before the failure rate counts (default 10).'),
     windowSeconds: int(1, 3600, 'Length of the sliding window, seconds (default 60).'),

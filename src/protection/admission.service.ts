@@ -74,7 +74,7 @@ export class AdmissionService implements AdmissionControl, OnModuleInit, OnModul
     this.breakers.learn(
       instance,
       this.breakers.configFor(instance, settings),
-      { outcome, latencyMs: feedback.latencyMs, probeExpiresAt },
+      { outcome, latencyMs: feedback.latencyMs, probeExpiresAt, unreachable: feedback.unreachable },
       now,
     );
     if (outcome === 'RATE_LIMITED') {

@@ -25,6 +25,8 @@ export interface LeaseIntent {
 export interface AdmissionFeedback {
   readonly candidate: Candidate;
   readonly outcome: OutcomeClass;
+  /** The call never reached the backend (connection refused, host unknown): `reporting/unreachable.ts`. */
+  readonly unreachable?: boolean;
   readonly latencyMs: number;
   /** RATE_LIMITED: the backend's Retry-After, when the caller passed it on. */
   readonly retryAfterMs?: number;

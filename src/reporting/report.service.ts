@@ -8,6 +8,7 @@ import { MinuteAggregator } from '../minute-metrics/minute-aggregator';
 import { GatewayMetrics } from '../prometheus/gateway-metrics';
 import type { OutcomeClass } from '../common/outcome';
 import { classifyOutcome } from './outcome-classifier';
+import { isUnreachable } from './unreachable';
 import type { InstanceRecord } from '../registry/instance-record';
 import { RegistryIndex } from '../registry/registry-index';
 import type { ProjectPrincipal } from '../tenancy/principal';
@@ -171,6 +172,12 @@ export class ReportService {
     this.admission.learn({
       candidate,
       outcome,
+      unreachable: isUnreachable({
+        outcome,
+        statusCode: report.statusCode ?? undefined,
+        errorMessage,
+        errorType: report.errorType ?? undefined,
+      }),
       latencyMs: report.latencyMs,
       retryAfterMs: report.retryAfterMs ?? undefined,
       errorMessage,

@@ -64,6 +64,11 @@ export interface BreakerRecord {
   /** Consecutive failures while CLOSED, and which classes they were (bit per class). */
   consecutive: number;
   streakClasses: number;
+  /**
+   * Of those, how many at the end of the streak never reached the backend (refused, unknown host).
+   * Absent from records written before it existed: read as 0.
+   */
+  unreachable?: number;
   /** Expiry of each probe lease in flight (HALF_OPEN). */
   probeExpiries: number[];
   probeSuccesses: number;
@@ -194,6 +199,7 @@ export function newBreakerRecord(key: BreakerKey, now: number): BreakerRecord {
     decayFrom: now,
     consecutive: 0,
     streakClasses: 0,
+    unreachable: 0,
     probeExpiries: [],
     probeSuccesses: 0,
     window: null,

@@ -10,6 +10,11 @@ export type WhenAllUnavailable = (typeof WHEN_ALL_UNAVAILABLE)[number];
 export class BreakerSettings {
   /** Trip after this many consecutive failures. */
   @IsOptional() @IsInt() @Min(1) @Max(1000) consecutiveFailures?: number;
+  /**
+   * Trip after this many consecutive failures that never reached the backend (connection refused,
+   * host unknown or unreachable): stronger evidence than an error answer.
+   */
+  @IsOptional() @IsInt() @Min(1) @Max(1000) consecutiveUnreachable?: number;
   /** Trip when the failure rate in the window reaches this percentage. */
   @IsOptional() @IsInt() @Min(1) @Max(100) failureRateThreshold?: number;
   /** Calls needed in the window before the failure rate counts. */

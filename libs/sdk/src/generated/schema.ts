@@ -2787,6 +2787,8 @@ export interface components {
         BreakerSettings: {
             /** @description Trip after this many consecutive failures (default 5). */
             consecutiveFailures?: number;
+            /** @description Trip after this many consecutive calls that never reached the backend: connection refused, host unknown or unreachable (default 2). */
+            consecutiveUnreachable?: number;
             /** @description Trip when the failure rate in the window reaches this percentage (default 50). */
             failureRateThreshold?: number;
             /** @description Calls needed in the window before the failure rate counts (default 10). */
