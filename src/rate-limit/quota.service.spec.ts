@@ -174,6 +174,8 @@ describe('retryAfterFromMessage', () => {
     ['Retry-After: 250 milliseconds', 250],
     ['RETRY AFTER 3 SECONDS', 3000],
     ['Please retry after 2 sec', 2000],
+    // Moonshot's rate-limit body (platform.kimi.com/docs/api/errors).
+    ['Your account org-1 request reached max request: 3, please try again after 1 seconds', 1000],
     [`${'x'.repeat(2040)} retry after 9 seconds`, undefined], // past the first 2048 characters
     [`${'x'.repeat(2020)} retry after 9 seconds`, 9000],
     ['Rate limit exceeded', undefined],

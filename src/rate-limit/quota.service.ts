@@ -142,4 +142,4 @@ export function retryAfterFromMessage(message: string | undefined): number | und
 }
 
 const RETRY_AFTER =
-  /(?:retry[ -]?after|try again in|retry in)\W{0,3}(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)?\b/i;
+  /(?:retry[ -]?after|try again (?:in|after)|retry in)\W{0,3}(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)?\b/i;

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { classifyOutcome, classifyStatusCode as gatewayStatusClass } from '../../../src/reporting/outcome-classifier';
 import { ERROR_CORPUS } from '../../../test/fixtures/error-corpus';
 import { classifyError } from './outcome';
@@ -29,6 +30,31 @@ describe("the SDK's copy of the gateway's outcome rules", () => {
       expect(classifyOutcome({ success: false, ...reported })).toBe(outcome);
     },
   );
+
+  it('agrees with the gateway on any mix of the corpus fields, whichever field disagrees with which', () => {
+    const types = [...new Set(ERROR_CORPUS.flatMap((c) => c.report.errorType ?? []))];
+    const messages = [...new Set(ERROR_CORPUS.flatMap((c) => c.report.errorMessage ?? []))];
+    fc.assert(
+      fc.property(
+        fc.option(fc.constantFrom(...types), { nil: undefined }),
+        fc.option(fc.integer({ min: 100, max: 600 }), { nil: undefined }),
+        fc.option(
+          fc.array(fc.constantFrom(...messages), { minLength: 1, maxLength: 3 }).map((parts) => parts.join(': ')),
+          { nil: undefined },
+        ),
+        (errorType, statusCode, errorMessage) => {
+          const report = {
+            success: false,
+            ...(errorType === undefined ? {} : { errorType }),
+            ...(statusCode === undefined ? {} : { statusCode }),
+            ...(errorMessage === undefined ? {} : { errorMessage }),
+          };
+          expect(classifyReport(report)).toBe(classifyOutcome(report));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
 
   it('classifies every status code alike', () => {
     for (let status = 0; status <= 700; status++) expect(classifyStatusCode(status)).toBe(gatewayStatusClass(status));

@@ -48,6 +48,10 @@ describe('classifyResponse against a real HTTP backend', () => {
       if (request.url === '/busy') {
         res.writeHead(429, { 'retry-after': '3', 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { type: 'rate_limit_error', message: 'slow down' } }));
+      } else if (request.url === '/arrears') {
+        // Zhipu's arrears, sent as 429 (docs.bigmodel.cn/cn/api/api-code, code 1113).
+        res.writeHead(429, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: '1113', message: '您的账户已欠费，请充值后重试。' } }));
       } else if (request.url === '/big') {
         res.writeHead(500);
         res.end('x'.repeat(100_000));
@@ -72,6 +76,12 @@ describe('classifyResponse against a real HTTP backend', () => {
       errorMessage: '{"error":{"type":"rate_limit_error","message":"slow down"}}',
     });
     expect(await res.json()).toEqual({ error: { type: 'rate_limit_error', message: 'slow down' } });
+  });
+
+  it('reads the body as the gateway does: arrears sent as 429 are AUTH_ERROR, not a rate limit', async () => {
+    const outcome = await classifyResponse(await fetch(`${backend.url}/arrears`), 1000);
+    expect(outcome).toMatchObject({ outcome: 'AUTH_ERROR', statusCode: 429 });
+    expect(classifyStatus(402)).toBe('AUTH_ERROR');
   });
 
   it('reads a long body only as far as the gateway keeps it', async () => {

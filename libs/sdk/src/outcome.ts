@@ -37,6 +37,7 @@ export function classifyStatus(status: number): OutcomeClass {
     case 524:
       return 'TIMEOUT';
     case 401:
+    case 402: // Payment Required (DeepSeek's "Insufficient Balance"): the account, as the gateway reads it.
     case 403:
       return 'AUTH_ERROR';
   }
@@ -110,7 +111,8 @@ export async function classifyResponse(response: Response, bodyTimeoutMs: number
   const body = await readStart(response.clone(), bodyTimeoutMs);
   const text = body.trim() || `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
   return {
-    outcome,
+    // The body as the gateway will read it: a provider's arrears sent as 429, say, is AUTH_ERROR there.
+    outcome: classifyReport({ success: false, statusCode: response.status, errorMessage: bounded(text) }),
     statusCode: response.status,
     ...(retry === undefined ? {} : { retryAfterMs: retry }),
     errorMessage: bounded(text),
