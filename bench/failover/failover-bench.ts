@@ -4,7 +4,7 @@
  * Starts the gateway (`node dist/main.js`, or src through ts-node with `--from-src`) on SQLite in a
  * temporary folder, then plays each scenario (bench/failover/scenarios/) against it and against
  * the baselines, and writes bench/results/failover.md and failover.json (failover-quick.* in
- * quick mode).
+ * quick mode), and their pictures failover-failed-attempts.svg and failover-shares.svg (charts.ts).
  *
  * `--nodes N` (N ≥ 2): N gateway nodes in cluster mode instead, on a fresh MySQL/MariaDB database
  * and a fresh Redis prefix (BENCH_MYSQL_URL, BENCH_REDIS_URL: bench/cluster/cluster.ts); the
@@ -18,6 +18,7 @@ import { type ClusterBacking, prepareBacking, startNodes } from '../cluster/clus
 import { type ServerChild, startServer, stopServer } from '../http/children';
 import { call } from '../http/seed';
 import { childEnv } from '../http/session';
+import { writeCharts } from './charts';
 import { runScenario } from './driver';
 import { scenarioFigures } from './metrics';
 import { type FailoverReport, writeReport } from './report';
@@ -134,6 +135,8 @@ export async function runFailoverBench(options: BenchOptions): Promise<FailoverR
     if (options.write !== false) {
       const files = writeReport(report, join(ROOT, 'bench', 'results'));
       log(`wrote ${files.md} and ${files.json}`);
+      // Beside the JSON; `npm run bench:failover:charts` redraws them from it without a rerun.
+      log(`wrote ${(await writeCharts(report, files.json, log)).join(' and ')}`);
     }
     return report;
   } finally {
