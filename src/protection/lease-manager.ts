@@ -179,7 +179,7 @@ export class LeaseManager implements OnModuleInit, OnModuleDestroy {
     this.heap.push(entry);
     project.add(entry);
     owner.open++;
-    stats.incrementLeases();
+    stats.incrementLeases(now);
     this.directory.publishOpen(instanceId, owner.open);
     return lease;
   }

@@ -21,6 +21,13 @@ export interface InstanceStatsView {
   readonly openLeases: number;
   /** 0.1 → 1 over the slow-start period after the instance (re)joined; 1 when settled. */
   readonly slowStartFactor: number;
+  /**
+   * How long (ms) the oldest selection of this instance made since its last report has gone
+   * unanswered; 0 when every selection was answered. A lower bound of the latency of a backend that
+   * stopped answering, known before any of its slow answers arrives. Counts this node's selections
+   * only; any report, here or (cluster mode) shared by another node, resets it.
+   */
+  readonly unansweredMs: number;
   /** Epoch ms of the last report, undefined if none. */
   readonly lastReportAt: number | undefined;
 }

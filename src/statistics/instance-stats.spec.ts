@@ -147,6 +147,54 @@ describe('InstanceStats', () => {
       else expect(stats.latencyMs).toBeCloseTo(expected, 6);
     });
 
+    it('samples a SERVER_ERROR or UNKNOWN only from the second in a row: one blip does not make an instance slow', () => {
+      for (const outcome of ['SERVER_ERROR', 'UNKNOWN'] as const) {
+        const stats = new InstanceStats();
+        stats.record({ at: T0, outcome: 'SUCCESS', latencyMs: 300 });
+        stats.record({ at: T0 + 10, outcome, latencyMs: 1 });
+        expect(stats.latencyMs).toBe(300);
+        stats.record({ at: T0 + 20, outcome: 'RATE_LIMITED', latencyMs: 1 }); // neither breaks nor extends the run
+        stats.record({ at: T0 + 30, outcome, latencyMs: 1 });
+        expect(stats.latencyMs).toBe(5000);
+        // A success ends the run: the next failure is isolated again.
+        stats.record({ at: T0 + 40, outcome: 'SUCCESS', latencyMs: 300 });
+        const before = stats.latencyMs;
+        stats.record({ at: T0 + 50, outcome, latencyMs: 1 });
+        expect(stats.latencyMs).toBe(before);
+      }
+      // A timeout is a measured latency: sampled at once, and it starts a run.
+      const timedOut = new InstanceStats();
+      timedOut.record({ at: T0, outcome: 'SUCCESS', latencyMs: 300 });
+      timedOut.record({ at: T0 + 10, outcome: 'TIMEOUT', latencyMs: 2000 });
+      expect(timedOut.latencyMs).toBe(5000);
+      timedOut.record({ at: T0 + 20_000, outcome: 'SERVER_ERROR', latencyMs: 1 }); // the second in a row
+      expect(timedOut.latencyMs).toBe(5000);
+    });
+
+    it('counts how long the oldest selection since the last report has waited, until any report', () => {
+      const stats = new InstanceStats();
+      stats.incrementLeases(T0);
+      stats.incrementLeases(T0 + 50); // not the oldest
+      stats.refresh(T0 + 120);
+      expect(stats.unansweredMs).toBe(120);
+      stats.record({ at: T0 + 130, outcome: 'SUCCESS', latencyMs: 130 }); // answered: the clock stops
+      stats.refresh(T0 + 200);
+      expect(stats.unansweredMs).toBe(0);
+      stats.incrementLeases(T0 + 210); // the next selection restarts it
+      stats.refresh(T0 + 260);
+      expect(stats.unansweredMs).toBe(50);
+      stats.decrementLeases();
+      stats.decrementLeases();
+      stats.refresh(T0 + 300);
+      expect(stats.unansweredMs).toBe(50 + 40); // one lease still open
+      stats.decrementLeases(); // none open (expired unreported): nothing is waiting
+      stats.refresh(T0 + 400);
+      expect(stats.unansweredMs).toBe(0);
+      stats.incrementLeases(); // untimed: no clock
+      stats.refresh(T0 + 500);
+      expect(stats.unansweredMs).toBe(0);
+    });
+
     it('observes a failure as the slower of its latency and the configured penalty', () => {
       const stats = new InstanceStats({ failurePenaltyMs: 60_000 });
       stats.record({ at: T0, outcome: 'TIMEOUT', latencyMs: 30_000 });
@@ -159,6 +207,7 @@ describe('InstanceStats', () => {
 
     it('relaxes a penalised latency toward the neutral prior when no samples come, never below it', () => {
       const penalised = new InstanceStats();
+      penalised.record({ at: T0, outcome: 'SERVER_ERROR', latencyMs: 3 });
       penalised.record({ at: T0, outcome: 'SERVER_ERROR', latencyMs: 3 });
       penalised.refresh(T0 + 10_000);
       expect(penalised.latencyMs).toBeCloseTo(1000 + 4000 / Math.E, 6);
@@ -231,7 +280,7 @@ describe('InstanceStats', () => {
     const stats = new InstanceStats();
     stats.configure({ neutralLatencyMs: 400, failurePenaltyMs: 9000 });
     expect(stats.latencyMs).toBe(400);
-    stats.record({ at: T0, outcome: 'SERVER_ERROR', latencyMs: 1 });
+    stats.record({ at: T0, outcome: 'TIMEOUT', latencyMs: 1 });
     expect(stats.latencyMs).toBe(9000);
   });
 });
@@ -279,10 +328,10 @@ function expectedAfterOneMs(outcome: OutcomeClass): number | 'lower' {
   switch (outcome) {
     case 'SUCCESS':
       return 'lower';
-    case 'SERVER_ERROR':
     case 'TIMEOUT':
-    case 'UNKNOWN':
       return 5000;
+    case 'SERVER_ERROR': // an isolated failure is not sampled (the second in a row is)
+    case 'UNKNOWN':
     case 'RATE_LIMITED':
     case 'CLIENT_ERROR':
     case 'AUTH_ERROR':

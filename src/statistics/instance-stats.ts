@@ -48,8 +48,12 @@ const SLOW_START_FLOOR = 0.1;
  *
  * Latency policy (why not every report is a latency sample):
  * - SUCCESS is sampled as measured.
- * - SERVER_ERROR, TIMEOUT, UNKNOWN are sampled as `max(latencyMs, failurePenaltyMs)` so a backend
- *   that fails in 5 ms does not look fast. A fixed floor rather than `2 × ewma`: a relative penalty
+ * - SERVER_ERROR and UNKNOWN are sampled as `max(latencyMs, failurePenaltyMs)` so a backend that
+ *   fails in 5 ms does not look fast — from the second failure in a row on. The first failure after
+ *   a success is not sampled: under peak-EWMA one penalty sample keeps a healthy instance out of the
+ *   near-equal band for ~45 s (τ·ln(5000 / 50)), so one refused connection a minute would starve
+ *   it, while a backend that is really failing fails its next call too (one failed call more per
+ *   onset). TIMEOUT is always sampled: a timeout is a measured latency, not a guess. A fixed floor rather than `2 × ewma`: a relative penalty
  *   is below a healthy neighbour's latency whenever the instance's own EWMA is low (a 100 ms
  *   instance failing would be sampled at 200 ms and still beat a healthy 300 ms one), and under the
  *   peak rule it compounds, doubling per failure, so ten failures leave it ×1024 slow and it needs
@@ -83,6 +87,11 @@ export class InstanceStats implements InstanceStatsView {
   /** Open leases other nodes hold (cluster mode); counted in `openLeases`. */
   private remoteLeases = 0;
   private lastReport: number | undefined;
+  /** Failures (SERVER_ERROR, TIMEOUT, UNKNOWN) since the last SUCCESS. */
+  private failureStreak = 0;
+  /** When the oldest selection not followed by any report was made; undefined: none pending. */
+  private pendingSince: number | undefined;
+  private unanswered = 0;
   /** Cluster mode: where recorded reports also go, to be shared with the other nodes. */
   private outbox: StatsOutbox | undefined;
 
@@ -116,6 +125,9 @@ export class InstanceStats implements InstanceStatsView {
   get lastReportAt(): number | undefined {
     return this.lastReport;
   }
+  get unansweredMs(): number {
+    return this.unanswered;
+  }
 
   /** Per-instance routing params changed. Takes effect from the next sample or refresh. */
   configure(options: Partial<InstanceStatsOptions>): void {
@@ -129,6 +141,7 @@ export class InstanceStats implements InstanceStatsView {
     if (!this.window.add(report)) return; // malformed (unknown outcome, NaN time): no latency sample either
     const sample = this.latencySample(outcome, report.latencyMs);
     if (sample !== undefined) this.observeLatency(at, sample);
+    this.pendingSince = undefined;
     if (isAmount(report.ttftMs)) this.observeTtft(at, report.ttftMs);
     if (this.lastReport === undefined || at > this.lastReport) this.lastReport = at;
     this.outbox?.add(report, sample);
@@ -163,6 +176,7 @@ export class InstanceStats implements InstanceStatsView {
     }
     if (delta.ttft !== undefined) this.observeTtft(at(delta.ttft.ago), delta.ttft.mean);
     if (this.lastReport === undefined || now > this.lastReport) this.lastReport = now;
+    this.pendingSince = undefined; // the instance answered someone
   }
 
   /** Evicts buckets older than 60 s and brings the view fields up to `now`. */
@@ -170,6 +184,8 @@ export class InstanceStats implements InstanceStatsView {
     this.window.advanceTo(now);
     this.shownLatency = this.relaxedLatency(now);
     this.rampFactor = this.rampAt(now);
+    const pending = this.pendingSince;
+    this.unanswered = pending !== undefined && now > pending ? now - pending : 0;
   }
 
   /** The instance was created or came back from an open breaker: ramp its weight up from 10 %. */
@@ -178,12 +194,19 @@ export class InstanceStats implements InstanceStatsView {
     this.rampFactor = this.options.slowStartMs > 0 ? SLOW_START_FLOOR : 1;
   }
 
-  incrementLeases(): void {
+  /**
+   * A selection of this instance was handed out at `at` (epoch ms; omitted: not timed). The first
+   * one after the last report starts the unanswered clock ({@link unansweredMs}).
+   */
+  incrementLeases(at?: number): void {
     this.leases++;
+    if (at !== undefined && this.pendingSince === undefined) this.pendingSince = at;
   }
 
   decrementLeases(): void {
     if (this.leases > 0) this.leases--;
+    // Nothing open any more (reported, or expired unreported): nothing is waiting for an answer.
+    if (this.leases === 0) this.pendingSince = undefined;
   }
 
   /** Cluster mode: the open leases of this instance the other nodes hold, added to `openLeases`. */
@@ -201,11 +224,15 @@ export class InstanceStats implements InstanceStatsView {
     const measured = isAmount(latencyMs) ? latencyMs : undefined;
     switch (outcome) {
       case 'SUCCESS':
+        this.failureStreak = 0;
         return measured;
-      case 'SERVER_ERROR':
       case 'TIMEOUT':
-      case 'UNKNOWN':
+        this.failureStreak++;
         return Math.max(measured ?? 0, this.options.failurePenaltyMs);
+      case 'SERVER_ERROR':
+      case 'UNKNOWN':
+        // An isolated failure is not sampled (see the class comment); a second in a row is.
+        return ++this.failureStreak > 1 ? Math.max(measured ?? 0, this.options.failurePenaltyMs) : undefined;
       case 'RATE_LIMITED':
       case 'CLIENT_ERROR':
       case 'AUTH_ERROR':

@@ -81,12 +81,13 @@ describe('StatsOutbox and InstanceStats.absorb', () => {
     flush(T0 + 100);
     a.record({ at: T0 + 300, outcome: 'RATE_LIMITED', latencyMs: 1 });
     a.record({ at: T0 + 310, outcome: 'SERVER_ERROR', latencyMs: 3 });
+    a.record({ at: T0 + 320, outcome: 'SERVER_ERROR', latencyMs: 3 }); // the second in a row is penalised
     flush(T0 + 400);
     a.refresh(T0 + 400);
     b.refresh(T0 + 400);
     expect(b.latencyMs).toBe(5000);
-    expect(b.windowTotals().byOutcome).toMatchObject({ SUCCESS: 1, RATE_LIMITED: 1, SERVER_ERROR: 1 });
-    expect([b.calls, b.failures]).toEqual([3, 1]);
+    expect(b.windowTotals().byOutcome).toMatchObject({ SUCCESS: 1, RATE_LIMITED: 1, SERVER_ERROR: 2 });
+    expect([b.calls, b.failures]).toEqual([4, 2]);
   });
 
   it('counts a batch that spans more seconds than it has rows for: every report, in its last second', () => {

@@ -31,6 +31,7 @@ export const UNSEEN_STATS: InstanceStatsView = {
   openLeases: 0,
   slowStartFactor: 1,
   lastReportAt: undefined,
+  unansweredMs: 0,
 };
 
 const EPOCH = new Date(Date.UTC(2026, 0, 1));

@@ -1,125 +1,167 @@
 import { FakeClock } from '../../common/clock';
 import { candidates, context, mulberry32, observed, tally } from '../../../test/contracts/candidates';
-import { EXPLORE, NEAR_BEST, SmartStrategy, smartScore } from './smart.strategy';
+import {
+  EXPLORE_EVERY_MS,
+  EXPLORE_MIN_PICKS,
+  NEAR_BEST,
+  SMART_MAX_SETS,
+  SmartStrategy,
+  healthOf,
+  shareWeight,
+  smartLatencyOf,
+  smartScore,
+} from './smart.strategy';
 
 describe('SmartStrategy', () => {
-  const clock = new FakeClock();
-  const run = (list: ReturnType<typeof candidates>, picks = 10_000, seed = 1): number[] => {
+  /** `picks` picks by one strategy at a fixed instant (no exploration is due). */
+  const run = (list: ReturnType<typeof candidates>, picks = 1000, seed = 1): number[] => {
     const strategy = new SmartStrategy();
+    const clock = new FakeClock();
     const random = mulberry32(seed);
     return tally(list, picks, () => strategy.pick(list, context({ random, clock })));
   };
 
-  it('scores by the documented formula; an unseen, idle instance is neutral', () => {
+  it('scores by the documented formula; an unseen instance is at the neutral latency', () => {
     const [unseen] = candidates(1);
-    expect(smartScore(unseen)).toBeCloseTo((0.5 * 0.5) / (1 + 1000 / 10), 12);
+    expect(smartScore(unseen)).toBeCloseTo(1 / (1 + 1000 / 10), 12);
     const [busyCostly] = candidates(1, () => ({
-      stats: { ...observed(8, 0, 90), openLeases: 3, slowStartFactor: 0.5 },
+      stats: { ...observed(10, 2, 90), openLeases: 3, slowStartFactor: 0.5 },
       routingParams: { costPerUnit: 1 },
     }));
-    expect(smartScore(busyCostly)).toBeCloseTo((0.9 * 0.9 * 0.5) / ((1 + 9) * 4 * 2), 12);
+    // Health (8 + 1) / (8 + 2 + 1); open leases and the ramp decide shares, not the score.
+    expect(healthOf(busyCostly)).toBeCloseTo(9 / 11, 12);
+    expect(smartScore(busyCostly)).toBeCloseTo((9 / 11) ** 4 / ((1 + 9) * 2), 12);
     expect(new SmartStrategy().score(busyCostly)).toBe(smartScore(busyCostly));
   });
 
-  /** Each candidate's share over a uniform grid of draws: the exact weights, to 1 / `draws`. */
-  const exactShares = (list: ReturnType<typeof candidates>, draws = 100_000): number[] => {
-    const strategy = new SmartStrategy();
-    let k = 0;
-    const random = () => (k++ + 0.5) / draws;
-    return tally(list, draws, () => strategy.pick(list, context({ random, clock }))).map((count) => count / draws);
-  };
+  it('judges health by failures, not by how much traffic an instance already had', () => {
+    const [little, much] = candidates(2, (i) => ({ stats: observed([2, 87][i], 0, 200) }));
+    expect(healthOf(little)).toBe(1);
+    expect(healthOf(much)).toBe(1);
+    expect(run([little, much])).toEqual([500, 500]);
+  });
 
-  it('weighs near-equals by score and splits 1 % of the best among those below the band (exact shares)', () => {
-    const list = candidates(5, (i) => ({
+  it('takes how long the oldest pending selection has waited as the latency when it is longer', () => {
+    const [waiting, answered] = candidates(2, (i) => ({
+      stats: { ...observed(10, 0, 20), unansweredMs: [150, 5][i] },
+    }));
+    expect(smartLatencyOf(waiting)).toBe(150);
+    expect(smartLatencyOf(answered)).toBe(20);
+    const [corrupt] = candidates(1, () => ({ stats: { ...observed(10, 0, 20), unansweredMs: Infinity } }));
+    expect(smartLatencyOf(corrupt)).toBe(20);
+    // 150 ms against 20 ms: out of the band, so it gets nothing until an exploration is due.
+    expect(run([waiting, answered])).toEqual([0, 1000]);
+  });
+
+  it('deals near-equals exactly even shares and leaves those below the band out', () => {
+    const list = candidates(4, (i) => ({
       stats: [
         observed(100, 0, 200), // the best
-        observed(100, 0, 215), // within 10 % of it
-        observed(100, 40, 200), // failing: below the band
-        observed(100, 60, 200), // failing more: below the band too
-        { ...observed(100, 0, 200), slowStartFactor: 0 }, // recovered this instant: a share of 0
+        observed(100, 0, 500), // (1 + 20) / (1 + 50) ≈ 0.41 of it: a near-equal
+        observed(100, 0, 1000), // ≈ 0.2 of it: below the band
+        observed(100, 30, 200), // health (70 + 1) / 101, to the fourth ≈ 0.24: below the band
       ][i],
     }));
-    const [best, near] = list.map(smartScore);
+    const [best, near, slow, failing] = list.map(smartScore);
     expect(near / best).toBeGreaterThan(NEAR_BEST);
-    const explore = (best * EXPLORE) / 2;
-    const total = best + near + 2 * explore;
-    const shares = exactShares(list);
-    const want = [best / total, near / total, explore / total, explore / total, 0];
-    shares.forEach((share, i) => expect(Math.abs(share - want[i])).toBeLessThan(2e-5));
+    expect(slow / best).toBeLessThan(NEAR_BEST);
+    expect(failing / best).toBeLessThan(NEAR_BEST);
+    expect(run(list)).toEqual([500, 500, 0, 0]);
   });
 
-  it('explores even the slowest possible instance a little, and splits evenly between equals (exact shares)', () => {
-    const list = candidates(3, (i) => ({
-      stats: [observed(100, 0, 200), observed(100, 0, 200), { ...observed(100, 0, 200), latencyMs: Infinity }][i],
+  it('counts a candidate at exactly a third of the best as a near-equal', () => {
+    // Never reported, so none is settled and scores decide; the cost divides the second's score by 3.
+    const list = candidates(2, (i) => ({ stats: { latencyMs: 0 }, routingParams: [{}, { costPerUnit: 2 }][i] }));
+    const [best, atEdge] = list.map(smartScore);
+    expect(atEdge).toBe(best * NEAR_BEST);
+    expect(run(list)).toEqual([500, 500]);
+  });
+
+  it('shares in proportion to weight, whatever the order of the calls', () => {
+    const list = candidates(3, (i) => ({ stats: observed(100, 0, 200), routingParams: { weight: [1, 2, 3][i] } }));
+    expect(run(list, 600)).toEqual([100, 200, 300]);
+    // A weight of 0 takes nothing while others can serve; all at 0, the best by score serves.
+    const zero = candidates(2, (i) => ({
+      stats: observed(100, 0, [200, 100][i]),
+      routingParams: { weight: [1, 0][i] },
     }));
-    const shares = exactShares(list);
-    expect(smartScore(list[2])).toBeGreaterThan(0); // the slowest possible, still above 0
-    expect(shares[2]).toBeGreaterThan(0);
-    expect(shares[2]).toBeLessThan(0.01);
-    const two = candidates(2, () => ({ stats: observed(100, 0, 200) }));
-    expect(exactShares(two)).toEqual([0.5, 0.5]);
+    expect(run(zero, 100)).toEqual([100, 0]);
+    const allZero = candidates(2, (i) => ({ stats: observed(100, 0, [200, 100][i]), routingParams: { weight: 0 } }));
+    expect(run(allZero, 100)).toEqual([0, 100]);
   });
 
-  it('sends a failing instance only the exploration share while healthy ones are near-equal otherwise', () => {
-    const list = candidates(3, (i) => ({ stats: observed(100, i === 1 ? 40 : 1, 200) }));
-    const [healthyA, failing, healthyB] = run(list);
-    // Two near-equals of weight ≈ best each; the failing one shares EXPLORE × best.
-    expect(Math.abs(failing / 10_000 - EXPLORE / (2 + EXPLORE))).toBeLessThan(0.01);
-    expect(healthyA + healthyB).toBe(10_000 - failing);
-  });
-
-  it('avoids a slow instance, a busy one and a costly one: together they get the exploration share', () => {
-    const list = candidates(4, (i) => ({
-      stats: { ...observed(100, 0, i === 1 ? 2_000 : 200), openLeases: i === 2 ? 4 : 0 },
-      routingParams: i === 3 ? { costPerUnit: 2 } : {},
+  it('steers overlapping calls to the least busy near-equal, per unit of weight', () => {
+    const [idle, busy] = candidates(2, (i) => ({ stats: { ...observed(100, 0, 200), openLeases: [0, 3][i] } }));
+    expect(shareWeight(busy, 1)).toBe(1 / (1 + 3));
+    expect(run([idle, busy])).toEqual([800, 200]);
+    const [heavy] = candidates(1, () => ({
+      stats: { ...observed(100, 0, 200), openLeases: 3 },
+      routingParams: { weight: 3 },
     }));
-    const [best, ...others] = run(list);
-    const explored = others.reduce((sum, count) => sum + count, 0);
-    expect(Math.abs(explored / 10_000 - EXPLORE / (1 + EXPLORE))).toBeLessThan(0.01);
-    expect(best).toBe(10_000 - explored);
+    expect(shareWeight(heavy, 1)).toBe(3 / (1 + 1));
   });
 
-  it('gives an instance in slow start its ramp share of the best, whatever its stale history', () => {
-    // Recovered: its window still holds the outage's failures, yet it gets factor / (1 + factor).
+  it('gives an instance in slow start its ramp share, whatever its stale history', () => {
     for (const factor of [0.1, 0.5, 0.9]) {
       const list = candidates(2, (i) => ({
         stats: i === 0 ? observed(100, 0, 200) : { ...observed(3, 5, 5000), slowStartFactor: factor },
       }));
       const [, ramping] = run(list);
-      expect(Math.abs(ramping / 10_000 - factor / (1 + factor))).toBeLessThan(0.02);
+      expect(Math.abs(ramping / 1000 - factor / (1 + factor))).toBeLessThan(0.002);
     }
   });
 
-  it('explores an instance never reported at 10 % of the best, instead of starving it', () => {
+  it('gives an instance never reported 10 % of a settled one, instead of starving it', () => {
     const list = candidates(2, (i) => ({ stats: i === 0 ? observed(100, 0, 100) : {} }));
-    const [, unseen] = run(list);
-    expect(Math.abs(unseen / 10_000 - 0.1 / 1.1)).toBeLessThan(0.02);
+    const [, unseen] = run(list, 1100);
+    expect(unseen).toBe(100);
   });
 
   it('when every candidate is ramping, scores decide as usual', () => {
     const list = candidates(2, (i) => ({ stats: { ...observed(100, 0, i === 0 ? 100 : 1000), slowStartFactor: 0.5 } }));
-    const [fast, slow] = run(list);
-    expect(Math.abs(slow / 10_000 - EXPLORE / (1 + EXPLORE))).toBeLessThan(0.01);
-    expect(fast).toBe(10_000 - slow);
+    expect(run(list)).toEqual([1000, 0]);
   });
 
-  it('spreads evenly among equals instead of flooding one', () => {
-    const counts = run(candidates(4, () => ({ stats: observed(100, 2, 150) })));
-    for (const count of counts) expect(Math.abs(count / 10_000 - 0.25)).toBeLessThan(0.02);
+  it('explores below the band once per 5 s, the candidate reported longest ago, at most one call in 10', () => {
+    const list = candidates(4, (i) => ({
+      stats: [
+        observed(100, 0, 200),
+        observed(100, 0, 200),
+        { ...observed(100, 0, 2000), lastReportAt: 2000 },
+        { ...observed(100, 0, 2000), lastReportAt: 1000 }, // the stalest
+      ][i],
+    }));
+    const strategy = new SmartStrategy();
+    const clock = new FakeClock();
+    const random = mulberry32(1);
+    // 100 calls a second for 60 s: 11 explorations (at 5, 10 … 55 s after the first call), all to the stalest.
+    const busy = tally(list, 6000, () => {
+      clock.advance(10);
+      return strategy.pick(list, context({ random, clock }));
+    });
+    expect(busy[2]).toBe(0);
+    expect(busy[3]).toBe(60_000 / EXPLORE_EVERY_MS - 1);
+    // One call every 10 s: never more than one call in EXPLORE_MIN_PICKS.
+    const quiet = tally(list, 100, () => {
+      clock.advance(10_000);
+      return strategy.pick(list, context({ random, clock }));
+    });
+    expect(quiet[3]).toBe(100 / EXPLORE_MIN_PICKS);
   });
 
-  it('shares traffic among near-equals in proportion to score, and not beyond the band', () => {
-    // 200 ms vs 210 ms is within 10 %; 260 ms is not.
-    const list = candidates(3, (i) => ({ stats: observed(100, 0, [200, 210, 260][i]) }));
-    const [fast, nearly, slow] = run(list);
-    const best = smartScore(list[0]);
-    const expected = smartScore(list[1]) / (best + smartScore(list[1]) + best * EXPLORE);
-    expect(Math.abs(nearly / 10_000 - expected)).toBeLessThan(0.02);
-    expect(fast).toBeGreaterThan(nearly);
-    expect(Math.abs(slow / 10_000 - (best * EXPLORE) / (best + smartScore(list[1]) + best * EXPLORE))).toBeLessThan(
-      0.01,
-    );
-    expect(smartScore(list[2]) / smartScore(list[0])).toBeLessThan(NEAR_BEST);
+  it('first explores an instance that just dropped out of the band 5 s later, not on the next call', () => {
+    const healthy = observed(100, 0, 200);
+    const list = candidates(2, () => ({ stats: healthy }));
+    const strategy = new SmartStrategy();
+    const clock = new FakeClock();
+    const random = mulberry32(1);
+    const pick = () => strategy.pick(list, context({ random, clock }));
+    tally(list, 100, () => (clock.advance(1000), pick())); // 100 s with both in the band
+    Object.assign(list[1].stats, { latencyMs: 5000 }); // drops out now
+    const after = tally(list, 49, () => (clock.advance(100), pick()));
+    expect(after[1]).toBe(0);
+    clock.advance(100);
+    expect(pick()).toBe(list[1]);
   });
 
   it('ignores a negative or unreadable cost instead of letting it raise the score', () => {
@@ -136,49 +178,28 @@ describe('SmartStrategy', () => {
     const random = () => {
       throw new Error('no draw expected');
     };
-    expect(new SmartStrategy().pick([only], context({ random, clock }))).toBe(only);
+    expect(new SmartStrategy().pick([only], context({ random, clock: new FakeClock() }))).toBe(only);
   });
 
-  it('gives a recovering instance its ramp share without thinning the exploration share of the settled ones (exact shares)', () => {
-    const list = candidates(3, (i) => ({
-      stats: [
-        observed(100, 0, 200), // the best
-        observed(100, 40, 200), // failing: below the band
-        { ...observed(3, 5, 5000), slowStartFactor: 0.5 }, // recovering: its stale score is below the band too
-      ][i],
-    }));
-    const best = smartScore(list[0]);
-    expect(smartScore(list[2])).toBeGreaterThan(0);
-    expect(smartScore(list[2])).toBeLessThan(best * NEAR_BEST);
-    // The failing one alone shares EXPLORE × best; the recovering one gets 0.5 × best.
-    const total = best * (1 + EXPLORE + 0.5);
-    const want = [best / total, (best * EXPLORE) / total, (best * 0.5) / total];
-    exactShares(list).forEach((share, i) => expect(Math.abs(share - want[i])).toBeLessThan(2e-5));
+  it('starts each new set at a random position, and restarts a set whose size changed', () => {
+    const list = candidates(3, () => ({ stats: observed(100, 0, 200) }));
+    const firsts = new Set<number>();
+    for (let seed = 1; seed <= 30; seed++) {
+      const strategy = new SmartStrategy();
+      firsts.add(list.indexOf(strategy.pick(list, context({ random: mulberry32(seed) }))));
+    }
+    expect(firsts.size).toBe(3);
+    const strategy = new SmartStrategy();
+    const random = mulberry32(1);
+    tally(list, 7, () => strategy.pick(list, context({ random })));
+    expect(tally(list.slice(0, 2), 100, () => strategy.pick(list.slice(0, 2), context({ random })))).toEqual([50, 50]);
   });
 
-  it('counts a candidate at exactly 90 % of the best as a near-equal (exact shares)', () => {
-    // Never reported, so none is settled and scores decide; latency 0 keeps the scores exact.
-    const list = candidates(3, (i) => ({ stats: { latencyMs: 0, slowStartFactor: [1, NEAR_BEST, 0.5][i] } }));
-    const [best, atEdge] = list.map(smartScore);
-    expect(atEdge).toBe(best * NEAR_BEST);
-    // In the band: weighed by its score. The third alone shares EXPLORE × best.
-    const total = best + atEdge + best * EXPLORE;
-    const want = [best / total, atEdge / total, (best * EXPLORE) / total];
-    exactShares(list).forEach((share, i) => expect(Math.abs(share - want[i])).toBeLessThan(2e-5));
-  });
-
-  it('when every candidate is ramping, one at a ramp of 0 gets nothing and leaves the exploration share whole (exact shares)', () => {
-    const list = candidates(3, (i) => ({
-      stats: { ...observed(100, 0, 200), slowStartFactor: [0.8, 0.3, 0][i] },
-    }));
-    const [best, below, zero] = list.map(smartScore);
-    expect(below).toBeLessThan(best * NEAR_BEST);
-    expect(zero).toBe(0);
-    const total = best + best * EXPLORE;
-    const want = [best / total, (best * EXPLORE) / total, 0];
-    const shares = exactShares(list);
-    shares.forEach((share, i) => expect(Math.abs(share - want[i])).toBeLessThan(2e-5));
-    expect(shares[2]).toBe(0);
+  it(`remembers at most ${SMART_MAX_SETS} sets, oldest first out`, () => {
+    const strategy = new SmartStrategy();
+    const list = candidates(2, () => ({ stats: observed(100, 0, 200) }));
+    for (let i = 0; i < SMART_MAX_SETS + 5; i++) strategy.pick(list, context({ setKey: `set-${i}` }));
+    expect(strategy.trackedSets).toBe(SMART_MAX_SETS);
   });
 
   it('prefers a proven instance to an unseen one, and an unseen one to a failing one', () => {

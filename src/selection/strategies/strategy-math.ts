@@ -60,7 +60,8 @@ export function weightOf(candidate: Candidate): number {
   return weight > MAX_WEIGHT ? MAX_WEIGHT : weight;
 }
 
-function nonNegative(value: number): number {
+/** `value` in [0, MAX_SAFE_INTEGER]; anything unreadable counts as 0. */
+export function nonNegative(value: number): number {
   // Stryker disable next-line EqualityOperator: at value 0 both branches return 0
   if (!(value >= 0)) return 0;
   // Stryker disable next-line EqualityOperator: at MAX_SAFE_INTEGER both branches return it
