@@ -98,14 +98,29 @@ describe('InstanceStats', () => {
   });
 
   describe('latency (peak-EWMA)', () => {
-    it('takes a step up at once (peak)', () => {
+    it('takes a step up at once (peak); beyond 2× the average, from the second sample in a row', () => {
       const stats = new InstanceStats();
       feed(stats, clock, { seconds: 20, latencyMs: 100 });
       expect(stats.latencyMs).toBeCloseTo(100, 6);
       clock.advance(100);
-      stats.record({ at: clock.now(), outcome: 'SUCCESS', latencyMs: 1000 });
+      stats.record({ at: clock.now(), outcome: 'SUCCESS', latencyMs: 190 }); // within 2×: a peak
+      expect(stats.latencyMs).toBe(190);
+      clock.advance(100);
+      stats.record({ at: clock.now(), outcome: 'SUCCESS', latencyMs: 1000 }); // a lone outlier blends in
+      expect(stats.latencyMs).toBeGreaterThan(190);
+      expect(stats.latencyMs).toBeLessThan(200);
+      clock.advance(100);
+      stats.record({ at: clock.now(), outcome: 'SUCCESS', latencyMs: 1000 }); // confirmed: taken at once
       stats.refresh(clock.now());
-      expect(stats.latencyMs).toBeGreaterThanOrEqual(1000);
+      expect(stats.latencyMs).toBe(1000);
+      // An ordinary sample in between makes the next outlier a lone one again.
+      const other = new InstanceStats();
+      feed(other, clock, { seconds: 20, latencyMs: 100 });
+      for (const latencyMs of [1000, 100, 1000]) {
+        clock.advance(100);
+        other.record({ at: clock.now(), outcome: 'SUCCESS', latencyMs });
+      }
+      expect(other.latencyMs).toBeLessThan(200);
     });
 
     it('follows a step down within its ~10 s decay, not instantly', () => {

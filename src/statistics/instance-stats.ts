@@ -40,6 +40,8 @@ export const DEFAULT_INSTANCE_STATS_OPTIONS: Readonly<InstanceStatsOptions> = {
 };
 
 const SLOW_START_FLOOR = 0.1;
+/** A latency sample above this multiple of the average is an outlier until the next one confirms it. */
+export const OUTLIER_FACTOR = 2;
 
 /**
  * Live statistics of one instance: a 60 s window of 1 s buckets with running totals, peak-EWMA
@@ -87,6 +89,8 @@ export class InstanceStats implements InstanceStatsView {
   /** Open leases other nodes hold (cluster mode); counted in `openLeases`. */
   private remoteLeases = 0;
   private lastReport: number | undefined;
+  /** Whether the last latency sample was a lone outlier (blended in, not taken as a peak). */
+  private outlierBefore = false;
   /** Failures (SERVER_ERROR, TIMEOUT, UNKNOWN) since the last SUCCESS. */
   private failureStreak = 0;
   /** When the oldest selection not followed by any report was made; undefined: none pending. */
@@ -244,12 +248,27 @@ export class InstanceStats implements InstanceStatsView {
     }
   }
 
-  /** Peak-EWMA (Finagle): a slower sample is taken at once, a faster one blends in with time. */
+  /**
+   * Peak-EWMA (Finagle): a slower sample is taken at once, a faster one blends in with time —
+   * except a lone outlier, more than {@link OUTLIER_FACTOR}× the average, which blends in too: one
+   * call that took 150 ms among 20 ms ones (a GC pause, a long answer) would otherwise make the
+   * instance look 7× slower for ~20 s and push it out of smart's near-equal band. The second such
+   * sample in a row is taken at once (a real slowdown costs one call more). Failure penalties are
+   * always taken at once: the failure streak rule has already vetted them.
+   */
   private observeLatency(at: number, rtt: number): void {
-    if (this.lastSampleAt === undefined || rtt > this.ewma) {
+    const first = this.lastSampleAt === undefined;
+    const outlier = !first && rtt > OUTLIER_FACTOR * this.ewma && rtt < this.options.failurePenaltyMs;
+    if (outlier && !this.outlierBefore) {
+      this.outlierBefore = true;
+      const w = this.decay(at - (this.lastSampleAt ?? at));
+      this.ewma = this.ewma * w + rtt * (1 - w);
+    } else if (first || rtt > this.ewma) {
+      this.outlierBefore = false;
       this.ewma = rtt; // the first sample replaces the neutral prior; a peak replaces the average
     } else {
-      const w = this.decay(at - this.lastSampleAt);
+      this.outlierBefore = false;
+      const w = this.decay(at - (this.lastSampleAt ?? at));
       this.ewma = this.ewma * w + rtt * (1 - w);
     }
     if (this.lastSampleAt === undefined || at > this.lastSampleAt) this.lastSampleAt = at;

@@ -69,9 +69,9 @@ describe('SmartStrategy', () => {
     expect(run(list)).toEqual([500, 500, 0, 0]);
   });
 
-  it('counts a candidate at exactly a third of the best as a near-equal', () => {
-    // Never reported, so none is settled and scores decide; the cost divides the second's score by 3.
-    const list = candidates(2, (i) => ({ stats: { latencyMs: 0 }, routingParams: [{}, { costPerUnit: 2 }][i] }));
+  it('counts a candidate at exactly 40 % of the best as a near-equal', () => {
+    // Never reported, so none is settled and scores decide; the cost divides the second's score by 2.5.
+    const list = candidates(2, (i) => ({ stats: { latencyMs: 0 }, routingParams: [{}, { costPerUnit: 1.5 }][i] }));
     const [best, atEdge] = list.map(smartScore);
     expect(atEdge).toBe(best * NEAR_BEST);
     expect(run(list)).toEqual([500, 500]);

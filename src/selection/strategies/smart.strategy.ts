@@ -16,8 +16,12 @@ export const DEFAULT_STRATEGY_NAME = 'smart';
 
 /** Below ~10 ms, latency differences are network jitter; the scale makes them stop mattering. */
 const LATENCY_SCALE_MS = 10;
-/** Candidates scoring at least this share of the best are "near-equals" and share the traffic. */
-export const NEAR_BEST = 1 / 3;
+/**
+ * Candidates scoring at least this share of the best are "near-equals" and share the traffic: a
+ * backend 2.5× slower than the best, or failing a quarter of its calls, is out; latency jitter
+ * is not (peak-EWMAs of equal instances often sit 2× apart).
+ */
+export const NEAR_BEST = 0.4;
 /** At most one call per candidate set goes to a candidate below the band this often… */
 export const EXPLORE_EVERY_MS = 5000;
 /** …and never more than one in this many calls of the set (10 % at low traffic). */
@@ -56,7 +60,7 @@ export function smartLatencyOf(candidate: Candidate): number {
  *     score = health⁴ / ((1 + latencyMs / 10) × (1 + costPerUnit))
  *
  * - `health` ({@link healthOf}) to the fourth: failing costs more than speed saves — an instance
- *   failing a quarter of its calls is out of the band even when it is the fastest (0.75⁴ < 1/3),
+ *   failing a quarter of its calls is out of the band even when it is the fastest (0.75⁴ < 0.4),
  *   one failing a tenth is still in (its share then weighed by health²).
  * - `latencyMs` ({@link smartLatencyOf}): dividing by it makes the score scale-free (200 ms vs
  *   220 ms weighs like 2 s vs 2.2 s); the +10 ms keeps the division finite.
@@ -126,8 +130,8 @@ interface SetState {
 }
 
 /**
- * Default strategy. Every candidate gets its {@link smartScore}; those scoring at least half the
- * best are near-equals and share the calls in proportion to their {@link shareWeight} —
+ * Default strategy. Every candidate gets its {@link smartScore}; those scoring at least 40 % of
+ * the best are near-equals and share the calls in proportion to their {@link shareWeight} —
  * weight-proportional, load-aware, blind to latency jitter and to how much traffic each already
  * had. Instances ramping up (just recovered from an open breaker, or never reported) are not
  * judged by a score that reflects a stale outage or a neutral prior: they share as near-equals at
