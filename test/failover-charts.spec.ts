@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ChartInput, type ChartScenario, renderCharts, writeCharts } from '../bench/failover/charts';
 
-const POLICIES = ['gateway', 'oracle', 'round-robin', 'replicas-cockatiel', 'litellm'] as const;
+const POLICIES = [
+  'gateway',
+  'oracle',
+  'round-robin',
+  'reference',
+  'replicas-cockatiel',
+  'replicas-opossum',
+  'litellm',
+] as const;
 
 /** One scenario whose faults got `failed[policy][k]` failed attempts. */
 function scenario(name: string, labels: string[], failed: Record<string, number[]>, extra = {}): ChartScenario {
@@ -33,15 +41,44 @@ function shares(policy: string): Record<string, number[]> {
   };
 }
 
-const HARD = { gateway: [6], oracle: [0], 'round-robin': [1018], 'replicas-cockatiel': [50], litellm: [30] };
+const HARD = {
+  gateway: [6],
+  oracle: [0],
+  'round-robin': [1018],
+  reference: [341],
+  'replicas-cockatiel': [50],
+  'replicas-opossum': [90],
+  litellm: [30],
+};
 const TIER = {
   gateway: [5, 4],
   oracle: [0, 0],
   'round-robin': [2042, 2042],
+  reference: [510, 508],
   'replicas-cockatiel': [102, 101],
+  'replicas-opossum': [180, 179],
   litellm: [61, 60],
 };
 const SPIKE = Object.fromEntries(POLICIES.map((p) => [p, [0]]));
+
+/** 25 buckets of 5 s, no fault: the gateway piles onto q1 for the first minute, round-robin splits evenly. */
+function sequentialShares(policy: string): Record<string, number[]> {
+  const piled = (i: number) => policy === 'gateway' && i < 12;
+  const bucket = Array.from({ length: 25 }, (_, i) => i);
+  return {
+    q1: bucket.map((i) => (piled(i) ? 90 : 33.3)),
+    q2: bucket.map((i) => (piled(i) ? 6 : 33.3)),
+    q3: bucket.map((i) => (piled(i) ? 4 : 33.4)),
+  };
+}
+
+/** The sequential scenario: no fault, a share series for every policy (only two are drawn). */
+const SEQUENTIAL: ChartScenario = {
+  name: 'sequential',
+  durationS: 125,
+  policies: Object.fromEntries(POLICIES.map((p) => [p, { faults: [] }])),
+  shareSeries: { bucketS: 5, byPolicy: Object.fromEntries(POLICIES.map((p) => [p, sequentialShares(p)])) },
+};
 
 function report(shareSeries = true): ChartInput {
   return {
@@ -112,6 +149,10 @@ describe('failover charts', () => {
     expect(bars.map((b) => b.label).sort()).toEqual(expected.sort());
     const shown = texts(svg);
     for (const label of [...groups, ...POLICIES, '1018', '2042', '6', '4']) expect(shown).toContain(label);
+    // The gateway's counts, and only those, in bold.
+    const counts = [...svg.matchAll(/<text aria-label="failed: (\d+); group: [^"]*; policy: ([^"]+)"[^>]*>/g)];
+    expect(counts).toHaveLength(bars.length);
+    for (const [tag, , policy] of counts) expect(tag.includes('font-weight="bold"')).toBe(policy === 'gateway');
     expect(shown).toContain('Left out, no failed attempt under any policy: latency-spike · s3 ×10 latency.');
     // Symlog: longer for more, round-robin's 1018 well past the gateway's 6, and 0 drawn as nothing.
     const width = (policy: string) =>
@@ -120,11 +161,16 @@ describe('failover charts', () => {
     // On a linear axis the gateway's 6 would be 0.6 % of round-robin's 1018; on symlog about a quarter.
     expect(width('gateway')).toBeGreaterThan(width('round-robin') / 5);
     expect(width('litellm')).toBeGreaterThan(width('gateway'));
-    expect(width('round-robin')).toBeGreaterThan(width('replicas-cockatiel'));
+    expect(width('round-robin')).toBeGreaterThan(width('replicas-opossum'));
+    expect(width('replicas-opossum')).toBeGreaterThan(width('replicas-cockatiel'));
     // A policy keeps its colour: the gateway's bars are all the gateway's blue.
     expect(new Set(bars.filter((b) => b.label.endsWith('policy: gateway')).map((b) => b.fill))).toEqual(
       new Set(['#1f77b4']),
     );
+    // Every policy its own colour, the oracle grey.
+    const fills = POLICIES.map((p) => bars.find((b) => b.label.endsWith(`policy: ${p}`))!.fill);
+    expect(new Set(fills).size).toBe(POLICIES.length);
+    expect(fills[POLICIES.indexOf('oracle')]).toBe('#8c8c8c');
   });
 
   it("shares: a panel per policy, an area per instance, the fault's window shaded where the scenario puts it", async () => {
@@ -141,6 +187,29 @@ describe('failover charts', () => {
       expect(w.label).toBe('startS: 10; endS: 40');
       expect(w.d).toMatch(/^M35\.29\d*,0h105\.88\d*v/);
     }
+  });
+
+  it('shares in the sequential scenario: the gateway and round-robin only, below the hard outage, no fault shaded', async () => {
+    const input = report();
+    const { shares: svg } = await renderCharts({ ...input, scenarios: [...input.scenarios, SEQUENTIAL] });
+    expectWellFormed(svg!);
+    const shown = texts(svg!);
+    for (const label of ['q1', 'q2', 'q3', "sequential: each instance's share of attempts over time"])
+      expect(shown).toContain(label);
+    expect(shown).toContain('5 s buckets, stacked; shaded: no fault. An empty bucket has no attempts.');
+    // The hard outage's areas, then the sequential panels': the gateway's and round-robin's.
+    const areas = items(svg!, 'area mark');
+    expect(areas).toHaveLength(POLICIES.length * 3 + 2 * 3);
+    // Only the hard outage's fault is shaded.
+    expect(items(svg!, 'rect mark')).toHaveLength(POLICIES.length);
+    // Drawn alone (a quick run without the hard outage's series), the section stands by itself.
+    const { shares: alone } = await renderCharts({ mode: 'quick', scenarios: [SEQUENTIAL] });
+    expectWellFormed(alone!);
+    expect(items(alone!, 'area mark')).toHaveLength(2 * 3);
+    expect(texts(alone!).filter((t) => POLICIES.includes(t as (typeof POLICIES)[number]))).toEqual([
+      'gateway',
+      'round-robin',
+    ]);
   });
 
   it('takes the fault window from the figures when they carry it', async () => {
@@ -177,7 +246,9 @@ describe('failover charts', () => {
       expect(await writeCharts(report(false), quick, (m) => void logged.push(m))).toEqual([
         join(dir, 'failover-quick-failed-attempts.svg'),
       ]);
-      expect(logged).toEqual([`no shareSeries for hard-outage in ${quick}: failover-quick-shares.svg not drawn`]);
+      expect(logged).toEqual([
+        `no shareSeries for hard-outage or sequential in ${quick}: failover-quick-shares.svg not drawn`,
+      ]);
       expect(readdirSync(dir).sort()).toEqual([
         'failover-failed-attempts.svg',
         'failover-quick-failed-attempts.svg',

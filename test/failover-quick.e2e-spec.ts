@@ -1,5 +1,5 @@
 /**
- * The failover benchmark's quick mode (four compressed scenarios, under 90 s) against a real
+ * The failover benchmark's quick mode (six compressed scenarios, about 145 s) against a real
  * gateway process started from src, with loose thresholds that hold run after run (the full-mode
  * acceptance targets are reported by `npm run bench:failover`, not asserted here).
  */
@@ -7,6 +7,7 @@ import { runFailoverBench } from '../bench/failover/failover-bench';
 import type { FailoverReport } from '../bench/failover/report';
 import type { ScenarioFigures } from '../bench/failover/metrics';
 import { breakerOnly } from '../bench/failover/scenarios/breaker-only';
+import { isolatedBlips } from '../bench/failover/scenarios/isolated-blips';
 
 const lines: string[] = [];
 
@@ -22,7 +23,7 @@ describe('failover benchmark, quick mode', () => {
   beforeAll(async () => {
     // runFailoverBench stops the gateway and the mock backends in `finally`, pass or fail.
     report = await runFailoverBench({ quick: true, fromSource: true, write: false, log: (m) => void lines.push(m) });
-  }, 150_000);
+  }, 300_000);
 
   afterAll(() => {
     if (report === undefined) process.stderr.write(`${lines.join('\n')}\n`);
@@ -84,5 +85,28 @@ describe('failover benchmark, quick mode', () => {
     expect(s.policies.gateway.rateLimited).toBeLessThanOrEqual(5 * onsets);
     expect(s.policies.gateway.rateLimited * 4).toBeLessThan(s.policies['round-robin'].rateLimited);
     expect(s.policies.gateway.finalSuccess).toBeGreaterThanOrEqual(99);
+  });
+
+  it('isolated blips: the instance that refuses a call now and then is never tripped and keeps its share', () => {
+    const s = scenario(report, 'isolated-blips');
+    const blipping = isolatedBlips.build('quick').backends.find((b) => b.refusals?.length)!.businessId;
+    // Every policy met each blip once: one refused call apiece.
+    expect(s.policies.gateway.faults[0].failedDuringFault).toBeGreaterThanOrEqual(1);
+    expect(
+      s.breakerTransitions.filter((t) => t.businessId === blipping && t.from === 'CLOSED' && t.to === 'OPEN'),
+    ).toEqual([]);
+    expect(s.finalBreakers[blipping]).toBe('CLOSED');
+    // Over the run (shorter than a minute: one window), within 12 points of a third.
+    expect(s.policies.gateway.shareGapPts).not.toBeNull();
+    expect(s.policies.gateway.shareGapPts!).toBeLessThanOrEqual(12);
+  });
+
+  it('sequential: one call at a time over identical instances is spread near evenly', () => {
+    const s = scenario(report, 'sequential');
+    expect(s.policies.gateway.calls).toBeGreaterThan(100);
+    expect(s.policies.gateway.shareGapPts).not.toBeNull();
+    expect(s.policies.gateway.shareGapPts!).toBeLessThanOrEqual(12);
+    // The baseline it is judged against splits exactly: the figure measures the policy, not the traffic.
+    expect(s.policies['round-robin'].shareGapPts!).toBeLessThanOrEqual(1);
   });
 });

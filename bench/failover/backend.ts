@@ -17,11 +17,20 @@ export function behaviourAt(spec: BackendSpec, tS: number): Behaviour {
   return current;
 }
 
+/** Follow the script at least this often, and at each phase boundary in between. */
+const FOLLOW_MS = 20;
+
+/** Started backends by URL: a call to one asks it whether a scripted refusal is due. */
+const running = new Map<string, MockBackend>();
+
 export class MockBackend {
   private server?: Server;
   private port = 0;
   private readonly random: () => number;
   private timer?: NodeJS.Timeout;
+  private stopped = false;
+  /** Scripted refusals already dealt (`spec.refusals`). */
+  private refused = 0;
 
   constructor(
     readonly spec: BackendSpec,
@@ -38,18 +47,43 @@ export class MockBackend {
   /** Listens (port picked once, kept across outages) and follows the script until `stop()`. */
   async start(): Promise<void> {
     await this.listen();
-    this.timer = setInterval(() => void this.follow(), 20);
+    running.set(this.url, this);
+    this.schedule();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
+    running.delete(this.url);
     await this.close();
+  }
+
+  /**
+   * Whether the call starting now is one of the scripted refusals: each `refusals` entry refuses
+   * the first `calls` calls from its instant on, so a caller meets exactly that many.
+   */
+  takeRefusal(): boolean {
+    const nowS = this.clock() / 1000;
+    const due = (this.spec.refusals ?? []).reduce((n, r) => n + (r.atS <= nowS ? r.calls : 0), 0);
+    if (this.refused >= due) return false;
+    this.refused++;
+    return true;
+  }
+
+  // Timed to the phase boundaries (not only every FOLLOW_MS): each policy calls its own copy of the
+  // backend, and the copies must change state at the same instant.
+  private schedule(): void {
+    if (this.stopped) return;
+    const nowMs = this.clock();
+    const next = this.spec.script.map((p) => p.fromS * 1000).find((ms) => ms > nowMs);
+    const wait = next === undefined ? FOLLOW_MS : Math.min(FOLLOW_MS, next - nowMs);
+    this.timer = setTimeout(() => void this.follow().finally(() => this.schedule()), wait);
   }
 
   private async follow(): Promise<void> {
     const down = behaviourAt(this.spec, this.clock() / 1000).down === true;
     if (down && this.server) await this.close();
-    else if (!down && !this.server) await this.listen();
+    else if (!down && !this.server && !this.stopped) await this.listen();
   }
 
   private listen(): Promise<void> {
@@ -85,7 +119,7 @@ export class MockBackend {
     if (b.rateLimited) {
       status = 429;
       headers['retry-after'] = String(Math.max(1, Math.ceil(b.rateLimited.retryAfterS)));
-    } else if (roll < (b.errorRate ?? 0)) status = 500;
+    } else if (roll < (b.errorRate ?? 0)) status = b.errorStatus ?? 500;
     else if (roll < (b.errorRate ?? 0) + (b.clientErrorRate ?? 0)) status = 400;
     const body = JSON.stringify({ backend: this.spec.businessId, status });
     const firstByte = b.firstByteMs ?? 0;
@@ -118,13 +152,18 @@ function outcomeOf(status: number): Outcome {
   return 'ok';
 }
 
-/** One call to a backend: never rejects; the outcome says what happened. */
+/**
+ * One call to a backend: never rejects; the outcome says what happened. A scripted refusal
+ * (`BackendSpec.refusals`) ends it at once as `refused`, as a refused connection does.
+ */
 export function callBackend(options: {
   url: string;
   businessId: string;
   timeoutMs: number;
   atMs: number;
 }): Promise<Attempt> {
+  if (running.get(options.url.replace(/\/+$/, ''))?.takeRefusal())
+    return Promise.resolve({ businessId: options.businessId, atMs: options.atMs, durationMs: 0, outcome: 'refused' });
   const started = performance.now();
   return new Promise((resolve) => {
     let done = false;

@@ -45,7 +45,7 @@ export interface ServedCall {
 const priorityOf = (spec: BackendSpec): number => Number(spec.routingParams?.priority ?? 0);
 
 /** The backends of the primary identifier, then of each fallback entry, each list by tier. */
-function tiers(scenario: Scenario): BackendSpec[][] {
+export function tiers(scenario: Scenario): BackendSpec[][] {
   const groups: BackendSpec[][] = [];
   for (const identifier of [scenario.primary, ...(scenario.fallbackChain ?? [])]) {
     const matching = scenario.backends.filter((b) => b.apiIdentifier === identifier);

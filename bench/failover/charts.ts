@@ -3,7 +3,8 @@
  *
  * The failover run's pictures, written beside its JSON (failover.json → failover-failed-attempts.svg
  * and failover-shares.svg): failed attempts during each fault by policy, and each instance's share
- * of attempts over time in the hard-outage scenario. Vega-Lite specs compiled to Vega and rendered
+ * of attempts over time in the hard-outage scenario (every policy) and in the sequential one (one
+ * call at a time: the gateway against round-robin). Vega-Lite specs compiled to Vega and rendered
  * to SVG by Vega's headless view: no browser, no canvas, no fonts (text widths are estimated).
  * The same JSON gives byte-identical SVGs, so reruns diff cleanly.
  */
@@ -13,7 +14,8 @@ import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 // Types only, from vega-lite's own declarations (its index does not re-export them).
 import type { Field, PositionFieldDef } from 'vega-lite/build/src/channeldef';
-import type { LayerSpec } from 'vega-lite/build/src/spec';
+import type { LayerSpec, NonNormalizedSpec } from 'vega-lite/build/src/spec';
+import type { GenericConcatSpec } from 'vega-lite/build/src/spec/concat';
 import { SCENARIOS } from './scenarios';
 
 /** The part of a FailoverReport (report.ts) the charts read; fields another version may lack are optional. */
@@ -43,8 +45,11 @@ export interface ShareSeries {
   readonly byPolicy: Record<string, Record<string, readonly number[]>>;
 }
 
-/** The scenario whose shares over time are drawn. */
+/** The scenario whose shares over time are drawn for every policy. */
 export const SHARES_SCENARIO = 'hard-outage';
+/** The closed-loop scenario whose shares are drawn too, for these policies only. */
+export const SEQUENTIAL_SCENARIO = 'sequential';
+export const SEQUENTIAL_POLICIES = ['gateway', 'round-robin'];
 
 // Fixed colours for the known policies so a policy keeps its colour from run to run; the gateway
 // stands out, the oracle (a bound, not a rival) is grey.
@@ -100,6 +105,7 @@ export function failedAttemptsSpec(report: ChartInput): TopLevelSpec {
       rows.push(...counts);
     });
   }
+
   const max = Math.max(1, ...rows.map((r) => r.failed));
   // Round-robin's ~1000 next to the gateway's ~5: a symlog axis keeps both readable and still
   // draws 0; its ticks are set by hand, Vega's defaults on symlog are linear. The domain leaves
@@ -136,8 +142,15 @@ export function failedAttemptsSpec(report: ChartInput): TopLevelSpec {
     layer: [
       { mark: { type: 'bar' } },
       {
+        // The counts; the gateway's in bold, the policy the chart is about.
+        transform: [{ filter: "datum.policy !== 'gateway'" }],
         mark: { type: 'text', align: 'left', baseline: 'middle', dx: 3, fontSize: 9 },
         encoding: { text: { field: 'failed', type: 'quantitative', format: 'd' }, color: { value: '#333' } },
+      },
+      {
+        transform: [{ filter: "datum.policy === 'gateway'" }],
+        mark: { type: 'text', align: 'left', baseline: 'middle', dx: 3, fontSize: 9, fontWeight: 'bold' },
+        encoding: { text: { field: 'failed', type: 'quantitative', format: 'd' }, color: { value: '#000' } },
       },
     ],
     config: CONFIG,
@@ -156,12 +169,15 @@ function faultWindows(report: ChartInput, scenario: ChartScenario): { label: str
   });
 }
 
-/** Chart 2: per policy, each instance's share stacked over time, the fault shaded; null without shareSeries. */
-export function sharesSpec(report: ChartInput): TopLevelSpec | null {
-  const scenario = report.scenarios.find((s) => s.name === SHARES_SCENARIO);
-  const series = scenario?.shareSeries;
-  if (!scenario || !series) return null;
-  const policies = Object.keys(series.byPolicy);
+type ShareSection = GenericConcatSpec<NonNormalizedSpec>;
+
+/** Per policy, each instance's share stacked over time, the faults shaded: one panel each, two a row. */
+function sharesSection(
+  report: ChartInput,
+  scenario: ChartScenario,
+  series: ShareSeries,
+  policies: readonly string[],
+): ShareSection {
   const instances = [...new Set(policies.flatMap((p) => Object.keys(series.byPolicy[p])))];
   const windows = faultWindows(report, scenario);
   const endS = scenario.durationS;
@@ -172,6 +188,27 @@ export function sharesSpec(report: ChartInput): TopLevelSpec | null {
     scale: { domain: [0, endS], nice: false, zero: true },
     axis: { title: 'scenario time (s)', tickMinStep: series.bucketS },
   });
+  // The faults shaded, their edges dashed, their labels at the foot; nothing without a fault.
+  const faultLayers: LayerSpec<Field>['layer'] =
+    windows.length === 0
+      ? []
+      : [
+          {
+            data: { values: windows },
+            mark: { type: 'rect', color: '#000', opacity: 0.07 },
+            encoding: { x: timeX('startS'), x2: { field: 'endS' } },
+          },
+          {
+            data: { values: windows.flatMap((w) => [{ s: w.startS }, { s: w.endS }]) },
+            mark: { type: 'rule', color: '#000', strokeDash: [4, 3], strokeWidth: 1 },
+            encoding: { x: timeX('s') },
+          },
+          {
+            data: { values: windows },
+            mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, dy: 3, fontSize: 10, color: '#000' },
+            encoding: { x: timeX('startS'), y: { value: 0 }, text: { field: 'label' } },
+          },
+        ];
   const panel = (policy: string): LayerSpec<Field> => {
     const rows = Object.entries(series.byPolicy[policy]).flatMap(([instance, shares]) => {
       const k = instances.indexOf(instance);
@@ -210,34 +247,44 @@ export function sharesSpec(report: ChartInput): TopLevelSpec | null {
             order: { field: 'k', type: 'quantitative', sort: 'ascending' },
           },
         },
-        {
-          data: { values: windows },
-          mark: { type: 'rect', color: '#000', opacity: 0.07 },
-          encoding: { x: timeX('startS'), x2: { field: 'endS' } },
-        },
-        {
-          data: { values: windows.flatMap((w) => [{ s: w.startS }, { s: w.endS }]) },
-          mark: { type: 'rule', color: '#000', strokeDash: [4, 3], strokeWidth: 1 },
-          encoding: { x: timeX('s') },
-        },
-        {
-          data: { values: windows },
-          mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, dy: 3, fontSize: 10, color: '#000' },
-          encoding: { x: timeX('startS'), y: { value: 0 }, text: { field: 'label' } },
-        },
+        ...faultLayers,
       ],
     };
   };
   const shaded = windows.map((w) => `${w.label} ${w.startS}–${w.endS} s`).join(', ');
   return {
-    $schema: SCHEMA,
     title: {
-      text: `Failover benchmark (${report.mode}), ${SHARES_SCENARIO}: each instance's share of attempts over time`,
+      text: `${scenario.name}: each instance's share of attempts over time`,
       subtitle: `${series.bucketS} s buckets, stacked; shaded: ${shaded || 'no fault'}. An empty bucket has no attempts.`,
+      fontSize: 13,
     },
     columns: 2,
     concat: policies.map(panel),
     resolve: { scale: { color: 'shared' } },
+  };
+}
+
+/**
+ * Chart 2: the shares over time in the hard outage (every policy), then in the sequential
+ * scenario (the gateway against round-robin); null when the report has neither's shareSeries.
+ */
+export function sharesSpec(report: ChartInput): TopLevelSpec | null {
+  const sections: ShareSection[] = [];
+  const hard = report.scenarios.find((s) => s.name === SHARES_SCENARIO);
+  if (hard?.shareSeries)
+    sections.push(sharesSection(report, hard, hard.shareSeries, Object.keys(hard.shareSeries.byPolicy)));
+  const sequential = report.scenarios.find((s) => s.name === SEQUENTIAL_SCENARIO);
+  const drawn = SEQUENTIAL_POLICIES.filter((p) => sequential?.shareSeries?.byPolicy[p]);
+  if (sequential?.shareSeries && drawn.length > 0)
+    sections.push(sharesSection(report, sequential, sequential.shareSeries, drawn));
+  if (sections.length === 0) return null;
+  return {
+    $schema: SCHEMA,
+    title: { text: `Failover benchmark (${report.mode}): each instance's share of attempts over time` },
+    vconcat: sections,
+    spacing: 30,
+    // Each scenario its own instances: a legend per section.
+    resolve: { scale: { color: 'independent' } },
     config: CONFIG,
   };
 }
@@ -254,7 +301,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 
 export interface ChartSvgs {
   readonly failedAttempts: string;
-  /** Null when the report has no share series for the hard-outage scenario. */
+  /** Null when the report has no share series for the hard-outage or the sequential scenario. */
   readonly shares: string | null;
 }
 
@@ -277,7 +324,9 @@ export async function writeCharts(
   const written = [`${base}-failed-attempts.svg`];
   writeFileSync(written[0], svgs.failedAttempts);
   if (svgs.shares === null) {
-    log(`no shareSeries for ${SHARES_SCENARIO} in ${jsonPath}: ${basename(base)}-shares.svg not drawn`);
+    log(
+      `no shareSeries for ${SHARES_SCENARIO} or ${SEQUENTIAL_SCENARIO} in ${jsonPath}: ${basename(base)}-shares.svg not drawn`,
+    );
   } else {
     written.push(`${base}-shares.svg`);
     writeFileSync(written[1], svgs.shares);

@@ -1,13 +1,16 @@
 /**
  * Runs one scenario: registers its backends in a fresh project, starts them, and replays one
- * arrival script through every policy at once (the same instants, the same backends). On several
- * gateway nodes the registration goes through the first, and the run starts once every other node
- * serves the scenario's instances.
+ * arrival script through every policy at once (the same instants, the same scripted backends);
+ * or, for closed-loop traffic (`client.conversations`), runs each policy's own conversations. On
+ * several gateway nodes the registration goes through the first, and the run starts once every
+ * other node serves the scenario's instances.
  */
 import { NODE_IDS, waitServed } from '../cluster/cluster';
 import { call } from '../http/seed';
 import { MockBackend, callBackend } from './backend';
 import { type Choice, type Policy, type ReportMode, oracle, referenceModel, roundRobin } from './baselines';
+import { litellm } from './baselines-litellm';
+import { replicaBreakers } from './baselines-replicas';
 import {
   type BreakerTransitionRecord,
   type GatewayProject,
@@ -16,7 +19,7 @@ import {
   gatewayPolicy,
 } from './gateway-policy';
 import { mulberry32 } from '../../test/utils/mulberry32';
-import type { Attempt, CallRecord, PolicyName, Scenario } from './types';
+import type { Attempt, CallRecord, ClientProfile, PolicyName, Scenario } from './types';
 
 export interface GatewayTarget {
   /** The (first) node: registration and admin queries. */
@@ -60,6 +63,48 @@ export function arrivals(scenario: Scenario, seed: number): number[] {
     if (t >= scenario.durationS * 1000) return times;
     times.push(t);
   }
+}
+
+/** How a call reports, drawn from `u` uniform in [0, 1) along the client's shares. */
+function reportMode(u: number, client: ClientProfile): ReportMode {
+  const { silentShare, noSelectionIdShare } = client;
+  return u < silentShare ? 'silent' : u < silentShare + noSelectionIdShare ? 'no-selection-id' : 'full';
+}
+
+/**
+ * Closed-loop traffic: each policy runs `count` conversations of its own, each one call at a time
+ * with a pause after each, until the scenario's end. Conversation k of every policy draws the same
+ * seeded start, report modes and pauses, so the policies differ only in how fast they serve.
+ */
+async function converse(options: {
+  scenario: Scenario;
+  seed: number;
+  policies: readonly Policy[];
+  now: () => number;
+  serveOne: (policy: Policy, atMs: number, mode: ReportMode) => Promise<void>;
+}): Promise<void> {
+  const { scenario, now } = options;
+  const { count, thinkMs } = scenario.client.conversations ?? { count: 0, thinkMs: 0 };
+  const endMs = scenario.durationS * 1000;
+  let failed = false;
+  const conversation = async (policy: Policy, k: number): Promise<void> => {
+    const random = mulberry32(options.seed * 7919 + k + 1);
+    // Spread the first calls over one pause, so that the conversations do not start in lockstep.
+    await sleep(random() * thinkMs - now());
+    while (!failed && now() < endMs) {
+      const mode = reportMode(random(), scenario.client);
+      await options.serveOne(policy, now(), mode).catch((error: unknown) => {
+        failed = true;
+        throw error;
+      });
+      const pause = thinkMs * (0.5 + random());
+      if (now() + pause >= endMs) return;
+      await sleep(pause);
+    }
+  };
+  await Promise.all(
+    options.policies.flatMap((policy) => Array.from({ length: count }, (_, k) => conversation(policy, k))),
+  );
 }
 
 async function register(
@@ -150,14 +195,23 @@ export async function runScenario(scenario: Scenario, target: GatewayTarget, see
   let origin = performance.now() + 1e9;
   let originWallMs = Date.now();
   const now = (): number => performance.now() - origin;
-  const backends = scenario.backends.map((spec, i) => new MockBackend(spec, seed * 1000 + i, now));
-  await Promise.all(backends.map((b) => b.start()));
-  const urls = new Map(backends.map((b) => [b.spec.businessId, b.url]));
+  // Each policy calls its own copy of every backend: the same script and seeds, so the same
+  // behaviour at the same instant, but a scripted refusal (`refusals`) is dealt to each policy.
+  const backends: MockBackend[] = [];
+  const startCopy = async (): Promise<ReadonlyMap<string, string>> => {
+    const copy = scenario.backends.map((spec, i) => new MockBackend(spec, seed * 1000 + i, now));
+    backends.push(...copy);
+    await Promise.all(copy.map((b) => b.start()));
+    return new Map(copy.map((b) => [b.spec.businessId, b.url]));
+  };
+  const stopBackends = (): Promise<unknown> => Promise.allSettled(backends.map((b) => b.stop()));
   // Registered with their URLs as `endpoint`: the SDK's callers call what the gateway answers.
-  const project = await register(scenario, target, urls).catch(async (error: unknown) => {
-    await Promise.all(backends.map((b) => b.stop()));
-    throw error;
-  });
+  const project = await startCopy()
+    .then((urls) => register(scenario, target, urls).then((registered) => ({ ...registered, urls })))
+    .catch(async (error: unknown) => {
+      await stopBackends();
+      throw error;
+    });
   const propagationMs = target.otherUrls?.length
     ? await waitServed(target.otherUrls, target.key, [...project.ids.values()], PROPAGATION_TIMEOUT_MS)
     : undefined;
@@ -167,7 +221,15 @@ export async function runScenario(scenario: Scenario, target: GatewayTarget, see
     fallbackChain: scenario.fallbackChain,
     strategy: scenario.gatewayStrategy,
   });
-  const policies: Policy[] = [gateway, oracle(scenario), roundRobin(scenario), referenceModel(scenario)];
+  const policies: Policy[] = [
+    gateway,
+    oracle(scenario),
+    roundRobin(scenario),
+    referenceModel(scenario),
+    replicaBreakers(scenario, { library: 'cockatiel' }),
+    replicaBreakers(scenario, { library: 'opossum' }),
+    litellm(scenario, { seed }),
+  ];
   const calls = Object.fromEntries(policies.map((p) => [p.name, [] as CallRecord[]])) as Record<
     PolicyName,
     CallRecord[]
@@ -175,19 +237,22 @@ export async function runScenario(scenario: Scenario, target: GatewayTarget, see
   const random = mulberry32(seed + 7);
   const pending: Promise<void>[] = [];
   try {
+    const urlsOf = new Map<PolicyName, ReadonlyMap<string, string>>([[gateway.name, project.urls]]);
+    for (const policy of policies) if (!urlsOf.has(policy.name)) urlsOf.set(policy.name, await startCopy());
+    const { timeoutMs } = scenario.client;
+    const serveOne = (policy: Policy, atMs: number, mode: ReportMode): Promise<void> =>
+      serve({ policy, atMs, mode, urls: urlsOf.get(policy.name) ?? project.urls, timeoutMs, now }).then(
+        (record) => void calls[policy.name].push(record),
+      );
     origin = performance.now();
     originWallMs = Date.now();
-    for (const atMs of arrivals(scenario, seed)) {
-      const wait = atMs - now();
-      if (wait > 0) await sleep(wait);
-      const u = random();
-      const { silentShare, noSelectionIdShare, timeoutMs } = scenario.client;
-      const mode: ReportMode =
-        u < silentShare ? 'silent' : u < silentShare + noSelectionIdShare ? 'no-selection-id' : 'full';
-      for (const policy of policies) {
-        pending.push(
-          serve({ policy, atMs, mode, urls, timeoutMs, now }).then((record) => void calls[policy.name].push(record)),
-        );
+    if (scenario.client.conversations) pending.push(converse({ scenario, seed, policies, now, serveOne }));
+    else {
+      for (const atMs of arrivals(scenario, seed)) {
+        const wait = atMs - now();
+        if (wait > 0) await sleep(wait);
+        const mode = reportMode(random(), scenario.client);
+        for (const policy of policies) pending.push(serveOne(policy, atMs, mode));
       }
     }
     await Promise.all(pending);
@@ -209,6 +274,6 @@ export async function runScenario(scenario: Scenario, target: GatewayTarget, see
   } finally {
     await Promise.allSettled(pending);
     await Promise.allSettled(policies.map(async (p) => p.close?.()));
-    await Promise.all(backends.map((b) => b.stop()));
+    await stopBackends();
   }
 }

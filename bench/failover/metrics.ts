@@ -1,11 +1,27 @@
-/** The figures of one scenario run, per policy: success ratios, failed attempts, ejection and recovery times. */
+/**
+ * The figures of one scenario run, per policy: success ratios, failed attempts, ejection and
+ * recovery times, each instance's share against its fair share; and the figure the scenario ranks
+ * the policies by.
+ */
+import { behaviourAt } from './backend';
 import type { ScenarioRun } from './driver';
 import type { BreakerTransitionRecord, SdkFigures } from './gateway-policy';
-import { type Attempt, type CallRecord, type Fault, POLICIES, type PolicyName, type Scenario } from './types';
+import {
+  type Attempt,
+  type CallRecord,
+  type Fault,
+  type MainFigureKind,
+  POLICIES,
+  type PolicyName,
+  type Scenario,
+} from './types';
 
 export interface FaultFigures {
   readonly label: string;
   readonly businessId: string;
+  readonly startS: number;
+  /** Absent: the fault lasts to the end of the run. */
+  readonly endS?: number;
   /** Failed attempts on the faulty backend from the fault's start to its end (or the run's). */
   readonly failedDuringFault: number;
   readonly failedFirst5s: number;
@@ -31,10 +47,42 @@ export interface PolicyFigures {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly ejections: number | null;
-  /** Each backend's share of attempts (%) before the first fault (the whole run if none). */
+  /**
+   * Each backend's share of attempts (%) over the span the shares are judged on: before the first
+   * fault (the whole run if none, or with `shareWindow: 'whole-run'`).
+   */
   readonly sharesBeforeFault: Record<string, number>;
+  /** The same per full minute of that span (the span as one window when it holds none). */
+  readonly shareWindows: readonly ShareWindow[];
+  /** The largest |share − fair share| over backends and windows, points; null without a span. */
+  readonly shareGapPts: number | null;
   readonly faults: readonly FaultFigures[];
 }
+
+export interface ShareWindow {
+  readonly fromS: number;
+  readonly toS: number;
+  readonly shares: Record<string, number>;
+}
+
+/** The charts' share series: per policy and backend, its share of each bucket's attempts (%). */
+export interface ShareSeries {
+  readonly bucketS: number;
+  readonly byPolicy: Record<string, Record<string, readonly number[]>>;
+}
+
+/** The figure the scenario ranks the policies by (lower is better) and who is best at it. */
+export interface MainFigure {
+  readonly kind: MainFigureKind;
+  readonly label: string;
+  /** null: the policy has no such figure (no notion of ejection, no share span). */
+  readonly values: Record<string, number | null>;
+  /** The best non-oracle policies (several on a tie). */
+  readonly best: readonly string[];
+}
+
+const SHARE_BUCKET_S = 5;
+const MINUTE_S = 60;
 
 const round = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -83,6 +131,8 @@ function faultFigures(scenario: Scenario, attempts: readonly Attempt[], fault: F
   return {
     label: fault.label,
     businessId: fault.businessId,
+    startS: fault.startS,
+    ...(fault.endS === undefined ? {} : { endS: fault.endS }),
     failedDuringFault: failed(start, end),
     failedFirst5s: failed(start, start + 5000),
     rateLimitedDuringFault: mine.filter((a) => a.outcome === 'rate-limited' && a.atMs >= start && a.atMs < end).length,
@@ -92,15 +142,83 @@ function faultFigures(scenario: Scenario, attempts: readonly Attempt[], fault: F
   };
 }
 
-function shares(scenario: Scenario, attempts: readonly Attempt[]): Record<string, number> {
-  const firstFault = Math.min(scenario.durationS, ...scenario.faults.map((f) => f.startS)) * 1000;
-  const before = attempts.filter((a) => a.atMs < firstFault);
+/** Each backend's share (%, unrounded) of the attempts made in [fromMs, toMs); 0 for all when there are none. */
+function exactSharesIn(
+  scenario: Scenario,
+  attempts: readonly Attempt[],
+  fromMs: number,
+  toMs: number,
+): Record<string, number> {
+  const inside = attempts.filter((a) => a.atMs >= fromMs && a.atMs < toMs);
   return Object.fromEntries(
     scenario.backends.map((b) => [
       b.businessId,
-      round((100 * before.filter((a) => a.businessId === b.businessId).length) / Math.max(1, before.length)),
+      (100 * inside.filter((a) => a.businessId === b.businessId).length) / Math.max(1, inside.length),
     ]),
   );
+}
+
+const rounded = (shares: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(shares).map(([id, share]) => [id, round(share)]));
+
+const sharesIn = (...args: Parameters<typeof exactSharesIn>): Record<string, number> => rounded(exactSharesIn(...args));
+
+/** The span the shares are judged on, seconds: the fault-free part, or the whole run. */
+export function shareSpanS(scenario: Scenario): number {
+  if (scenario.shareWindow === 'whole-run') return scenario.durationS;
+  return Math.min(scenario.durationS, ...scenario.faults.map((f) => f.startS));
+}
+
+/**
+ * Weight-proportional shares (%) over the primary identifier's best tier (highest priority):
+ * what a fair policy gives each backend while all are healthy; 0 for the others.
+ */
+export function fairShares(scenario: Scenario): Record<string, number> {
+  return rounded(exactFairShares(scenario));
+}
+
+function exactFairShares(scenario: Scenario): Record<string, number> {
+  const priority = (b: Scenario['backends'][number]): number => Number(b.routingParams?.priority ?? 0);
+  const weight = (b: Scenario['backends'][number]): number => Number(b.routingParams?.weight ?? 1);
+  const primary = scenario.backends.filter((b) => b.apiIdentifier === scenario.primary);
+  const top = Math.max(...primary.map(priority));
+  const tier = primary.filter((b) => priority(b) === top);
+  const total = tier.reduce((sum, b) => sum + weight(b), 0);
+  return Object.fromEntries(
+    scenario.backends.map((b) => [b.businessId, tier.includes(b) && total > 0 ? (100 * weight(b)) / total : 0]),
+  );
+}
+
+/** The full minutes of the share span, or the span as one window when it is shorter than a minute. */
+function shareWindows(scenario: Scenario, attempts: readonly Attempt[]): ShareWindow[] {
+  const spanS = shareSpanS(scenario);
+  if (spanS <= 0) return [];
+  const minutes = Math.floor(spanS / MINUTE_S);
+  const bounds =
+    minutes > 0 ? Array.from({ length: minutes }, (_, m) => [m * MINUTE_S, (m + 1) * MINUTE_S]) : [[0, spanS]];
+  return bounds.map(([fromS, toS]) => ({ fromS, toS, shares: sharesIn(scenario, attempts, fromS * 1000, toS * 1000) }));
+}
+
+/** The largest |share − fair| over backends and windows, from the exact shares (not the rounded ones shown). */
+function shareGap(scenario: Scenario, attempts: readonly Attempt[], windows: readonly ShareWindow[]): number | null {
+  if (windows.length === 0) return null;
+  const fair = exactFairShares(scenario);
+  const gaps = windows.flatMap((w) => {
+    const shares = exactSharesIn(scenario, attempts, w.fromS * 1000, w.toS * 1000);
+    return Object.entries(fair).map(([id, f]) => Math.abs(shares[id] - f));
+  });
+  return round(Math.max(...gaps));
+}
+
+/** Each backend's share of every SHARE_BUCKET_S bucket of the run (all 0 in a bucket without attempts). */
+function shareSeries(scenario: Scenario, attempts: readonly Attempt[]): Record<string, number[]> {
+  const buckets = Math.ceil(scenario.durationS / SHARE_BUCKET_S);
+  const series = Object.fromEntries(scenario.backends.map((b) => [b.businessId, [] as number[]]));
+  for (let k = 0; k < buckets; k++) {
+    const shares = sharesIn(scenario, attempts, k * SHARE_BUCKET_S * 1000, (k + 1) * SHARE_BUCKET_S * 1000);
+    for (const [id, share] of Object.entries(shares)) series[id].push(share);
+  }
+  return series;
 }
 
 export function policyFigures(
@@ -115,6 +233,7 @@ export function policyFigures(
     .map((c) => c.attempts.reduce((sum, a) => sum + a.durationMs, 0))
     .sort((a, b) => a - b);
   const finalOk = calls.filter((c) => ok(c.attempts.at(-1))).length;
+  const windows = shareWindows(scenario, attempts);
   return {
     calls: calls.length,
     attempts: attempts.length,
@@ -127,7 +246,9 @@ export function policyFigures(
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     ejections: ejections ?? null,
-    sharesBeforeFault: shares(scenario, attempts),
+    sharesBeforeFault: sharesIn(scenario, attempts, 0, shareSpanS(scenario) * 1000),
+    shareWindows: windows,
+    shareGapPts: shareGap(scenario, attempts, windows),
     faults: scenario.faults.map((f) => faultFigures(scenario, attempts, f)),
   };
 }
@@ -140,6 +261,10 @@ export interface ScenarioFigures {
   readonly rate: number;
   readonly wallS: number;
   readonly policies: Record<PolicyName, PolicyFigures>;
+  /** Weight-proportional share (%) of each backend while all are healthy. */
+  readonly fairShares: Record<string, number>;
+  readonly shareSeries: ShareSeries;
+  readonly main: MainFigure;
   readonly gatewaySelectErrors: Record<string, number>;
   /** The gateway's SDK clients: calls, attempts, and their reports sent, counted, duplicated, lost. */
   readonly gatewaySdk: SdkFigures;
@@ -150,10 +275,58 @@ export interface ScenarioFigures {
   readonly propagationMs?: number;
 }
 
+/**
+ * The scenario's own figure, else: p99 latency when every fault only slows its backend down,
+ * failed attempts during the faults when there are faults, trips when there are none.
+ */
+export function mainFigureKind(scenario: Scenario): MainFigureKind {
+  if (scenario.mainFigure) return scenario.mainFigure;
+  if (scenario.faults.length === 0) return 'ejections';
+  const slowOnly = scenario.faults.every((f) => {
+    const spec = scenario.backends.find((b) => b.businessId === f.businessId);
+    const b = spec ? behaviourAt(spec, f.startS) : {};
+    return (
+      !b.down && !b.errorRate && !b.clientErrorRate && !b.rateLimited && (b.latencyMs ?? b.firstByteMs) !== undefined
+    );
+  });
+  return slowOnly ? 'p99' : 'failed-during-faults';
+}
+
+const MAIN_LABELS: Record<MainFigureKind, string> = {
+  'failed-during-faults': 'failed attempts during the faults',
+  'share-gap': 'largest share gap over a minute, pts',
+  p99: 'p99 call latency, ms',
+  ejections: 'ejections (trips)',
+};
+
+function mainFigure(scenario: Scenario, policies: Partial<Record<PolicyName, PolicyFigures>>): MainFigure {
+  const kind = mainFigureKind(scenario);
+  const value = (p: PolicyFigures): number | null => {
+    switch (kind) {
+      case 'failed-during-faults':
+        return p.faults.reduce((sum, f) => sum + f.failedDuringFault, 0);
+      case 'share-gap':
+        return p.shareGapPts;
+      case 'p99':
+        return p.p99Ms;
+      case 'ejections':
+        return p.ejections;
+    }
+  };
+  const values = Object.fromEntries(Object.entries(policies).map(([name, p]) => [name, value(p)]));
+  const ranked = Object.entries(values).filter(
+    (e): e is [string, number] => e[0] !== 'oracle' && e[1] !== null && Number.isFinite(e[1]),
+  );
+  const lowest = Math.min(...ranked.map(([, v]) => v));
+  return { kind, label: MAIN_LABELS[kind], values, best: ranked.filter(([, v]) => v === lowest).map(([name]) => name) };
+}
+
 export function scenarioFigures(run: ScenarioRun): ScenarioFigures {
   const { scenario } = run;
+  // The policies the run had (all of POLICIES once every baseline is in the driver), in that order.
+  const names = POLICIES.filter((p) => run.calls[p] !== undefined);
   const policies = Object.fromEntries(
-    POLICIES.map((p) => [p, policyFigures(scenario, run.calls[p], run.ejections[p])]),
+    names.map((p) => [p, policyFigures(scenario, run.calls[p], run.ejections[p])]),
   ) as Record<PolicyName, PolicyFigures>;
   return {
     name: scenario.name,
@@ -163,6 +336,20 @@ export function scenarioFigures(run: ScenarioRun): ScenarioFigures {
     rate: scenario.client.rate,
     wallS: run.wallS,
     policies,
+    fairShares: fairShares(scenario),
+    shareSeries: {
+      bucketS: SHARE_BUCKET_S,
+      byPolicy: Object.fromEntries(
+        names.map((p) => [
+          p,
+          shareSeries(
+            scenario,
+            run.calls[p].flatMap((c) => c.attempts),
+          ),
+        ]),
+      ),
+    },
+    main: mainFigure(scenario, policies),
     gatewaySelectErrors: run.gatewaySelectErrors,
     gatewaySdk: run.gatewaySdk,
     finalBreakers: run.finalBreakers,

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FaultFigures, PolicyFigures, ScenarioFigures } from './metrics';
-import { POLICIES } from './types';
+import { POLICIES, type PolicyName } from './types';
 
 export interface FailoverReport {
   readonly mode: 'full' | 'quick';
@@ -16,6 +16,12 @@ export interface FailoverReport {
 
 const cell = (value: number | null, suffix = ''): string => (value === null ? 'never' : `${value}${suffix}`);
 
+/** The policies a scenario's figures have, in the report's order. */
+const columns = (s: ScenarioFigures): PolicyName[] => POLICIES.filter((p) => s.policies[p] !== undefined);
+
+/** Shares in the backends' order (named once, in the row's label). */
+const shareCell = (shares: Record<string, number>): string => Object.values(shares).join(' · ');
+
 const ROWS: readonly [string, (p: PolicyFigures) => string][] = [
   ['calls (attempts)', (p) => `${p.calls} (${p.attempts})`],
   ['success, first try', (p) => `${p.firstTrySuccess} %`],
@@ -26,14 +32,47 @@ const ROWS: readonly [string, (p: PolicyFigures) => string][] = [
   ['429s seen', (p) => String(p.rateLimited)],
   ['p50 / p99 call latency', (p) => `${p.p50Ms} / ${p.p99Ms} ms`],
   ['ejections (trips)', (p) => (p.ejections === null ? '–' : String(p.ejections))],
-  [
-    'share of attempts before the fault',
-    (p) =>
-      Object.entries(p.sharesBeforeFault)
-        .map(([id, pct]) => `${id} ${pct}`)
-        .join(' · '),
-  ],
 ];
+
+/** The share rows: labelled with the backends' order and the span they cover. */
+function shareRows(s: ScenarioFigures): [string, (p: PolicyFigures) => string][] {
+  const ids = Object.keys(s.fairShares).join(' · ');
+  const gateway = s.policies.gateway;
+  const whole = gateway.shareWindows.length > 0 && gateway.shareWindows.at(-1)?.toS === s.durationS;
+  const span = s.main.kind === 'share-gap' || whole ? 'run' : 'fault-free part';
+  const rows: [string, (p: PolicyFigures) => string][] = [
+    [`share of attempts, ${span} (${ids}), %`, (p) => shareCell(p.sharesBeforeFault)],
+  ];
+  if (s.main.kind !== 'share-gap') return rows;
+  const gap: [string, (p: PolicyFigures) => string] = [
+    'largest share gap over a minute, pts',
+    (p) => (p.shareGapPts === null ? '–' : String(p.shareGapPts)),
+  ];
+  // Under a minute the run is one window: the row above already shows it.
+  if (gateway.shareWindows.length < 2) return [...rows, gap];
+  const minutes = gateway.shareWindows.map((w) => `${w.fromS}–${w.toS} s`).join(' / ');
+  return [
+    ...rows,
+    [`… by minute (${minutes})`, (p) => p.shareWindows.map((w) => shareCell(w.shares)).join(' / ')],
+    gap,
+  ];
+}
+
+/** Who is best by the scenario's main figure among the non-oracle policies, and where the gateway stands. */
+export function verdict(s: ScenarioFigures): string {
+  const { main } = s;
+  const show = (p: string): string => `${p} (${main.values[p] ?? '–'})`;
+  if (main.best.length === 0) return `No policy has a figure for ${main.label}.`;
+  const best = main.best.length > 1 ? `${main.best.map(show).join(', ')}, tied` : show(main.best[0]);
+  const oracle =
+    main.values.oracle === undefined || main.values.oracle === null ? '' : `; the oracle ${main.values.oracle}`;
+  const gateway = main.best.includes('gateway')
+    ? main.best.length > 1
+      ? 'the gateway is among the best'
+      : 'the gateway is the best'
+    : `the gateway is not: ${main.values.gateway ?? '–'}`;
+  return `Best of the non-oracle policies by ${main.label}: ${best}${oracle} — ${gateway}.`;
+}
 
 const FAULT_ROWS: readonly [string, (f: FaultFigures) => string][] = [
   ['failed attempts on it', (f) => String(f.failedDuringFault)],
@@ -41,17 +80,21 @@ const FAULT_ROWS: readonly [string, (f: FaultFigures) => string][] = [
   ['429s from it', (f) => String(f.rateLimitedDuringFault)],
   ['time to eject', (f) => cell(f.ejectAfterS, ' s')],
   ['failed attempts before eject', (f) => cell(f.failedBeforeEject)],
-  ['back to full share after', (f) => cell(f.recoveryS, ' s')],
+  // A fault that lasts to the end of the run has no "after".
+  ['back to full share after', (f) => (f.endS === undefined ? '–' : cell(f.recoveryS, ' s'))],
 ];
 
 function scenarioMarkdown(s: ScenarioFigures): string {
-  const head = `| | ${POLICIES.join(' | ')} |\n|---|${POLICIES.map(() => '---:').join('|')}|`;
-  const rows = ROWS.map(([label, f]) => `| ${label} | ${POLICIES.map((p) => f(s.policies[p])).join(' | ')} |`);
+  const policies = columns(s);
+  const head = `| | ${policies.join(' | ')} |\n|---|${policies.map(() => '---:').join('|')}|`;
+  const rows = [...ROWS, ...shareRows(s)].map(
+    ([label, f]) => `| ${label} | ${policies.map((p) => f(s.policies[p])).join(' | ')} |`,
+  );
   const faults = (s.policies.gateway.faults ?? []).flatMap((fault, k) =>
     FAULT_ROWS.filter(
-      ([label]) => label !== '429s from it' || POLICIES.some((p) => s.policies[p].faults[k].rateLimitedDuringFault > 0),
+      ([label]) => label !== '429s from it' || policies.some((p) => s.policies[p].faults[k].rateLimitedDuringFault > 0),
     ).map(
-      ([label, f]) => `| ${fault.label}: ${label} | ${POLICIES.map((p) => f(s.policies[p].faults[k])).join(' | ')} |`,
+      ([label, f]) => `| ${fault.label}: ${label} | ${policies.map((p) => f(s.policies[p].faults[k])).join(' | ')} |`,
     ),
   );
   const sdk = s.gatewaySdk;
@@ -73,7 +116,12 @@ function scenarioMarkdown(s: ScenarioFigures): string {
     ...rows,
     ...faults,
     '',
-    `Gateway refusals: ${errors.length ? errors.join(', ') : 'none'}. Breakers at the end: ${breakers.join(', ')}.${propagation}`,
+    verdict(s),
+    '',
+    `Fair shares: ${Object.entries(s.fairShares)
+      .map(([id, pct]) => `${id} ${pct}`)
+      .join(' · ')} %. Gateway refusals: ${errors.length ? errors.join(', ') : 'none'}. ` +
+      `Breakers at the end: ${breakers.join(', ')}.${propagation}`,
     '',
     `SDK callers (those reporting with their selectionId): ${sdk.calls} calls, ${sdk.attempts} attempts, ` +
       `${sdk.reportsCounted} reports counted, ${sdk.duplicates} duplicates, ${sdk.dropped} lost.`,
@@ -81,6 +129,28 @@ function scenarioMarkdown(s: ScenarioFigures): string {
     `Breaker transitions: ${transitions.length ? transitions.join('; ') : 'none'}.`,
     '',
   ].join('\n');
+}
+
+/** One row per scenario: its main figure under each policy, and the best non-oracle policy. */
+function summary(report: FailoverReport): string[] {
+  const policies = POLICIES.filter((p) => report.scenarios.some((s) => s.policies[p] !== undefined));
+  const value = (s: ScenarioFigures, p: PolicyName): string => {
+    const v = s.main.values[p];
+    const text = v === undefined || v === null ? '–' : String(v);
+    return s.main.best.includes(p) ? `**${text}**` : text;
+  };
+  return [
+    '## Summary',
+    '',
+    'Each scenario ranks the policies by one figure, lower is better: failed attempts during the faults, the largest',
+    'share gap over a minute (fairness scenarios), p99 latency (a latency fault) or trips (no fault); the best',
+    'non-oracle policy in bold.',
+    '',
+    `| scenario | figure | ${policies.join(' | ')} |`,
+    `|---|---|${policies.map(() => '---:').join('|')}|`,
+    ...report.scenarios.map((s) => `| ${s.name} | ${s.main.label} | ${policies.map((p) => value(s, p)).join(' | ')} |`),
+    '',
+  ];
 }
 
 export function markdown(report: FailoverReport): string {
@@ -101,8 +171,12 @@ export function markdown(report: FailoverReport): string {
     '"Failed attempts" counts every backend call that did not succeed; "time to eject" is the first moment after the',
     'fault from which the backend got no call for max(1 s, 3 of its mean inter-arrival times); "back to full share" is',
     'when its share of calls over a 5 s window is again ≥ 80 % of its share before the fault. Latencies are backend',
-    'time only (the gateway round trips are not counted against it).',
+    'time only (the gateway round trips are not counted against it). Shares are of attempts, over the part of the run',
+    'before the first fault (or the whole run), per full minute of it; a fair share is weight-proportional over the',
+    "primary identifier's best tier. Closed-loop scenarios (conversations) give each policy its own conversations:",
+    'their calls start when the policy has served the previous one.',
     '',
+    ...summary(report),
     ...report.scenarios.map(scenarioMarkdown),
   ].join('\n');
 }

@@ -17,6 +17,8 @@ export interface Behaviour {
   readonly latencyMs?: number;
   /** Headers sent only after this many ms (slow first byte), body right after. */
   readonly firstByteMs?: number;
+  /** The status of the `errorRate` answers (default 500; a provider outage answers 503). */
+  readonly errorStatus?: number;
 }
 
 /** `behaviour` holds from `fromS` (scenario time, seconds) until the next phase starts. */
@@ -31,6 +33,12 @@ export interface BackendSpec {
   readonly routingParams?: Record<string, unknown>;
   /** Phases sorted by `fromS`; before the first one the backend is healthy. */
   readonly script: readonly Phase[];
+  /**
+   * Isolated connection errors: from `atS` on, the next `calls` calls each policy makes to this
+   * backend are refused, whenever they come (each policy calls its own copy of every backend), so
+   * every policy meets exactly that many, however its traffic is spread over time.
+   */
+  readonly refusals?: readonly { readonly atS: number; readonly calls: number }[];
 }
 
 /** A fault to measure: on which backend, when it starts and (if it does) ends. */
@@ -42,8 +50,17 @@ export interface Fault {
 }
 
 export interface ClientProfile {
-  /** Calls per second (arrivals are a seeded Poisson process). */
+  /**
+   * Calls per second: the seeded Poisson process's rate; with `conversations`, what they make
+   * about, for the metrics' time windows only.
+   */
   readonly rate: number;
+  /**
+   * Closed-loop traffic instead of Poisson arrivals: each policy runs `count` conversations of its
+   * own, each making one call at a time and waiting `thinkMs` (× a seeded 0.5–1.5) after each, until
+   * the scenario's end; the next call's instant then depends on how fast the policy served the last.
+   */
+  readonly conversations?: { readonly count: number; readonly thinkMs: number };
   /** The client's own timeout on a backend call. */
   readonly timeoutMs: number;
   /** Share of gateway reports sent without `selectionId` (the reference protocol). */
@@ -65,7 +82,19 @@ export interface Scenario {
   readonly target?: string;
   /** The strategy the gateway's client names in its selects (default: the project's, `smart`). */
   readonly gatewayStrategy?: string;
+  /**
+   * The figure policies are ranked by in the report (lower is better): failed attempts during
+   * the faults (the default), the largest share gap (fairness scenarios), p99 latency, or trips.
+   */
+  readonly mainFigure?: MainFigureKind;
+  /**
+   * The span the shares are judged over: the fault-free part before the first fault (default),
+   * or the whole run when the "fault" is something a healthy instance must ride out.
+   */
+  readonly shareWindow?: 'before-fault' | 'whole-run';
 }
+
+export type MainFigureKind = 'failed-during-faults' | 'share-gap' | 'p99' | 'ejections';
 
 export type Outcome = 'ok' | 'server-error' | 'client-error' | 'rate-limited' | 'refused' | 'timeout' | 'reset';
 
@@ -88,5 +117,13 @@ export interface CallRecord {
   readonly refusals: number;
 }
 
-export const POLICIES = ['gateway', 'oracle', 'round-robin', 'reference'] as const;
+export const POLICIES = [
+  'gateway',
+  'oracle',
+  'round-robin',
+  'reference',
+  'replicas-cockatiel',
+  'replicas-opossum',
+  'litellm',
+] as const;
 export type PolicyName = (typeof POLICIES)[number];

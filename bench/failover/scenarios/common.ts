@@ -14,6 +14,26 @@ export const CLIENT: ClientProfile = { rate: 100, timeoutMs: 2000, noSelectionId
 
 export const HEALTHY: Behaviour = {};
 
+/** What a call takes besides the pause, about: the backend's 20 ms and a gateway round trip. */
+const CALL_MS = 25;
+
+/**
+ * Closed-loop traffic: `count` conversations, one call at a time each, `thinkMs` (× 0.5–1.5)
+ * between calls; `rate` is what they make about, for the metrics' time windows.
+ */
+export function conversations(count: number, thinkMs: number): ClientProfile {
+  return { ...CLIENT, rate: Math.round((count * 1000) / (thinkMs + CALL_MS)), conversations: { count, thinkMs } };
+}
+
+/** `behaviour` in alternate windows of `periodS` from `fromS` to `toS` (ends healthy), e.g. flapping. */
+export function alternating(fromS: number, toS: number, periodS: number, behaviour: Behaviour): Phase[] {
+  const phases: Phase[] = [];
+  for (let t = fromS; t < toS; t += 2 * periodS) {
+    phases.push({ fromS: t, behaviour }, { fromS: Math.min(toS, t + periodS), behaviour: HEALTHY });
+  }
+  return phases;
+}
+
 /** Backends `${prefix}1…n` of one identifier, all following `script` unless `faulty` overrides one. */
 export function backends(options: {
   prefix: string;
