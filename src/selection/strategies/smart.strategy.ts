@@ -114,15 +114,18 @@ function rampOf(candidate: Candidate): number {
   return slowStartOf(candidate);
 }
 
+/** Rotations kept per candidate set, one per set size; beyond it they are all forgotten. */
+const MAX_SIZES_PER_SET = 8;
+
 /** What smart remembers of one candidate set. */
 interface SetState {
   /**
-   * Smooth weighted round-robin's running weights, by candidate position (reset when the set
-   * changes size): each pick adds every near-equal's share weight to its own and takes the
-   * largest, which then gives back the total.
+   * Smooth weighted round-robin's running weights by candidate position, one rotation per set
+   * size: each pick adds every near-equal's share weight to its own and takes the largest, which
+   * then gives back the total. Per size, so that a strategy that hands smart part of a set (a
+   * canary split) keeps one fair rotation per part.
    */
-  current: Float64Array;
-  size: number;
+  readonly rotations: Map<number, Float64Array>;
   /** When the set last explored (or last had nobody to explore): the next is due EXPLORE_EVERY_MS later. */
   exploredAt: number;
   /** Picks of the set since its last exploration. */
@@ -179,8 +182,8 @@ export class SmartStrategy implements SelectionStrategyHandler {
     const settledExist = best > 0;
     if (!settledExist) best = bestAny;
     const threshold = best * NEAR_BEST;
-    const state = this.stateOf(context, n);
-    const current = state.current;
+    const state = this.stateOf(context);
+    const current = this.rotationOf(state, context, n);
     let total = 0;
     let chosen = -1;
     let stalest = -1;
@@ -221,22 +224,29 @@ export class SmartStrategy implements SelectionStrategyHandler {
     return this.sets.size;
   }
 
-  private stateOf(context: SelectionContext, n: number): SetState {
+  private stateOf(context: SelectionContext): SetState {
     let state = this.sets.get(context.setKey);
     if (state === undefined) {
       if (this.sets.size >= SMART_MAX_SETS) {
         const oldest = this.sets.keys().next();
         if (!oldest.done) this.sets.delete(oldest.value);
       }
-      state = { current: new Float64Array(n), size: n, exploredAt: context.now, picks: 0 };
-      // A random start, so that many sets (or gateway replicas) do not all begin on one instance.
-      state.current[randomIndex(context.random, n)] = 1;
+      state = { rotations: new Map(), exploredAt: context.now, picks: 0 };
       this.sets.set(context.setKey, state);
-    } else if (state.size !== n) {
-      state.current = state.current.length >= n ? state.current.fill(0) : new Float64Array(n);
-      state.size = n;
     }
     return state;
+  }
+
+  private rotationOf(state: SetState, context: SelectionContext, n: number): Float64Array {
+    let rotation = state.rotations.get(n);
+    if (rotation === undefined) {
+      if (state.rotations.size >= MAX_SIZES_PER_SET) state.rotations.clear();
+      rotation = new Float64Array(n);
+      // A random start, so that many sets (or gateway replicas) do not all begin on one instance.
+      rotation[randomIndex(context.random, n)] = 1;
+      state.rotations.set(n, rotation);
+    }
+    return rotation;
   }
 
   /** Whether this pick of the set is its exploration; advances the set's clock. */
