@@ -1,5 +1,5 @@
 /**
- * The failover benchmark's quick mode (six compressed scenarios, about 145 s) against a real
+ * The failover benchmark's quick mode (eight compressed scenarios, about 3 minutes) against a real
  * gateway process started from src, with loose thresholds that hold run after run (the full-mode
  * acceptance targets are reported by `npm run bench:failover`, not asserted here).
  */
@@ -99,6 +99,23 @@ describe('failover benchmark, quick mode', () => {
     // Over the run (shorter than a minute: one window), within 12 points of a third.
     expect(s.policies.gateway.shareGapPts).not.toBeNull();
     expect(s.policies.gateway.shareGapPts!).toBeLessThanOrEqual(12);
+  });
+
+  it('flapping: each fall costs a few calls, far fewer than round-robin and the replicas with their own breakers', () => {
+    const s = scenario(report, 'flapping');
+    const failed = (p: keyof typeof s.policies): number => s.policies[p].faults[0].failedDuringFault;
+    expect(failed('gateway') * 4).toBeLessThan(failed('round-robin'));
+    expect(failed('gateway')).toBeLessThan(failed('replicas-cockatiel'));
+    expect(s.policies.gateway.finalSuccess).toBeGreaterThanOrEqual(99);
+  });
+
+  it('provider outage: the preferred provider fails as a whole and the calls fall back to the other', () => {
+    const s = scenario(report, 'provider-outage');
+    const failed = (p: keyof typeof s.policies): number =>
+      s.policies[p].faults.reduce((sum, f) => sum + f.failedDuringFault, 0);
+    expect(failed('gateway') * 4).toBeLessThan(failed('reference'));
+    expect(failed('gateway')).toBeLessThan(failed('replicas-cockatiel'));
+    expect(s.policies.gateway.finalSuccess).toBeGreaterThanOrEqual(99);
   });
 
   it('sequential: one call at a time over identical instances is spread near evenly', () => {

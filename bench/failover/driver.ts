@@ -102,9 +102,13 @@ async function converse(options: {
       await sleep(pause);
     }
   };
-  await Promise.all(
+  // Every conversation ends (the first failure stops the others at their next turn) before the
+  // caller closes the policies and stops the backends; then the first failure is rethrown.
+  const results = await Promise.allSettled(
     options.policies.flatMap((policy) => Array.from({ length: count }, (_, k) => conversation(policy, k))),
   );
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 async function register(

@@ -277,7 +277,7 @@ export interface ScenarioFigures {
 
 /**
  * The scenario's own figure, else: p99 latency when every fault only slows its backend down,
- * failed attempts during the faults when there are faults, trips when there are none.
+ * failed attempts during the faults (plus tries turned away) when there are faults, trips when there are none.
  */
 export function mainFigureKind(scenario: Scenario): MainFigureKind {
   if (scenario.mainFigure) return scenario.mainFigure;
@@ -293,7 +293,7 @@ export function mainFigureKind(scenario: Scenario): MainFigureKind {
 }
 
 const MAIN_LABELS: Record<MainFigureKind, string> = {
-  'failed-during-faults': 'failed attempts during the faults',
+  'failed-during-faults': 'failed attempts during the faults + tries turned away',
   'share-gap': 'largest share gap over a minute, pts',
   p99: 'p99 call latency, ms',
   ejections: 'ejections (trips)',
@@ -304,7 +304,9 @@ function mainFigure(scenario: Scenario, policies: Partial<Record<PolicyName, Pol
   const value = (p: PolicyFigures): number | null => {
     switch (kind) {
       case 'failed-during-faults':
-        return p.faults.reduce((sum, f) => sum + f.failedDuringFault, 0);
+        // A call turned away without a backend attempt (every breaker open, nothing in the chain)
+        // failed too: without it, a policy that drops calls would rank best.
+        return p.faults.reduce((sum, f) => sum + f.failedDuringFault, 0) + p.refusals;
       case 'share-gap':
         return p.shareGapPts;
       case 'p99':

@@ -142,7 +142,7 @@ function summary(report: FailoverReport): string[] {
   return [
     '## Summary',
     '',
-    'Each scenario ranks the policies by one figure, lower is better: failed attempts during the faults, the largest',
+    'Each scenario ranks the policies by one figure, lower is better: failed attempts during the faults plus tries turned away, the largest',
     'share gap over a minute (fairness scenarios), p99 latency (a latency fault) or trips (no fault); the best',
     'non-oracle policy in bold.',
     '',

@@ -23,7 +23,8 @@ export interface InstanceStatsView {
   readonly slowStartFactor: number;
   /**
    * How long (ms) the oldest selection of this instance made since its last report has gone
-   * unanswered; 0 when every selection was answered. A lower bound of the latency of a backend that
+   * unanswered, once at least three are pending (a caller that never reports leaves one pending);
+   * 0 otherwise. A lower bound of the latency of a backend that
    * stopped answering, known before any of its slow answers arrives. Counts this node's selections
    * only; any report, here or (cluster mode) shared by another node, resets it.
    */

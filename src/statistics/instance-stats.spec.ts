@@ -1,3 +1,4 @@
+import type { InstanceStatsDelta } from '../state/stats-exchange';
 import { mulberry32 as prng } from '../../test/utils/mulberry32';
 import { FakeClock } from '../common/clock';
 import { InstanceStats, type RecordedOutcome } from './instance-stats';
@@ -186,28 +187,48 @@ describe('InstanceStats', () => {
       expect(timedOut.latencyMs).toBe(5000);
     });
 
-    it('counts how long the oldest selection since the last report has waited, until any report', () => {
+    it('counts how long the oldest selection since the last report has waited, from the third pending, until any report', () => {
       const stats = new InstanceStats();
       stats.incrementLeases(T0);
-      stats.incrementLeases(T0 + 50); // not the oldest
+      stats.incrementLeases(T0 + 10);
       stats.refresh(T0 + 120);
-      expect(stats.unansweredMs).toBe(120);
-      stats.record({ at: T0 + 130, outcome: 'SUCCESS', latencyMs: 130 }); // answered: the clock stops
+      expect(stats.unansweredMs).toBe(0); // two may be callers that never report
+      stats.incrementLeases(T0 + 150); // a third: the clock counts from the oldest
       stats.refresh(T0 + 200);
+      expect(stats.unansweredMs).toBe(200);
+      stats.record({ at: T0 + 230, outcome: 'SUCCESS', latencyMs: 130 }); // answered: the clock stops
+      stats.refresh(T0 + 240);
       expect(stats.unansweredMs).toBe(0);
-      stats.incrementLeases(T0 + 210); // the next selection restarts it
-      stats.refresh(T0 + 260);
-      expect(stats.unansweredMs).toBe(50);
-      stats.decrementLeases();
-      stats.decrementLeases();
+      for (const at of [250, 255, 260]) stats.incrementLeases(T0 + at); // the next three restart it
       stats.refresh(T0 + 300);
-      expect(stats.unansweredMs).toBe(50 + 40); // one lease still open
+      expect(stats.unansweredMs).toBe(50);
+      for (let i = 0; i < 5; i++) stats.decrementLeases();
+      stats.refresh(T0 + 320);
+      expect(stats.unansweredMs).toBe(70); // one lease still open
       stats.decrementLeases(); // none open (expired unreported): nothing is waiting
       stats.refresh(T0 + 400);
       expect(stats.unansweredMs).toBe(0);
+      stats.incrementLeases(T0 + 410);
+      stats.incrementLeases(T0 + 420);
       stats.incrementLeases(); // untimed: no clock
       stats.refresh(T0 + 500);
       expect(stats.unansweredMs).toBe(0);
+      // Another node's report (cluster mode) stops it too.
+      for (const at of [510, 520, 530]) stats.incrementLeases(T0 + at);
+      stats.refresh(T0 + 540);
+      expect(stats.unansweredMs).toBe(130); // pending since 410, nothing reported since
+      stats.absorb(successes(1), T0 + 600);
+      stats.refresh(T0 + 700);
+      expect(stats.unansweredMs).toBe(0);
+    });
+
+    it('resets the failure run on a success another node shares: a blip here and one 40 s later are not "in a row"', () => {
+      const stats = new InstanceStats();
+      stats.record({ at: T0, outcome: 'SUCCESS', latencyMs: 300 });
+      stats.record({ at: T0 + 10, outcome: 'SERVER_ERROR', latencyMs: 1 });
+      stats.absorb(successes(50), T0 + 20_000);
+      stats.record({ at: T0 + 40_000, outcome: 'SERVER_ERROR', latencyMs: 1 });
+      expect(stats.latencyMs).toBeLessThan(1000);
     });
 
     it('observes a failure as the slower of its latency and the configured penalty', () => {
@@ -299,6 +320,19 @@ describe('InstanceStats', () => {
     expect(stats.latencyMs).toBe(9000);
   });
 });
+
+/** Another node's batch of `count` successes reported just now (no latency samples). */
+function successes(count: number): InstanceStatsDelta {
+  const bucket = {
+    ago: 0,
+    outcomes: { SUCCESS: count },
+    promptTokens: 0,
+    completionTokens: 0,
+    totalTokens: 0,
+    cost: 0,
+  };
+  return { instanceId: 'x', buckets: [bucket] };
+}
 
 function zeroByOutcome(): Record<OutcomeClass, number> {
   return Object.fromEntries(OUTCOME_CLASSES.map((c) => [c, 0])) as Record<OutcomeClass, number>;

@@ -95,6 +95,8 @@ export class InstanceStats implements InstanceStatsView {
   private failureStreak = 0;
   /** When the oldest selection not followed by any report was made; undefined: none pending. */
   private pendingSince: number | undefined;
+  /** Selections made since the last report (while any is still open). */
+  private pendingCount = 0;
   private unanswered = 0;
   /** Cluster mode: where recorded reports also go, to be shared with the other nodes. */
   private outbox: StatsOutbox | undefined;
@@ -144,8 +146,10 @@ export class InstanceStats implements InstanceStatsView {
     const { at, outcome } = report;
     if (!this.window.add(report)) return; // malformed (unknown outcome, NaN time): no latency sample either
     const sample = this.latencySample(outcome, report.latencyMs);
-    if (sample !== undefined) this.observeLatency(at, sample);
+    // Only failures are sampled other than as measured: theirs is a penalty, never an outlier.
+    if (sample !== undefined) this.observeLatency(at, sample, outcome !== 'SUCCESS');
     this.pendingSince = undefined;
+    this.pendingCount = 0;
     if (isAmount(report.ttftMs)) this.observeTtft(at, report.ttftMs);
     if (this.lastReport === undefined || at > this.lastReport) this.lastReport = at;
     this.outbox?.add(report, sample);
@@ -171,16 +175,23 @@ export class InstanceStats implements InstanceStatsView {
     for (const bucket of delta.buckets) if (bucket.ago < newest) newest = bucket.ago;
     if (newest === Number.POSITIVE_INFINITY) return; // no report counted: nothing to learn
     const at = (ago: number): number => now - Math.max(0, ago - newest);
-    for (const bucket of delta.buckets) this.window.addCounts(at(bucket.ago), bucket.outcomes, bucket);
+    for (const bucket of delta.buckets) {
+      this.window.addCounts(at(bucket.ago), bucket.outcomes, bucket);
+      // The instance served someone since: a failure here next is not "the second in a row".
+      if ((bucket.outcomes.SUCCESS ?? 0) > 0) this.failureStreak = 0;
+    }
     const latency = delta.latency;
     if (latency !== undefined) {
-      if (latency.beforeCount > 0) this.observeLatency(at(latency.beforeAgo), latency.beforeMean);
-      this.observeLatency(at(latency.peakAgo), latency.peak);
-      if (latency.afterCount > 0) this.observeLatency(at(latency.afterAgo), latency.afterMean);
+      // A batch's peak at or above the penalty is a failure's penalty (or worse): taken at once.
+      const penalty = latency.peak >= this.options.failurePenaltyMs;
+      if (latency.beforeCount > 0) this.observeLatency(at(latency.beforeAgo), latency.beforeMean, false);
+      this.observeLatency(at(latency.peakAgo), latency.peak, penalty);
+      if (latency.afterCount > 0) this.observeLatency(at(latency.afterAgo), latency.afterMean, false);
     }
     if (delta.ttft !== undefined) this.observeTtft(at(delta.ttft.ago), delta.ttft.mean);
     if (this.lastReport === undefined || now > this.lastReport) this.lastReport = now;
     this.pendingSince = undefined; // the instance answered someone
+    this.pendingCount = 0;
   }
 
   /** Evicts buckets older than 60 s and brings the view fields up to `now`. */
@@ -188,8 +199,11 @@ export class InstanceStats implements InstanceStatsView {
     this.window.advanceTo(now);
     this.shownLatency = this.relaxedLatency(now);
     this.rampFactor = this.rampAt(now);
+    // A pending selection may be a caller that never reports (its lease stays open until its
+    // TTL), and with one caller in five silent two in a row are common: the clock counts from the
+    // third, which a backend that hangs under concurrent traffic collects within milliseconds.
     const pending = this.pendingSince;
-    this.unanswered = pending !== undefined && now > pending ? now - pending : 0;
+    this.unanswered = pending !== undefined && this.pendingCount > 2 && now > pending ? now - pending : 0;
   }
 
   /** The instance was created or came back from an open breaker: ramp its weight up from 10 %. */
@@ -204,13 +218,18 @@ export class InstanceStats implements InstanceStatsView {
    */
   incrementLeases(at?: number): void {
     this.leases++;
-    if (at !== undefined && this.pendingSince === undefined) this.pendingSince = at;
+    if (at === undefined) return;
+    if (this.pendingSince === undefined) this.pendingSince = at;
+    this.pendingCount++;
   }
 
   decrementLeases(): void {
     if (this.leases > 0) this.leases--;
     // Nothing open any more (reported, or expired unreported): nothing is waiting for an answer.
-    if (this.leases === 0) this.pendingSince = undefined;
+    if (this.leases === 0) {
+      this.pendingSince = undefined;
+      this.pendingCount = 0;
+    }
   }
 
   /** Cluster mode: the open leases of this instance the other nodes hold, added to `openLeases`. */
@@ -256,9 +275,9 @@ export class InstanceStats implements InstanceStatsView {
    * sample in a row is taken at once (a real slowdown costs one call more). Failure penalties are
    * always taken at once: the failure streak rule has already vetted them.
    */
-  private observeLatency(at: number, rtt: number): void {
+  private observeLatency(at: number, rtt: number, penalty: boolean): void {
     const first = this.lastSampleAt === undefined;
-    const outlier = !first && rtt > OUTLIER_FACTOR * this.ewma && rtt < this.options.failurePenaltyMs;
+    const outlier = !first && !penalty && rtt > OUTLIER_FACTOR * this.ewma;
     if (outlier && !this.outlierBefore) {
       this.outlierBefore = true;
       const w = this.decay(at - (this.lastSampleAt ?? at));

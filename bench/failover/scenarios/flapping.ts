@@ -6,12 +6,12 @@ import { CLIENT, type ScenarioEntry, alternating, backends } from './common';
  */
 export const flapping: ScenarioEntry = {
   name: 'flapping',
-  quick: false,
-  build: () => {
-    const [from, to, periodS, end] = [20, 140, 10, 160];
+  quick: true,
+  build: (mode) => {
+    const [from, to, periodS, end, rate] = mode === 'quick' ? [3, 23, 5, 28, 50] : [20, 140, 10, 160, 100];
     return {
       name: 'flapping',
-      description: `1 of 3 instances down (connection refused) ${periodS} s / up ${periodS} s from ${from} to ${to} s at 100 calls/s`,
+      description: `1 of 3 instances down (connection refused) ${periodS} s / up ${periodS} s from ${from} to ${to} s at ${rate} calls/s`,
       target: 'failed attempts on f2 ≤ 1/10 of round-robin’s',
       durationS: end,
       primary: 'chat',
@@ -22,7 +22,7 @@ export const flapping: ScenarioEntry = {
         scripts: { f2: alternating(from, to, periodS, { down: true }) },
       }),
       faults: [{ businessId: 'f2', label: 'f2 flapping', startS: from, endS: to - periodS }],
-      client: CLIENT,
+      client: { ...CLIENT, rate },
     };
   },
 };

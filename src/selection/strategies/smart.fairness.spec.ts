@@ -83,6 +83,13 @@ describe('smart: fair shares among near-equals', () => {
     }
   });
 
+  it("keeps one caller's shares fair when a fifth of its calls are never reported", async () => {
+    // A lease left open by a silent call must not read as an instance that stopped answering.
+    const backends = peers([1, 1, 1], 30);
+    const result = await run({ backends, conversations: 1, durationMs: 3 * MINUTE, seed: 11, silentShare: 0.2 });
+    expect(worstGap(result.sharesPerWindow(MINUTE), fairOf(backends))).toBeLessThanOrEqual(5);
+  });
+
   it('a healthy instance with an isolated refused connection now and then is never ejected nor starved', async () => {
     // Two blips a minute on b2, each a single refused connection (a reset socket, a redeploy).
     const blipAt = new Set<number>();

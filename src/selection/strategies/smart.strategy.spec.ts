@@ -4,6 +4,7 @@ import {
   EXPLORE_EVERY_MS,
   EXPLORE_MIN_PICKS,
   NEAR_BEST,
+  SMART_MAX_POSITIONS,
   SMART_MAX_SETS,
   SmartStrategy,
   healthOf,
@@ -90,15 +91,10 @@ describe('SmartStrategy', () => {
     expect(run(allZero, 100)).toEqual([0, 100]);
   });
 
-  it('steers overlapping calls to the least busy near-equal, per unit of weight', () => {
-    const [idle, busy] = candidates(2, (i) => ({ stats: { ...observed(100, 0, 200), openLeases: [0, 3][i] } }));
-    expect(shareWeight(busy, 1)).toBe(1 / (1 + 3));
-    expect(run([idle, busy])).toEqual([800, 200]);
-    const [heavy] = candidates(1, () => ({
-      stats: { ...observed(100, 0, 200), openLeases: 3 },
-      routingParams: { weight: 3 },
-    }));
-    expect(shareWeight(heavy, 1)).toBe(3 / (1 + 1));
+  it('ignores open leases: a caller that never reports is not load', () => {
+    const [idle, busy] = candidates(2, (i) => ({ stats: { ...observed(100, 0, 200), openLeases: [0, 30][i] } }));
+    expect(shareWeight(busy, 1)).toBe(1);
+    expect(run([idle, busy])).toEqual([500, 500]);
   });
 
   it('gives an instance in slow start its ramp share, whatever its stale history', () => {
@@ -122,7 +118,7 @@ describe('SmartStrategy', () => {
     expect(run(list)).toEqual([1000, 0]);
   });
 
-  it('explores below the band once per 5 s, the candidate reported longest ago, at most one call in 10', () => {
+  it('explores below the band once per 5 s, in turn from the one reported longest ago, at most one call in 10', () => {
     const list = candidates(4, (i) => ({
       stats: [
         observed(100, 0, 200),
@@ -139,14 +135,15 @@ describe('SmartStrategy', () => {
       clock.advance(10);
       return strategy.pick(list, context({ random, clock }));
     });
-    expect(busy[2]).toBe(0);
-    expect(busy[3]).toBe(60_000 / EXPLORE_EVERY_MS - 1);
+    // In turn, the one reported longest ago first.
+    expect(busy[3]).toBe(6);
+    expect(busy[2]).toBe(60_000 / EXPLORE_EVERY_MS - 1 - 6);
     // One call every 10 s: never more than one call in EXPLORE_MIN_PICKS.
     const quiet = tally(list, 100, () => {
       clock.advance(10_000);
       return strategy.pick(list, context({ random, clock }));
     });
-    expect(quiet[3]).toBe(100 / EXPLORE_MIN_PICKS);
+    expect(quiet[2] + quiet[3]).toBe(100 / EXPLORE_MIN_PICKS);
   });
 
   it('first explores an instance that just dropped out of the band 5 s later, not on the next call', () => {
@@ -181,20 +178,60 @@ describe('SmartStrategy', () => {
     expect(new SmartStrategy().pick([only], context({ random, clock: new FakeClock() }))).toBe(only);
   });
 
-  it('starts each new set at a random position, and keeps one rotation per set size', () => {
-    const list = candidates(3, () => ({ stats: observed(100, 0, 200) }));
+  it('starts each new set at a random position, and keeps one rotation per membership', () => {
+    const list = candidates(4, () => ({ stats: observed(100, 0, 200) }));
     const firsts = new Set<number>();
     for (let seed = 1; seed <= 30; seed++) {
       const strategy = new SmartStrategy();
-      firsts.add(list.indexOf(strategy.pick(list, context({ random: mulberry32(seed) }))));
+      firsts.add(list.indexOf(strategy.pick(list.slice(0, 3), context({ random: mulberry32(seed) }))));
     }
     expect(firsts.size).toBe(3);
-    // Two parts of one set handed over in turn (a canary split): each part's rotation stays fair.
+    // Two users' instances (same set key, same size, different members) in strict alternation: a
+    // rotation by position alone sent each user's every call to one instance.
     const strategy = new SmartStrategy();
     const random = mulberry32(1);
-    const parts = [list.slice(0, 1), list.slice(1)];
-    const counts = tally(list, 300, () => strategy.pick(parts[Math.floor(random() * 2)], context({ random })));
-    expect(Math.abs(counts[1] - counts[2])).toBeLessThanOrEqual(1);
+    const parts = [list.slice(0, 2), list.slice(2)];
+    let turn = 0;
+    const counts = tally(list, 400, () => strategy.pick(parts[turn++ % 2], context({ random })));
+    expect(counts).toEqual([100, 100, 100, 100]);
+  });
+
+  it('never gives a weight-0 instance a share nor an exploration, unless every weight is 0', () => {
+    const list = candidates(3, (i) => ({
+      stats: observed(100, 0, [50, 500, 500][i]), // the drained one is by far the fastest
+      routingParams: { weight: [0, 1, 1][i] },
+    }));
+    const strategy = new SmartStrategy();
+    const clock = new FakeClock();
+    const random = mulberry32(1);
+    const counts = tally(list, 600, () => (clock.advance(1000), strategy.pick(list, context({ random, clock }))));
+    expect(counts).toEqual([0, 300, 300]);
+  });
+
+  it('explores the candidates below the band in turn, even one that never reports', () => {
+    const list = candidates(4, (i) => ({
+      stats: [
+        observed(100, 0, 200),
+        observed(100, 0, 200),
+        { ...observed(100, 0, 2000), lastReportAt: 500 }, // reported longest ago, and never again
+        { ...observed(100, 0, 2000), lastReportAt: 1000 },
+      ][i],
+    }));
+    const strategy = new SmartStrategy();
+    const clock = new FakeClock();
+    const random = mulberry32(1);
+    const counts = tally(list, 4000, () => (clock.advance(10), strategy.pick(list, context({ random, clock }))));
+    expect(counts[2]).toBe(4);
+    expect(counts[3]).toBe(3);
+  });
+
+  it(`forgets everything once ${SMART_MAX_POSITIONS} candidate positions are stored`, () => {
+    const strategy = new SmartStrategy();
+    const list = candidates(1000, () => ({ stats: observed(100, 0, 200) }));
+    for (let i = 0; i < SMART_MAX_POSITIONS / 1000; i++) strategy.pick(list, context({ setKey: `set-${i}` }));
+    expect(strategy.trackedSets).toBe(SMART_MAX_POSITIONS / 1000);
+    strategy.pick(list, context({ setKey: 'one-more' }));
+    expect(strategy.trackedSets).toBe(1);
   });
 
   it(`remembers at most ${SMART_MAX_SETS} sets, oldest first out`, () => {

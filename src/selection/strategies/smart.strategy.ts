@@ -1,15 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { SelectionStrategy } from '../selection-strategy.decorator';
 import type { Candidate, SelectionContext, SelectionStrategyHandler } from '../selection-strategy';
-import {
-  ensureCapacity,
-  latencyOf,
-  nonNegative,
-  openLeasesOf,
-  randomIndex,
-  slowStartOf,
-  weightOf,
-} from './strategy-math';
+import { ensureCapacity, latencyOf, nonNegative, randomIndex, slowStartOf, weightOf } from './strategy-math';
 
 /** The strategy used when neither the request nor the project names one. */
 export const DEFAULT_STRATEGY_NAME = 'smart';
@@ -17,9 +9,10 @@ export const DEFAULT_STRATEGY_NAME = 'smart';
 /** Below ~10 ms, latency differences are network jitter; the scale makes them stop mattering. */
 const LATENCY_SCALE_MS = 10;
 /**
- * Candidates scoring at least this share of the best are "near-equals" and share the traffic: a
- * backend 2.5× slower than the best, or failing a quarter of its calls, is out; latency jitter
- * is not (peak-EWMAs of equal instances often sit 2× apart).
+ * Candidates scoring at least this share of the best are "near-equals" and share the traffic:
+ * among healthy 200 ms peers one above ~520 ms is out ((1 + L/10) more than 2.5× the best's), and
+ * among equally fast ones one failing a quarter of its calls; latency jitter is not (peak-EWMAs of
+ * equal instances often sit 2× apart).
  */
 export const NEAR_BEST = 0.4;
 /** At most one call per candidate set goes to a candidate below the band this often… */
@@ -59,9 +52,10 @@ export function smartLatencyOf(candidate: Candidate): number {
  *
  *     score = health⁴ / ((1 + latencyMs / 10) × (1 + costPerUnit))
  *
- * - `health` ({@link healthOf}) to the fourth: failing costs more than speed saves — an instance
- *   failing a quarter of its calls is out of the band even when it is the fastest (0.75⁴ < 0.4),
- *   one failing a tenth is still in (its share then weighed by health²).
+ * - `health` ({@link healthOf}) to the fourth, so that failing costs more than speed saves: an
+ *   instance failing a quarter of its calls (0.75⁴ ≈ 0.32) must be ~1.3× faster than a healthy
+ *   one to stay in the band, one failing a third (≈ 0.2) 2× faster; one failing a tenth (≈ 0.66)
+ *   is in at equal speed, its share then weighed by health².
  * - `latencyMs` ({@link smartLatencyOf}): dividing by it makes the score scale-free (200 ms vs
  *   220 ms weighs like 2 s vs 2.2 s); the +10 ms keeps the division finite.
  * - `(1 + costPerUnit)` only when the instance has a cost, in the project's own unit. Projects for
@@ -86,20 +80,20 @@ export function smartScore(candidate: Candidate): number {
 }
 
 /**
- * The share weight of a near-equal: `weight × health² × ramp / (1 + openLeases / weight)` (health
- * taken as 1 while ramping up).
- * Weight-proportional whether calls overlap or not — with one call at a time every instance has
- * no open lease and equal peers split evenly; with overlapping calls the `openLeases / weight`
- * term (the least-loaded balancers' in-flight count, per unit of weight) steers each call to the
- * least busy, so equal peers stay even and a slow one gets fewer. Latency is deliberately absent:
+ * The share weight of a near-equal: `weight × health² × ramp` (health taken as 1 while ramping up).
+ * Weight-proportional whether calls overlap or not: the rotation deals exact proportions, so no
+ * instance is flooded while its statistics catch up. Two things are deliberately absent. Latency:
  * inside the band its differences are jitter, and weighting by them let noise pick a favourite.
+ * Open leases (the least-loaded balancers' in-flight count): a caller that never reports leaves
+ * its lease open until the TTL, so the count reads silent callers as load — with a fifth of one
+ * caller's calls unreported, shares strayed 20 points from fair within a minute.
  */
 export function shareWeight(candidate: Candidate, ramp: number): number {
   const weight = weightOf(candidate);
   if (!(weight > 0)) return 0;
   // Ramping up, its window still holds the outage that opened its breaker: the ramp alone decides.
   const health = ramp < 1 ? 1 : healthOf(candidate);
-  return (weight * health * health * ramp) / (1 + openLeasesOf(candidate) / weight);
+  return weight * health * health * ramp;
 }
 
 /** Share of an instance never reported: explored, not starved, not flooded. */
@@ -114,29 +108,45 @@ function rampOf(candidate: Candidate): number {
   return slowStartOf(candidate);
 }
 
-/** Rotations kept per candidate set, one per set size; beyond it they are all forgotten. */
-const MAX_SIZES_PER_SET = 8;
+/** Rotations kept per candidate set, one per membership seen lately (least recently used out). */
+const ROTATIONS_PER_SET = 4;
+/** Candidate positions stored over every set; beyond it everything is forgotten at once. */
+export const SMART_MAX_POSITIONS = 1_000_000;
+
+/**
+ * Smooth weighted round-robin over one membership of a set: each pick adds every near-equal's
+ * share weight to its credit and takes the largest, which then gives back the total.
+ */
+interface Rotation {
+  /** Instance ids by position: a set whose members differ (another user's, a retry's) gets its own. */
+  readonly ids: string[];
+  readonly credits: Float64Array;
+  /** When each member was last explored (epoch ms; 0: never). */
+  readonly exploredAt: Float64Array;
+}
 
 /** What smart remembers of one candidate set. */
 interface SetState {
-  /**
-   * Smooth weighted round-robin's running weights by candidate position, one rotation per set
-   * size: each pick adds every near-equal's share weight to its own and takes the largest, which
-   * then gives back the total. Per size, so that a strategy that hands smart part of a set (a
-   * canary split) keeps one fair rotation per part.
-   */
-  readonly rotations: Map<number, Float64Array>;
+  /** Most recently used first. */
+  readonly rotations: Rotation[];
   /** When the set last explored (or last had nobody to explore): the next is due EXPLORE_EVERY_MS later. */
   exploredAt: number;
   /** Picks of the set since its last exploration. */
   picks: number;
 }
 
+function sameMembers(rotation: Rotation, candidates: readonly Candidate[]): boolean {
+  const ids = rotation.ids;
+  if (ids.length !== candidates.length) return false;
+  for (let i = 0; i < ids.length; i++) if (ids[i] !== candidates[i].instance.id) return false;
+  return true;
+}
+
 /**
  * Default strategy. Every candidate gets its {@link smartScore}; those scoring at least 40 % of
  * the best are near-equals and share the calls in proportion to their {@link shareWeight} —
- * weight-proportional, load-aware, blind to latency jitter and to how much traffic each already
- * had. Instances ramping up (just recovered from an open breaker, or never reported) are not
+ * weight-proportional, blind to latency jitter, to open leases and to how much traffic each
+ * already had. Instances ramping up (just recovered from an open breaker, or never reported) are not
  * judged by a score that reflects a stale outage or a neutral prior: they share as near-equals at
  * their ramp (10 % → 100 % over the slow start, 10 % while unseen).
  *
@@ -151,8 +161,10 @@ interface SetState {
  * A share of traffic instead (1 % of the best before) sent a 100-call/s set one probe a second and a
  * 1-call/s set one a minute and a half.
  *
- * O(n) with no allocation once the set is known; at most {@link SMART_MAX_SETS} sets remembered,
- * oldest first out (forgetting one only restarts its rotation and exploration clock).
+ * O(n) with no allocation once the set's membership is known. A rotation is kept per membership
+ * (the last {@link ROTATIONS_PER_SET} of a set: one user's instances, a retry's remainder, a canary
+ * split's parts), at most {@link SMART_MAX_SETS} sets and {@link SMART_MAX_POSITIONS} positions in
+ * all; forgetting one only restarts a rotation and an exploration clock.
  */
 @SelectionStrategy(DEFAULT_STRATEGY_NAME)
 @Injectable()
@@ -160,30 +172,38 @@ export class SmartStrategy implements SelectionStrategyHandler {
   // Reused across calls: pick() is synchronous, so one buffer per (singleton) instance is safe.
   private scores = new Float64Array(16);
   private readonly sets = new Map<string, SetState>();
+  /** Positions stored over every set's rotations (bounded by SMART_MAX_POSITIONS). */
+  private positions = 0;
 
   pick(candidates: readonly Candidate[], context: SelectionContext): Candidate {
     const n = candidates.length;
     if (n === 1) return candidates[0];
     const scores = (this.scores = ensureCapacity(this.scores, n));
+    // A weight of 0 takes no share and is not explored; only when every candidate has weight 0
+    // are they all judged (one of them must serve).
+    let anyWeight = false;
+    for (let i = 0; i < n; i++) if (weightOf(candidates[i]) > 0) anyWeight = true;
     // The best score among settled candidates (or among all, when none is settled).
     let best = 0;
     let bestAny = 0;
     let bestIndex = 0;
     for (let i = 0; i < n; i++) {
-      const score = smartScore(candidates[i]);
+      const candidate = candidates[i];
+      const score = anyWeight && !(weightOf(candidate) > 0) ? 0 : smartScore(candidate);
       scores[i] = score;
       if (score > bestAny) {
         bestAny = score;
         bestIndex = i;
       }
       // Stryker disable next-line EqualityOperator: on a tie it assigns the value it already holds
-      if (score > best && rampOf(candidates[i]) === 1) best = score;
+      if (score > best && rampOf(candidate) === 1) best = score;
     }
     const settledExist = best > 0;
     if (!settledExist) best = bestAny;
     const threshold = best * NEAR_BEST;
     const state = this.stateOf(context);
-    const current = this.rotationOf(state, context, n);
+    const rotation = this.rotationOf(state, candidates, context);
+    const credits = rotation.credits;
     let total = 0;
     let chosen = -1;
     let stalest = -1;
@@ -194,24 +214,29 @@ export class SmartStrategy implements SelectionStrategyHandler {
       const score = scores[i];
       const weight = ramp < 1 || score >= threshold ? shareWeight(candidate, ramp) : 0;
       if (weight > 0) {
-        current[i] += weight;
+        credits[i] += weight;
         total += weight;
-        if (chosen < 0 || current[i] > current[chosen]) chosen = i;
+        if (chosen < 0 || credits[i] > credits[chosen]) chosen = i;
       } else {
-        current[i] = 0; // out of the rotation: it rejoins without credit or debt
+        credits[i] = 0; // out of the rotation: it rejoins without credit or debt
         if (score > 0) {
+          // Explored in turn: the one neither reported nor explored for longest.
           const reportedAt = candidate.stats.lastReportAt ?? Number.NEGATIVE_INFINITY;
-          if (reportedAt < stalestAt) {
-            stalestAt = reportedAt;
+          const seenAt = rotation.exploredAt[i] > reportedAt ? rotation.exploredAt[i] : reportedAt;
+          if (seenAt < stalestAt) {
+            stalestAt = seenAt;
             stalest = i;
           }
         }
       }
     }
-    if (this.explores(state, context.now, stalest >= 0)) return candidates[stalest];
-    // Every near-equal at weight 0 (routing weight 0): the best by score.
+    if (this.explores(state, context.now, stalest >= 0)) {
+      rotation.exploredAt[stalest] = context.now;
+      return candidates[stalest];
+    }
+    // Nobody in the band with a share (every weight 0): the best by score.
     if (chosen < 0) return candidates[bestIndex];
-    current[chosen] -= total;
+    credits[chosen] -= total;
     return candidates[chosen];
   }
 
@@ -229,24 +254,56 @@ export class SmartStrategy implements SelectionStrategyHandler {
     if (state === undefined) {
       if (this.sets.size >= SMART_MAX_SETS) {
         const oldest = this.sets.keys().next();
-        if (!oldest.done) this.sets.delete(oldest.value);
+        if (!oldest.done) this.forget(oldest.value);
       }
-      state = { rotations: new Map(), exploredAt: context.now, picks: 0 };
+      state = { rotations: [], exploredAt: context.now, picks: 0 };
+      this.sets.set(context.setKey, state);
+    } else if (state.picks % 64 === 0) {
+      // Now and then, moved to the end of the insertion order: a busy set is not the oldest.
+      this.sets.delete(context.setKey);
       this.sets.set(context.setKey, state);
     }
     return state;
   }
 
-  private rotationOf(state: SetState, context: SelectionContext, n: number): Float64Array {
-    let rotation = state.rotations.get(n);
-    if (rotation === undefined) {
-      if (state.rotations.size >= MAX_SIZES_PER_SET) state.rotations.clear();
-      rotation = new Float64Array(n);
-      // A random start, so that many sets (or gateway replicas) do not all begin on one instance.
-      rotation[randomIndex(context.random, n)] = 1;
-      state.rotations.set(n, rotation);
+  private rotationOf(state: SetState, candidates: readonly Candidate[], context: SelectionContext): Rotation {
+    const rotations = state.rotations;
+    for (let r = 0; r < rotations.length; r++) {
+      const rotation = rotations[r];
+      if (!sameMembers(rotation, candidates)) continue;
+      if (r > 0) {
+        rotations.splice(r, 1);
+        rotations.unshift(rotation);
+      }
+      return rotation;
     }
+    const n = candidates.length;
+    if (this.positions + n > SMART_MAX_POSITIONS) {
+      this.forgetAll();
+      rotations.length = 0;
+      this.sets.set(context.setKey, state);
+    }
+    const rotation: Rotation = {
+      ids: candidates.map((c) => c.instance.id),
+      credits: new Float64Array(n),
+      exploredAt: new Float64Array(n),
+    };
+    // A random start, so that many sets (or gateway replicas) do not all begin on one instance.
+    rotation.credits[randomIndex(context.random, n)] = 1;
+    rotations.unshift(rotation);
+    this.positions += n;
+    if (rotations.length > ROTATIONS_PER_SET) this.positions -= rotations.pop()?.ids.length ?? 0;
     return rotation;
+  }
+
+  private forget(setKey: string): void {
+    for (const rotation of this.sets.get(setKey)?.rotations ?? []) this.positions -= rotation.ids.length;
+    this.sets.delete(setKey);
+  }
+
+  private forgetAll(): void {
+    this.sets.clear();
+    this.positions = 0;
   }
 
   /** Whether this pick of the set is its exploration; advances the set's clock. */

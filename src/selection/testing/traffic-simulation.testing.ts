@@ -26,6 +26,8 @@ export interface TrafficOptions {
   readonly thinkMs?: (random: () => number) => number;
   readonly seed?: number;
   readonly strategy?: string;
+  /** Share of calls never reported (their leases stay open until they expire). */
+  readonly silentShare?: number;
 }
 
 export interface CallTrace {
@@ -120,10 +122,15 @@ export function simulateTraffic(loop: DecisionLoop, options: TrafficOptions): Tr
         if (backend === undefined) throw new Error(`selected an unknown instance ${selected.id}`);
         const latencyMs = Math.max(1, backend.latencyMs(atMs, random));
         const ok = !(backend.fails?.(atMs, random) ?? false);
+        const silent = random() < (options.silentShare ?? 0);
         calls.push({ atMs, n: backend.n, ok });
         agenda.push({
           atMs: atMs + latencyMs,
           run: () => {
+            if (silent) {
+              callAt(atMs + latencyMs + think(random));
+              return;
+            }
             loop.reports.report(
               principal,
               loop.reportOf(backend.n, {
