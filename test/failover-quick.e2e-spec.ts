@@ -122,6 +122,10 @@ describe('failover benchmark, quick mode', () => {
     const s = scenario(report, 'sequential');
     expect(s.policies.gateway.calls).toBeGreaterThan(100);
     expect(s.policies.gateway.shareGapPts).not.toBeNull();
+    // Once seen at 32 points under a loaded CI run and never reproduced: say when and where.
+    if (s.policies.gateway.shareGapPts! > 12) {
+      process.stderr.write(`sequential, gateway shares per 5 s: ${JSON.stringify(s.shareSeries.byPolicy.gateway)}\n`);
+    }
     expect(s.policies.gateway.shareGapPts!).toBeLessThanOrEqual(12);
     // The baseline it is judged against splits exactly: the figure measures the policy, not the traffic.
     expect(s.policies['round-robin'].shareGapPts!).toBeLessThanOrEqual(1);
