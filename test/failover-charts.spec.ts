@@ -7,16 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ChartInput, type ChartScenario, renderCharts, writeCharts } from '../bench/failover/charts';
-
-const POLICIES = [
-  'gateway',
-  'oracle',
-  'round-robin',
-  'reference',
-  'replicas-cockatiel',
-  'replicas-opossum',
-  'litellm',
-] as const;
+import { POLICIES } from '../bench/failover/types';
 
 /** One scenario whose faults got `failed[policy][k]` failed attempts. */
 function scenario(name: string, labels: string[], failed: Record<string, number[]>, extra = {}): ChartScenario {

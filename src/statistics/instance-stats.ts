@@ -41,7 +41,7 @@ export const DEFAULT_INSTANCE_STATS_OPTIONS: Readonly<InstanceStatsOptions> = {
 
 const SLOW_START_FLOOR = 0.1;
 /** A latency sample above this multiple of the average is an outlier until the next one confirms it. */
-export const OUTLIER_FACTOR = 2;
+const OUTLIER_FACTOR = 2;
 
 /**
  * Live statistics of one instance: a 60 s window of 1 s buckets with running totals, peak-EWMA

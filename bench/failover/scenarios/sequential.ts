@@ -1,6 +1,19 @@
+import type { BackendSpec, ClientProfile, Scenario } from '../types';
 import { type ScenarioEntry, backends, conversations } from './common';
 
 const THINK_MS = 20;
+
+/** A fault-free scenario on `chat`, judged by the share gap. */
+function fairness(options: {
+  name: string;
+  description: string;
+  target: string;
+  durationS: number;
+  backends: BackendSpec[];
+  client: ClientProfile;
+}): Scenario {
+  return { ...options, primary: 'chat', faults: [], mainFigure: 'share-gap' };
+}
 
 /**
  * One conversation — one call at a time, as one user chatting — over three identical instances,
@@ -12,17 +25,14 @@ export const sequential: ScenarioEntry = {
   quick: true,
   build: (mode) => {
     const end = mode === 'quick' ? 20 : 125;
-    return {
+    return fairness({
       name: 'sequential',
       description: `1 conversation (one call at a time, ${THINK_MS} ms × 0.5–1.5 between calls) over 3 identical instances for ${end} s`,
       target: 'every share within ±5 points of fair (33.3 %) over each minute',
       durationS: end,
-      primary: 'chat',
       backends: backends({ prefix: 'q', count: 3, apiIdentifier: 'chat' }),
-      faults: [],
       client: conversations(1, THINK_MS),
-      mainFigure: 'share-gap',
-    };
+    });
   },
 };
 
@@ -30,38 +40,34 @@ export const sequential: ScenarioEntry = {
 export const sequentialWeighted: ScenarioEntry = {
   name: 'sequential-weighted',
   quick: false,
-  build: () => ({
-    name: 'sequential-weighted',
-    description: `1 conversation (one call at a time, ${THINK_MS} ms × 0.5–1.5 between calls) over 3 instances of weight 1, 2, 3 for 125 s`,
-    target: 'every share within ±5 points of weight-proportional (16.7 / 33.3 / 50 %) over each minute',
-    durationS: 125,
-    primary: 'chat',
-    backends: [1, 2, 3].map((weight) => ({
-      businessId: `w${weight}`,
-      apiIdentifier: 'chat',
-      routingParams: { weight },
-      script: [],
-    })),
-    faults: [],
-    client: conversations(1, THINK_MS),
-    mainFigure: 'share-gap',
-  }),
+  build: () =>
+    fairness({
+      name: 'sequential-weighted',
+      description: `1 conversation (one call at a time, ${THINK_MS} ms × 0.5–1.5 between calls) over 3 instances of weight 1, 2, 3 for 125 s`,
+      target: 'every share within ±5 points of weight-proportional (16.7 / 33.3 / 50 %) over each minute',
+      durationS: 125,
+      backends: [1, 2, 3].map((weight) => ({
+        businessId: `w${weight}`,
+        apiIdentifier: 'chat',
+        routingParams: { weight },
+        script: [],
+      })),
+      client: conversations(1, THINK_MS),
+    }),
 };
 
 /** Twelve conversations at once over three identical instances (~100 calls/s), no fault. */
 export const concurrentConversations: ScenarioEntry = {
   name: 'concurrent-conversations',
   quick: false,
-  build: () => ({
-    name: 'concurrent-conversations',
-    description:
-      '12 conversations (one call at a time each, 100 ms × 0.5–1.5 between calls) over 3 identical instances for 125 s',
-    target: 'every share within ±5 points of fair (33.3 %) over each minute',
-    durationS: 125,
-    primary: 'chat',
-    backends: backends({ prefix: 'k', count: 3, apiIdentifier: 'chat' }),
-    faults: [],
-    client: conversations(12, 100),
-    mainFigure: 'share-gap',
-  }),
+  build: () =>
+    fairness({
+      name: 'concurrent-conversations',
+      description:
+        '12 conversations (one call at a time each, 100 ms × 0.5–1.5 between calls) over 3 identical instances for 125 s',
+      target: 'every share within ±5 points of fair (33.3 %) over each minute',
+      durationS: 125,
+      backends: backends({ prefix: 'k', count: 3, apiIdentifier: 'chat' }),
+      client: conversations(12, 100),
+    }),
 };

@@ -1,3 +1,4 @@
+import { BinaryHeap } from '../../common/binary-heap';
 import { mulberry32 } from '../../../test/utils/mulberry32';
 import { type DecisionLoop, instanceRecord, projectPrincipal } from './decision-loop.testing';
 
@@ -55,50 +56,9 @@ export function registerBackends(loop: DecisionLoop, backends: readonly Simulate
 
 interface Due {
   readonly atMs: number;
+  /** Order of scheduling: ties in time run first scheduled first. */
+  readonly seq: number;
   readonly run: () => void;
-}
-
-/** A binary min-heap of events by time (ties: first scheduled first). */
-class Agenda {
-  private readonly items: Array<Due & { seq: number }> = [];
-  private seq = 0;
-
-  push(due: Due): void {
-    const items = this.items;
-    items.push({ ...due, seq: this.seq++ });
-    let i = items.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!this.before(items[i], items[parent])) break;
-      [items[i], items[parent]] = [items[parent], items[i]];
-      i = parent;
-    }
-  }
-
-  pop(): Due | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length > 0 && last !== undefined) {
-      items[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < items.length && this.before(items[l], items[m])) m = l;
-        if (r < items.length && this.before(items[r], items[m])) m = r;
-        if (m === i) break;
-        [items[i], items[m]] = [items[m], items[i]];
-        i = m;
-      }
-    }
-    return top;
-  }
-
-  private before(a: Due & { seq: number }, b: Due & { seq: number }): boolean {
-    return a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq);
-  }
 }
 
 /** Runs the traffic on `loop` (whose instances are `registerBackends`' ones) from its clock's now. */
@@ -110,41 +70,35 @@ export function simulateTraffic(loop: DecisionLoop, options: TrafficOptions): Tr
   const principal = projectPrincipal();
   const start = loop.clock.now();
   const calls: CallTrace[] = [];
-  const agenda = new Agenda();
+  const agenda = new BinaryHeap<Due>((a, b) => a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq));
+  let seq = 0;
+  const schedule = (atMs: number, run: () => void): void => agenda.push({ atMs, seq: seq++, run });
 
   const callAt = (atMs: number): void => {
     if (atMs >= options.durationMs) return;
-    agenda.push({
-      atMs,
-      run: () => {
-        const selected = loop.select({ strategy: options.strategy ?? 'smart' });
-        const backend = byId.get(selected.id);
-        if (backend === undefined) throw new Error(`selected an unknown instance ${selected.id}`);
-        const latencyMs = Math.max(1, backend.latencyMs(atMs, random));
-        const ok = !(backend.fails?.(atMs, random) ?? false);
-        const silent = random() < (options.silentShare ?? 0);
-        calls.push({ atMs, n: backend.n, ok });
-        agenda.push({
-          atMs: atMs + latencyMs,
-          run: () => {
-            if (silent) {
-              callAt(atMs + latencyMs + think(random));
-              return;
-            }
-            loop.reports.report(
-              principal,
-              loop.reportOf(backend.n, {
-                selectionId: selected.selectionId,
-                success: ok,
-                ...(ok ? {} : { statusCode: 503, errorMessage: 'connect ECONNREFUSED 10.0.0.1:443' }),
-                latencyMs: ok ? Math.round(latencyMs) : 1,
-                callTimestamp: start + atMs,
-              }),
-            );
-            callAt(atMs + latencyMs + think(random));
-          },
-        });
-      },
+    schedule(atMs, () => {
+      const selected = loop.select({ strategy: options.strategy ?? 'smart' });
+      const backend = byId.get(selected.id);
+      if (backend === undefined) throw new Error(`selected an unknown instance ${selected.id}`);
+      const latencyMs = Math.max(1, backend.latencyMs(atMs, random));
+      const ok = !(backend.fails?.(atMs, random) ?? false);
+      const silent = random() < (options.silentShare ?? 0);
+      calls.push({ atMs, n: backend.n, ok });
+      schedule(atMs + latencyMs, () => {
+        if (!silent) {
+          loop.reports.report(
+            principal,
+            loop.reportOf(backend.n, {
+              selectionId: selected.selectionId,
+              success: ok,
+              ...(ok ? {} : { statusCode: 503, errorMessage: 'connect ECONNREFUSED 10.0.0.1:443' }),
+              latencyMs: ok ? Math.round(latencyMs) : 1,
+              callTimestamp: start + atMs,
+            }),
+          );
+        }
+        callAt(atMs + latencyMs + think(random));
+      });
     });
   };
 
