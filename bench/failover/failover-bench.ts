@@ -20,11 +20,19 @@ import { call } from '../http/seed';
 import { childEnv } from '../http/session';
 import { writeCharts } from './charts';
 import { runScenario } from './driver';
-import { scenarioFigures } from './metrics';
+import { type ScenarioFigures, scenarioFigures } from './metrics';
 import { type FailoverReport, writeReport } from './report';
 import { SCENARIOS } from './scenarios';
 
 const ROOT = join(__dirname, '..', '..');
+/**
+ * Quick mode (the check in `npm test`) plays a scenario again, up to QUICK_ROUNDS times in all,
+ * when a call waited more than STALL_MS for its first attempt: the machine stalled (another
+ * process took both cores), and the calls due meanwhile left together, before any report of
+ * theirs was in — a burst the scenario does not describe. The full bench reports what it got.
+ */
+const STALL_MS = 400;
+const QUICK_ROUNDS = 3;
 const ADMIN = { username: 'failover-admin', password: 'failover-bench-password' };
 
 export interface BenchOptions {
@@ -87,7 +95,9 @@ export async function runFailoverBench(options: BenchOptions): Promise<FailoverR
   const started = performance.now();
   const startedAt = new Date().toISOString();
   const tmp = mkdtempSync(join(tmpdir(), 'failover-bench-'));
-  const keys = entries.map((_, i) => `failover-${i}-${randomBytes(12).toString('hex')}`);
+  const plays = entries.length * (options.quick ? QUICK_ROUNDS : 1);
+  const keys = Array.from({ length: plays }, (_, i) => `failover-${i}-${randomBytes(12).toString('hex')}`);
+  let nextKey = 0;
   const nodeCount = options.nodes ?? 1;
   if (!Number.isInteger(nodeCount) || nodeCount < 1) throw new Error(`--nodes needs a positive integer`);
   const source = options.fromSource ? 'src/main.ts via ts-node' : 'dist/main.js';
@@ -108,16 +118,29 @@ export async function runFailoverBench(options: BenchOptions): Promise<FailoverR
     const [gateway, ...others] = nodes;
     const login = await call<{ accessToken: string }>(gateway.url, '/api/admin/auth/login', ADMIN);
     const scenarios = [];
-    for (const [i, entry] of entries.entries()) {
+    for (const entry of entries) {
       const scenario = entry.build(mode);
       log(`${scenario.name}: ${scenario.description} (${scenario.durationS} s)`);
-      const run = await runScenario(scenario, {
-        url: gateway.url,
-        ...(others.length > 0 ? { otherUrls: others.map((node) => node.url) } : {}),
-        key: keys[i],
-        adminToken: login.data.accessToken,
-      });
-      const figures = scenarioFigures(run);
+      let figures: ScenarioFigures | undefined;
+      for (let round = 1; figures === undefined; round++) {
+        const run = await runScenario(scenario, {
+          url: gateway.url,
+          ...(others.length > 0 ? { otherUrls: others.map((node) => node.url) } : {}),
+          // Every play (a replay too) binds an unused key: its own project, its instances afresh.
+          key: keys[nextKey++],
+          adminToken: login.data.accessToken,
+        });
+        const candidate = scenarioFigures(run);
+        const stalled = candidate.gatewayStartDelayMaxMs > STALL_MS;
+        if (!stalled || !options.quick || round === QUICK_ROUNDS) figures = candidate;
+        else {
+          log(
+            `${scenario.name}: a call waited ${candidate.gatewayStartDelayMaxMs} ms for its first attempt ` +
+              `(the machine stalled, the arrivals left in a burst; gateway ${candidate.policies.gateway.failedAttempts} ` +
+              `failed attempts): played again`,
+          );
+        }
+      }
       const g = figures.policies.gateway;
       log(
         `${scenario.name}: gateway ${g.finalSuccess} % ok, ${g.failedAttempts} failed attempts, ${g.ejections} trips`,

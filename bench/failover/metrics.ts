@@ -273,6 +273,23 @@ export interface ScenarioFigures {
   readonly breakerTransitions: readonly BreakerTransitionRecord[];
   /** On several nodes: ms until every other node served the instances registered on the first. */
   readonly propagationMs?: number;
+  /**
+   * The longest wait, ms, between a call's scheduled arrival and its first backend attempt through
+   * the gateway: the driver firing late plus the select. A few ms on a machine that keeps up; far
+   * more when the driver or the gateway process stalled, and the calls due meanwhile then leave
+   * together, before any report of theirs is in.
+   */
+  readonly gatewayStartDelayMaxMs: number;
+}
+
+/** See {@link ScenarioFigures.gatewayStartDelayMaxMs}. */
+function startDelayMaxMs(calls: readonly CallRecord[]): number {
+  let max = 0;
+  for (const call of calls) {
+    const first = call.attempts[0];
+    if (first !== undefined) max = Math.max(max, first.atMs - call.atMs);
+  }
+  return Math.round(max);
 }
 
 /**
@@ -357,5 +374,6 @@ export function scenarioFigures(run: ScenarioRun): ScenarioFigures {
     finalBreakers: run.finalBreakers,
     breakerTransitions: run.breakerTransitions,
     ...(run.propagationMs === undefined ? {} : { propagationMs: run.propagationMs }),
+    gatewayStartDelayMaxMs: startDelayMaxMs(run.calls.gateway),
   };
 }

@@ -121,7 +121,8 @@ function scenarioMarkdown(s: ScenarioFigures): string {
     `Fair shares: ${Object.entries(s.fairShares)
       .map(([id, pct]) => `${id} ${pct}`)
       .join(' · ')} %. Gateway refusals: ${errors.length ? errors.join(', ') : 'none'}. ` +
-      `Breakers at the end: ${breakers.join(', ')}.${propagation}`,
+      `Breakers at the end: ${breakers.join(', ')}.${propagation} ` +
+      `Longest wait for a first attempt through the gateway: ${s.gatewayStartDelayMaxMs} ms.`,
     '',
     `SDK callers (those reporting with their selectionId): ${sdk.calls} calls, ${sdk.attempts} attempts, ` +
       `${sdk.reportsCounted} reports counted, ${sdk.duplicates} duplicates, ${sdk.dropped} lost.`,
