@@ -23,7 +23,7 @@ describe('failover benchmark, quick mode', () => {
   beforeAll(async () => {
     // runFailoverBench stops the gateway and the mock backends in `finally`, pass or fail.
     report = await runFailoverBench({ quick: true, fromSource: true, write: false, log: (m) => void lines.push(m) });
-  }, 300_000);
+  }, 420_000);
 
   afterAll(() => {
     if (report === undefined) process.stderr.write(`${lines.join('\n')}\n`);
