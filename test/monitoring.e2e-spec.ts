@@ -95,7 +95,7 @@ describeEachDatabase('minute metrics and monitoring', (database) => {
       ),
     );
 
-    // 25 minutes of generated traffic, aligned to a 5-minute bucket so the 1h series is exact.
+    // 25 minutes of generated traffic, aligned to a minute so the 1h series (1-minute points) is exact.
     gateway.clock.set(Date.UTC(2026, 10, 29, 10, 0, 0));
     start = gateway.clock.now();
     const random = mulberry32(7);
@@ -166,10 +166,10 @@ describeEachDatabase('minute metrics and monitoring', (database) => {
   it('the time series matches a brute-force computation, bucket by bucket', async () => {
     const res = await asAdmin(`/api/admin/monitoring/timeseries?timeRange=1h&projectId=${project.id}`).expect(200);
     const series = res.body.data;
-    expect(series.bucketMinutes).toBe(5);
-    expect(series.points).toHaveLength(12);
+    expect(series.bucketMinutes).toBe(1);
+    expect(series.points).toHaveLength(60);
     for (const point of series.points as Record<string, number | null>[]) {
-      const inBucket = sent.filter((one) => one.at >= point.timestamp! && one.at < point.timestamp! + 5 * MINUTE);
+      const inBucket = sent.filter((one) => one.at >= point.timestamp! && one.at < point.timestamp! + MINUTE);
       const want = expected(inBucket);
       expect(point).toMatchObject({
         calls: want.calls,
@@ -221,10 +221,10 @@ describeEachDatabase('minute metrics and monitoring', (database) => {
     expect(overview.body.data).toMatchObject({ totalInstances: 3, activeInstances: 3, totalCallCount: sent.length });
   });
 
-  it('the monitoring overview covers the last 10 minutes', async () => {
+  it('the monitoring overview covers the 10 whole minutes before the current one, and the current one', async () => {
     const res = await asAdmin(`/api/admin/monitoring/overview?projectId=${project.id}`).expect(200);
     const now = gateway.clock.now();
-    const want = expected(sent.filter((one) => one.at >= now - (now % MINUTE) - 9 * MINUTE));
+    const want = expected(sent.filter((one) => one.at >= now - (now % MINUTE) - 10 * MINUTE));
     expect(res.body.data).toMatchObject({
       totalInstances: 3,
       activeInstances: 3,
@@ -233,6 +233,8 @@ describeEachDatabase('minute metrics and monitoring', (database) => {
       averageLatency: want.averageLatency,
       p99LatencyMs: want.p99,
       windowMinutes: 10,
+      window: '10m',
+      windowStart: new Date(now - (now % MINUTE) - 10 * MINUTE).toISOString(),
     });
   });
 
@@ -272,14 +274,87 @@ describeEachDatabase('minute metrics and monitoring', (database) => {
     ['/api/admin/observation/instances?timeWindow=5m', 'timeWindow'],
     ['/api/admin/monitoring/instances?gatewayStatus=BROKEN', 'gatewayStatus'],
     ['/api/admin/monitoring/overview?projectId=nope', 'projectId'],
+    ['/api/admin/monitoring/overview?timeWindow=2m', 'timeWindow'],
+    ['/api/admin/monitoring/instances?timeWindow=week', 'timeWindow'],
+    ['/api/admin/monitoring/fleet?timeWindow=5m', 'timeWindow'],
+    ['/api/admin/monitoring/instances/series', 'instanceIds'],
+    ['/api/admin/monitoring/instances/series?instanceIds=nope', 'instanceIds'],
+    [
+      `/api/admin/monitoring/instances/series?instanceIds=${new Array(51).fill('a'.repeat(32)).join(',')}`,
+      'instanceIds',
+    ],
+    [`/api/admin/monitoring/instances/series?instanceIds=${'a'.repeat(32)}&timeRange=2h`, 'timeRange'],
   ])('%s is a 400 naming %s', async (path, field) => {
     const res = await asAdmin(path).expect(400);
     expect(res.body).toMatchObject({ error: 'VALIDATION_FAILED', details: [{ field }] });
   });
 
+  it('an instance the registry does not hold is a 404 naming instanceIds', async () => {
+    const res = await gateway
+      .http()
+      .get(`/api/admin/monitoring/instances/series?instanceIds=${ids['m-1']},${'0'.repeat(32)}`)
+      .set('authorization', `Bearer ${admin}`)
+      .expect(404);
+    expect(res.body).toMatchObject({ error: 'INSTANCE_NOT_FOUND', details: [{ field: 'instanceIds' }] });
+  });
+
+  it('an instance that is only rate-limited shows 0 % failures, 100 % rate limited and is not HEALTHY', async () => {
+    const limited = await registerInstances(gateway, project, [
+      modelInstance('m-limited', 'limited', { rpmLimit: 1000 }),
+    ]);
+    const id = limited['m-limited'];
+    await postReports(
+      gateway,
+      project,
+      Array.from({ length: 20 }, () => ({
+        instanceId: id,
+        success: false,
+        statusCode: 429,
+        latencyMs: 3,
+        callTimestamp: gateway.clock.now(),
+      })),
+    );
+    gateway.clock.advance(10_000); // past the cool-down: the status is the rate-limited share's doing
+    await gateway.app.get(MinuteAggregator).flush();
+    const rows = (await asAdmin(`/api/admin/monitoring/instances?projectId=${project.id}&timeWindow=1m`).expect(200))
+      .body.data as Record<string, unknown>[];
+    expect(rows.find((row) => row.instanceId === id)).toMatchObject({
+      successRate: 0,
+      failureRate: 0,
+      rateLimitedRate: 100,
+      gatewayStatus: 'DEGRADED',
+      averageLatency: 3,
+      window: '1m',
+      rpm: { limit: 1000 },
+      errorClasses: { RATE_LIMITED: 20 },
+      lastError: { outcome: 'RATE_LIMITED', statusCode: 429 },
+    });
+  });
+
+  it('rpm.used shows the calls of the last minute when no limit is set', async () => {
+    const rows = (await asAdmin(`/api/admin/monitoring/instances?projectId=${project.id}`).expect(200)).body
+      .data as Record<string, unknown>[];
+    const busy = await registerInstances(gateway, project, [modelInstance('m-busy', 'busy')]);
+    await postReports(
+      gateway,
+      project,
+      Array.from({ length: 7 }, () => ({
+        instanceId: busy['m-busy'],
+        success: true,
+        latencyMs: 20,
+        callTimestamp: gateway.clock.now(),
+      })),
+    );
+    const after = (await asAdmin(`/api/admin/monitoring/instances?projectId=${project.id}`).expect(200)).body
+      .data as Record<string, unknown>[];
+    expect(after.find((row) => row.instanceId === busy['m-busy'])).toMatchObject({ rpm: { limit: null, used: 7 } });
+    expect(rows.length + 1).toBe(after.length);
+    await gateway.app.get(MinuteAggregator).flush(); // written before the purge below
+  });
+
   it('purges minutes past the retention', async () => {
     const aggregator = gateway.app.get(MinuteAggregator);
-    gateway.clock.advance(30 * 86_400_000);
+    gateway.clock.advance(31 * 86_400_000); // past the 30-day retention of the newest rows too
     expect(await aggregator.purge()).toBeGreaterThan(0);
     const rows: unknown[] = await gateway.app
       .get(DataSource)

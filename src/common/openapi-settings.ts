@@ -96,7 +96,10 @@ const routingParams = (bounds: SettingsBounds): Schema => ({
     ),
     weight: nonNegative('Weight of `weighted-random` (default 1; 0: never, unless all are 0).'),
     initial_weight: nonNegative('Alias of `weight`.'),
-    costPerUnit: nonNegative('Cost of a call, for `lowest-cost` and `smart` (unset: the most expensive).'),
+    costPerUnit: nonNegative(
+      "Price of one token (the unit of `usageMetrics.totalTokens`), in the project's currency: ranks instances for " +
+        '`lowest-cost` and `smart`, and prices calls that report tokens but no cost (unset: the most expensive).',
+    ),
     cost_per_unit: nonNegative('Alias of `costPerUnit`.'),
     rpmLimit: int(1, Number.MAX_SAFE_INTEGER, 'Selections of the instance per rolling minute.'),
     tpmLimit: int(1, Number.MAX_SAFE_INTEGER, 'Tokens (estimated, then reported) per rolling minute.'),

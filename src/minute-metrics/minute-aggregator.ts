@@ -6,11 +6,14 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
   type OnModuleInit,
+  Optional,
 } from '@nestjs/common';
 import { BreakerService } from '../circuit-breaker/breaker.service';
 import { Clock, InjectClock } from '../common/clock';
 import { PurgeSchedule } from '../common/purge-schedule';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { RegistryIndex } from '../registry/registry-index';
+import { costPerUnitOf } from './cost';
 import { MinuteBucket, type MinuteReport } from './minute-bucket';
 import { EventBus, InjectEventBus } from '../state/event-bus';
 import { MinuteMetricsStore } from './minute-metrics.store';
@@ -110,6 +113,8 @@ export class MinuteAggregator
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly breakers: BreakerService,
     @InjectEventBus() private readonly events: EventBus,
+    /** Prices reports without a cost (`costPerUnit` × tokens); absent in unit tests. */
+    @Optional() private readonly index?: RegistryIndex,
   ) {}
 
   get stats(): AggregatorStats {
@@ -117,7 +122,10 @@ export class MinuteAggregator
   }
 
   recordReport(projectId: string, instanceId: string, at: number, report: MinuteReport, openLeases: number): void {
-    this.bucket(projectId, instanceId, at).addReport(report, openLeases);
+    // One map lookup, no allocation: the price in effect when the call is counted.
+    const record = typeof report.cost === 'number' ? undefined : this.index?.get(instanceId);
+    const costPerUnit = record === undefined ? undefined : costPerUnitOf(record.routingParams);
+    this.bucket(projectId, instanceId, at).addReport(report, openLeases, costPerUnit);
   }
 
   recordSelection(projectId: string, instanceId: string, at: number, openLeases: number): void {
@@ -298,7 +306,11 @@ export class MinuteAggregator
   }
 
   private writesWork(): void {
-    if (this.failures > 0) this.logger.log(`Minute metrics written again after ${this.failures} failed attempts`);
+    if (this.failures > 0) {
+      this.logger.log(`Minute metrics written again after ${this.failures} failed attempts`);
+      const at = this.clock.now();
+      this.events.publish({ type: 'write-behind.recovered', log: 'minute-metrics', failedAttempts: this.failures, at });
+    }
     this.failures = 0;
     this.retryAt = 0;
   }
@@ -333,6 +345,12 @@ export class MinuteAggregator
         { err: withoutQuery(error), bufferedRows: this.held.size, attempt: this.failures },
         `Writing minute metrics failed; retrying in ${backoff} ms with ${this.held.size} rows held`,
       );
+    }
+    if (this.failures === 1) {
+      // Quoted values in a database's message are tenant data: not for a webhook either.
+      const message = messageOf(error).replace(/'(?:[^'\\]|\\.)*'/g, "'…'");
+      const held = this.held.size;
+      this.events.publish({ type: 'write-behind.failed', log: 'minute-metrics', error: message, held, at: now });
     }
     const overflow = this.held.size - this.config.metrics.bufferRows;
     if (overflow > 0) this.dropOldest(overflow);

@@ -7,6 +7,7 @@ import {
   LATENCY_BUCKET_COLUMNS,
   TTFT_BUCKET_COLUMNS,
 } from './entities/instance-metrics-minute.schema';
+import { costOfCall } from './cost';
 import { bucketOf } from './histogram';
 import type { OutcomeClass } from '../common/outcome';
 import { FAILURE_CLASSES } from '../common/outcome';
@@ -84,7 +85,11 @@ export class MinuteBucket {
     this.seeOpenLeases(openLeases);
   }
 
-  addReport(report: MinuteReport, openLeases: number): void {
+  /**
+   * Counts one report. Its cost is the reported one, else `costPerUnit` (the instance's price of a
+   * token) × its reported tokens (docs/figures.md).
+   */
+  addReport(report: MinuteReport, openLeases: number, costPerUnit?: number): void {
     this.add(CALLS, 1);
     this.add(OUTCOME_INDEX[report.outcome], 1);
     if (FAILURE_CLASSES.has(report.outcome)) this.add(FAILURES, 1);
@@ -102,7 +107,7 @@ export class MinuteBucket {
     this.add(PROMPT, amount(report.promptTokens));
     this.add(COMPLETION, amount(report.completionTokens));
     this.add(TOTAL, amount(report.totalTokens));
-    this.add(COST, amount(report.cost));
+    this.add(COST, amount(costOfCall(report, costPerUnit)));
     this.seeOpenLeases(openLeases);
     // Stryker disable next-line EqualityOperator: at an equal time `>=` assigns the value already there
     if (this.lastReportAt === null || report.receivedAt > this.lastReportAt) this.lastReportAt = report.receivedAt;

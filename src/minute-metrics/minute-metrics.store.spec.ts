@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { nestLogs } from '../../test/utils/nest-logs';
 import { describeEachDatabase } from '../../test/utils/test-database';
 import { loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source-options';
@@ -168,5 +169,6 @@ describeEachDatabase('MinuteMetricsStore', (database) => {
     expect(await store.ping()).toBe(true);
     const closed = new DataSource(dataSource.options);
     expect(await new MinuteMetricsStore(closed).ping()).toBe(false);
+    expect(nestLogs.take('warn', 'Query failed')).toHaveLength(1);
   });
 });

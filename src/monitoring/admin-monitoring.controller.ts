@@ -4,7 +4,11 @@ import { Authenticated } from '../auth/auth.decorators';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { Enveloped } from '../common/envelope.interceptor';
 import {
+  FleetDto,
+  FleetQueryDto,
   InstanceMonitoringDto,
+  InstanceSeriesDto,
+  InstanceSeriesQueryDto,
   MonitoringInstancesQueryDto,
   MonitoringOverviewDto,
   MonitoringOverviewQueryDto,
@@ -21,15 +25,31 @@ import { MonitoringService } from './monitoring.service';
 export class AdminMonitoringController {
   constructor(private readonly monitoring: MonitoringService) {}
 
-  /** Instance counts now, and calls, success rate, latency, tokens and cost over the last 10 minutes. */
+  /** Instance counts now, and calls, success rate, latency, tokens and cost over `timeWindow` (default 10m). */
   @Get('overview')
   @ApiEnvelope(MonitoringOverviewDto)
   @ApiErrors('VALIDATION_FAILED')
   overview(@Query() query: MonitoringOverviewQueryDto): Promise<MonitoringOverviewDto> {
-    return this.monitoring.overview(query.projectId);
+    return this.monitoring.overview(query.projectId, query.timeWindow);
   }
 
-  /** Every instance with its live gateway status, breaker, leases, quotas and last-60-s figures. */
+  /** Every project at a glance: totals, open breakers with their next probe, degraded APIs, top error classes. */
+  @Get('fleet')
+  @ApiEnvelope(FleetDto)
+  @ApiErrors('VALIDATION_FAILED')
+  fleet(@Query() query: FleetQueryDto): Promise<FleetDto> {
+    return this.monitoring.fleet(query.timeWindow);
+  }
+
+  /** Up to 50 instances' series side by side (`instanceIds=a,b,c`), points as in `timeseries`. */
+  @Get('instances/series')
+  @ApiEnvelope(InstanceSeriesDto, { isArray: true })
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
+  instanceSeries(@Query() query: InstanceSeriesQueryDto): Promise<InstanceSeriesDto[]> {
+    return this.monitoring.instanceSeries(query.instanceIds, query.timeRange);
+  }
+
+  /** Every instance with its live gateway status, breaker, leases and quotas, and its figures over `timeWindow` (default 10m). */
   @Get('instances')
   @ApiEnvelope(InstanceMonitoringDto, { isArray: true })
   @ApiErrors('VALIDATION_FAILED')

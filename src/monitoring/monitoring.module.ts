@@ -4,6 +4,7 @@ import { MinuteMetricsModule } from '../minute-metrics/minute-metrics.module';
 import { ProtectionModule } from '../protection/protection.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { RegistryModule } from '../registry/registry.module';
+import { ReportingModule } from '../reporting/reporting.module';
 import { StatisticsModule } from '../statistics/statistics.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { MinuteQueries } from './minute-queries';
@@ -22,6 +23,7 @@ import { MonitoringService } from './monitoring.service';
     CircuitBreakerModule,
     RateLimitModule,
     MinuteMetricsModule,
+    ReportingModule,
   ],
   controllers: [AdminMonitoringController, AdminObservationController, ProjectMonitoringController],
   providers: [MinuteQueries, MonitoringService],

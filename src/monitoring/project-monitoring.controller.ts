@@ -8,6 +8,7 @@ import {
   InstanceMonitoringDto,
   MonitoringOverviewDto,
   ProjectInstancesQueryDto,
+  ProjectOverviewQueryDto,
   ProjectTimeSeriesQueryDto,
   TimeSeriesDto,
 } from './dto/monitoring.dto';
@@ -21,14 +22,18 @@ import { MonitoringService } from './monitoring.service';
 export class ProjectMonitoringController {
   constructor(private readonly monitoring: MonitoringService) {}
 
-  /** The project's instance counts now and its figures over the last 10 minutes. */
+  /** The project's instance counts now and its figures over `timeWindow` (default 10m). */
   @Get('overview')
   @ApiEnvelope(MonitoringOverviewDto)
-  overview(@CurrentProject() project: ProjectPrincipal): Promise<MonitoringOverviewDto> {
-    return this.monitoring.overview(project.projectId);
+  @ApiErrors('VALIDATION_FAILED')
+  overview(
+    @CurrentProject() project: ProjectPrincipal,
+    @Query() query: ProjectOverviewQueryDto,
+  ): Promise<MonitoringOverviewDto> {
+    return this.monitoring.overview(project.projectId, query.timeWindow);
   }
 
-  /** The project's instances with live state. */
+  /** The project's instances with live state and their figures over `timeWindow` (default 10m). */
   @Get('instances')
   @ApiEnvelope(InstanceMonitoringDto, { isArray: true })
   @ApiErrors('VALIDATION_FAILED')

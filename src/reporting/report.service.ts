@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
 import { GatewayError } from '../common/gateway-error';
 import { validationError } from '../common/validation';
@@ -16,6 +16,7 @@ import { CandidatePool } from '../protection/candidate-pool';
 import { LeaseManager } from '../protection/lease-manager';
 import { AdmissionControl, InjectAdmissionControl } from '../protection/admission';
 import { ReportedSelections } from './reported-selections';
+import { LastErrors } from './last-errors';
 
 /** A call's time is trusted within a day back and five minutes ahead of the server's clock. */
 const PLAUSIBLE_PAST_MS = 24 * 3_600_000;
@@ -49,6 +50,7 @@ export class ReportService {
     private readonly minutes: MinuteAggregator,
     private readonly metrics: GatewayMetrics,
     @InjectClock() private readonly clock: Clock,
+    @Optional() private readonly lastErrors?: LastErrors,
   ) {}
 
   private readonly reported = new ReportedSelections();
@@ -134,6 +136,8 @@ export class ReportService {
       statusCode: report.statusCode ?? undefined,
       errorMessage,
     });
+    if (outcome !== 'SUCCESS')
+      this.lastErrors?.record(instance.id, now, outcome, report.statusCode ?? undefined, errorMessage);
     const usage = report.usageMetrics ?? undefined;
     // One sample for the rolling window (at: arrival) and the minute metrics (receivedAt).
     const sample = {
@@ -187,7 +191,7 @@ export class ReportService {
       settings: project.settings,
       now,
     });
-    this.metrics.report(outcome, report.latencyMs);
+    this.metrics.report(outcome, report.latencyMs, instance.id);
     this.minutes.recordReport(
       instance.projectId,
       instance.id,

@@ -8,11 +8,16 @@ export interface InstanceStatsView {
   readonly calls: number;
   /** SUCCESS reports in the window. */
   readonly successes: number;
-  /** Reports in the window that count against health (SERVER_ERROR, TIMEOUT, UNKNOWN). */
+  /**
+   * Reports in the window that count against health (SERVER_ERROR, TIMEOUT, UNKNOWN). RATE_LIMITED,
+   * CLIENT_ERROR and AUTH_ERROR are neither successes nor failures, as in the minute metrics and
+   * every figure (docs/figures.md).
+   */
   readonly failures: number;
   /**
    * Peak-EWMA latency in ms (decay ~10 s), failures penalised so fast failures do not look fast.
-   * An instance never reported starts at a neutral 1000 ms.
+   * An instance never reported starts at a neutral 1000 ms. A score for ranking, not an average of
+   * reported latencies: monitoring shows it as `latencyScoreMs`, never as `averageLatency`.
    */
   readonly latencyMs: number;
   /** EWMA of time to first token, ms; undefined until a report carried `ttftMs`. */

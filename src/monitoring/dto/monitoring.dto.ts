@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
-import { IsIn, IsOptional, Matches } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsIn, IsOptional, Matches } from 'class-validator';
 import { BREAKER_STATES, type BreakerStateName } from '../../circuit-breaker/breaker-transition';
 import { API_TYPES, INSTANCE_STATUSES, type ApiType, type InstanceStatus } from '../../registry/instance-record';
 
@@ -10,18 +11,33 @@ const ID_MESSAGE = (field: string): string => `${field} must be 32 lowercase hex
 export const GATEWAY_STATUSES = ['HEALTHY', 'DEGRADED', 'FAULTY', 'CIRCUIT_BREAKER_OPEN'] as const;
 export type GatewayStatus = (typeof GATEWAY_STATUSES)[number];
 
-export const TIME_RANGES = ['1h', '6h', '24h', '7d'] as const;
-export type TimeRange = (typeof TIME_RANGES)[number];
+import { TIME_RANGES, TIME_WINDOWS, type TimeRange, type TimeWindow } from '../figures';
 
-export const TIME_WINDOWS = ['1m', '10m', '30m', '1h', '6h', '24h'] as const;
-export type TimeWindow = (typeof TIME_WINDOWS)[number];
+export { TIME_RANGES, TIME_WINDOWS, type TimeRange, type TimeWindow };
+
+/** Most instances one side-by-side series request may name. */
+export const MAX_SERIES_INSTANCES = 50;
+
+const WINDOW_MESSAGE = `timeWindow must be one of ${TIME_WINDOWS.join(', ')}`;
 
 export class MonitoringOverviewQueryDto {
   @IsOptional() @Matches(ID, { message: ID_MESSAGE('projectId') }) projectId?: string;
+
+  /** The window of every figure (docs/figures.md): the N whole minutes before the current one, and the current one. */
+  @ApiPropertyOptional({ enum: TIME_WINDOWS, default: '10m' })
+  @IsOptional()
+  @IsIn(TIME_WINDOWS, { message: WINDOW_MESSAGE })
+  timeWindow: TimeWindow = '10m';
 }
 
 export class MonitoringInstancesQueryDto {
   @IsOptional() @Matches(ID, { message: ID_MESSAGE('projectId') }) projectId?: string;
+
+  /** The window of every figure of a row (docs/figures.md); live state (breaker, leases, quotas) is now. */
+  @ApiPropertyOptional({ enum: TIME_WINDOWS, default: '10m' })
+  @IsOptional()
+  @IsIn(TIME_WINDOWS, { message: WINDOW_MESSAGE })
+  timeWindow: TimeWindow = '10m';
 
   @ApiPropertyOptional({ enum: INSTANCE_STATUSES })
   @IsOptional()
@@ -35,7 +51,7 @@ export class MonitoringInstancesQueryDto {
 }
 
 export class TimeSeriesQueryDto {
-  /** 1h (5-minute buckets), 6h (15), 24h (60), 7d (240). */
+  /** 1h (1-minute points), 6h (5), 24h (15), 7d (60). */
   @ApiPropertyOptional({ enum: TIME_RANGES, default: '24h' })
   @IsOptional()
   @IsIn(TIME_RANGES, { message: `timeRange must be one of ${TIME_RANGES.join(', ')}` })
@@ -49,7 +65,7 @@ export class TimeSeriesQueryDto {
 export class ObservationQueryDto {
   @ApiPropertyOptional({ enum: TIME_WINDOWS, default: '1h' })
   @IsOptional()
-  @IsIn(TIME_WINDOWS, { message: `timeWindow must be one of ${TIME_WINDOWS.join(', ')}` })
+  @IsIn(TIME_WINDOWS, { message: WINDOW_MESSAGE })
   timeWindow: TimeWindow = '1h';
 
   @IsOptional() @Matches(ID, { message: ID_MESSAGE('projectId') }) projectId?: string;
@@ -70,36 +86,116 @@ export class ProjectTimeSeriesQueryDto extends OmitType(TimeSeriesQueryDto, ['pr
 
 export class ProjectInstancesQueryDto extends OmitType(MonitoringInstancesQueryDto, ['projectId'] as const) {}
 
-/** [reference shape] Monitoring overview over the last 10 minutes, plus the gateway's own fields. */
+export class ProjectOverviewQueryDto extends OmitType(MonitoringOverviewQueryDto, ['projectId'] as const) {}
+
+export class FleetQueryDto {
+  /** The window of the fleet's call figures (docs/figures.md); breakers and statuses are now. */
+  @ApiPropertyOptional({ enum: TIME_WINDOWS, default: '10m' })
+  @IsOptional()
+  @IsIn(TIME_WINDOWS, { message: WINDOW_MESSAGE })
+  timeWindow: TimeWindow = '10m';
+}
+
+/** `a,b,c` → `['a', 'b', 'c']` (a repeated parameter is accepted too). */
+const commaList = ({ value }: { value: unknown }): unknown => {
+  const parts: unknown = typeof value === 'string' ? [value] : value;
+  if (!Array.isArray(parts)) return parts;
+  return (parts as unknown[])
+    .flatMap((part) => (typeof part === 'string' ? part.split(',') : [part]))
+    .filter((id) => id !== '');
+};
+
+export class InstanceSeriesQueryDto {
+  /** Comma-separated instance ids (32 hex each), 1 to 50. */
+  @ApiProperty({ type: String, example: '0f1e2d3c4b5a69788796a5b4c3d2e1f0,a1b2c3d4e5f60718293a4b5c6d7e8f90' })
+  @Transform(commaList)
+  @ArrayMinSize(1, { message: 'instanceIds must name at least one instance' })
+  @ArrayMaxSize(MAX_SERIES_INSTANCES, { message: `instanceIds may name at most ${MAX_SERIES_INSTANCES} instances` })
+  @Matches(ID, { each: true, message: 'instanceIds must be 32 lowercase hex characters each' })
+  instanceIds!: string[];
+
+  /** 1h (1-minute points), 6h (5), 24h (15), 7d (60). */
+  @ApiPropertyOptional({ enum: TIME_RANGES, default: '1h' })
+  @IsOptional()
+  @IsIn(TIME_RANGES, { message: `timeRange must be one of ${TIME_RANGES.join(', ')}` })
+  timeRange: TimeRange = '1h';
+}
+
+/** [reference shape] Monitoring overview over a window (default 10m), plus the gateway's own fields. */
 export class MonitoringOverviewDto {
   totalInstances!: number;
   /** Instances whose gateway status is HEALTHY now. */
   healthyInstances!: number;
   activeInstances!: number;
-  /** Percent of calls that succeeded in the window (call-weighted); 0 without calls. */
+  /** Percent of the window's calls that succeeded (call-weighted, as `successRate` everywhere); 0 without calls. */
   averageSuccessRate!: number;
-  /** Mean reported latency in the window, ms (call-weighted); 0 without calls. */
+  /** Mean reported latency of the window's calls, ms (call-weighted); 0 without calls. */
   averageLatency!: number;
   totalCalls!: number;
   /** Instances whose breaker is OPEN, HALF_OPEN or FORCED_OPEN now. */
   openBreakers!: number;
   totalSelections!: number;
   totalTokens!: number;
+  /** Reported cost, else `costPerUnit` × reported tokens, summed over the window. */
   totalCost!: number;
   @ApiProperty({ type: Number, nullable: true })
   p95LatencyMs!: number | null;
   @ApiProperty({ type: Number, nullable: true })
   p99LatencyMs!: number | null;
+  /** Length of the window in whole minutes (the current minute so far comes on top). */
   windowMinutes!: number;
+  /** The window every figure here is computed over. */
+  @ApiProperty({ enum: TIME_WINDOWS })
+  window!: TimeWindow;
+  /** Start of the window's oldest minute, ISO-8601. */
+  windowStart!: string;
+  /** End of the window (the time of the answer), ISO-8601. */
+  windowEnd!: string;
+  @ApiProperty({ type: Number, nullable: true })
+  p50LatencyMs!: number | null;
+  /** Percent of calls that failed on the backend (SERVER_ERROR, TIMEOUT, UNKNOWN). */
+  failureRate!: number;
+  /** Percent of calls the backend rate-limited. */
+  rateLimitedRate!: number;
+  /** Percent of calls the caller got wrong (CLIENT_ERROR, AUTH_ERROR). */
+  callerErrorRate!: number;
 }
 
 export class QuotaUseDto {
   @ApiProperty({ type: 'integer', nullable: true })
   limit!: number | null;
+  /**
+   * With a limit: what counts against it in the rolling minute (selections for rpm, tokens for
+   * tpm). Without a limit: calls (rpm) or tokens (tpm) reported in the last 60 s.
+   */
   used!: number;
 }
 
-/** [reference shape] One instance in the monitoring list, plus live breaker, lease and quota state. */
+/** The last report of an instance that was not a SUCCESS (this node's memory; null when none since start). */
+export class LastErrorDto {
+  /** ISO-8601 of when it was reported. */
+  at!: string;
+  @ApiProperty({ enum: ['SERVER_ERROR', 'TIMEOUT', 'RATE_LIMITED', 'AUTH_ERROR', 'CLIENT_ERROR', 'UNKNOWN'] })
+  outcome!: string;
+  statusCode?: number;
+  /** The reported error message, at most 300 characters. */
+  message?: string;
+}
+
+/** Calls per non-success outcome class over the row's window. */
+export class ErrorClassesDto {
+  SERVER_ERROR!: number;
+  TIMEOUT!: number;
+  RATE_LIMITED!: number;
+  AUTH_ERROR!: number;
+  CLIENT_ERROR!: number;
+  UNKNOWN!: number;
+}
+
+/**
+ * [reference shape] One instance in the monitoring list, plus live breaker, lease and quota state.
+ * Every call figure is over `window` (default 10m); `gatewayStatus`, breaker, leases and quotas are now.
+ */
 export class InstanceMonitoringDto {
   instanceId!: string;
   projectId!: string;
@@ -110,18 +206,21 @@ export class InstanceMonitoringDto {
   apiType!: ApiType;
   @ApiProperty({ enum: INSTANCE_STATUSES })
   status!: InstanceStatus;
+  /** Now, from the breaker and the last 60 s (see docs/figures.md). */
   @ApiProperty({ enum: GATEWAY_STATUSES })
   gatewayStatus!: GatewayStatus;
-  /** Percent of the calls in the last 60 s that succeeded; 0 without calls. */
+  /** Percent of the window's calls that succeeded; 0 without calls. */
   successRate!: number;
+  /** Percent of the window's calls that failed on the backend (SERVER_ERROR, TIMEOUT, UNKNOWN) — not 100 − successRate. */
   failureRate!: number;
-  /** Mean latency of the calls in the last 60 s, ms. */
+  /** Mean reported latency of the window's calls, ms; 0 without calls. */
   averageLatency!: number;
   /** Open leases (the reference's never-updated field, now live). */
   concurrency!: number;
-  /** Calls reported in the last 60 s. */
+  /** Calls reported in the window. */
   recentCalls!: number;
   successCount!: number;
+  /** Backend failures in the window. */
   failureCount!: number;
   /** ISO-8601; absent when never reported. */
   lastReportedAt?: string;
@@ -131,7 +230,7 @@ export class InstanceMonitoringDto {
   @ApiProperty({ enum: BREAKER_STATES })
   breakerState!: BreakerStateName;
   breakerReason!: string;
-  /** p99 of the last 10 minutes, ms; null without calls. */
+  /** p99 of the window's calls, ms; null without calls. */
   @ApiProperty({ type: Number, nullable: true })
   p99LatencyMs!: number | null;
   openLeases!: number;
@@ -142,6 +241,38 @@ export class InstanceMonitoringDto {
   /** Whether select-instance may offer it now. */
   selectable!: boolean;
   unavailableReason?: string;
+  /** The window of every call figure of this row. */
+  @ApiProperty({ enum: TIME_WINDOWS })
+  window!: TimeWindow;
+  /** Start of the window's oldest minute, ISO-8601. */
+  windowStart!: string;
+  /** Percent of the window's calls the backend rate-limited. */
+  rateLimitedRate!: number;
+  /** Percent of the window's calls the caller got wrong (CLIENT_ERROR, AUTH_ERROR). */
+  callerErrorRate!: number;
+  rateLimitedCount!: number;
+  callerErrorCount!: number;
+  @ApiProperty({ type: Number, nullable: true })
+  p50LatencyMs!: number | null;
+  @ApiProperty({ type: Number, nullable: true })
+  p95LatencyMs!: number | null;
+  totalTokens!: number;
+  /** Reported cost, else `costPerUnit` × reported tokens, over the window. */
+  cost!: number;
+  /** Calls per non-success outcome class in the window. */
+  errorClasses!: ErrorClassesDto;
+  @ApiProperty({ type: LastErrorDto, nullable: true })
+  lastError!: LastErrorDto | null;
+  /** When an OPEN breaker lets its next probe through, ISO-8601; null otherwise. */
+  @ApiProperty({ type: String, nullable: true })
+  nextProbeAt!: string | null;
+  /** This instance's percent of the window's calls to its project's apiIdentifier (same apiType); 0 without calls. */
+  trafficSharePercent!: number;
+  /**
+   * The selection's latency estimate now (peak-EWMA, failures penalised), ms: a score for ranking
+   * instances, not an average of reported latencies.
+   */
+  latencyScoreMs!: number;
 }
 
 /** [reference shape] A point of a time series: `time` is the bucket's "HH:mm" (UTC). */
@@ -150,7 +281,7 @@ export class TimePointDto {
   value!: number;
 }
 
-/** One zero-filled bucket of the time series with every figure the gateway keeps. */
+/** One zero-filled bucket of the time series with every figure the gateway keeps, over that bucket. */
 export class SeriesPointDto {
   /** Bucket start, epoch ms. */
   timestamp!: number;
@@ -158,10 +289,12 @@ export class SeriesPointDto {
   time!: string;
   calls!: number;
   successes!: number;
+  /** Backend failures (SERVER_ERROR, TIMEOUT, UNKNOWN). */
   failures!: number;
   selections!: number;
   @ApiProperty({ type: Number, nullable: true })
   successRate!: number | null;
+  /** Mean reported latency, ms. */
   @ApiProperty({ type: Number, nullable: true })
   averageLatency!: number | null;
   @ApiProperty({ type: Number, nullable: true })
@@ -172,6 +305,14 @@ export class SeriesPointDto {
   p99LatencyMs!: number | null;
   totalTokens!: number;
   cost!: number;
+  rateLimited!: number;
+  callerErrors!: number;
+  @ApiProperty({ type: Number, nullable: true })
+  failureRate!: number | null;
+  @ApiProperty({ type: Number, nullable: true })
+  rateLimitedRate!: number | null;
+  @ApiProperty({ type: Number, nullable: true })
+  callerErrorRate!: number | null;
 }
 
 /** [reference shape] `callVolume`, `successRate`, `latency` (buckets with data only), plus `points`. */
@@ -182,8 +323,21 @@ export class TimeSeriesDto {
   successRate!: TimePointDto[];
   @ApiProperty({ type: [TimePointDto] })
   latency!: TimePointDto[];
+  /** Size of a point: 1 (1h), 5 (6h), 15 (24h), 60 (7d) minutes; each point's figures are over its bucket. */
   bucketMinutes!: number;
   /** Every bucket of the range, ascending, zero-filled. */
+  @ApiProperty({ type: [SeriesPointDto] })
+  points!: SeriesPointDto[];
+  @ApiProperty({ enum: TIME_RANGES })
+  timeRange!: TimeRange;
+}
+
+/** One instance's points, for charts side by side. */
+export class InstanceSeriesDto {
+  instanceId!: string;
+  businessId!: string;
+  /** Size of a point in minutes. */
+  bucketMinutes!: number;
   @ApiProperty({ type: [SeriesPointDto] })
   points!: SeriesPointDto[];
 }
@@ -191,14 +345,15 @@ export class TimeSeriesDto {
 /** [reference shape] Observation overview for a time window, plus the gateway's own fields. */
 export class ObservationOverviewDto {
   totalInstances!: number;
+  /** Instances whose gateway status is HEALTHY now (as the monitoring overview counts). */
   healthyInstances!: number;
   activeInstances!: number;
   faultyInstances!: number;
   circuitBreakerInstances!: number;
   totalCallCount!: number;
-  /** Mean over instances with calls of each one's success percent. */
+  /** Percent of the window's calls that succeeded, call-weighted — the monitoring overview's figure for the same window. */
   averageSuccessRate!: number;
-  /** Mean over instances with calls of each one's average latency, ms. */
+  /** Mean reported latency of the window's calls, ms (call-weighted). */
   averageLatency!: number;
   degradedInstances!: number;
   @ApiProperty({ type: Number, nullable: true })
@@ -207,6 +362,18 @@ export class ObservationOverviewDto {
   p99LatencyMs!: number | null;
   @ApiProperty({ enum: TIME_WINDOWS })
   timeWindow!: TimeWindow;
+  /** Same as `timeWindow`: the window every figure here is computed over. */
+  @ApiProperty({ enum: TIME_WINDOWS })
+  window!: TimeWindow;
+  /** Start of the window's oldest minute, ISO-8601. */
+  windowStart!: string;
+  /** End of the window (the time of the answer), ISO-8601. */
+  windowEnd!: string;
+  failureRate!: number;
+  rateLimitedRate!: number;
+  callerErrorRate!: number;
+  totalTokens!: number;
+  totalCost!: number;
 }
 
 /** [reference shape] One instance of the observation table, plus ids and the gateway's own fields. */
@@ -222,11 +389,13 @@ export class InstanceObservationDto {
   gatewayStatus!: GatewayStatus;
   callCount!: number;
   successRate!: number;
+  /** Mean reported latency, ms. */
   averageLatency!: number;
   /** ISO-8601 of the last report in the window; absent without one. */
   lastActiveTime?: string;
   instanceId!: string;
   projectId!: string;
+  /** Backend failures (SERVER_ERROR, TIMEOUT, UNKNOWN). */
   failureCount!: number;
   rateLimitedCount!: number;
   @ApiProperty({ type: Number, nullable: true })
@@ -234,7 +403,94 @@ export class InstanceObservationDto {
   @ApiProperty({ type: Number, nullable: true })
   p99LatencyMs!: number | null;
   totalTokens!: number;
+  /** Reported cost, else `costPerUnit` × reported tokens. */
   cost!: number;
   @ApiProperty({ enum: BREAKER_STATES })
   breakerState!: BreakerStateName;
+  @ApiProperty({ enum: TIME_WINDOWS })
+  window!: TimeWindow;
+  failureRate!: number;
+  rateLimitedRate!: number;
+  callerErrorRate!: number;
+  callerErrorCount!: number;
+  @ApiProperty({ type: Number, nullable: true })
+  p50LatencyMs!: number | null;
+}
+
+/** Fleet totals over the window. */
+export class FleetTotalsDto {
+  projects!: number;
+  instances!: number;
+  openBreakers!: number;
+  degradedApis!: number;
+  calls!: number;
+  /** Percent of the window's calls that succeeded; 0 without calls. */
+  successRate!: number;
+}
+
+export class FleetProjectDto {
+  projectId!: string;
+  name!: string;
+  instances!: number;
+  openBreakers!: number;
+  degradedApis!: number;
+  calls!: number;
+  successRate!: number;
+}
+
+export class FleetOpenBreakerDto {
+  instanceId!: string;
+  projectId!: string;
+  businessId!: string;
+  apiIdentifier!: string;
+  @ApiProperty({ enum: BREAKER_STATES })
+  state!: BreakerStateName;
+  reason!: string;
+  /** When the state began, ISO-8601; null when unknown. */
+  @ApiProperty({ type: String, nullable: true })
+  since!: string | null;
+  /** When an OPEN breaker lets its next probe through, ISO-8601; null otherwise (HALF_OPEN probes now, FORCED_OPEN waits for an operator). */
+  @ApiProperty({ type: String, nullable: true })
+  nextProbeAt!: string | null;
+}
+
+/** A project's apiIdentifier (one apiType) with an ACTIVE instance that is not HEALTHY now. */
+export class FleetDegradedApiDto {
+  projectId!: string;
+  apiIdentifier!: string;
+  @ApiProperty({ enum: API_TYPES })
+  apiType!: ApiType;
+  /** ACTIVE instances. */
+  instances!: number;
+  /** ACTIVE instances select-instance may offer now. */
+  available!: number;
+  /** Over the window; null without calls. */
+  @ApiProperty({ type: Number, nullable: true })
+  successRate!: number | null;
+}
+
+export class FleetErrorClassDto {
+  @ApiProperty({ enum: ['SERVER_ERROR', 'TIMEOUT', 'RATE_LIMITED', 'AUTH_ERROR', 'CLIENT_ERROR', 'UNKNOWN'] })
+  outcome!: string;
+  calls!: number;
+}
+
+/** Every project at a glance: totals, per project, open breakers, degraded APIs, top error classes. */
+export class FleetDto {
+  @ApiProperty({ enum: TIME_WINDOWS })
+  window!: TimeWindow;
+  /** Start of the window's oldest minute, ISO-8601. */
+  windowStart!: string;
+  /** ISO-8601 time of the answer (the window's end). */
+  generatedAt!: string;
+  totals!: FleetTotalsDto;
+  @ApiProperty({ type: [FleetProjectDto] })
+  projects!: FleetProjectDto[];
+  @ApiProperty({ type: [FleetOpenBreakerDto] })
+  openBreakers!: FleetOpenBreakerDto[];
+  @ApiProperty({ type: [FleetDegradedApiDto] })
+  degradedApis!: FleetDegradedApiDto[];
+  /** Non-success classes with calls in the window, most calls first. */
+  @ApiProperty({ type: [FleetErrorClassDto] })
+  topErrorClasses!: FleetErrorClassDto[];
 }
