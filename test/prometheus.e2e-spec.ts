@@ -2,7 +2,9 @@ import { BreakerEventLog } from '../src/circuit-breaker/breaker-event-log';
 import { BreakerService } from '../src/circuit-breaker/breaker.service';
 import { buildOpenApiDocument } from '../src/common/swagger';
 import { MinuteAggregator } from '../src/minute-metrics/minute-aggregator';
+import { LATENCY_BOUNDS_MS } from '../src/minute-metrics/histogram';
 import { GatewayMetrics } from '../src/prometheus/gateway-metrics';
+import { RegistryIndex } from '../src/registry/registry-index';
 import { METRICS_RENDER_TTL_MS } from '../src/prometheus/render-cache';
 import { createProject, type TestProject } from './utils/fixtures';
 import { modelInstance, registerInstances, reportResult, selectedInstance } from './utils/hot-path';
@@ -47,7 +49,7 @@ describe('GET /metrics: Prometheus exposition', () => {
     gateway.app.get(BreakerService).random = () => 0.5;
     project = await createProject(gateway, 'Prometheus');
     ids = await registerInstances(gateway, project, [
-      modelInstance('a', 'model', { costPerUnit: 1 }),
+      modelInstance('a', 'model', { costPerUnit: 1, provider: 'openai' }),
       modelInstance('b', 'model', { costPerUnit: 2, rpmLimit: 10, tpmLimit: 1000 }),
       modelInstance('c', 'model', { costPerUnit: 3 }),
     ]);
@@ -142,6 +144,7 @@ describe('GET /metrics: Prometheus exposition', () => {
     const { text, families } = await scrape();
     const problems: string[] = [];
     for (const family of families.values()) {
+      if (family.name === 'gateway_instance_info') continue; // the caller's own names, checked below
       for (const [label, labelValue] of family.metrics.flatMap((one) => Object.entries(one.labels ?? {}))) {
         const idLabel = label === 'project_id' || label === 'instance_id';
         if (idLabel ? !HEX_ID.test(labelValue) : /\s|[0-9a-f]{32}/.test(labelValue)) {
@@ -150,10 +153,66 @@ describe('GET /metrics: Prometheus exposition', () => {
       }
     }
     expect(problems).toEqual([]);
+    const index = gateway.app.get(RegistryIndex);
+    for (const { labels = {} } of families.get('gateway_instance_info')?.metrics ?? []) {
+      const record = index.get(labels.instance_id);
+      expect(labels).toEqual({
+        instance_id: record?.id,
+        project_id: record?.projectId,
+        api_identifier: record?.apiIdentifier,
+        business_id: record?.businessId,
+        provider: expect.any(String),
+      });
+    }
     expect(text).not.toContain('Request failed');
     expect(text).not.toContain(`no-such-route/${ids.b}`);
     // Histogram lines (which the parser collapses) checked on the raw text.
     expect(text.split('\n').filter((line) => line.includes('route=') && /[0-9a-f]{32}/.test(line))).toEqual([]);
+  });
+
+  it('names every registered instance in gateway_instance_info, provider from routingParams or metadata', async () => {
+    const { families } = await scrape();
+    const info = families.get('gateway_instance_info');
+    expect(info?.type).toBe('GAUGE');
+    const byId = new Map((info?.metrics ?? []).map((one) => [one.labels?.instance_id, one]));
+    expect(byId.size).toBe(3);
+    for (const name of ['a', 'b', 'c']) {
+      expect(byId.get(ids[name])?.value).toBe('1');
+      expect(byId.get(ids[name])?.labels).toMatchObject({
+        project_id: project.id,
+        api_identifier: 'model',
+        business_id: name,
+      });
+    }
+    expect(byId.get(ids.a)?.labels?.provider).toBe('openai');
+    expect(byId.get(ids.c)?.labels?.provider).toBe('');
+  });
+
+  it("counts each instance's reported calls by outcome (all 7 from 0) and its latency, in the minute buckets", async () => {
+    const { text, families } = await scrape();
+    const calls = (instanceId: string, outcome: string) =>
+      value(families, 'gateway_instance_calls_total', { instance_id: instanceId, outcome });
+    expect(calls(ids.a, 'SERVER_ERROR')).toBe(5);
+    expect(calls(ids.a, 'SUCCESS')).toBe(0);
+    expect(calls(ids.c, 'RATE_LIMITED')).toBe(1);
+    expect(
+      families.get('gateway_instance_calls_total')?.metrics.filter((one) => one.labels?.instance_id === ids.a),
+    ).toHaveLength(7);
+    expect(calls(ids.b, 'SUCCESS')).toBeNaN(); // selected, never reported: no series yet
+    const latency = (suffix: string, labels: string) =>
+      text
+        .split('\n')
+        .filter((line) => line.startsWith(`gateway_instance_latency_ms_${suffix}{`) && line.includes(labels))
+        .map((line) => line.slice(line.lastIndexOf(' ') + 1));
+    expect(latency('count', `instance_id="${ids.a}"`)).toEqual(['5']);
+    expect(latency('sum', `instance_id="${ids.a}"`)).toEqual(['600']); // 5 × 120 ms
+    const bounds = text
+      .split('\n')
+      .filter((line) => line.startsWith('gateway_instance_latency_ms_bucket{') && line.includes(ids.a))
+      .map((line) => /le="([^"]+)"/.exec(line)?.[1]);
+    expect(bounds).toEqual([...LATENCY_BOUNDS_MS.map(String), '+Inf']);
+    expect(latency('bucket', `instance_id="${ids.a}",le="100"`)).toEqual(['0']);
+    expect(latency('bucket', `instance_id="${ids.a}",le="150"`)).toEqual(['5']);
   });
 
   it('select-instance and report-result update the counters themselves', async () => {
@@ -165,6 +224,73 @@ describe('GET /metrics: Prometheus exposition', () => {
       value(after, name, labels) - (value(before, name, labels) || 0);
     expect(delta('gateway_selections_total', { strategy: 'lowest-cost', result: 'selected' })).toBe(1);
     expect(delta('gateway_reports_total', { outcome: 'SERVER_ERROR' })).toBe(5);
+    const instance = { instance_id: ids.c, outcome: 'SERVER_ERROR' };
+    expect(delta('gateway_instance_calls_total', instance)).toBe(5);
+  });
+});
+
+describe('GET /metrics: per-instance series follow the registry', () => {
+  let gateway: TestApp;
+  let project: TestProject;
+
+  async function scrape(): Promise<string> {
+    gateway.clock.advance(METRICS_RENDER_TTL_MS);
+    return (await gateway.http().get('/metrics').set('authorization', `Bearer ${METRICS_TOKEN}`).expect(200)).text;
+  }
+
+  beforeAll(async () => {
+    gateway = await createTestApp({ env: { GATEWAY_METRICS_TOKEN: METRICS_TOKEN } });
+    project = await createProject(gateway, 'Prometheus lifecycle');
+  });
+  afterAll(() => gateway.close());
+
+  it('an update renames the instance in gateway_instance_info; a delete forgets all its series', async () => {
+    const { x, y } = await registerInstances(gateway, project, [modelInstance('x'), modelInstance('y')]);
+    await reportResult(gateway, project, x, { success: true });
+    await reportResult(gateway, project, y, { success: true });
+    const info = (text: string, id: string) =>
+      parse(text)
+        .find((family) => family.name === 'gateway_instance_info')
+        ?.metrics.find((one) => one.labels?.instance_id === id)?.labels;
+    expect(info(await scrape(), x)).toMatchObject({ api_identifier: 'model', provider: '' });
+
+    await gateway
+      .http()
+      .put('/api/instances/MODEL/x')
+      .set('api-key', project.apiKey)
+      .send({ apiIdentifier: 'model-2', metadata: { provider: 'azure' } })
+      .expect(200);
+    const updated = await scrape();
+    expect(info(updated, x)).toMatchObject({ api_identifier: 'model-2', business_id: 'x', provider: 'azure' });
+    expect(parse(updated).find((family) => family.name === 'gateway_instance_info')?.metrics).toHaveLength(2);
+
+    await gateway.http().delete('/api/instances/MODEL/x').set('api-key', project.apiKey).expect(200);
+    const text = await scrape();
+    expect(text).not.toContain(x);
+    expect(text).toContain(`gateway_instance_calls_total{instance_id="${y}",outcome="SUCCESS"} 1`);
+    expect(gateway.app.get(GatewayMetrics).instances?.size).toBe(1);
+  });
+});
+
+describe('GET /metrics with GATEWAY_METRICS_PER_INSTANCE=false', () => {
+  let gateway: TestApp;
+  beforeAll(async () => {
+    gateway = await createTestApp({
+      env: { GATEWAY_METRICS_TOKEN: METRICS_TOKEN, GATEWAY_METRICS_PER_INSTANCE: 'false' },
+    });
+  });
+  afterAll(() => gateway.close());
+
+  it('leaves out the per-instance calls and latency; the info metric and node-wide counters stay', async () => {
+    const project = await createProject(gateway, 'Large fleet');
+    const { z } = await registerInstances(gateway, project, [modelInstance('z')]);
+    await reportResult(gateway, project, z, { success: true });
+    const text = (await gateway.http().get('/metrics').set('authorization', `Bearer ${METRICS_TOKEN}`).expect(200))
+      .text;
+    expect(text).not.toContain('gateway_instance_calls_total');
+    expect(text).not.toContain('gateway_instance_latency_ms');
+    expect(text).toContain(`gateway_instance_info{instance_id="${z}"`);
+    expect(text).toContain('gateway_reports_total{outcome="SUCCESS"} 1');
   });
 });
 

@@ -39,11 +39,20 @@ const AUTOMATIC_TRANSITIONS: readonly (readonly [BreakerStateName, BreakerStateN
 const INSTANCE_LABELS = ['project_id', 'instance_id'] as const;
 type InstanceLabel = (typeof INSTANCE_LABELS)[number];
 
+const INFO_LABELS = ['instance_id', 'project_id', 'api_identifier', 'business_id', 'provider'] as const;
+type InfoLabel = (typeof INFO_LABELS)[number];
+
+/** Longest `provider` label kept (routingParams/metadata are the caller's free JSON). */
+export const MAX_PROVIDER_LABEL_CHARS = 64;
+
 /**
  * Gauges of the gateway's live in-memory state, read when Prometheus scrapes (nothing runs per
  * request): breaker states, leases, quotas and cool-downs per instance, and the write-behind
  * queues of minute metrics and breaker events. Also counts breaker transitions as they happen.
- * Per-instance gauges are rebuilt on every scrape, so deleted instances disappear.
+ * Per-instance gauges are rebuilt on every scrape, so deleted instances disappear; among them
+ * `gateway_instance_info`, which names each instance (project, apiIdentifier, businessId,
+ * provider) for the id-only series to join. It also tells the per-instance call counters of
+ * {@link GatewayMetrics} which instances are gone.
  */
 @Injectable()
 export class GatewayGauges implements OnModuleInit, OnModuleDestroy {
@@ -67,6 +76,15 @@ export class GatewayGauges implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     const registry = this.metrics.registry;
     const instance = INSTANCE_LABELS;
+    const perInstance = this.metrics.instances;
+    // Calls and latency of an instance the registry no longer holds are forgotten.
+    if (perInstance !== undefined) perInstance.isLive = (id) => this.index.get(id) !== undefined;
+    gauge(registry, {
+      name: 'gateway_instance_info',
+      help: 'Always 1, per registered instance: joins instance_id to its project, apiIdentifier, businessId and provider',
+      labelNames: INFO_LABELS,
+      read: (metric) => this.collectInstanceInfo(metric),
+    });
     gauge(registry, {
       name: 'gateway_breaker_state',
       help: 'Breaker state per instance: 0 CLOSED, 1 HALF_OPEN, 2 OPEN, 3 FORCED_OPEN, 4 DISABLED',
@@ -186,6 +204,21 @@ export class GatewayGauges implements OnModuleInit, OnModuleDestroy {
     });
   }
 
+  private collectInstanceInfo(metric: Gauge<InfoLabel>): void {
+    for (const record of this.knownInstances()) {
+      metric.set(
+        {
+          instance_id: record.id,
+          project_id: record.projectId,
+          api_identifier: record.apiIdentifier,
+          business_id: record.businessId,
+          provider: providerOf(record),
+        },
+        1,
+      );
+    }
+  }
+
   private collectBreakerStates(metric: Gauge<InstanceLabel>): void {
     for (const { projectId, instanceId, state } of this.indexedStates()) {
       metric.set(instanceLabels(projectId, instanceId), BREAKER_STATE_CODES[state]);
@@ -242,6 +275,14 @@ export class GatewayGauges implements OnModuleInit, OnModuleDestroy {
   private knownInstances(): Iterable<InstanceRecord> {
     return this.index.all();
   }
+}
+
+/** `routingParams.provider`, else `metadata.provider` (a string, cut to its first 64 characters), else ''. */
+export function providerOf(record: Pick<InstanceRecord, 'routingParams' | 'metadata'>): string {
+  const named = [record.routingParams.provider, record.metadata?.provider].find(
+    (value): value is string => typeof value === 'string' && value !== '',
+  );
+  return named === undefined ? '' : named.slice(0, MAX_PROVIDER_LABEL_CHARS);
 }
 
 function instanceLabels(projectId: string, instanceId: string): Record<InstanceLabel, string> {

@@ -1,6 +1,7 @@
 import Fastify from 'fastify';
 import { Counter, Histogram } from 'prom-client';
 import { LATENCY_BOUNDS_MS } from '../minute-metrics/histogram';
+import { loadConfig } from '../config/app-config';
 import { GatewayMetrics, MAX_SERIES_PER_FAMILY, OVERFLOW_LABEL, UNMATCHED_ROUTE } from './gateway-metrics';
 import { addHttpMetricsHook } from './http-metrics';
 import { type Family, type Sample, parsePrometheus } from '../../test/utils/prometheus-text';
@@ -146,6 +147,101 @@ describe('GatewayMetrics', () => {
       expect.arrayContaining(['gateway_process_cpu_seconds_total', 'gateway_nodejs_heap_size_used_bytes']),
     );
     expect(names.every((name) => name.startsWith('gateway_'))).toBe(true);
+  });
+});
+
+describe('GatewayMetrics per instance', () => {
+  const A = '0123456789abcdef0123456789abcdef';
+  const B = 'fedcba9876543210fedcba9876543210';
+
+  /** Exposition lines of `name` for one instance, as `labels value` without the instance label. */
+  function series(text: string, name: string, instanceId: string): string[] {
+    return text
+      .split('\n')
+      .filter((one) => one.startsWith(`${name}{`) && one.includes(`instance_id="${instanceId}"`))
+      .map((one) => one.replace(`instance_id="${instanceId}"`, '').replace('{,', '{').replace(',}', '}'));
+  }
+
+  it('counts calls per instance by outcome, every outcome from 0 once the instance has reported', async () => {
+    const metrics = new GatewayMetrics();
+    metrics.report('SUCCESS', 80, A);
+    metrics.report('SUCCESS', 90, A);
+    metrics.report('RATE_LIMITED', 3, A);
+    metrics.report('TIMEOUT', 30_000, B);
+    metrics.report('SUCCESS', 10); // no instance: the node-wide counters only
+
+    const text = await metrics.metrics();
+    const calls = (await scrape(metrics)).get('gateway_instance_calls_total');
+    expect(calls?.type).toBe('COUNTER');
+    expect(sample(calls, { instance_id: A, outcome: 'SUCCESS' })?.value).toBe('2');
+    expect(sample(calls, { instance_id: A, outcome: 'RATE_LIMITED' })?.value).toBe('1');
+    expect(sample(calls, { instance_id: A, outcome: 'UNKNOWN' })?.value).toBe('0');
+    expect(sample(calls, { instance_id: B, outcome: 'TIMEOUT' })?.value).toBe('1');
+    expect(calls?.metrics).toHaveLength(14);
+    expect(line(text, 'gateway_instance_latency_ms_count', { instance_id: A })).toBe('3');
+    expect(line(text, 'gateway_instance_latency_ms_sum', { instance_id: A })).toBe('173');
+  });
+
+  it('exposes the latency histogram exactly as a prom-client Histogram with the minute buckets would', async () => {
+    const metrics = new GatewayMetrics();
+    const reference = new Histogram({
+      name: 'reference_latency_ms',
+      help: 'the same observations through prom-client',
+      buckets: [...LATENCY_BOUNDS_MS],
+      registers: [],
+    });
+    // Bounds are inclusive (le): values on a bound, just above one, 0, and beyond the last bound.
+    const values = [0, 5, 5.5, 10, 99.9, 100, 750, 60_000, 60_001, 250_000, 1234.5];
+    for (const value of values) {
+      metrics.report('SUCCESS', value, A);
+      reference.observe(value);
+    }
+    const mine = series(await metrics.metrics(), 'gateway_instance_latency_ms_bucket', A);
+    const theirs = (await reference.get()).values
+      .filter((one) => one.metricName === 'reference_latency_ms_bucket')
+      .map((one) => `gateway_instance_latency_ms_bucket{le="${one.labels.le}"} ${one.value}`);
+    expect(mine).toEqual(theirs);
+    expect(mine.map((one) => /le="([^"]+)"/.exec(one)?.[1])).toEqual([...LATENCY_BOUNDS_MS.map(String), '+Inf']);
+  });
+
+  it('forgets the series of instances the registry no longer holds, at the next scrape', async () => {
+    const metrics = new GatewayMetrics();
+    const live = new Set([A, B]);
+    metrics.instances!.isLive = (id) => live.has(id);
+    metrics.report('SUCCESS', 80, A);
+    metrics.report('SUCCESS', 80, B);
+    expect(await metrics.metrics()).toContain(B);
+
+    live.delete(B);
+    const text = await metrics.metrics();
+    expect(text).toContain(A);
+    expect(text).not.toContain(B);
+    expect(metrics.instances!.size).toBe(1);
+  });
+
+  it('stays bounded by the live instances when nobody scrapes', () => {
+    const metrics = new GatewayMetrics();
+    const live = new Set<string>();
+    metrics.instances!.isLive = (id) => live.has(id);
+    for (let i = 0; i < 10_000; i++) {
+      const id = i.toString(16).padStart(32, '0');
+      live.add(id);
+      metrics.report('SUCCESS', 1, id);
+      if (i >= 10) live.delete((i - 10).toString(16).padStart(32, '0')); // 10 live at any time
+    }
+    expect(metrics.instances!.size).toBeLessThan(200);
+  });
+
+  it('GATEWAY_METRICS_PER_INSTANCE=false: no per-instance families, the node-wide ones still count', async () => {
+    const config = loadConfig({ GATEWAY_METRICS_PER_INSTANCE: 'false' });
+    const metrics = new GatewayMetrics(config);
+    metrics.report('SUCCESS', 80, A);
+    const text = await metrics.metrics();
+    expect(metrics.instances).toBeUndefined();
+    expect(text).not.toContain('gateway_instance_');
+    expect(text).not.toContain(A);
+    expect(sample((await scrape(metrics)).get('gateway_reports_total'), { outcome: 'SUCCESS' })?.value).toBe('1');
+    expect(new GatewayMetrics(loadConfig({})).instances).toBeDefined(); // on by default
   });
 });
 

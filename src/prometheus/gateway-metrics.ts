@@ -1,7 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { LATENCY_BOUNDS_MS } from '../minute-metrics/histogram';
 import { OUTCOME_CLASSES } from '../common/outcome';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
+import { InstanceSeriesTable, OUTCOME_INDEX } from './instance-series';
 
 /** Labelled series kept per metric family; beyond it new label sets fold into one `overflow` series. */
 export const MAX_SERIES_PER_FAMILY = 2000;
@@ -27,6 +29,8 @@ interface HistogramChild {
 interface ReportSeries {
   readonly count: CounterCell;
   readonly latency: HistogramChild;
+  /** The outcome's index in the per-instance cells; -1 for a label set outside the outcome classes. */
+  readonly outcome: number;
 }
 
 /** Per (method, route): the duration series, and the count series by status code. */
@@ -86,11 +90,13 @@ export interface SelectionAnswer {
  * adds to a plain-number counter cell and/or calls a cached histogram child's `observe()`. Label
  * values must come from bounded sets (registered strategy names, error codes, outcome classes,
  * route patterns); as a safety net, a family that reaches {@link MAX_SERIES_PER_FAMILY} series
- * counts any further label set in one `overflow` series.
+ * counts any further label set in one `overflow` series. Per-instance calls and latency are the
+ * exception (one series set per registered instance, {@link InstanceSeriesTable}), switched off
+ * with `GATEWAY_METRICS_PER_INSTANCE=false`.
  *
  * @example
  * metrics.selection({ strategy: 'smart', result: 'selected', fallbackUsed: false, degraded: false });
- * metrics.report('SERVER_ERROR', 812);
+ * metrics.report('SERVER_ERROR', 812, instance.id);
  * metrics.http('GET', '/api/instances/:id/health', 200, 0.0007);
  * const text = await metrics.metrics(); // Prometheus text format
  */
@@ -161,8 +167,13 @@ export class GatewayMetrics {
     status?: CounterCell;
   } = {};
 
-  constructor() {
+  /** Per-instance calls and latency; undefined when `GATEWAY_METRICS_PER_INSTANCE=false`. */
+  readonly instances: InstanceSeriesTable | undefined;
+
+  /** Without a config (unit tests), per-instance series are on, as by default. */
+  constructor(@Optional() @Inject(APP_CONFIG) config?: AppConfig) {
     collectDefaultMetrics({ register: this.prometheus, prefix: 'gateway_' });
+    this.instances = (config?.metrics.perInstance ?? true) ? new InstanceSeriesTable(this.prometheus) : undefined;
     // Known outcomes are exposed at 0 from the start, so rate() sees their first increment.
     for (const outcome of OUTCOME_CLASSES) {
       this.reportSeries(outcome);
@@ -188,11 +199,15 @@ export class GatewayMetrics {
     (cell ?? this.selectionSeries(strategy, result, fallbackUsed, degraded)).value++;
   }
 
-  /** One report, by its outcome class. */
-  report(outcome: string, latencyMs: number): void {
+  /**
+   * One report, by its outcome class, and by its instance when per-instance series are on. Pass
+   * the registry record's `id` (a long-lived string) rather than the request body's copy.
+   */
+  report(outcome: string, latencyMs: number, instanceId?: string): void {
     const series = this.reports.get(outcome) ?? this.reportSeries(outcome);
     series.count.value++;
     series.latency.observe(latencyMs);
+    if (instanceId !== undefined && series.outcome >= 0) this.instances?.record(instanceId, series.outcome, latencyMs);
   }
 
   /** One report of a selection already reported: acknowledged, not counted. */
@@ -238,9 +253,14 @@ export class GatewayMetrics {
       return (this.overflow.report ??= {
         count: this.reportsTotal.add({ outcome: OVERFLOW_LABEL }),
         latency: this.reportedLatency.labels(OVERFLOW_LABEL),
+        outcome: -1,
       });
     }
-    const series = { count: this.reportsTotal.add({ outcome }), latency: this.reportedLatency.labels(outcome) };
+    const series = {
+      count: this.reportsTotal.add({ outcome }),
+      latency: this.reportedLatency.labels(outcome),
+      outcome: OUTCOME_INDEX.get(outcome) ?? -1,
+    };
     this.reports.set(outcome, series);
     return series;
   }
