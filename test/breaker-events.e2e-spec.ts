@@ -24,6 +24,7 @@ interface EventBody {
   from: string;
   to: string;
   reason: string;
+  actor: string;
   at: string;
 }
 
@@ -82,6 +83,7 @@ describeEachDatabase('breaker events', (database) => {
       from: 'CLOSED',
       to: 'OPEN',
       reason: '5 consecutive SERVER_ERROR',
+      actor: 'system',
       at: '2026-01-01T12:00:00.001Z',
     });
   });

@@ -9,6 +9,7 @@ import {
   impliedErrorCodes,
 } from '../src/common/openapi-errors';
 import { buildOpenApiDocument } from '../src/common/swagger';
+import { WebhooksService } from '../src/alerts/webhooks.service';
 import { AdminUsersService } from '../src/tenancy/admin-users.service';
 import { ApiKeysService } from '../src/tenancy/api-keys.service';
 import { type ApiDocument, type Operation, operationsOf } from './fuzz/arbitraries';
@@ -221,6 +222,11 @@ describe('the OpenAPI document (issue #16)', () => {
       projects: project.id,
       apikeys: spare.entity.id,
       users: user.id,
+      webhooks: (
+        await gateway.app
+          .get(WebhooksService)
+          .create({ url: 'https://ops.example.com/hooks/gateway', events: ['write-behind.failed'] })
+      ).entity.id,
       instances: instances['openai-gpt-4o-eu'],
       projectId: project.id,
       apiType: 'MODEL',

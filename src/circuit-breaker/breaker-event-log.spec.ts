@@ -68,7 +68,9 @@ describe('BreakerEventLog', () => {
   let events: MemoryEventBus;
   let store: FakeStore;
   let clock: FakeClock;
-  let warn: jest.SpyInstance;
+  /** Warnings other than the transition lines (those go to `transitionLines`). */
+  let warn: jest.Mock;
+  let transitionLines: [Record<string, unknown>, string][];
   let error: jest.SpyInstance;
   let info: jest.SpyInstance;
 
@@ -100,7 +102,15 @@ describe('BreakerEventLog', () => {
     events = new MemoryEventBus();
     store = new FakeStore();
     clock = new FakeClock(MINUTE);
-    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    warn = jest.fn();
+    transitionLines = [];
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(function (this: Logger, ...args: unknown[]) {
+      if ((this as unknown as { context?: string }).context === 'Breakers') {
+        transitionLines.push(args as [Record<string, unknown>, string]);
+      } else {
+        warn(...args);
+      }
+    });
     error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     info = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
   });
@@ -121,6 +131,7 @@ describe('BreakerEventLog', () => {
       fromState: 'CLOSED',
       toState: 'OPEN',
       reason: 'reason 0',
+      actor: 'system',
       at: new Date(Date.UTC(2026, 0, 1)),
     });
     await expect(log.flush()).resolves.toBe(0);
@@ -244,6 +255,107 @@ describe('BreakerEventLog', () => {
     } finally {
       jest.useRealTimers();
     }
+  });
+
+  describe('the warn line of each transition', () => {
+    it('logs each kept transition at warn with business id, project, states, reason and actor — at the flush, not on the request path', async () => {
+      const log = create();
+      log.nameInstancesWith((id) => (id === INSTANCE ? 'gpt-4o-eu' : undefined));
+      transitions.emit(transition(0));
+      transitions.emit({
+        ...transition(1),
+        from: 'OPEN',
+        to: 'FORCED_OPEN',
+        reason: 'operator: FORCED_OPEN',
+        actor: 'admin:alice',
+      });
+      transitions.emit({ ...transition(2), from: 'FORCED_OPEN', to: 'CLOSED', reason: 'operator: AUTO' });
+      expect(transitionLines).toEqual([]);
+
+      await log.flush();
+      expect(transitionLines.map(([details]) => details)).toEqual([
+        {
+          instanceId: INSTANCE,
+          businessId: 'gpt-4o-eu',
+          projectId: PROJECT,
+          from: 'CLOSED',
+          to: 'OPEN',
+          reason: 'reason 0',
+          actor: 'system',
+        },
+        {
+          instanceId: INSTANCE,
+          businessId: 'gpt-4o-eu',
+          projectId: PROJECT,
+          from: 'OPEN',
+          to: 'FORCED_OPEN',
+          reason: 'operator: FORCED_OPEN',
+          actor: 'admin:alice',
+        },
+        {
+          instanceId: INSTANCE,
+          businessId: 'gpt-4o-eu',
+          projectId: PROJECT,
+          from: 'FORCED_OPEN',
+          to: 'CLOSED',
+          reason: 'operator: AUTO',
+          actor: 'operator',
+        },
+      ]);
+      expect(transitionLines[1]?.[1]).toBe(
+        `Breaker of gpt-4o-eu (instance ${INSTANCE}, project ${PROJECT}): OPEN → FORCED_OPEN, operator: FORCED_OPEN, by admin:alice`,
+      );
+      expect(store.rows.map((row) => row.actor)).toEqual(['system', 'admin:alice', 'operator']);
+    });
+
+    it("logs from the timer even while the database hangs, and neither logs nor writes another node's transitions", async () => {
+      jest.useFakeTimers();
+      try {
+        const log = create();
+        log.onApplicationBootstrap();
+        store.hold();
+        transitions.emit({ ...transition(0), remote: true });
+        transitions.emit(transition(1));
+        await jest.advanceTimersByTimeAsync(1000);
+        expect(transitionLines.map(([details]) => details.reason)).toEqual(['reason 1']);
+        expect(transitionLines[0]?.[0]).toMatchObject({ businessId: null });
+        store.release();
+        await log.beforeApplicationShutdown();
+        expect(reasons()).toEqual(['reason 1']);
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    it('leaves out the transitions over the per-project cap, as their rows', async () => {
+      const log = create({}, { GATEWAY_BREAKER_EVENTS_PER_MINUTE: '2' });
+      emit(0, 5);
+      await log.flush();
+      expect(transitionLines).toHaveLength(2);
+    });
+  });
+
+  it('publishes write-behind.failed once when writes start failing, and write-behind.recovered when they work again', async () => {
+    const published: unknown[] = [];
+    events.subscribe('write-behind.failed', (event) => published.push(event));
+    events.subscribe('write-behind.recovered', (event) => published.push(event));
+    const log = create();
+    emit(0, 2);
+    store.failures = 3;
+    for (let i = 0; i < 3; i++) await log.flush();
+    expect(published).toEqual([
+      { type: 'write-behind.failed', log: 'breaker-events', error: 'database unavailable', held: 2, at: MINUTE },
+    ]);
+    clock.advance(5000);
+    await expect(log.flush()).resolves.toBe(2);
+    expect(published[1]).toEqual({
+      type: 'write-behind.recovered',
+      log: 'breaker-events',
+      failedAttempts: 3,
+      at: MINUTE + 5000,
+    });
+    await log.flush();
+    expect(published).toHaveLength(2);
   });
 
   describe('the per-project cap (GATEWAY_BREAKER_EVENTS_PER_MINUTE)', () => {

@@ -9,11 +9,15 @@ import {
 } from '@nestjs/common';
 import { Clock, InjectClock } from '../common/clock';
 import { PurgeSchedule } from '../common/purge-schedule';
+import { withoutQuotedValues } from '../common/query-errors';
 import { newOrderedId } from '../common/ids';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { EventBus, InjectEventBus, forgetDeletedProjects } from '../state/event-bus';
 import { BreakerEventsService, type BreakerEventRow } from './breaker-events.service';
-import { type BreakerTransition, BreakerTransitions } from './breaker-transition';
+import { type BreakerTransition, BreakerTransitions, actorOf } from './breaker-transition';
+
+/** What the transition log line names an instance by, besides its id: its business id. */
+export type InstanceNamer = (instanceId: string) => string | undefined;
 
 /** Tuning of {@link BreakerEventLog}; every field has a default. */
 export interface BreakerEventLogOptions {
@@ -105,6 +109,11 @@ class ProjectMinuteCap {
  * breakers themselves are not affected, only their log. An operator's transitions are always
  * written: a restart restores the overrides from them. Events older than
  * `GATEWAY_BREAKER_EVENTS_RETENTION_DAYS` are purged a minute after start and hourly after that (an override still in force is kept).
+ *
+ * Each transition it keeps is also logged at warn (instance, business id, project, from → to,
+ * reason, actor) — once in a cluster, by the node that decided it; those over the cap are only
+ * counted, like their rows. When writes start failing, and when they work again, it publishes
+ * `write-behind.failed` / `write-behind.recovered` for the alerts.
  */
 @Injectable()
 export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -124,7 +133,13 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
   private droppedTotal = 0;
   private droppedUnreported = 0;
   private failing = false;
+  private failedAttempts = 0;
   private readonly stopForgetting: () => void;
+  private readonly transitionLogger = new Logger('Breakers');
+  private nameOf: InstanceNamer = () => undefined;
+  /** Transitions kept but not logged yet: logged by the timer, never on the request path. */
+  private unlogged: { readonly transition: BreakerTransition; readonly actor: string }[] = [];
+  private unloggedDropped = 0;
 
   constructor(
     transitions: BreakerTransitions,
@@ -132,7 +147,7 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
     private readonly store: Pick<BreakerEventsService, 'insert' | 'isOpen' | 'purgeBefore'>,
     @InjectClock() private readonly clock: Clock,
     @Inject(APP_CONFIG) config: AppConfig,
-    @InjectEventBus() events: EventBus,
+    @InjectEventBus() private readonly events: EventBus,
     @Optional() @Inject(BreakerEventLogOptions) options: BreakerEventLogOptions = {},
   ) {
     this.cap = new ProjectMinuteCap(config.limits.breakerEventsPerProjectPerMinute);
@@ -147,6 +162,14 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
       if (transition.remote !== true) this.enqueue(transition);
     });
     this.stopForgetting = forgetDeletedProjects(events, (projectId) => this.cap.forget(projectId));
+  }
+
+  /**
+   * Gives the transition log line the instance's business id (the registry, which sits above
+   * this module, registers it at start-up).
+   */
+  nameInstancesWith(namer: InstanceNamer): void {
+    this.nameOf = namer;
   }
 
   /** Events waiting to be written. */
@@ -166,8 +189,12 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {
-      if (this.queue.size > 0) void this.flush();
-      else this.reportSuppressed();
+      if (this.queue.size > 0) {
+        void this.flush();
+      } else {
+        this.logTransitions();
+        this.reportSuppressed();
+      }
     }, this.intervalMs);
     this.timer.unref();
     this.purgeSchedule.start();
@@ -204,6 +231,7 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
    * how many events it wrote. Never rejects: a failed batch goes back to the head of the queue.
    */
   flush(): Promise<number> {
+    this.logTransitions();
     const run = this.flushing
       .then(() => this.drain())
       .catch((error: unknown) => {
@@ -217,6 +245,9 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
   private enqueue(transition: BreakerTransition): void {
     const operator = transition.reason.startsWith('operator:');
     if (!operator && !this.cap.admit(transition.projectId, this.clock.now())) return;
+    const actor = actorOf(transition);
+    if (this.unlogged.length < this.capacity) this.unlogged.push({ transition, actor });
+    else this.unloggedDropped++;
     const dropped = this.queue.push({
       id: newOrderedId(transition.at),
       projectId: transition.projectId,
@@ -224,9 +255,37 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
       fromState: transition.from,
       toState: transition.to,
       reason: truncate(transition.reason),
+      actor,
       at: new Date(transition.at),
     });
     this.countDrops(dropped);
+  }
+
+  /**
+   * One warn line per transition kept (capped per project and minute like the rows), written by
+   * the timer (at most `intervalMs` late) or a flush, so the request that caused it logs nothing.
+   */
+  private logTransitions(): void {
+    if (this.unlogged.length === 0) return;
+    const unlogged = this.unlogged;
+    this.unlogged = [];
+    for (const { transition, actor } of unlogged) this.logTransition(transition, actor);
+    if (this.unloggedDropped > 0) {
+      this.transitionLogger.warn(
+        { notLogged: this.unloggedDropped },
+        `${this.unloggedDropped} breaker transitions were not logged (more than ${this.capacity} within a second)`,
+      );
+      this.unloggedDropped = 0;
+    }
+  }
+
+  private logTransition(transition: BreakerTransition, actor: string): void {
+    const { instanceId, projectId, from, to, reason } = transition;
+    const businessId = this.nameOf(instanceId) ?? null;
+    this.transitionLogger.warn(
+      { instanceId, businessId, projectId, from, to, reason, actor },
+      `Breaker of ${businessId ?? instanceId} (instance ${instanceId}, project ${projectId}): ${from} → ${to}, ${reason}, by ${actor}`,
+    );
   }
 
   private async drain(): Promise<number> {
@@ -288,15 +347,33 @@ export class BreakerEventLog implements OnApplicationBootstrap, BeforeApplicatio
 
   /** Logged once when writes start failing (not on every retry), and once when they work again. */
   private writesFail(error: unknown): void {
+    this.failedAttempts++;
     if (!this.failing) {
       this.logger.error({ err: error, queued: this.queue.size }, 'Writing breaker events failed; retrying');
+      this.events.publish({
+        type: 'write-behind.failed',
+        log: 'breaker-events',
+        error: withoutQuotedValues(error instanceof Error ? error.message : String(error)),
+        held: this.queue.size,
+        at: this.clock.now(),
+      });
     }
     this.failing = true;
   }
 
   private writesWork(): void {
-    if (this.failing) this.logger.log('Writing breaker events works again');
+    if (this.failing) {
+      this.logger.log('Writing breaker events works again');
+      const failedAttempts = this.failedAttempts;
+      this.events.publish({
+        type: 'write-behind.recovered',
+        log: 'breaker-events',
+        failedAttempts,
+        at: this.clock.now(),
+      });
+    }
     this.failing = false;
+    this.failedAttempts = 0;
   }
 }
 

@@ -26,6 +26,10 @@ export class BreakerEventEntity {
   @Column({ type: 'varchar', length: 255 })
   reason!: string;
 
+  /** Who made it: `system` (the machine), `admin:<username>` (an operator), `operator` (one not named). */
+  @Column({ type: 'varchar', length: 80, default: 'system' })
+  actor!: string;
+
   /** When the transition took effect (millisecond precision on both dialects). */
   @Column({ type: 'datetime', precision: 3 })
   at!: Date;

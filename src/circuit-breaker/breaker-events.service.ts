@@ -17,11 +17,12 @@ import { ProjectsService } from '../tenancy/projects.service';
 import { BreakerEventEntity } from './breaker-event.entity';
 import type { BreakerEventQueryDto } from './dto/breaker-event.dto';
 
-/** A row of `breaker_events` before it is written. */
+/** A row of `breaker_events` before it is written (`actor` absent: `system`, the column's default). */
 export type BreakerEventRow = Pick<
   BreakerEventEntity,
   'id' | 'projectId' | 'instanceId' | 'fromState' | 'toState' | 'reason' | 'at'
->;
+> &
+  Partial<Pick<BreakerEventEntity, 'actor'>>;
 
 /** Rows per DELETE of the retention purge: a long-unpurged table goes in short statements. */
 const PURGE_BATCH = 1000;

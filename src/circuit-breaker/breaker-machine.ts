@@ -161,9 +161,15 @@ export function applyOutcome(
  */
 export function applyOperator(
   record: BreakerRecord,
-  change: { readonly state: 'FORCED_OPEN' | 'DISABLED' | 'AUTO'; readonly now: number; readonly sink: TransitionSink },
+  change: {
+    readonly state: 'FORCED_OPEN' | 'DISABLED' | 'AUTO';
+    readonly now: number;
+    readonly sink: TransitionSink;
+    /** Who did it (`admin:<username>`), recorded with the transition. */
+    readonly actor?: string;
+  },
 ): void {
-  const { state, now, sink } = change;
+  const { state, now, sink, actor } = change;
   const from = effectiveState(record);
   if (state === 'AUTO') {
     record.operator = null;
@@ -178,7 +184,14 @@ export function applyOperator(
   }
   record.reason = `operator: ${state}`;
   record.since = now;
-  sink.transition({ ...keyOf(record), from, to: effectiveState(record), reason: record.reason, at: now });
+  sink.transition({
+    ...keyOf(record),
+    from,
+    to: effectiveState(record),
+    reason: record.reason,
+    at: now,
+    ...(actor === undefined ? {} : { actor }),
+  });
 }
 
 /** Puts back an override read from the log at start-up, without logging it again. */

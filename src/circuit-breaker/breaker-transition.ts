@@ -3,6 +3,22 @@ import type { BreakerTransition } from '../state/breaker-store';
 
 export { BREAKER_STATES, type BreakerStateName, type BreakerTransition } from '../state/breaker-store';
 
+/** The actor of the machine's own transitions (trips, probes, recoveries). */
+export const SYSTEM_ACTOR = 'system';
+/** The actor of an operator's transition whose operator was not named. */
+export const UNNAMED_OPERATOR = 'operator';
+
+/** How an admin is named as the actor of an operator's transition: `admin:<username>`. */
+export function operatorActor(admin: { readonly username: string }): string {
+  return `admin:${admin.username}`;
+}
+
+/** Who made a transition: its actor, else `operator` for an operator's, else `system`. */
+export function actorOf(transition: Pick<BreakerTransition, 'actor' | 'reason'>): string {
+  if (transition.actor !== undefined) return transition.actor;
+  return transition.reason.startsWith('operator:') ? UNNAMED_OPERATOR : SYSTEM_ACTOR;
+}
+
 /**
  * In-process fan-out of breaker transitions: this node's own, and in cluster mode those other
  * nodes committed (`remote: true`). The write-behind event log and the Prometheus counters take

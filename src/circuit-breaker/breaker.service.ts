@@ -149,8 +149,19 @@ export class BreakerService implements OnModuleInit, OnModuleDestroy {
     this.store.releaseProbe(instanceId, expiresAt);
   }
 
-  setOperatorState(subject: BreakerSubject, state: 'FORCED_OPEN' | 'DISABLED' | 'AUTO', now: number): void {
-    this.store.update(keyOf(subject), now, this.sink, (record, sink) => applyOperator(record, { state, now, sink }));
+  /**
+   * An operator's override. `actor` names who set it (`operatorActor(admin)`: `admin:<username>`);
+   * it is logged and stored with the transition.
+   */
+  setOperatorState(
+    subject: BreakerSubject,
+    state: 'FORCED_OPEN' | 'DISABLED' | 'AUTO',
+    now: number,
+    actor?: string,
+  ): void {
+    this.store.update(keyOf(subject), now, this.sink, (record, sink) =>
+      applyOperator(record, { state, now, sink, actor }),
+    );
   }
 
   /** An override restored from the log at start-up: set without a new transition. */

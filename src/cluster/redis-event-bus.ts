@@ -6,7 +6,13 @@ import { ClusterBus } from './cluster-bus';
 const KIND = 'event';
 
 /** Event types that describe this node only and never go to the others. */
-const LOCAL_ONLY: ReadonlySet<StateEvent['type']> = new Set(['state.resync']);
+const LOCAL_ONLY: ReadonlySet<StateEvent['type']> = new Set([
+  'state.resync',
+  // Alert sources: each node alerts on what it saw itself (docs/alerts.md).
+  'quota.exhausted',
+  'write-behind.failed',
+  'write-behind.recovered',
+]);
 
 /**
  * The event bus of cluster mode: delivered here at once (as on a single node), and to every other

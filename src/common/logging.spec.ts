@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { CLIENT_ERROR_LINES_PER_SECOND, ClientErrorLines, redactQuery } from './logging';
+import { CLIENT_ERROR_LINES_PER_SECOND, ClientErrorLines, isPoll, redactQuery } from './logging';
 
 describe('redactQuery', () => {
   it('leaves a URL without a query, or without secrets, as it is', () => {
@@ -69,5 +69,33 @@ describe('ClientErrorLines (4xx request lines per second)', () => {
     for (let i = 0; i < 10; i++) expect(lines.admit(i * 10)).toBe(true);
     expect(lines.admit(5000)).toBe(true);
     expect(warn).not.toHaveBeenCalled();
+  });
+});
+
+describe('isPoll (dashboard polls are logged at debug)', () => {
+  it.each([
+    '/api/admin/monitoring/overview?timeRange=1h',
+    '/api/admin/monitoring/instances',
+    '/api/admin/monitoring/fleet?timeWindow=10m',
+    '/api/monitoring/overview',
+    '/api/admin/observation/overview',
+    '/api/admin/breaker-events?projectId=x',
+    '/api/admin/webhooks',
+    `/api/instances/${'a'.repeat(32)}/health`,
+    `/api/admin/instances/${'a'.repeat(32)}/health`,
+  ])('a successful GET of %s', (url) => {
+    expect(isPoll('GET', url, 200)).toBe(true);
+  });
+
+  it.each([
+    ['POST', '/api/admin/webhooks', 200],
+    ['GET', '/api/admin/monitoring/overview', 400],
+    ['GET', '/api/admin/monitoring/overview', 500],
+    ['GET', '/api/admin/projects', 200],
+    ['GET', '/api/admin/monitoringx', 200],
+    ['GET', `/api/admin/instances/${'a'.repeat(32)}`, 200],
+    ['POST', `/api/admin/instances/${'a'.repeat(32)}/circuit`, 200],
+  ])('not %s %s answered %s', (method, url, status) => {
+    expect(isPoll(method, url, status)).toBe(false);
   });
 });

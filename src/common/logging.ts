@@ -11,6 +11,19 @@ import { serializeError } from './query-errors';
 const QUIET_PATHS = [/^\/api\/gateway\//, /^\/api\/health/, /^\/metrics/];
 
 /**
+ * Read routes the dashboard polls every few seconds (monitoring, observation, instance health,
+ * breaker events, webhooks): a successful GET there is logged at debug, not info, so an open dashboard does
+ * not fill the log. Their errors are logged as any other (4xx warn, 5xx error).
+ */
+const POLLED_PATHS =
+  /^\/api\/(?:admin\/monitoring|monitoring|admin\/observation|admin\/breaker-events|admin\/webhooks|(?:admin\/)?instances\/[^/?]+\/health)(?:[/?]|$)/;
+
+/** Whether a completed request is a successful poll of a dashboard read route (logged at debug). */
+export function isPoll(method: string, url: string, status: number): boolean {
+  return method === 'GET' && status < 400 && POLLED_PATHS.test(url);
+}
+
+/**
  * Query parameter names that carry secrets, compared decoded, lower case, without separators
  * (`api-key`, `API_KEY`, `api%4Bey` and `apiKey` are all `apikey`).
  */
@@ -138,7 +151,10 @@ export class ClientErrorLines {
 
 const clientErrorLines = new ClientErrorLines();
 
-/** One line per completed request, except on quiet routes: 2xx info, 4xx warn (at most 50 a second), 5xx error. */
+/**
+ * One line per completed request, except on quiet routes: 2xx info (debug for a dashboard poll),
+ * 4xx warn (at most 50 a second), 5xx error.
+ */
 export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
   const url = request.url;
   if (QUIET_PATHS.some((pattern) => pattern.test(url))) return;
@@ -151,5 +167,6 @@ export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
   };
   if (status >= 500) httpLogger.error(line, 'request completed');
   else if (status >= 400) httpLogger.warn(line, 'request completed');
+  else if (isPoll(request.method, url, status)) httpLogger.debug(line, 'request completed');
   else httpLogger.log(line, 'request completed');
 }

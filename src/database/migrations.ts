@@ -6,6 +6,7 @@ import { CreateInstanceMetricsMinute1767226000000 } from './migrations/176722600
 import { AdminTokenVersion1767226100000 } from './migrations/1767226100000-admin-token-version';
 import { BinaryInstanceKeys1767226200000 } from './migrations/1767226200000-binary-instance-keys';
 import { InstanceEndpoint1767226300000 } from './migrations/1767226300000-instance-endpoint';
+import { Alerts1767226400000 } from './migrations/1767226400000-alerts';
 
 /**
  * Every migration, in order. Listed explicitly (not globbed) so the same list works under
@@ -20,4 +21,5 @@ export const MIGRATIONS = [
   AdminTokenVersion1767226100000,
   BinaryInstanceKeys1767226200000,
   InstanceEndpoint1767226300000,
+  Alerts1767226400000,
 ];

@@ -93,7 +93,7 @@ export class InstanceHealthService {
     };
   }
 
-  setCircuit(record: InstanceRecord, state: CircuitCommand): void {
-    this.breakers.setOperatorState(record, state, this.clock.now());
+  setCircuit(record: InstanceRecord, state: CircuitCommand, actor?: string): void {
+    this.breakers.setOperatorState(record, state, this.clock.now(), actor);
   }
 }

@@ -7,6 +7,8 @@ import type { QuotaSettings } from '../tenancy/project-settings';
 
 export const DEFAULT_RATE_LIMIT_COOLDOWN_MS = 5000;
 export const DEFAULT_MAX_RATE_LIMIT_COOLDOWN_MS = 60_000;
+/** The rolling window of `rpmLimit` and `tpmLimit`: an exhausted limit is alerted once per window. */
+const QUOTA_WINDOW_MS = 60_000;
 
 /** Quota usage of one instance, for the health view. */
 export interface QuotaSnapshot {
@@ -30,6 +32,8 @@ export interface QuotaSnapshot {
 @Injectable()
 export class QuotaService implements OnModuleInit, OnModuleDestroy {
   private unsubscribe: (() => void) | undefined;
+  /** Per limit, instance → until when its exhaustion was alerted (one `quota.exhausted` per window). */
+  private readonly alerted = { rpm: new Map<string, number>(), tpm: new Map<string, number>() };
 
   constructor(
     @InjectCounterStore() private readonly counters: CounterStore,
@@ -57,6 +61,7 @@ export class QuotaService implements OnModuleInit, OnModuleDestroy {
     const { rpmLimit, tpmLimit } = params;
     if (rpmLimit !== undefined) {
       if (this.counters.total('rpm', instanceId, now) >= rpmLimit) {
+        this.exhausted('rpm', instanceId, rpmLimit, now);
         return {
           kind: 'quota',
           reason: `rpmLimit ${rpmLimit} reached`,
@@ -68,6 +73,7 @@ export class QuotaService implements OnModuleInit, OnModuleDestroy {
       const used = this.counters.total('tpm', instanceId, now);
       // A request larger than the whole limit still goes through alone rather than never.
       if (used > 0 && used + estimatedTokens > tpmLimit) {
+        this.exhausted('tpm', instanceId, tpmLimit, now);
         return {
           kind: 'quota',
           reason: `tpmLimit ${tpmLimit} reached (${Math.round(used)} used, ${estimatedTokens} wanted)`,
@@ -121,6 +127,20 @@ export class QuotaService implements OnModuleInit, OnModuleDestroy {
 
   forget(instanceId: string): void {
     this.counters.forget(instanceId);
+    this.alerted.rpm.delete(instanceId);
+    this.alerted.tpm.delete(instanceId);
+  }
+
+  /**
+   * Edge-triggered: the first refusal of an instance at a limit publishes `quota.exhausted`, the
+   * refusals after it within the same rolling minute publish nothing. Only on the refusal branch,
+   * and one map lookup there.
+   */
+  private exhausted(limit: 'rpm' | 'tpm', instanceId: string, value: number, now: number): void {
+    const until = this.alerted[limit].get(instanceId);
+    if (until !== undefined && now < until) return;
+    this.alerted[limit].set(instanceId, now + QUOTA_WINDOW_MS);
+    this.events.publish({ type: 'quota.exhausted', instanceId, limit, value, at: now });
   }
 }
 

@@ -17,6 +17,11 @@ export interface BreakerTransition {
   readonly reason: string;
   /** Epoch ms (injected clock) when the transition took effect. */
   readonly at: number;
+  /**
+   * Who made an operator's transition (`admin:<username>`); absent on the machine's own, which
+   * were made by the system.
+   */
+  readonly actor?: string;
   /** Cluster mode: decided and recorded by another node; this node only follows it. */
   readonly remote?: boolean;
 }

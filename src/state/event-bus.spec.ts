@@ -1,3 +1,4 @@
+import { nestLogs } from '../../test/utils/nest-logs';
 import { MemoryEventBus } from './event-bus';
 
 describe('MemoryEventBus', () => {
@@ -22,5 +23,9 @@ describe('MemoryEventBus', () => {
     bus.subscribe('apikey.changed', (event) => seen.push(event.keyHash));
     bus.publish({ type: 'apikey.changed', keyHash: 'k' });
     expect(seen).toEqual(['k']);
+    const logged = nestLogs.take('error', 'An event subscriber failed');
+    expect(logged.map((entry) => entry.text)).toEqual([
+      "{ err: Error: broken subscriber, event: 'apikey.changed' } An event subscriber failed",
+    ]);
   });
 });

@@ -49,6 +49,11 @@ export class BreakerEventDto {
   to!: BreakerStateName;
   /** Why, for a person: "5 consecutive SERVER_ERROR", "operator: FORCED_OPEN". */
   reason!: string;
+  /**
+   * Who made it: `system` for the breaker's own transitions, `admin:<username>` for an operator's
+   * (`operator` when it was not recorded who).
+   */
+  actor!: string;
   /** When the transition took effect. */
   @ApiProperty({ format: 'date-time' })
   at!: string;
@@ -96,6 +101,7 @@ export function toBreakerEventDto(entity: BreakerEventEntity): BreakerEventDto {
     from: entity.fromState,
     to: entity.toState,
     reason: entity.reason,
+    actor: entity.actor,
     at: entity.at.toISOString(),
   };
 }
