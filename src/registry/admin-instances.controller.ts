@@ -138,12 +138,44 @@ export class AdminInstancesController {
     return toInstanceDto(await this.instances.update(record.projectId, record.apiType, record.businessId, body));
   }
 
+  /** Puts the instance back into selection (registry status ACTIVE), as the project route does. */
+  @Post(':id/activate')
+  @HttpCode(200)
+  @ApiEnvelope(InstanceDto)
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
+  activate(@IdParam() id: string): Promise<InstanceDto> {
+    return this.setStatus(id, 'ACTIVE');
+  }
+
+  /** Takes the instance out of selection (registry status INACTIVE) until it is activated again. */
+  @Post(':id/deactivate')
+  @HttpCode(200)
+  @ApiEnvelope(InstanceDto)
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
+  deactivate(@IdParam() id: string): Promise<InstanceDto> {
+    return this.setStatus(id, 'INACTIVE');
+  }
+
+  /** Marks the instance DEPRECATED (out of selection, kept for its history). */
+  @Post(':id/deprecate')
+  @HttpCode(200)
+  @ApiEnvelope(InstanceDto)
+  @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND')
+  deprecate(@IdParam() id: string): Promise<InstanceDto> {
+    return this.setStatus(id, 'DEPRECATED');
+  }
+
   @Delete(':id')
   @ApiEnvelope(Number)
   @ApiErrors('VALIDATION_FAILED', 'INSTANCE_NOT_FOUND', 'REGISTRY_BUDGET_EXHAUSTED')
   async delete(@IdParam() id: string): Promise<number> {
     const record = await this.find(id);
     return this.instances.delete(record.projectId, record);
+  }
+
+  private async setStatus(id: string, status: InstanceStatus): Promise<InstanceDto> {
+    const record = await this.find(id);
+    return toInstanceDto(await this.instances.setStatus(record.projectId, record.apiType, record.businessId, status));
   }
 
   private async find(id: string): Promise<InstanceRecord> {

@@ -90,11 +90,24 @@ function unauthorized(message, error) {
   return error ?? new ApiError({ status: 401, code: 'UNAUTHORIZED', message });
 }
 
-/** A person-readable line for an error: the envelope's message, its field errors, and the request id of a 5xx. */
+/** The field errors of an answer: `[{ field, message }]` (empty when there are none). */
+export function fieldErrors(error) {
+  if (!(error instanceof ApiError) || !Array.isArray(error.details)) return [];
+  return error.details
+    .filter((detail) => detail && (detail.field || detail.message))
+    .map((detail) => ({ field: detail.field ? String(detail.field) : '', message: String(detail.message ?? '') }));
+}
+
+/**
+ * A person-readable line for an error: the envelope's message, each field error with its field
+ * ("password: must be at least 8 characters"), and the request id of a 5xx.
+ */
 export function describeError(error) {
   if (!(error instanceof ApiError)) return error instanceof Error ? error.message : String(error);
-  const fields = Array.isArray(error.details) ? error.details.map((detail) => detail.message).filter(Boolean) : [];
-  const parts = [error.message, ...fields.filter((text) => text !== error.message)];
+  const fields = fieldErrors(error)
+    .map(({ field, message }) => (field && !message.startsWith(field) ? `${field}: ${message}` : message))
+    .filter((text) => text && text !== error.message);
+  const parts = [error.message, ...fields];
   if (error.status >= 500 && error.requestId) parts.push(`(request id ${error.requestId})`);
   return parts.join(' — ');
 }

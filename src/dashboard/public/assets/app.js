@@ -1,13 +1,20 @@
-// The dashboard's entry point: login, routing (`#/project/<id>`) and the live refresh.
+// The dashboard's entry point: login, routing and the live refresh. Views: the fleet (`#/fleet`,
+// the default after login), a project (`#/project/<id>`), admin users (`#/users`), webhooks
+// (`#/webhooks`).
 import { api, clearSession, currentSession, describeError, login, onUnauthorized } from './api.js';
 import { initCharts, refreshCharts, resetCharts } from './charts.js';
+import { initCompare, refreshCompare, resetCompare } from './compare.js';
+import { initDialogs } from './dialogs.js';
 import { announce, byId, format, showMessage, syncInstanceOptions } from './dom.js';
 import { initEvents, refreshEvents, resetEvents, setInstanceNames } from './events.js';
+import { refreshFleet, resetFleet } from './fleet.js';
 import { initInstances, refreshInstances, resetInstances } from './instances.js';
 import { initKeys, loadKeys } from './keys.js';
 import { refreshOverview, resetOverview } from './overview.js';
 import { Refresher } from './refresher.js';
 import { initProjects, loadProjects, markCurrentProject } from './projects.js';
+import { initUsers, loadUsers } from './users.js';
+import { initWebhooks, loadWebhooks } from './webhooks.js';
 
 /** `?refresh=500` sets the interval in ms (tests, wall displays); default 5 s, at least 250 ms. */
 function refreshInterval() {
@@ -15,11 +22,20 @@ function refreshInterval() {
   return Number.isFinite(asked) && asked >= 250 ? Math.min(asked, 3_600_000) : 5000;
 }
 
-const view = { project: null };
-const refresher = new Refresher(refreshProject, refreshInterval());
+const VIEWS = {
+  fleet: { element: 'fleet-view', heading: 'fleet-title', title: 'Fleet' },
+  project: { element: 'project-detail', heading: 'project-title' },
+  users: { element: 'users-view', heading: 'users-title', title: 'Admin users' },
+  webhooks: { element: 'webhooks-view', heading: 'webhooks-title', title: 'Webhooks' },
+};
+
+/** `view.name`: the view shown; `view.project`: the open project (project view only). */
+const view = { name: null, project: null };
+const refresher = new Refresher(refreshView, refreshInterval());
 
 function showLogin(message) {
   refresher.stop();
+  view.name = null;
   view.project = null;
   byId('boot-message').hidden = true;
   byId('app-view').hidden = true;
@@ -43,40 +59,61 @@ async function showApp(session) {
   await route();
 }
 
-async function route() {
-  const match = /^#\/project\/([0-9a-f]{32})$/.exec(location.hash);
-  if (!currentSession()) return;
-  if (!match) {
-    refresher.stop();
-    view.project = null;
-    markCurrentProject(null);
-    byId('project-detail').hidden = true;
-    byId('no-project').hidden = false;
-    document.title = 'Gateway dashboard';
-    return;
+/** Shows one view, hides the others, marks its link in the navigation. */
+function switchView(name) {
+  view.name = name;
+  for (const [key, { element }] of Object.entries(VIEWS)) byId(element).hidden = key !== name;
+  for (const link of document.querySelectorAll('.main-nav a')) {
+    if (link.dataset.view === name) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
   }
-  await openProject(match[1]);
+  // Only the live views refresh; the management views load when opened and after each change.
+  byId('refresh-bar').hidden = name !== 'fleet' && name !== 'project';
+  showMessage('view-message', '');
+  if (VIEWS[name].title) document.title = `${VIEWS[name].title} — Gateway dashboard`;
+}
+
+async function route() {
+  if (!currentSession()) return;
+  const project = /^#\/project\/([0-9a-f]{32})$/.exec(location.hash);
+  refresher.stop();
+  if (project) return openProject(project[1]);
+  view.project = null;
+  markCurrentProject(null);
+  if (location.hash === '#/users') {
+    switchView('users');
+    byId('users-title').focus();
+    return loadUsers();
+  }
+  if (location.hash === '#/webhooks') {
+    switchView('webhooks');
+    byId('webhooks-title').focus();
+    return loadWebhooks();
+  }
+  switchView('fleet');
+  resetFleet();
+  byId('fleet-title').focus();
+  await refresher.now();
 }
 
 async function openProject(id) {
-  refresher.stop();
   markCurrentProject(id);
   let project;
   try {
     project = await api(`admin/projects/${id}`);
   } catch (error) {
-    showMessage('no-project', describeError(error));
-    byId('project-detail').hidden = true;
-    byId('no-project').hidden = false;
+    switchView('fleet');
+    showMessage('view-message', describeError(error));
+    await refresher.now();
     return;
   }
   view.project = project;
   resetOverview();
   resetInstances();
+  resetCompare();
   resetCharts();
   resetEvents();
-  byId('no-project').hidden = true;
-  byId('project-detail').hidden = false;
+  switchView('project');
   byId('project-title').textContent = project.name;
   byId('project-meta').textContent =
     `${project.status} · id ${project.id}${project.description ? ` · ${project.description}` : ''}`;
@@ -85,7 +122,15 @@ async function openProject(id) {
   await Promise.all([loadKeys(id), refresher.now()]);
 }
 
-/** One refresh of everything live; the sections fail independently. */
+/** One refresh of the view shown: the fleet, or everything live of the open project. */
+async function refreshView() {
+  if (view.name === 'fleet') await refreshFleet();
+  else if (view.name === 'project') await refreshProject();
+  else return;
+  byId('last-updated').textContent = `Updated ${format.time(new Date().toISOString())}`;
+}
+
+/** The sections fail independently. */
 async function refreshProject() {
   const project = view.project;
   if (!project) return;
@@ -96,6 +141,7 @@ async function refreshProject() {
   setInstanceNames(instances);
   await Promise.allSettled([
     refreshOverview(project.id),
+    refreshCompare(instances),
     refreshCharts({
       projectId: project.id,
       instanceId: byId('chart-instance').value,
@@ -103,15 +149,18 @@ async function refreshProject() {
     }),
     refreshEvents(project.id),
   ]);
-  byId('last-updated').textContent = `Updated ${format.time(new Date().toISOString())}`;
 }
 
 function init() {
+  initDialogs();
   initProjects();
   initInstances(() => void refresher.now());
+  initCompare(() => void refresher.now());
   initCharts();
   initEvents(() => void (view.project && refreshEvents(view.project.id)));
   initKeys();
+  initUsers();
+  initWebhooks();
   // Every request of a refresh may be refused: the first one decides the message.
   onUnauthorized((message) => {
     if (byId('login-view').hidden) showLogin(message);
@@ -123,6 +172,7 @@ function init() {
   byId('auto-refresh').addEventListener('change', (event) => refresher.setEnabled(event.currentTarget.checked));
   byId('time-range').addEventListener('change', () => void refresher.now());
   byId('chart-instance').addEventListener('change', () => void refresher.now());
+  byId('fleet-window').addEventListener('change', () => void refresher.now());
   byId('login-form').addEventListener('submit', (event) => {
     event.preventDefault();
     void submitLogin(event.currentTarget);
@@ -146,8 +196,6 @@ async function submitLogin(form) {
     const session = await login(username, password);
     form.reset();
     await showApp(session);
-    // The login form is gone: move the focus to the page (opening a project focuses its title).
-    if (!view.project) byId('main').focus();
   } catch (error) {
     showMessage('login-error', describeError(error));
   }

@@ -1,12 +1,8 @@
 // Time-series charts (uPlot, loaded as a classic script before this module) from the zero-filled
 // `points` of /api/admin/monitoring/timeseries. Each chart has a text summary for screen readers.
 import { ApiError, api, describeError } from './api.js';
+import { AXIS, CHART_HEIGHT, ChartFrame, VALUE_AXIS_SIZE } from './chart-kit.js';
 import { byId, format, h, showMessage } from './dom.js';
-
-const HEIGHT = 200;
-const AXIS = { stroke: '#57606a', grid: { stroke: '#eaeef2' }, ticks: { stroke: '#d0d7de' } };
-/** Value axes wide enough for "10,000" or "0.0025". */
-const VALUE_AXIS_SIZE = 64;
 
 const total = (points, field) => points.reduce((sum, point) => sum + (point[field] ?? 0), 0);
 const highest = (points, field) =>
@@ -71,9 +67,8 @@ const CHARTS = [
   },
 ];
 
-/** chart id → { definition, container, summary, plot } */
+/** chart id → { definition, frame, summary } */
 const charts = new Map();
-let resizeObserver = null;
 
 /** Builds the chart frames once; the plots are drawn when data arrives. */
 export function initCharts() {
@@ -91,19 +86,23 @@ export function initCharts() {
         summary,
       ),
     );
-    charts.set(definition.id, { definition, container, summary, plot: null });
+    const frame = new ChartFrame(container, (width) => options(definition, width));
+    charts.set(definition.id, { definition, frame, summary });
   }
-  resizeObserver = new ResizeObserver(() => requestAnimationFrame(resizeAll));
-  resizeObserver.observe(root);
 }
 
 export function resetCharts() {
   for (const chart of charts.values()) {
-    chart.plot?.destroy();
-    chart.plot = null;
+    chart.frame.clear();
     chart.summary.textContent = '';
   }
   showMessage('charts-message', '');
+}
+
+/** "One point per minute", "One point per 60 minutes". */
+export function bucketText(bucketMinutes) {
+  if (!bucketMinutes) return '';
+  return bucketMinutes === 1 ? 'One point per minute.' : `One point per ${format.number(bucketMinutes)} minutes.`;
 }
 
 export async function refreshCharts({ projectId, instanceId, timeRange }) {
@@ -116,38 +115,52 @@ export async function refreshCharts({ projectId, instanceId, timeRange }) {
     showMessage('charts-message', unavailable ? 'No data: time series are not available.' : describeError(error));
     return;
   }
-  const uPlot = globalThis.uPlot;
-  if (typeof uPlot !== 'function') {
-    showMessage('charts-message', 'Charts are unavailable: the chart library did not load.');
-    return;
-  }
   const points = Array.isArray(series.points) ? series.points : [];
-  showMessage(
-    'charts-message',
-    points.length === 0 ? 'No data for this range.' : `One point per ${series.bucketMinutes} minutes.`,
-  );
+  showMessage('charts-message', points.length === 0 ? 'No data for this range.' : bucketText(series.bucketMinutes));
   const times = points.map((point) => point.timestamp / 1000);
-  for (const chart of charts.values()) {
-    const data = [times, ...chart.definition.series.map((line) => points.map((point) => line.value(point) ?? null))];
-    chart.summary.textContent = chart.definition.summary(points);
-    if (chart.plot) chart.plot.setData(data);
-    else chart.plot = new uPlot(options(chart), data, chart.container);
+  try {
+    for (const chart of charts.values()) {
+      const data = [times, ...chart.definition.series.map((line) => points.map((point) => line.value(point) ?? null))];
+      chart.summary.textContent = chart.definition.summary(points);
+      chart.frame.draw(data);
+    }
+  } catch (error) {
+    showMessage('charts-message', describeError(error));
   }
 }
 
-function options({ definition, container }) {
-  const yAxes = definition.axes ?? [{ scale: definition.series[0].scale ?? 'y' }];
+/**
+ * Points for a series whose values stand alone between gaps (a minute with calls among minutes
+ * without): a line needs two neighbours, so without a dot such a value is not drawn at all. uPlot's
+ * own rule hides the dots once they are closer than a few pixels, which blanked sparse charts as
+ * soon as they were narrowed. Elsewhere its rule applies (dots while they are far enough apart).
+ */
+export function showPoints(plot, seriesIndex) {
+  const values = plot.data[seriesIndex] ?? [];
+  for (let index = 0; index < values.length; index += 1) {
+    if (values[index] === null || values[index] === undefined) continue;
+    const before = index === 0 ? null : values[index - 1];
+    const after = index === values.length - 1 ? null : values[index + 1];
+    if ((before === null || before === undefined) && (after === null || after === undefined)) return true;
+  }
+  return values.length > 0 && plot.bbox.width / devicePixelRatio / values.length >= 12;
+}
+
+/** uPlot options for a chart of `series` lines at `width` CSS pixels. */
+export function lineChartOptions({ series, scales, axes }, width) {
+  const yAxes = axes ?? [{ scale: series[0]?.scale ?? 'y' }];
   return {
-    width: Math.max(container.clientWidth, 200),
-    height: HEIGHT,
-    scales: { x: { time: true }, ...definition.scales },
+    width,
+    height: CHART_HEIGHT,
+    scales: { x: { time: true }, ...scales },
     series: [
       {},
-      ...definition.series.map((line) => ({
+      ...series.map((line) => ({
         label: line.label,
         scale: line.scale ?? 'y',
         stroke: line.stroke,
         width: 2,
+        points: { show: showPoints, size: 6, fill: line.stroke },
         value: (_plot, value) => line.show(value),
       })),
     ],
@@ -158,9 +171,6 @@ function options({ definition, container }) {
   };
 }
 
-function resizeAll() {
-  for (const { plot, container } of charts.values()) {
-    const width = container.clientWidth;
-    if (plot && width > 0 && Math.abs(plot.width - width) > 1) plot.setSize({ width, height: HEIGHT });
-  }
+function options(definition, width) {
+  return lineChartOptions(definition, width);
 }

@@ -75,3 +75,46 @@ export function syncInstanceOptions(select, instances) {
   select.replaceChildren(...options);
   select.value = instances.some((instance) => instance.instanceId === chosen) ? chosen : '';
 }
+
+const WINDOW_UNITS = { s: ['second', 1 / 60], m: ['minute', 1], h: ['hour', 60], d: ['day', 1440] };
+
+/**
+ * The window a figure covers, as words: `'10m'` → "last 10 minutes", `'1h'` → "last hour", a
+ * number of minutes, or an object naming one (`{ name | timeWindow | label | minutes | seconds }`).
+ */
+export function windowLabel(window) {
+  if (window === null || window === undefined || window === '') return '';
+  if (typeof window === 'number') return windowLabel(`${window}m`);
+  if (typeof window === 'object') {
+    if (typeof window.label === 'string') return window.label;
+    const named = window.name ?? window.timeWindow ?? window.timeRange ?? window.window;
+    if (typeof named === 'string' || typeof named === 'number') return windowLabel(named);
+    if (typeof window.minutes === 'number') return windowLabel(`${window.minutes}m`);
+    if (typeof window.seconds === 'number') return windowLabel(`${window.seconds}s`);
+    if (typeof window.windowMinutes === 'number') return windowLabel(`${window.windowMinutes}m`);
+    return '';
+  }
+  const match = /^(\d+)\s*([smhd])$/.exec(String(window).trim());
+  if (!match) return String(window);
+  const [, amount, unit] = match;
+  const [word] = WINDOW_UNITS[unit];
+  return Number(amount) === 1 ? `last ${word}` : `last ${amount} ${word}s`;
+}
+
+/** Puts "(last 10 minutes)" into every `.window-label` below `root`. */
+export function labelWindows(root, window) {
+  const text = windowLabel(window);
+  for (const element of root.querySelectorAll('.window-label')) element.textContent = text ? `(${text})` : '';
+}
+
+/** "in 25 s", "in 3 min", "now" or "12 s ago": `iso` seen from `reference` (the server's time). */
+export function relativeTime(iso, reference = new Date().toISOString()) {
+  if (!iso) return '';
+  const seconds = Math.round((Date.parse(iso) - Date.parse(reference)) / 1000);
+  if (!Number.isFinite(seconds)) return '';
+  if (Math.abs(seconds) < 1) return 'now';
+  const amount = Math.abs(seconds);
+  const text =
+    amount < 120 ? `${amount} s` : amount < 7200 ? `${Math.round(amount / 60)} min` : `${Math.round(amount / 3600)} h`;
+  return seconds > 0 ? `in ${text}` : `${text} ago`;
+}

@@ -1,7 +1,9 @@
 // The live instance table. Rows are keyed by instance and updated in place, so a refresh never
 // takes the keyboard focus away from a button.
 import { ApiError, api, describeError } from './api.js';
-import { announce, byId, format, h, showMessage, stateBadge } from './dom.js';
+import { nextProbeText } from './compare.js';
+import { confirmAction, openFormDialog } from './dialogs.js';
+import { announce, byId, format, h, labelWindows, showMessage, stateBadge } from './dom.js';
 
 const COMMANDS = [
   { state: 'FORCED_OPEN', label: 'Force open' },
@@ -40,8 +42,8 @@ export async function refreshInstances(projectId) {
     if (unavailable) renderRows([]);
     return [];
   }
-  showMessage('instances-error', '');
   showMessage('instances-message', instances.length === 0 ? 'No instances registered in this project yet.' : '');
+  labelWindows(byId('instances-table'), instances.find((instance) => instance.window)?.window);
   if (commandsBefore === commands) renderRows(instances); // else the refresh queued after the command shows it
   return instances;
 }
@@ -73,7 +75,7 @@ function createRow(instance) {
   const cell = (attributes = {}) => h('td', attributes);
   const cells = {
     name: h('th', { scope: 'row' }),
-    status: cell(),
+    status: cell({ 'data-column': 'status' }),
     breaker: cell({ 'data-column': 'breaker' }),
     successRate: cell({ class: 'num' }),
     p99: cell({ class: 'num' }),
@@ -93,10 +95,16 @@ function createRow(instance) {
   COMMANDS.forEach((command, index) =>
     buttons[index].addEventListener('click', () => void sendCommand(entry, command.state)),
   );
+  const named = (label) => [label, h('span', { class: 'visually-hidden' }, ` ${instance.businessId}`)];
+  entry.edit = h('button', { type: 'button', class: 'secondary' }, ...named('Edit'));
+  entry.edit.addEventListener('click', () => void editInstance(entry));
+  entry.toggle = h('button', { type: 'button', class: 'secondary' });
+  entry.toggle.addEventListener('click', () => void toggleStatus(entry));
   const actions = h(
     'td',
     { class: 'write-only' },
     h('div', { class: 'actions', role: 'group', 'aria-label': 'Breaker control' }, buttons),
+    h('div', { class: 'actions', role: 'group', 'aria-label': 'Instance' }, entry.edit, entry.toggle),
   );
   entry.row = h('tr', { 'data-instance-id': instance.instanceId }, ...Object.values(cells), actions);
   return entry;
@@ -111,7 +119,7 @@ function updateRow(entry, instance) {
     h('span', { class: 'sub' }, `${instance.apiIdentifier} · ${instance.apiType}`),
   );
   cells.status.replaceChildren(
-    instance.status,
+    h('span', { class: 'registry-status' }, instance.status),
     h('span', { class: 'sub' }, String(instance.gatewayStatus ?? '').replaceAll('_', ' ')),
   );
   showBreaker(cells.breaker, {
@@ -119,10 +127,19 @@ function updateRow(entry, instance) {
     reason: instance.breakerReason,
     selectable: instance.selectable,
     unavailableReason: instance.unavailableReason,
+    nextProbeAt: instance.nextProbeAt,
   });
+  // Only the label changes, so a focused button keeps its focus.
+  const active = instance.status === 'ACTIVE';
+  const toggleLabel = active ? 'Deactivate' : 'Activate';
+  if (entry.toggle.dataset.label !== toggleLabel) {
+    entry.toggle.dataset.label = toggleLabel;
+    entry.toggle.replaceChildren(toggleLabel, h('span', { class: 'visually-hidden' }, ` ${instance.businessId}`));
+  }
+  const calls = instance.calls ?? instance.recentCalls;
   cells.successRate.replaceChildren(
-    format.percent(instance.recentCalls > 0 ? instance.successRate : null),
-    h('span', { class: 'sub' }, `${format.number(instance.recentCalls)} calls`),
+    format.percent(calls > 0 ? instance.successRate : null),
+    h('span', { class: 'sub' }, `${format.number(calls)} calls`),
   );
   cells.p99.textContent = format.ms(instance.p99LatencyMs);
   cells.leases.textContent = format.number(instance.openLeases);
@@ -133,12 +150,14 @@ function updateRow(entry, instance) {
   cells.coolDown.replaceChildren(instance.coolDownUntil ? `until ${format.time(instance.coolDownUntil)}` : '—');
 }
 
-function showBreaker(cell, { state, reason, selectable, unavailableReason }) {
+function showBreaker(cell, { state, reason, selectable, unavailableReason, nextProbeAt }) {
   // The unavailable reason often repeats the breaker's ("breaker OPEN: 5 consecutive …"): say it once.
   const why = unavailableReason && !(reason && unavailableReason.includes(reason)) ? `: ${unavailableReason}` : '';
   const lines = [stateBadge(state)];
   if (reason) lines.push(h('span', { class: 'sub' }, reason));
   if (selectable === false) lines.push(h('span', { class: 'sub' }, `Not selectable${why}`));
+  const probe = nextProbeText(nextProbeAt);
+  if (probe) lines.push(probe);
   cell.replaceChildren(...lines);
 }
 
@@ -165,4 +184,102 @@ async function sendCommand(entry, state) {
   } finally {
     entry.busy = false;
   }
+}
+
+/** Deactivate (after a confirmation: selection stops using it) or activate the instance. */
+async function toggleStatus(entry) {
+  const { instance } = entry;
+  if (entry.busy) return;
+  const deactivate = instance.status === 'ACTIVE';
+  if (
+    deactivate &&
+    !(await confirmAction({
+      title: `Deactivate ${instance.businessId}?`,
+      message: `Selection stops returning ${instance.businessId} (${instance.apiIdentifier}) until it is activated again. Its registration, figures and breaker are kept.`,
+      confirm: 'Deactivate',
+    }))
+  ) {
+    return;
+  }
+  entry.busy = true;
+  showMessage('instances-error', '');
+  try {
+    const updated = await api(`admin/instances/${instance.instanceId}/${deactivate ? 'deactivate' : 'activate'}`, {
+      method: 'POST',
+    });
+    commands += 1;
+    announce(`${instance.businessId}: ${updated.status}`);
+    afterCommand();
+  } catch (error) {
+    showMessage('instances-error', `${instance.businessId}: ${describeError(error)}`);
+  } finally {
+    entry.busy = false;
+  }
+}
+
+const json = (value) => (value === null || value === undefined ? '' : JSON.stringify(value, null, 2));
+
+/** Parses a JSON object typed into a field; a mistake is reported with the field's name. */
+function parseObject(text, field, { nullable }) {
+  const trimmed = text.trim();
+  if (trimmed === '') return nullable ? null : {};
+  let value;
+  try {
+    value = JSON.parse(trimmed);
+  } catch {
+    value = undefined;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ApiError({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      message: 'Check the fields below.',
+      details: [{ field, message: `${field} must be a JSON object, e.g. {"priority": 1}` }],
+    });
+  }
+  return value;
+}
+
+/** Edits the registration of an instance: API identifier, user, endpoint, routing parameters, metadata. */
+async function editInstance(entry) {
+  const { instance } = entry;
+  showMessage('instances-error', '');
+  let current;
+  try {
+    current = await api(`admin/instances/${instance.instanceId}`);
+  } catch (error) {
+    showMessage('instances-error', `${instance.businessId}: ${describeError(error)}`);
+    return;
+  }
+  openFormDialog({
+    title: `Edit ${current.businessId} (${current.apiType})`,
+    submitLabel: 'Save instance',
+    fields: [
+      { name: 'apiIdentifier', label: 'API identifier', value: current.apiIdentifier, required: true },
+      { name: 'userId', label: 'User id (optional: only selections for this user get it)', value: current.userId },
+      { name: 'endpoint', label: 'Endpoint (http or https URL, optional)', value: current.endpoint, type: 'url' },
+      {
+        name: 'routingParams',
+        label: 'Routing parameters (JSON object)',
+        hint: 'priority, weight, costPerUnit, rpmLimit, tpmLimit, maxConcurrency, timeoutMs, slowCallMs, breaker',
+        value: json(current.routingParams),
+        type: 'textarea',
+      },
+      { name: 'metadata', label: 'Metadata (JSON object, optional)', value: json(current.metadata), type: 'textarea' },
+    ],
+    submit: async (form) => {
+      const value = (name) => form.elements.namedItem(name).value;
+      const body = {
+        apiIdentifier: value('apiIdentifier').trim(),
+        userId: value('userId').trim() || null,
+        endpoint: value('endpoint').trim() || null,
+        routingParams: parseObject(value('routingParams'), 'routingParams', { nullable: false }),
+        metadata: parseObject(value('metadata'), 'metadata', { nullable: true }),
+      };
+      const saved = await api(`admin/instances/${instance.instanceId}`, { method: 'PUT', body });
+      commands += 1;
+      announce(`${saved.businessId} saved`);
+      afterCommand();
+    },
+  });
 }

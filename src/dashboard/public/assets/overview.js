@@ -1,6 +1,6 @@
 // The overview cards: the project's figures over the monitoring window.
 import { ApiError, api, describeError } from './api.js';
-import { byId, format, h, showMessage } from './dom.js';
+import { byId, format, h, showMessage, windowLabel } from './dom.js';
 
 const CARDS = [
   {
@@ -35,7 +35,8 @@ export async function refreshOverview(projectId) {
     return;
   }
   showMessage('overview-message', '');
-  byId('overview-window').textContent = data.windowMinutes ? `(last ${data.windowMinutes} minutes)` : '';
+  const window = windowLabel(data.window ?? (data.windowMinutes ? `${data.windowMinutes}m` : ''));
+  byId('overview-window').textContent = window ? `(${window})` : '';
   byId('overview-cards').replaceChildren(
     ...CARDS.map((card) =>
       h(
