@@ -11,7 +11,12 @@ RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 # Run: no compilers, a non-root user, the SQLite file on a volume.
 FROM node:20-slim
-ENV NODE_ENV=production PORT=8081 HOST=0.0.0.0 GATEWAY_SQLITE_PATH=/data/gateway.sqlite LOG_PRETTY=false
+# Docker stops a container with SIGTERM, then SIGKILL after 10 s (`docker stop`'s default): the
+# gateway's own shutdown deadline stays inside it, so the drain and the last write-behind flush
+# finish. Give it longer with `docker run --stop-timeout` / compose's `stop_grace_period` (30 s in
+# docker-compose.yml, which sets 10 s here).
+ENV NODE_ENV=production PORT=8081 HOST=0.0.0.0 GATEWAY_SQLITE_PATH=/data/gateway.sqlite LOG_PRETTY=false \
+  GATEWAY_SHUTDOWN_TIMEOUT_MS=8000
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
@@ -20,7 +25,9 @@ RUN mkdir -p /data && chown -R node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 8081
-HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8081)+'/api/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Readiness, not liveness: healthy once start-up finished and the database answers.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8081)+'/api/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # node directly, not npm: npm does not forward SIGTERM, and the graceful drain needs it.
+STOPSIGNAL SIGTERM
 CMD ["node", "dist/main.js"]

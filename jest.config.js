@@ -25,5 +25,8 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/.stryker-tmp/'],
   modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
   testTimeout: 30000,
+  // Nest's console logger is recorded, not printed: expected warnings are asserted, unexpected
+  // ones printed after their test (test/utils/nest-logs.ts).
+  setupFilesAfterEnv: ['<rootDir>/test/utils/nest-logs.ts'],
   collectCoverageFrom: ['src/**/*.ts', '!src/main.ts', '!src/cli/**'],
 };

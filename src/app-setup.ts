@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest, RawServerDefault } from 'fastify';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { NestFactory } from '@nestjs/core';
-import { Logger as NestLogger } from '@nestjs/common';
+import { type LoggerService, Logger as NestLogger } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { recordHttpMetrics } from './prometheus/http-metrics';
@@ -63,13 +63,54 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
 }
 
 /**
+ * Nest's own start-up detail — a line per module initialised, per controller and per route
+ * mapped (about a hundred) — goes to debug: at info the start-up log says what an operator acts
+ * on (where it listens, warnings). Everything else passes through unchanged.
+ */
+export const START_UP_DETAIL_CONTEXTS: ReadonlySet<string> = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+]);
+
+class StartUpDetailAtDebug implements LoggerService {
+  constructor(private readonly inner: LoggerService) {}
+
+  log(message: unknown, ...rest: unknown[]): void {
+    const context = rest[rest.length - 1];
+    if (typeof context === 'string' && START_UP_DETAIL_CONTEXTS.has(context)) this.inner.debug?.(message, ...rest);
+    else this.inner.log(message, ...rest);
+  }
+
+  error(message: unknown, ...rest: unknown[]): void {
+    this.inner.error(message, ...rest);
+  }
+
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.inner.warn(message, ...rest);
+  }
+
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.inner.debug?.(message, ...rest);
+  }
+
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.inner.verbose?.(message, ...rest);
+  }
+
+  fatal(message: unknown, ...rest: unknown[]): void {
+    (this.inner.fatal ?? this.inner.error).call(this.inner, message, ...rest);
+  }
+}
+
+/**
  * Everything an app instance needs before `init()`, shared by `main.ts`, the OpenAPI generator
  * and the e2e tests, so that tests exercise exactly what production runs.
  */
 export function configureApp(app: NestFastifyApplication, config: AppConfig): void {
   const fastify = app.getHttpAdapter().getInstance();
   const routes = app.get(RouteTable);
-  app.useLogger(app.get(Logger));
+  app.useLogger(new StartUpDetailAtDebug(app.get(Logger)));
   app.flushLogs();
   if (config.trustProxy === true) warnTrustEveryProxy();
 
@@ -156,4 +197,31 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   configureApp(app, config);
   await app.init();
   return app;
+}
+
+/**
+ * The address actually bound, and a URL to click: `localhost` when bound to every interface
+ * (0.0.0.0 or ::), where `127.0.0.1` would be only one of the addresses that answer.
+ */
+export function listeningLines(
+  bound: { address: string; port: number },
+  config: Pick<AppConfig, 'swaggerEnabled' | 'database'>,
+): string[] {
+  const everywhere = bound.address === '0.0.0.0' || bound.address === '::';
+  const host = everywhere ? 'localhost' : bound.address.includes(':') ? `[${bound.address}]` : bound.address;
+  const base = `http://${host}:${bound.port}`;
+  const boundTo = `${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${bound.port}`;
+  const database =
+    config.database.type === 'sqlite'
+      ? `sqlite ${config.database.path}`
+      : `mysql ${config.database.host}:${config.database.port}/${config.database.database}`;
+  return [
+    `Listening on ${base} (bound to ${boundTo}${everywhere ? ', every interface' : ''}; database: ${database})`,
+    [
+      `Dashboard ${base}/api/dashboard`,
+      ...(config.swaggerEnabled ? [`Swagger UI ${base}/api/docs`] : []),
+      `Prometheus ${base}/metrics (a token or an admin JWT)`,
+      `Readiness ${base}/api/health/ready`,
+    ].join(' · '),
+  ];
 }

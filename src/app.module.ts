@@ -21,6 +21,7 @@ import { DashboardModule } from './dashboard/dashboard.module';
 import { MonitoringModule } from './monitoring/monitoring.module';
 import { PrometheusScrapeModule } from './prometheus/prometheus-scrape.module';
 import { PrometheusModule } from './prometheus/prometheus.module';
+import { AlertsModule } from './alerts/alerts.module';
 
 @Module({})
 export class AppModule {
@@ -47,6 +48,7 @@ export class AppModule {
         PrometheusScrapeModule,
         DashboardModule,
         HealthModule,
+        AlertsModule,
       ],
       // The enums the OpenAPI document names once and references everywhere (common/swagger.ts).
       providers: [

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from '@nestjs/common';
-import { createApp } from './app-setup';
+import { createApp, listeningLines } from './app-setup';
 import { type AppConfig, ConfigValidationError, loadConfig } from './config/app-config';
 import { DatabaseUnavailableError, ensureDatabase } from './database/ensure-database';
 
@@ -21,9 +21,20 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
   const app = await createApp(config);
-  await app.listen({ port: config.port, host: config.host });
-  new Logger('Gateway').log(`Listening on ${await app.getUrl()} (database: ${config.database.type})`);
+  // Before listening: a SIGTERM that arrives while the port opens drains and exits 0 too.
   installShutdown(app, config);
+  await app.listen({ port: config.port, host: config.host });
+  logWhereToFindIt(app, config);
+}
+
+function logWhereToFindIt(app: NestFastifyApplication, config: AppConfig): void {
+  const address = app.getHttpServer().address();
+  const bound =
+    address !== null && typeof address === 'object'
+      ? { address: address.address, port: address.port }
+      : { address: config.host, port: config.port };
+  const logger = new Logger('Gateway');
+  for (const line of listeningLines(bound, config)) logger.log(line);
 }
 
 /**

@@ -48,6 +48,18 @@ export interface AppConfig {
    * `uniquelocal`), validated here — passed to Fastify's `trustProxy`.
    */
   readonly trustProxy: boolean | number | readonly string[];
+  /** Webhook delivery of alerts (docs/alerts.md). */
+  readonly alerts: AlertsConfig;
+}
+
+/** Webhook delivery (docs/alerts.md): behind the request path, bounded, retried. */
+export interface AlertsConfig {
+  /** Alert events waiting for delivery; beyond it the oldest are dropped (counted, logged). */
+  readonly queueSize: number;
+  /** How long one delivery attempt may take, ms. */
+  readonly timeoutMs: number;
+  /** Attempts per delivery (the first included), with exponential backoff and jitter between them. */
+  readonly maxAttempts: number;
 }
 
 /**
@@ -121,6 +133,11 @@ export interface MetricsConfig {
   readonly token: string | undefined;
   /** `GATEWAY_METRICS_PUBLIC=true`: `/metrics` without credentials (the operator's explicit opt-out). */
   readonly public: boolean;
+  /**
+   * `GATEWAY_METRICS_PER_INSTANCE`: the per-instance call counters and latency histogram
+   * (`gateway_instance_calls_total`, `gateway_instance_latency_ms`); `false` for very large fleets.
+   */
+  readonly perInstance: boolean;
 }
 
 /** Injection token of {@link AppConfig}. */
@@ -166,11 +183,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
       bufferRows: read.int('GATEWAY_METRICS_BUFFER_ROWS', 200_000, { min: 1000, max: 10_000_000 }),
       token: read.optionalString('GATEWAY_METRICS_TOKEN'),
       public: read.bool('GATEWAY_METRICS_PUBLIC', false),
+      perInstance: read.bool('GATEWAY_METRICS_PER_INSTANCE', true),
     },
     nodeId,
     cluster: readCluster(read, database.type === 'mysql', nodeId),
     limits: readLimits(read),
     trustProxy: readTrustProxy(read),
+    alerts: {
+      queueSize: read.int('GATEWAY_WEBHOOK_QUEUE_SIZE', 1000, { min: 10, max: 1_000_000 }),
+      timeoutMs: read.int('GATEWAY_WEBHOOK_TIMEOUT_MS', 5000, { min: 100, max: 60_000 }),
+      maxAttempts: read.int('GATEWAY_WEBHOOK_MAX_ATTEMPTS', 5, { min: 1, max: 20 }),
+    },
   };
   if (read.problems.length > 0) throw new ConfigValidationError(read.problems);
   return config;

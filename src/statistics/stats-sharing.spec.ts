@@ -1,3 +1,4 @@
+import { nestLogs } from '../../test/utils/nest-logs';
 import { BreakerTransitions } from '../circuit-breaker/breaker-transition';
 import { FakeClock } from '../common/clock';
 import { MemoryEventBus } from '../state/event-bus';
@@ -117,6 +118,7 @@ describe('StatsSharing', () => {
     nodes[2].sharing.absorb([{ instanceId: 'bad', buckets: [{ ago: 0, outcomes: { SUCCESS: NaN } }] }, good], 'node-0');
     expect(nodes[2].registry.peek('bad')).toBeUndefined();
     expect(nodes[2].registry.get('ok').calls).toBe(1);
+    expect(nestLogs.take('warn', 'Ignored malformed statistics from node node-0')).toHaveLength(1);
   });
 
   it('does nothing on a single node: no outboxes, no timer, nothing published', () => {

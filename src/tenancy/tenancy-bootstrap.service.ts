@@ -151,20 +151,9 @@ export class TenancyBootstrapService implements OnModuleInit {
     }
     const generated = randomBytes(18).toString('base64url');
     if (!(await this.createAdmin(adminUsername, generated))) return;
-    // Printed once, on the console only (never through the logger, which may ship logs elsewhere).
-    process.stdout.write(
-      [
-        '',
-        '================================================================',
-        ' API-Premium Gateway: first start, admin user created',
-        `   username: ${adminUsername}`,
-        `   password: ${generated}`,
-        ' Store it now: it is not shown again. Set GATEWAY_ADMIN_PASSWORD',
-        ' to choose it yourself.',
-        '================================================================',
-        '',
-      ].join('\n'),
-    );
+    // Printed once, as a plain banner on stderr — never through the logger, which may ship logs
+    // elsewhere, and apart from the JSON log lines on stdout, where it would drown.
+    process.stderr.write(firstAdminBanner(adminUsername, generated));
   }
 
   /** Creates the first admin; false when another node starting at the same moment created it first. */
@@ -195,8 +184,29 @@ export class TenancyBootstrapService implements OnModuleInit {
     if (password === undefined || (await this.admins.verify(username, password)) !== undefined) return;
     this.logger.warn(
       `GATEWAY_ADMIN_PASSWORD is not the password of admin user '${username}' and is ignored: it only sets ` +
-        'the password when that user is created. Change the password with PUT /api/admin/auth/password ' +
-        '(or an admin with PUT /api/admin/users/{id}), then update or unset GATEWAY_ADMIN_PASSWORD',
+        'the password when that user is created, on a database without users. To make it the password, run ' +
+        '`npm run admin -- reset-password --from-env` (in a container: `node dist/cli/admin.js reset-password ' +
+        '--from-env`), or change it with PUT /api/admin/auth/password; else unset GATEWAY_ADMIN_PASSWORD',
     );
   }
+}
+
+/**
+ * The banner that shows a generated first-admin password once. Plain text framed by lines, so it
+ * stands out among JSON log lines; it says how to get another one.
+ */
+export function firstAdminBanner(username: string, password: string): string {
+  return [
+    '',
+    '================================================================',
+    ' API-Premium Gateway: first start, admin user created',
+    `   username: ${username}`,
+    `   password: ${password}`,
+    ' Store it now: it is not shown again. Lost it? Stop the gateway',
+    ' and run `npm run admin -- reset-password`. To choose it yourself',
+    ' next time, set GATEWAY_ADMIN_PASSWORD before the first start.',
+    '================================================================',
+    '',
+    '',
+  ].join('\n');
 }

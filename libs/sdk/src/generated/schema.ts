@@ -554,6 +554,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/instances/{id}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Puts the instance back into selection (registry status ACTIVE), as the project route does. */
+        post: operations["AdminInstances_activate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/instances/{id}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Takes the instance out of selection (registry status INACTIVE) until it is activated again. */
+        post: operations["AdminInstances_deactivate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/instances/{id}/deprecate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks the instance DEPRECATED (out of selection, kept for its history). */
+        post: operations["AdminInstances_deprecate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/gateway/select-instance": {
         parameters: {
             query?: never;
@@ -619,8 +670,42 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Instance counts now, and calls, success rate, latency, tokens and cost over the last 10 minutes. */
+        /** Instance counts now, and calls, success rate, latency, tokens and cost over `timeWindow` (default 10m). */
         get: operations["AdminMonitoring_overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/monitoring/fleet": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every project at a glance: totals, open breakers with their next probe, degraded APIs, top error classes. */
+        get: operations["AdminMonitoring_fleet"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/monitoring/instances/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Up to 50 instances' series side by side (`instanceIds=a,b,c`), points as in `timeseries`. */
+        get: operations["AdminMonitoring_instanceSeries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -636,7 +721,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every instance with its live gateway status, breaker, leases, quotas and last-60-s figures. */
+        /** Every instance with its live gateway status, breaker, leases and quotas, and its figures over `timeWindow` (default 10m). */
         get: operations["AdminMonitoring_instances"];
         put?: never;
         post?: never;
@@ -704,7 +789,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The project's instance counts now and its figures over the last 10 minutes. */
+        /** The project's instance counts now and its figures over `timeWindow` (default 10m). */
         get: operations["ProjectMonitoring_overview"];
         put?: never;
         post?: never;
@@ -721,7 +806,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The project's instances with live state. */
+        /** The project's instances with live state and their figures over `timeWindow` (default 10m). */
         get: operations["ProjectMonitoring_instances"];
         put?: never;
         post?: never;
@@ -799,6 +884,81 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Webhooks, oldest first; `projectId` keeps one project's. */
+        get: operations["AdminWebhooks_list"];
+        put?: never;
+        /**
+         * Creates a webhook. Its `secret` (the HMAC key of `X-Gateway-Signature`) is in this answer
+         *     only; later answers show `secretPrefix`.
+         */
+        post: operations["AdminWebhooks_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["AdminWebhooks_get"];
+        put?: never;
+        post?: never;
+        delete: operations["AdminWebhooks_delete"];
+        options?: never;
+        head?: never;
+        /** Changes the fields given; `projectId: null` makes it global. */
+        patch: operations["AdminWebhooks_update"];
+        trace?: never;
+    };
+    "/api/admin/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new secret, shown in this answer only; the old one stops signing at once. */
+        post: operations["AdminWebhooks_rotate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends a `webhook.test` delivery now (one attempt, signed like every delivery, even when the
+         *     webhook is disabled) and answers how it went; it is recorded as the last delivery.
+         */
+        post: operations["AdminWebhooks_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/instances/{id}/health": {
         parameters: {
             query?: never;
@@ -828,7 +988,8 @@ export interface paths {
         /**
          * Overrides the instance's breaker: FORCED_OPEN keeps it out of selection, DISABLED keeps it in
          *     (it never trips, metrics still record), AUTO hands it back to a fresh CLOSED breaker. Logged
-         *     in breaker-events. Returns the instance's health afterwards.
+         *     in breaker-events with the admin user as its actor (`admin:<username>`). Returns the instance's
+         *     health afterwards.
          */
         post: operations["AdminCircuit_setCircuit"];
         delete?: never;
@@ -1425,50 +1586,195 @@ export interface components {
         MonitoringOverviewDto: {
             p95LatencyMs: number | null;
             p99LatencyMs: number | null;
+            /**
+             * @description The window every figure here is computed over.
+             * @enum {string}
+             */
+            window: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
+            p50LatencyMs: number | null;
             totalInstances: number;
             /** @description Instances whose gateway status is HEALTHY now. */
             healthyInstances: number;
             activeInstances: number;
-            /** @description Percent of calls that succeeded in the window (call-weighted); 0 without calls. */
+            /** @description Percent of the window's calls that succeeded (call-weighted, as `successRate` everywhere); 0 without calls. */
             averageSuccessRate: number;
-            /** @description Mean reported latency in the window, ms (call-weighted); 0 without calls. */
+            /** @description Mean reported latency of the window's calls, ms (call-weighted); 0 without calls. */
             averageLatency: number;
             totalCalls: number;
             /** @description Instances whose breaker is OPEN, HALF_OPEN or FORCED_OPEN now. */
             openBreakers: number;
             totalSelections: number;
             totalTokens: number;
+            /** @description Reported cost, else `costPerUnit` × reported tokens, summed over the window. */
             totalCost: number;
+            /** @description Length of the window in whole minutes (the current minute so far comes on top). */
             windowMinutes: number;
+            /** @description Start of the window's oldest minute, ISO-8601. */
+            windowStart: string;
+            /** @description End of the window (the time of the answer), ISO-8601. */
+            windowEnd: string;
+            /** @description Percent of calls that failed on the backend (SERVER_ERROR, TIMEOUT, UNKNOWN). */
+            failureRate: number;
+            /** @description Percent of calls the backend rate-limited. */
+            rateLimitedRate: number;
+            /** @description Percent of calls the caller got wrong (CLIENT_ERROR, AUTH_ERROR). */
+            callerErrorRate: number;
+        };
+        FleetProjectDto: {
+            projectId: string;
+            name: string;
+            instances: number;
+            openBreakers: number;
+            degradedApis: number;
+            calls: number;
+            successRate: number;
+        };
+        FleetOpenBreakerDto: {
+            state: components["schemas"]["BreakerState"];
+            /** @description When the state began, ISO-8601; null when unknown. */
+            since: string | null;
+            /** @description When an OPEN breaker lets its next probe through, ISO-8601; null otherwise (HALF_OPEN probes now, FORCED_OPEN waits for an operator). */
+            nextProbeAt: string | null;
+            instanceId: string;
+            projectId: string;
+            businessId: string;
+            apiIdentifier: string;
+            reason: string;
+        };
+        FleetDegradedApiDto: {
+            apiType: components["schemas"]["ApiType"];
+            /** @description Over the window; null without calls. */
+            successRate: number | null;
+            projectId: string;
+            apiIdentifier: string;
+            /** @description ACTIVE instances. */
+            instances: number;
+            /** @description ACTIVE instances select-instance may offer now. */
+            available: number;
+        };
+        FleetErrorClassDto: {
+            /** @enum {string} */
+            outcome: "SERVER_ERROR" | "TIMEOUT" | "RATE_LIMITED" | "AUTH_ERROR" | "CLIENT_ERROR" | "UNKNOWN";
+            calls: number;
+        };
+        FleetTotalsDto: {
+            projects: number;
+            instances: number;
+            openBreakers: number;
+            degradedApis: number;
+            calls: number;
+            /** @description Percent of the window's calls that succeeded; 0 without calls. */
+            successRate: number;
+        };
+        FleetDto: {
+            /** @enum {string} */
+            window: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
+            projects: components["schemas"]["FleetProjectDto"][];
+            openBreakers: components["schemas"]["FleetOpenBreakerDto"][];
+            degradedApis: components["schemas"]["FleetDegradedApiDto"][];
+            /** @description Non-success classes with calls in the window, most calls first. */
+            topErrorClasses: components["schemas"]["FleetErrorClassDto"][];
+            /** @description Start of the window's oldest minute, ISO-8601. */
+            windowStart: string;
+            /** @description ISO-8601 time of the answer (the window's end). */
+            generatedAt: string;
+            totals: components["schemas"]["FleetTotalsDto"];
+        };
+        SeriesPointDto: {
+            successRate: number | null;
+            /** @description Mean reported latency, ms. */
+            averageLatency: number | null;
+            p50LatencyMs: number | null;
+            p95LatencyMs: number | null;
+            p99LatencyMs: number | null;
+            failureRate: number | null;
+            rateLimitedRate: number | null;
+            callerErrorRate: number | null;
+            /** @description Bucket start, epoch ms. */
+            timestamp: number;
+            /** @description Bucket start, ISO-8601. */
+            time: string;
+            calls: number;
+            successes: number;
+            /** @description Backend failures (SERVER_ERROR, TIMEOUT, UNKNOWN). */
+            failures: number;
+            selections: number;
+            totalTokens: number;
+            cost: number;
+            rateLimited: number;
+            callerErrors: number;
+        };
+        InstanceSeriesDto: {
+            points: components["schemas"]["SeriesPointDto"][];
+            instanceId: string;
+            businessId: string;
+            /** @description Size of a point in minutes. */
+            bucketMinutes: number;
+        };
+        LastErrorDto: {
+            /** @enum {string} */
+            outcome: "SERVER_ERROR" | "TIMEOUT" | "RATE_LIMITED" | "AUTH_ERROR" | "CLIENT_ERROR" | "UNKNOWN";
+            /** @description ISO-8601 of when it was reported. */
+            at: string;
+            statusCode?: number;
+            /** @description The reported error message, at most 300 characters. */
+            message?: string;
         };
         QuotaUseDto: {
             limit: number | null;
+            /**
+             * @description With a limit: what counts against it in the rolling minute (selections for rpm, tokens for
+             *     tpm). Without a limit: calls (rpm) or tokens (tpm) reported in the last 60 s.
+             */
             used: number;
+        };
+        ErrorClassesDto: {
+            SERVER_ERROR: number;
+            TIMEOUT: number;
+            RATE_LIMITED: number;
+            AUTH_ERROR: number;
+            CLIENT_ERROR: number;
+            UNKNOWN: number;
         };
         InstanceMonitoringDto: {
             apiType: components["schemas"]["ApiType"];
             status: components["schemas"]["InstanceStatus"];
-            /** @enum {string} */
+            /**
+             * @description Now, from the breaker and the last 60 s (see docs/figures.md).
+             * @enum {string}
+             */
             gatewayStatus: "HEALTHY" | "DEGRADED" | "FAULTY" | "CIRCUIT_BREAKER_OPEN";
             breakerState: components["schemas"]["BreakerState"];
-            /** @description p99 of the last 10 minutes, ms; null without calls. */
+            /** @description p99 of the window's calls, ms; null without calls. */
             p99LatencyMs: number | null;
             coolDownUntil: string | null;
+            /**
+             * @description The window of every call figure of this row.
+             * @enum {string}
+             */
+            window: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
+            p50LatencyMs: number | null;
+            p95LatencyMs: number | null;
+            lastError: components["schemas"]["LastErrorDto"] | null;
+            /** @description When an OPEN breaker lets its next probe through, ISO-8601; null otherwise. */
+            nextProbeAt: string | null;
             instanceId: string;
             projectId: string;
             projectName?: string;
             businessId: string;
             apiIdentifier: string;
-            /** @description Percent of the calls in the last 60 s that succeeded; 0 without calls. */
+            /** @description Percent of the window's calls that succeeded; 0 without calls. */
             successRate: number;
+            /** @description Percent of the window's calls that failed on the backend (SERVER_ERROR, TIMEOUT, UNKNOWN) — not 100 − successRate. */
             failureRate: number;
-            /** @description Mean latency of the calls in the last 60 s, ms. */
+            /** @description Mean reported latency of the window's calls, ms; 0 without calls. */
             averageLatency: number;
             /** @description Open leases (the reference's never-updated field, now live). */
             concurrency: number;
-            /** @description Calls reported in the last 60 s. */
+            /** @description Calls reported in the window. */
             recentCalls: number;
             successCount: number;
+            /** @description Backend failures in the window. */
             failureCount: number;
             /** @description ISO-8601; absent when never reported. */
             lastReportedAt?: string;
@@ -1482,27 +1788,30 @@ export interface components {
             /** @description Whether select-instance may offer it now. */
             selectable: boolean;
             unavailableReason?: string;
+            /** @description Start of the window's oldest minute, ISO-8601. */
+            windowStart: string;
+            /** @description Percent of the window's calls the backend rate-limited. */
+            rateLimitedRate: number;
+            /** @description Percent of the window's calls the caller got wrong (CLIENT_ERROR, AUTH_ERROR). */
+            callerErrorRate: number;
+            rateLimitedCount: number;
+            callerErrorCount: number;
+            totalTokens: number;
+            /** @description Reported cost, else `costPerUnit` × reported tokens, over the window. */
+            cost: number;
+            /** @description Calls per non-success outcome class in the window. */
+            errorClasses: components["schemas"]["ErrorClassesDto"];
+            /** @description This instance's percent of the window's calls to its project's apiIdentifier (same apiType); 0 without calls. */
+            trafficSharePercent: number;
+            /**
+             * @description The selection's latency estimate now (peak-EWMA, failures penalised), ms: a score for ranking
+             *     instances, not an average of reported latencies.
+             */
+            latencyScoreMs: number;
         };
         TimePointDto: {
             time: string;
             value: number;
-        };
-        SeriesPointDto: {
-            successRate: number | null;
-            averageLatency: number | null;
-            p50LatencyMs: number | null;
-            p95LatencyMs: number | null;
-            p99LatencyMs: number | null;
-            /** @description Bucket start, epoch ms. */
-            timestamp: number;
-            /** @description Bucket start, ISO-8601. */
-            time: string;
-            calls: number;
-            successes: number;
-            failures: number;
-            selections: number;
-            totalTokens: number;
-            cost: number;
         };
         TimeSeriesDto: {
             callVolume: components["schemas"]["TimePointDto"][];
@@ -1510,6 +1819,9 @@ export interface components {
             latency: components["schemas"]["TimePointDto"][];
             /** @description Every bucket of the range, ascending, zero-filled. */
             points: components["schemas"]["SeriesPointDto"][];
+            /** @enum {string} */
+            timeRange: "1h" | "6h" | "24h" | "7d";
+            /** @description Size of a point: 1 (1h), 5 (6h), 15 (24h), 60 (7d) minutes; each point's figures are over its bucket. */
             bucketMinutes: number;
         };
         ObservationOverviewDto: {
@@ -1517,17 +1829,32 @@ export interface components {
             p99LatencyMs: number | null;
             /** @enum {string} */
             timeWindow: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
+            /**
+             * @description Same as `timeWindow`: the window every figure here is computed over.
+             * @enum {string}
+             */
+            window: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
             totalInstances: number;
+            /** @description Instances whose gateway status is HEALTHY now (as the monitoring overview counts). */
             healthyInstances: number;
             activeInstances: number;
             faultyInstances: number;
             circuitBreakerInstances: number;
             totalCallCount: number;
-            /** @description Mean over instances with calls of each one's success percent. */
+            /** @description Percent of the window's calls that succeeded, call-weighted — the monitoring overview's figure for the same window. */
             averageSuccessRate: number;
-            /** @description Mean over instances with calls of each one's average latency, ms. */
+            /** @description Mean reported latency of the window's calls, ms (call-weighted). */
             averageLatency: number;
             degradedInstances: number;
+            /** @description Start of the window's oldest minute, ISO-8601. */
+            windowStart: string;
+            /** @description End of the window (the time of the answer), ISO-8601. */
+            windowEnd: string;
+            failureRate: number;
+            rateLimitedRate: number;
+            callerErrorRate: number;
+            totalTokens: number;
+            totalCost: number;
         };
         InstanceObservationDto: {
             apiType: components["schemas"]["ApiType"];
@@ -1537,20 +1864,30 @@ export interface components {
             p95LatencyMs: number | null;
             p99LatencyMs: number | null;
             breakerState: components["schemas"]["BreakerState"];
+            /** @enum {string} */
+            window: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
+            p50LatencyMs: number | null;
             projectName?: string;
             apiIdentifier: string;
             businessId: string;
             callCount: number;
             successRate: number;
+            /** @description Mean reported latency, ms. */
             averageLatency: number;
             /** @description ISO-8601 of the last report in the window; absent without one. */
             lastActiveTime?: string;
             instanceId: string;
             projectId: string;
+            /** @description Backend failures (SERVER_ERROR, TIMEOUT, UNKNOWN). */
             failureCount: number;
             rateLimitedCount: number;
             totalTokens: number;
+            /** @description Reported cost, else `costPerUnit` × reported tokens. */
             cost: number;
+            failureRate: number;
+            rateLimitedRate: number;
+            callerErrorRate: number;
+            callerErrorCount: number;
         };
         ClusterHealthDto: {
             /**
@@ -1594,6 +1931,85 @@ export interface components {
             info?: {
                 [key: string]: unknown;
             };
+        };
+        WebhookDeliveryDto: {
+            /** Format: date-time */
+            at: string;
+            /** @description The receiver's HTTP status; null when none came back (timeout, connection refused). */
+            status: number | null;
+            /** @description A 2xx answer. */
+            ok: boolean;
+            /** @description Why it failed, when it did. */
+            error?: string;
+        };
+        CreatedWebhookDto: {
+            /** @description Null: a global webhook (every project's events, and the node's own such as write-behind failures). */
+            projectId: string | null;
+            events: ("breaker.transition" | "quota.exhausted" | "write-behind.failed")[];
+            /** @enum {string} */
+            format: "json" | "slack";
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            lastDelivery: components["schemas"]["WebhookDeliveryDto"] | null;
+            /** @description `whsec_` and 64 hex characters: the HMAC key of `X-Gateway-Signature`. */
+            secret: string;
+            id: string;
+            url: string;
+            enabled: boolean;
+            /** @description The first characters of the secret, e.g. `whsec_3f9a1c`. */
+            secretPrefix: string;
+        };
+        CreateWebhookDto: {
+            /** @description The project whose events it receives; null or absent: every project's (a global webhook). */
+            projectId?: string | null;
+            events: ("breaker.transition" | "quota.exhausted" | "write-behind.failed")[];
+            /**
+             * @description Default `json`.
+             * @enum {string}
+             */
+            format?: "json" | "slack";
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed: an http:// or https:// URL (up to 2048 characters).
+             */
+            url: string;
+            /** @description Default true. */
+            enabled?: boolean;
+        };
+        WebhookDto: {
+            /** @description Null: a global webhook (every project's events, and the node's own such as write-behind failures). */
+            projectId: string | null;
+            events: ("breaker.transition" | "quota.exhausted" | "write-behind.failed")[];
+            /** @enum {string} */
+            format: "json" | "slack";
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            lastDelivery: components["schemas"]["WebhookDeliveryDto"] | null;
+            id: string;
+            url: string;
+            enabled: boolean;
+            /** @description The first characters of the secret, e.g. `whsec_3f9a1c`. */
+            secretPrefix: string;
+        };
+        WebhookPageDto: {
+            items: components["schemas"]["WebhookDto"][];
+            total: number;
+            page: number;
+            size: number;
+        };
+        UpdateWebhookDto: {
+            /** @description A project id, or null to make the webhook global. */
+            projectId?: string | null;
+            events?: ("breaker.transition" | "quota.exhausted" | "write-behind.failed")[];
+            /** @enum {string} */
+            format?: "json" | "slack";
+            /** Format: uri */
+            url?: string;
+            enabled?: boolean;
         };
         BreakerWindowDto: {
             calls: number;
@@ -1708,6 +2124,11 @@ export interface components {
             instanceId: string;
             /** @description Why, for a person: "5 consecutive SERVER_ERROR", "operator: FORCED_OPEN". */
             reason: string;
+            /**
+             * @description Who made it: `system` for the breaker's own transitions, `admin:<username>` for an operator's
+             *     (`operator` when it was not recorded who).
+             */
+            actor: string;
         };
         BreakerEventPageDto: {
             items: components["schemas"]["BreakerEventDto"][];
@@ -2575,6 +2996,28 @@ export interface components {
              */
             timestamp: number;
         };
+        /** @description HTTP 404 `NOT_FOUND`: Not found. */
+        NotFoundError: {
+            /**
+             * @description The HTTP status.
+             * @enum {integer}
+             */
+            code: 404;
+            /** @description For a person; may change between versions. */
+            message: string;
+            /**
+             * @description The stable machine code.
+             * @enum {string}
+             */
+            error: "NOT_FOUND";
+            /** @description The request id (`x-request-id`): the one the client sent when sane, else 32 lowercase hex. */
+            requestId: string;
+            /**
+             * Format: int64
+             * @description Server time, epoch milliseconds.
+             */
+            timestamp: number;
+        };
         /** @description HTTP 409 `CONFLICT`: A concurrent request changed the same record; retry. */
         ConflictError: {
             /**
@@ -2759,7 +3202,7 @@ export interface components {
             weight?: number;
             /** @description Alias of `weight`. */
             initial_weight?: number;
-            /** @description Cost of a call, for `lowest-cost` and `smart` (unset: the most expensive). */
+            /** @description Price of one token (the unit of `usageMetrics.totalTokens`), in the project's currency: ranks instances for `lowest-cost` and `smart`, and prices calls that report tokens but no cost (unset: the most expensive). */
             costPerUnit?: number;
             /** @description Alias of `costPerUnit`. */
             cost_per_unit?: number;
@@ -7446,6 +7889,297 @@ export interface operations {
             };
         };
     };
+    AdminInstances_activate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["InstanceDto"];
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
+                };
+            };
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
+                };
+            };
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    AdminInstances_deactivate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["InstanceDto"];
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
+                };
+            };
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
+                };
+            };
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    AdminInstances_deprecate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["InstanceDto"];
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
+                };
+            };
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
+                };
+            };
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
     Gateway_select: {
         parameters: {
             query?: never;
@@ -7818,6 +8552,8 @@ export interface operations {
     AdminMonitoring_overview: {
         parameters: {
             query?: {
+                /** @description The window of every figure (docs/figures.md): the N whole minutes before the current one, and the current one. */
+                timeWindow?: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
                 projectId?: string;
             };
             header?: never;
@@ -7881,9 +8617,156 @@ export interface operations {
             };
         };
     };
+    AdminMonitoring_fleet: {
+        parameters: {
+            query?: {
+                /** @description The window of the fleet's call figures (docs/figures.md); breakers and statuses are now. */
+                timeWindow?: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["FleetDto"];
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    AdminMonitoring_instanceSeries: {
+        parameters: {
+            query: {
+                /** @description Comma-separated instance ids (32 hex each), 1 to 50. */
+                instanceIds: string;
+                /** @description 1h (1-minute points), 6h (5), 24h (15), 7d (60). */
+                timeRange?: "1h" | "6h" | "24h" | "7d";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["InstanceSeriesDto"][];
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
+                };
+            };
+            /** @description `INSTANCE_NOT_FOUND`: No instance of the caller's project has this id or key; on reports, `details` names the field. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstanceNotFoundError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
     AdminMonitoring_instances: {
         parameters: {
             query?: {
+                /** @description The window of every figure of a row (docs/figures.md); live state (breaker, leases, quotas) is now. */
+                timeWindow?: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
                 status?: components["schemas"]["InstanceStatus"];
                 gatewayStatus?: "HEALTHY" | "DEGRADED" | "FAULTY" | "CIRCUIT_BREAKER_OPEN";
                 projectId?: string;
@@ -7952,7 +8835,7 @@ export interface operations {
     AdminMonitoring_timeseries: {
         parameters: {
             query?: {
-                /** @description 1h (5-minute buckets), 6h (15), 24h (60), 7d (240). */
+                /** @description 1h (1-minute points), 6h (5), 24h (15), 7d (60). */
                 timeRange?: "1h" | "6h" | "24h" | "7d";
                 projectId?: string;
                 instanceId?: string;
@@ -8158,7 +9041,10 @@ export interface operations {
     };
     ProjectMonitoring_overview: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The window of every figure (docs/figures.md): the N whole minutes before the current one, and the current one. */
+                timeWindow?: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -8174,6 +9060,15 @@ export interface operations {
                     "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
                         data: components["schemas"]["MonitoringOverviewDto"];
                     };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"];
                 };
             };
             /**
@@ -8233,6 +9128,8 @@ export interface operations {
     ProjectMonitoring_instances: {
         parameters: {
             query?: {
+                /** @description The window of every figure of a row (docs/figures.md); live state (breaker, leases, quotas) is now. */
+                timeWindow?: "1m" | "10m" | "30m" | "1h" | "6h" | "24h";
                 status?: components["schemas"]["InstanceStatus"];
                 gatewayStatus?: "HEALTHY" | "DEGRADED" | "FAULTY" | "CIRCUIT_BREAKER_OPEN";
             };
@@ -8319,7 +9216,7 @@ export interface operations {
     ProjectMonitoring_timeseries: {
         parameters: {
             query?: {
-                /** @description 1h (5-minute buckets), 6h (15), 24h (60), 7d (240). */
+                /** @description 1h (1-minute points), 6h (5), 24h (15), 7d (60). */
                 timeRange?: "1h" | "6h" | "24h" | "7d";
                 instanceId?: string;
             };
@@ -8534,6 +9431,676 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NotReadyError"];
+                };
+            };
+        };
+    };
+    AdminWebhooks_list: {
+        parameters: {
+            query: {
+                /** @description Only this project's webhooks. */
+                projectId?: string;
+                page: number;
+                size: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["WebhookPageDto"];
+                    };
+                };
+            };
+            /** @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    AdminWebhooks_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookDto"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["CreatedWebhookDto"];
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
+                };
+            };
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    AdminWebhooks_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["WebhookDto"];
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
+                };
+            };
+            /** @description `NOT_FOUND`: Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    AdminWebhooks_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
+                };
+            };
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
+                };
+            };
+            /** @description `NOT_FOUND`: Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    AdminWebhooks_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhookDto"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["WebhookDto"];
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_JSON`: The body is not valid JSON.
+             *
+             *     `BODY_TOO_DEEP`: The JSON body nests objects and arrays deeper than `GATEWAY_MAX_BODY_DEPTH` allows.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidJsonError"] | components["schemas"]["BodyTooDeepError"] | components["schemas"]["InvalidUrlError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
+                };
+            };
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
+                };
+            };
+            /** @description `NOT_FOUND`: Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `PAYLOAD_TOO_LARGE`: The body is larger than `GATEWAY_BODY_LIMIT_BYTES` (`GATEWAY_BATCH_BODY_LIMIT_BYTES` on batch routes). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayloadTooLargeError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: The body is not sent as `application/json`. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsupportedMediaTypeError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    AdminWebhooks_rotate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["CreatedWebhookDto"];
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
+                };
+            };
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
+                };
+            };
+            /** @description `NOT_FOUND`: Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
+                };
+            };
+        };
+    };
+    AdminWebhooks_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuccessEnvelopeDto"] & {
+                        data: components["schemas"]["WebhookDeliveryDto"];
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: An input field is invalid; `details` names each field and what is wrong with it.
+             *
+             *     `INVALID_URL`: A path parameter is not valid percent-encoded UTF-8.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailedError"] | components["schemas"]["InvalidUrlError"];
+                };
+            };
+            /**
+             * @description `ADMIN_TOKEN_MISSING`: No `Authorization: Bearer <admin JWT>` header.
+             *
+             *     `INVALID_ADMIN_TOKEN`: The admin token is invalid, expired or revoked (logout, password change).
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTokenMissingError"] | components["schemas"]["InvalidAdminTokenError"];
+                };
+            };
+            /** @description `ADMIN_ROLE_REQUIRED`: A viewer admin may only read. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminRoleRequiredError"];
+                };
+            };
+            /** @description `NOT_FOUND`: Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotFoundError"];
+                };
+            };
+            /** @description `URI_TOO_LONG`: A path parameter is longer than 512 characters. */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UriTooLongError"];
+                };
+            };
+            /** @description `THROTTLED`: More requests this minute than `GATEWAY_THROTTLE_PER_MINUTE` (per API key, admin or address). */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ThrottledError"];
+                };
+            };
+            /** @description `INTERNAL_ERROR`: A bug or an outage on the gateway side (logged with the request id). */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InternalError"];
                 };
             };
         };
