@@ -15,6 +15,8 @@ import { createTestApp, type TestApp } from './utils/test-app';
 
 const GRAFANA = join(__dirname, '..', 'docs', 'grafana');
 const RULES_FILE = join(GRAFANA, 'api-premium-gateway.rules.yml');
+/** Rule unit tests for `promtool test rules` (input series → the alerts expected at given times). */
+const RULES_TEST_FILE = join(GRAFANA, 'api-premium-gateway.rules.test.yml');
 const DASHBOARD_FILE = join(GRAFANA, 'api-premium-gateway.dashboard.json');
 
 type SyntaxNode = ReturnType<typeof parser.parse>['topNode'];
@@ -157,6 +159,10 @@ interface Panel {
 
 const rulesFile = load(readFileSync(RULES_FILE, 'utf8')) as { groups: { name: string; rules: Rule[] }[] };
 const rules = rulesFile.groups.flatMap((group) => group.rules.map((rule) => ({ group: group.name, rule })));
+const rulesTests = load(readFileSync(RULES_TEST_FILE, 'utf8')) as {
+  rule_files: string[];
+  tests: { name?: string; alert_rule_test?: { eval_time: string; alertname: string; exp_alerts?: unknown[] }[] }[];
+};
 const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as {
   uid: string;
   title: string;
@@ -253,12 +259,40 @@ describe('docs/grafana: Prometheus alert rules', () => {
     expect(problems).toEqual([]);
   });
 
-  // Prometheus's own checker, where installed (Debian: the `prometheus` package); the grammar checks above run everywhere.
+  it('has rule unit tests with a case where each alert fires and one where it must not', () => {
+    expect(rulesTests.rule_files).toEqual(['api-premium-gateway.rules.yml']);
+    const cases = rulesTests.tests.flatMap((test) => test.alert_rule_test ?? []);
+    const missing: string[] = [];
+    for (const { rule } of rules) {
+      const own = cases.filter((one) => one.alertname === rule.alert);
+      const firing = own.filter((one) => (one.exp_alerts ?? []).length > 0);
+      if (firing.length === 0) missing.push(`${String(rule.alert)}: no case where it fires`);
+      if (firing.length === own.length) missing.push(`${String(rule.alert)}: no case where it must not fire`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  // Prometheus's own checker and rule unit tester, where installed (Debian: the `prometheus` package); the grammar
+  // checks above run everywhere. .ci/run installs it, so under CI=true a missing promtool fails instead of skipping.
   const promtool = spawnSync('promtool', ['--version']).status === 0;
-  (promtool ? it : it.skip)('passes promtool check rules', () => {
-    const checked = spawnSync('promtool', ['check', 'rules', RULES_FILE], { encoding: 'utf8' });
-    expect(`${checked.stdout}${checked.stderr}`).toContain('SUCCESS');
-    expect(checked.status).toBe(0);
+  /** Runs promtool and expects exit 0 and SUCCESS; on failure Jest prints promtool's whole output as the received value. */
+  const expectPromtoolSuccess = (...args: string[]) => {
+    if (!promtool) throw new Error("promtool is not on PATH (CI=true): install Debian's `prometheus` package");
+    const run = spawnSync('promtool', args, { encoding: 'utf8' });
+    const output = `${run.stdout}${run.stderr}`;
+    expect(run.status === 0 && output.includes('SUCCESS') ? 'SUCCESS' : `exit ${run.status}\n${output}`).toBe(
+      'SUCCESS',
+    );
+  };
+  const withPromtool = promtool || process.env.CI === 'true' ? it : it.skip;
+  withPromtool('passes promtool check rules', () => {
+    expectPromtoolSuccess('check', 'rules', RULES_FILE);
+  });
+
+  // docs/grafana/api-premium-gateway.rules.test.yml: on failure promtool names the alert, the eval_time, and the
+  // alerts (labels and rendered annotations) expected and those that fired.
+  withPromtool('passes its rule unit tests (promtool test rules)', () => {
+    expectPromtoolSuccess('test', 'rules', RULES_TEST_FILE);
   });
 
   it('annotations only use labels the expression keeps', () => {
