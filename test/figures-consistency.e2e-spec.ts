@@ -512,4 +512,31 @@ describeEachDatabase('every figure, on every surface, equals its brute-force def
       });
     }
   });
+
+  it('filtered by instance status, the observation overview counts the calls of the instances it lists', async () => {
+    const inactive = ids['a-1'];
+    const deactivate = (state: 'deactivate' | 'activate') =>
+      gateway
+        .http()
+        .post(`/api/admin/instances/${inactive}/${state}`)
+        .set('authorization', `Bearer ${admin}`)
+        .expect(200);
+    await deactivate('deactivate');
+    try {
+      const want = figures(
+        sent.filter((one) => inWindow('1h')(one) && one.projectId === projects.A.id && one.instanceId !== inactive),
+      );
+      const observation = await asAdmin<Overview>(
+        `/api/admin/observation/overview?timeWindow=1h&projectId=${projects.A.id}&instanceStatus=ACTIVE`,
+      );
+      expect(observation).toMatchObject({
+        totalCallCount: want.calls,
+        averageSuccessRate: want.successRate,
+        failureRate: want.failureRate,
+        p99LatencyMs: want.p99,
+      });
+    } finally {
+      await deactivate('activate');
+    }
+  });
 });

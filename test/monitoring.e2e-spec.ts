@@ -280,13 +280,19 @@ describeEachDatabase('minute metrics and monitoring', (database) => {
     ['/api/admin/monitoring/instances/series', 'instanceIds'],
     ['/api/admin/monitoring/instances/series?instanceIds=nope', 'instanceIds'],
     [
-      `/api/admin/monitoring/instances/series?instanceIds=${new Array(51).fill('a'.repeat(32)).join(',')}`,
+      `/api/admin/monitoring/instances/series?instanceIds=${Array.from({ length: 51 }, (_, i) => i.toString(16).padStart(32, '0')).join(',')}`,
       'instanceIds',
     ],
     [`/api/admin/monitoring/instances/series?instanceIds=${'a'.repeat(32)}&timeRange=2h`, 'timeRange'],
   ])('%s is a 400 naming %s', async (path, field) => {
     const res = await asAdmin(path).expect(400);
     expect(res.body).toMatchObject({ error: 'VALIDATION_FAILED', details: [{ field }] });
+  });
+
+  it('counts distinct instances against the cap: 50 ids and their repeats are served', async () => {
+    const repeated = [...new Array<string>(50).fill(ids['m-1']), ids['m-1']].join(',');
+    const res = await asAdmin(`/api/admin/monitoring/instances/series?instanceIds=${repeated}`).expect(200);
+    expect(res.body.data).toHaveLength(1);
   });
 
   it('an instance the registry does not hold is a 404 naming instanceIds', async () => {

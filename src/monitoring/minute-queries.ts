@@ -164,3 +164,44 @@ function toTotals(row: Row): MinuteTotals {
 
 // The figures' definitions live in ./figures (one place); these names stay for existing imports.
 export { averageLatencyOf, percentileOf, successRateOf } from './figures';
+
+/** Several instances' totals as one (additive columns added, max-wins ones maxed). */
+export function sumTotals(list: readonly MinuteTotals[]): MinuteTotals {
+  const add = (f: (t: MinuteTotals) => number): number => list.reduce((sum, t) => sum + f(t), 0);
+  const max = (f: (t: MinuteTotals) => number): number => list.reduce((m, t) => Math.max(m, f(t)), 0);
+  const buckets = (f: (t: MinuteTotals) => readonly number[]): number[] => {
+    const out: number[] = [];
+    for (const t of list) f(t).forEach((n, i) => (out[i] = (out[i] ?? 0) + n));
+    return out;
+  };
+  const last = list.reduce<number | null>(
+    (m, t) => (t.lastReportAt === null ? m : Math.max(m ?? t.lastReportAt, t.lastReportAt)),
+    null,
+  );
+  return {
+    selections: add((t) => t.selections),
+    calls: add((t) => t.calls),
+    successes: add((t) => t.successes),
+    failures: add((t) => t.failures),
+    byOutcome: {
+      SERVER_ERROR: add((t) => t.byOutcome.SERVER_ERROR),
+      TIMEOUT: add((t) => t.byOutcome.TIMEOUT),
+      RATE_LIMITED: add((t) => t.byOutcome.RATE_LIMITED),
+      AUTH_ERROR: add((t) => t.byOutcome.AUTH_ERROR),
+      CLIENT_ERROR: add((t) => t.byOutcome.CLIENT_ERROR),
+      UNKNOWN: add((t) => t.byOutcome.UNKNOWN),
+    },
+    latencySumMs: add((t) => t.latencySumMs),
+    latencyMaxMs: max((t) => t.latencyMaxMs),
+    latencyBuckets: buckets((t) => t.latencyBuckets),
+    ttftCount: add((t) => t.ttftCount),
+    ttftSumMs: add((t) => t.ttftSumMs),
+    ttftBuckets: buckets((t) => t.ttftBuckets),
+    promptTokens: add((t) => t.promptTokens),
+    completionTokens: add((t) => t.completionTokens),
+    totalTokens: add((t) => t.totalTokens),
+    cost: add((t) => t.cost),
+    maxOpenLeases: max((t) => t.maxOpenLeases),
+    lastReportAt: last,
+  };
+}

@@ -31,7 +31,7 @@ import type {
   TimeWindow,
 } from './dto/monitoring.dto';
 import { ERROR_CLASSES, type ResolvedWindow, figuresOf, percentOf, rangeAt, round, windowAt } from './figures';
-import { type MinuteTotals, MinuteQueries } from './minute-queries';
+import { type MinuteTotals, MinuteQueries, sumTotals } from './minute-queries';
 
 /** The monitoring overview's default window, as the reference's "last 10 minutes". */
 const OVERVIEW_WINDOW: TimeWindow = '10m';
@@ -271,7 +271,12 @@ export class MonitoringService {
     const projects = await this.projects.summariesOf(projectIds(records));
     const range = { from: window.from, to: window.to, projectId: filter.projectId };
     const byInstance = await this.minutes.byInstance(range);
-    const all = figuresOf(await this.minutes.totals(range));
+    // Filtered by instance status: the call figures cover the instances listed, not the project's others.
+    const all = figuresOf(
+      filter.instanceStatus
+        ? sumTotals(records.flatMap((r) => byInstance.get(r.id) ?? []))
+        : await this.minutes.totals(range),
+    );
     const instances: InstanceObservationDto[] = [];
     const counts = { healthy: 0, faulty: 0, open: 0, degraded: 0 };
     for (const record of records) {

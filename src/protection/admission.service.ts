@@ -49,7 +49,7 @@ export class AdmissionService implements AdmissionControl, OnModuleInit, OnModul
     const { instance, params } = candidate;
     return (
       this.breakers.check(instance, this.breakers.configFor(instance, request.settings), now) ??
-      this.quotas.check(instance.id, params, now, request.estimatedTokens) ??
+      this.quotas.check(instance.id, params, now, request.estimatedTokens, request.selecting) ??
       this.concurrency(candidate)
     );
   }

@@ -12,6 +12,11 @@ export interface AdmissionRequest {
   readonly estimatedTokens?: number;
   /** The caller's project settings (breaker and quota defaults). */
   readonly settings: ProjectSettings;
+  /**
+   * A selection is asking (not a read of the monitoring views): an exhausted quota is a refusal
+   * then, and the first in its minute raises `quota.exhausted` (docs/alerts.md).
+   */
+  readonly selecting?: boolean;
 }
 
 /** The lease a chosen instance is about to get. */

@@ -40,20 +40,23 @@ describe('QuotaService (docs/resilience.md §3)', () => {
     quotas.recordDecision(ID, params, T0, 600);
     quotas.recordDecision(ID, params, T0, 600);
     expect(heard).toEqual([]);
-    for (let i = 0; i < 10; i++) expect(quotas.check(ID, params, T0 + i)).toBeDefined();
+    // A read of the monitoring views sees the limit reached and raises nothing: nobody was refused.
+    expect(quotas.check(ID, params, T0)).toBeDefined();
+    expect(heard).toEqual([]);
+    for (let i = 0; i < 10; i++) expect(quotas.check(ID, params, T0 + i, 0, true)).toBeDefined();
     expect(heard).toEqual([{ type: 'quota.exhausted', instanceId: ID, limit: 'rpm', value: 2, at: T0 }]);
-    expect(quotas.check(ID, params, T0 + 59_999)).toBeDefined();
+    expect(quotas.check(ID, params, T0 + 59_999, 0, true)).toBeDefined();
     expect(heard).toHaveLength(1);
     // The decisions left the window, the limit is reached again a minute after the first alert: one more.
     quotas.recordDecision(ID, params, T0 + 61_000, 0);
     quotas.recordDecision(ID, params, T0 + 61_000, 0);
-    expect(quotas.check(ID, params, T0 + 61_000)).toBeDefined();
+    expect(quotas.check(ID, params, T0 + 61_000, 0, true)).toBeDefined();
     expect(heard).toHaveLength(2);
     // TPM is alerted on its own.
     const tokens = readRoutingParams({ tpmLimit: 1000 });
     quotas.recordDecision(ID, tokens, T0 + 62_000, 900);
-    expect(quotas.check(ID, tokens, T0 + 62_000, 200)).toBeDefined();
-    expect(quotas.check(ID, tokens, T0 + 62_001, 200)).toBeDefined();
+    expect(quotas.check(ID, tokens, T0 + 62_000, 200, true)).toBeDefined();
+    expect(quotas.check(ID, tokens, T0 + 62_001, 200, true)).toBeDefined();
     expect(heard[2]).toEqual({ type: 'quota.exhausted', instanceId: ID, limit: 'tpm', value: 1000, at: T0 + 62_000 });
     expect(heard).toHaveLength(3);
   });
@@ -65,10 +68,10 @@ describe('QuotaService (docs/resilience.md §3)', () => {
     const quotas = new QuotaService(new MemoryCounterStore(), events);
     const params = readRoutingParams({ rpmLimit: 1 });
     quotas.recordDecision(ID, params, T0);
-    quotas.check(ID, params, T0);
+    quotas.check(ID, params, T0, 0, true);
     quotas.forget(ID);
     quotas.recordDecision(ID, params, T0 + 1);
-    quotas.check(ID, params, T0 + 1);
+    quotas.check(ID, params, T0 + 1, 0, true);
     expect(heard).toHaveLength(2);
   });
 

@@ -49,7 +49,17 @@ export class QuotaService implements OnModuleInit, OnModuleDestroy {
     this.unsubscribe?.();
   }
 
-  check(instanceId: string, params: RoutingParams, now: number, estimatedTokens = 0): Unavailability | undefined {
+  /**
+   * Why the instance may not be selected now for its quotas, if so. `selecting`: a selection asks
+   * (the monitoring views ask too, and must not raise alerts), so an exhausted limit is alerted.
+   */
+  check(
+    instanceId: string,
+    params: RoutingParams,
+    now: number,
+    estimatedTokens = 0,
+    selecting = false,
+  ): Unavailability | undefined {
     const coolUntil = this.counters.deadline('cooldown', instanceId, now);
     if (coolUntil !== undefined) {
       return {
@@ -61,7 +71,7 @@ export class QuotaService implements OnModuleInit, OnModuleDestroy {
     const { rpmLimit, tpmLimit } = params;
     if (rpmLimit !== undefined) {
       if (this.counters.total('rpm', instanceId, now) >= rpmLimit) {
-        this.exhausted('rpm', instanceId, rpmLimit, now);
+        if (selecting) this.exhausted('rpm', instanceId, rpmLimit, now);
         return {
           kind: 'quota',
           reason: `rpmLimit ${rpmLimit} reached`,
@@ -73,7 +83,7 @@ export class QuotaService implements OnModuleInit, OnModuleDestroy {
       const used = this.counters.total('tpm', instanceId, now);
       // A request larger than the whole limit still goes through alone rather than never.
       if (used > 0 && used + estimatedTokens > tpmLimit) {
-        this.exhausted('tpm', instanceId, tpmLimit, now);
+        if (selecting) this.exhausted('tpm', instanceId, tpmLimit, now);
         return {
           kind: 'quota',
           reason: `tpmLimit ${tpmLimit} reached (${Math.round(used)} used, ${estimatedTokens} wanted)`,

@@ -123,7 +123,11 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
     if (records.length === 0) return { kind: 'none', identifier };
     this.budget.charge(project.projectId, records.length, now);
     const excluded = excludedSet(request.excludeInstanceIds);
-    const admission = { estimatedTokens: request.estimatedTokens ?? undefined, settings: project.settings };
+    const admission = {
+      estimatedTokens: request.estimatedTokens ?? undefined,
+      settings: project.settings,
+      selecting: true,
+    };
     const judged: Judged[] = records.map((record) => {
       const candidate = this.pool.candidateFor(record, now);
       if (excluded?.has(record.id)) return { candidate, unavailable: EXCLUDED };

@@ -61,10 +61,16 @@ describeEachDatabase('abuse: breaker events', (database: TestDatabase) => {
     const family = families.find((one) => one.name === 'gateway_breaker_events_suppressed_total');
     return Number(family?.metrics.find((sample) => sample.labels?.project_id === projectId)?.value ?? 0);
   };
-  const warningsAbout = async (projectId: string) => {
+  const warnLinesAbout = async (projectId: string) => {
     await new Promise(setImmediate); // log lines reach the capture a tick later
     return capture.lines().filter((line) => line.level === 40 && JSON.stringify(line).includes(projectId));
   };
+  /** The cap's own warnings (one per project and minute). */
+  const warningsAbout = async (projectId: string) =>
+    (await warnLinesAbout(projectId)).filter((line) => line.context !== 'Breakers');
+  /** One warn line per transition written: as bounded as the rows. */
+  const transitionLinesAbout = async (projectId: string) =>
+    (await warnLinesAbout(projectId)).filter((line) => line.context === 'Breakers');
 
   beforeAll(async () => {
     gateway = await createTestApp({
@@ -100,6 +106,8 @@ describeEachDatabase('abuse: breaker events', (database: TestDatabase) => {
     for (const id of malloryIds.slice(0, 12)) expect(await breakerOf(mallory, id)).toBe('OPEN');
     expect(await warningsAbout(mallory.id)).toHaveLength(1);
     expect(await warningsAbout(alice.id)).toHaveLength(0);
+    expect(await transitionLinesAbout(mallory.id)).toHaveLength(CAP);
+    expect(await transitionLinesAbout(alice.id)).toHaveLength(2);
 
     // 31 s later, in the same minute: looking at them turns them HALF_OPEN, not written, one warning still.
     gateway.clock.advance(31_000);
@@ -116,6 +124,7 @@ describeEachDatabase('abuse: breaker events', (database: TestDatabase) => {
     expect(await rowsOf(mallory.id)).toBe(2 * CAP);
     expect(await suppressed(mallory.id)).toBe(24 - CAP + 1);
     expect(await warningsAbout(mallory.id)).toHaveLength(2);
+    expect(await transitionLinesAbout(mallory.id)).toHaveLength(2 * CAP);
   });
 
   it("purges events older than the retention (30 days), keeping an operator's override still in force", async () => {

@@ -100,13 +100,18 @@ export class FleetQueryDto {
 const commaList = ({ value }: { value: unknown }): unknown => {
   const parts: unknown = typeof value === 'string' ? [value] : value;
   if (!Array.isArray(parts)) return parts;
-  return (parts as unknown[])
-    .flatMap((part) => (typeof part === 'string' ? part.split(',') : [part]))
-    .filter((id) => id !== '');
+  // Distinct: the cap counts instances, not repetitions.
+  return [
+    ...new Set(
+      (parts as unknown[])
+        .flatMap((part) => (typeof part === 'string' ? part.split(',') : [part]))
+        .filter((id) => id !== ''),
+    ),
+  ];
 };
 
 export class InstanceSeriesQueryDto {
-  /** Comma-separated instance ids (32 hex each), 1 to 50. */
+  /** Comma-separated instance ids (32 hex each), 1 to 50 distinct (repeats count once). */
   @ApiProperty({ type: String, example: '0f1e2d3c4b5a69788796a5b4c3d2e1f0,a1b2c3d4e5f60718293a4b5c6d7e8f90' })
   @Transform(commaList)
   @ArrayMinSize(1, { message: 'instanceIds must name at least one instance' })
