@@ -280,6 +280,30 @@ export interface ScenarioFigures {
    * together, before any report of theirs is in.
    */
   readonly gatewayStartDelayMaxMs: number;
+  /**
+   * Attempts, by any policy, that timed out on a backend whose script answers in a tenth of the
+   * client's timeout or less (and was not down): its answer was due and never came, so the machine
+   * stalled. 0 on a machine that keeps up.
+   */
+  readonly stallTimeouts: number;
+}
+
+/** See {@link ScenarioFigures.stallTimeouts}. */
+function stallTimeoutsOf(scenario: Scenario, calls: Readonly<Record<string, readonly CallRecord[]>>): number {
+  const fast = scenario.client.timeoutMs / 10;
+  let count = 0;
+  for (const records of Object.values(calls)) {
+    for (const call of records) {
+      for (const attempt of call.attempts) {
+        if (attempt.outcome !== 'timeout') continue;
+        const spec = scenario.backends.find((b) => b.businessId === attempt.businessId);
+        if (!spec) continue;
+        const b = behaviourAt(spec, attempt.atMs / 1000);
+        if (!b.down && (b.latencyMs ?? 0) <= fast && (b.firstByteMs ?? 0) <= fast) count++;
+      }
+    }
+  }
+  return count;
 }
 
 /** See {@link ScenarioFigures.gatewayStartDelayMaxMs}. */
@@ -375,5 +399,6 @@ export function scenarioFigures(run: ScenarioRun): ScenarioFigures {
     breakerTransitions: run.breakerTransitions,
     ...(run.propagationMs === undefined ? {} : { propagationMs: run.propagationMs }),
     gatewayStartDelayMaxMs: startDelayMaxMs(run.calls.gateway),
+    stallTimeouts: stallTimeoutsOf(scenario, run.calls),
   };
 }

@@ -122,7 +122,8 @@ function scenarioMarkdown(s: ScenarioFigures): string {
       .map(([id, pct]) => `${id} ${pct}`)
       .join(' · ')} %. Gateway refusals: ${errors.length ? errors.join(', ') : 'none'}. ` +
       `Breakers at the end: ${breakers.join(', ')}.${propagation} ` +
-      `Longest wait for a first attempt through the gateway: ${s.gatewayStartDelayMaxMs} ms.`,
+      `Longest wait for a first attempt through the gateway: ${s.gatewayStartDelayMaxMs} ms; ` +
+      `attempts timed out on backends scripted to answer fast: ${s.stallTimeouts}.`,
     '',
     `SDK callers (those reporting with their selectionId): ${sdk.calls} calls, ${sdk.attempts} attempts, ` +
       `${sdk.reportsCounted} reports counted, ${sdk.duplicates} duplicates, ${sdk.dropped} lost.`,
