@@ -4,11 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { BreakerEventLog } from '../src/circuit-breaker/breaker-event-log';
 import { BreakerService } from '../src/circuit-breaker/breaker.service';
 import { RegistryIndex } from '../src/registry/registry-index';
-import { adminToken, createProject, type TestProject } from './utils/fixtures';
+import { WebhookDispatcher } from '../src/alerts/webhook-dispatcher';
+import { adminToken, createProject, type TestProject, viewerToken } from './utils/fixtures';
 import { eventually } from './utils/eventually';
 import { modelInstance, registerInstances, reportResult, selectInstance } from './utils/hot-path';
 import { TEST_ADMIN, createTestApp, type TestApp } from './utils/test-app';
-import { describeEachDatabase } from './utils/test-database';
+import { describeEachDatabase, sqliteDatabase } from './utils/test-database';
 
 /** One POST the receiver got. */
 interface Received {
@@ -46,6 +47,7 @@ class Receiver {
   }
 
   stop(): Promise<void> {
+    this.server?.closeAllConnections();
     return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 }
@@ -70,12 +72,14 @@ const failure = { success: false, errorMessage: 'Request failed with status code
 describeEachDatabase('alerts: webhooks', (database) => {
   let gateway: TestApp;
   let admin: string;
+  let viewer: string;
   let seq = 0;
   const receivers: Receiver[] = [];
 
   beforeAll(async () => {
     gateway = await createTestApp({ database });
     admin = await adminToken(gateway);
+    viewer = await viewerToken(gateway);
   });
   afterAll(async () => {
     await gateway.close();
@@ -92,7 +96,9 @@ describeEachDatabase('alerts: webhooks', (database) => {
   const api = {
     create: (body: Record<string, unknown>) =>
       gateway.http().post('/api/admin/webhooks').set('authorization', `Bearer ${admin}`).send(body),
-    get: (id: string) => gateway.http().get(`/api/admin/webhooks/${id}`).set('authorization', `Bearer ${admin}`),
+    get: (id: string, token = admin) =>
+      gateway.http().get(`/api/admin/webhooks/${id}`).set('authorization', `Bearer ${token}`),
+    list: (token = admin) => gateway.http().get('/api/admin/webhooks?size=100').set('authorization', `Bearer ${token}`),
     patch: (id: string, body: Record<string, unknown>) =>
       gateway.http().patch(`/api/admin/webhooks/${id}`).set('authorization', `Bearer ${admin}`).send(body),
   };
@@ -397,5 +403,112 @@ describeEachDatabase('alerts: webhooks', (database) => {
       expect((await api.patch(created.id, { enabled: true }).expect(404)).body.error).toBe('NOT_FOUND');
       expect((await api.get('nope').expect(400)).body.error).toBe('VALIDATION_FAILED');
     });
+
+    it.each(['events', 'url', 'format', 'enabled'])(
+      'refuses %s: null on edit with 400 naming the field (only projectId: null means something)',
+      async (field) => {
+        const created = await api.create({ url: 'https://example.com/hook', events: ['quota.exhausted'] }).expect(200);
+        const res = await api.patch(created.body.data.id as string, { [field]: null }).expect(400);
+        expect(res.body).toMatchObject({ error: 'VALIDATION_FAILED' });
+        expect(fieldsOf(res.body)).toEqual([field]);
+        expect((await api.get(created.body.data.id as string).expect(200)).body.data).toMatchObject({
+          events: ['quota.exhausted'],
+          format: 'json',
+          enabled: true,
+        });
+      },
+    );
+
+    it.each(['format', 'enabled'])('refuses %s: null on create with 400 naming the field', async (field) => {
+      const res = await api
+        .create({ url: 'https://example.com/hook', events: ['quota.exhausted'], [field]: null })
+        .expect(400);
+      expect(fieldsOf(res.body)).toEqual([field]);
+    });
+
+    it('masks the URL in listings and reads, for viewers and admins; create and edit answer it in full', async () => {
+      const url = 'https://hooks.slack.com/services/T000/B000/XXXXXXXXSECRET';
+      const created = await api.create({ url, events: ['breaker.transition'], format: 'slack' }).expect(200);
+      expect(created.body.data).toMatchObject({ url, urlMasked: false });
+      const id = created.body.data.id as string;
+      const masked = { url: 'https://hooks.slack.com/services/…', urlMasked: true };
+      for (const token of [viewer, admin]) {
+        const shown = (await api.get(id, token).expect(200)).body.data as Record<string, unknown>;
+        expect(shown).toMatchObject(masked);
+        const items = (await api.list(token).expect(200)).body.data.items as Record<string, unknown>[];
+        expect(items.find((item) => item.id === id)).toMatchObject(masked);
+        expect(JSON.stringify(items)).not.toContain('XXXXXXXXSECRET');
+      }
+      const moved = 'https://user:pass@hooks.slack.com:8443/services/T001/B001/YYYY?token=z';
+      expect((await api.patch(id, { url: moved }).expect(200)).body.data).toMatchObject({
+        url: moved,
+        urlMasked: false,
+      });
+      expect((await api.get(id, viewer).expect(200)).body.data).toMatchObject({
+        url: 'https://hooks.slack.com:8443/services/…',
+        urlMasked: true,
+      });
+      const rotated = await gateway
+        .http()
+        .post(`/api/admin/webhooks/${id}/rotate-secret`)
+        .set('authorization', `Bearer ${admin}`)
+        .expect(200);
+      expect(rotated.body.data).toMatchObject({ url: 'https://hooks.slack.com:8443/services/…', urlMasked: true });
+      // A viewer may not edit, so never sees a full URL.
+      await gateway
+        .http()
+        .patch(`/api/admin/webhooks/${id}`)
+        .set('authorization', `Bearer ${viewer}`)
+        .send({ enabled: false })
+        .expect(403);
+    });
   });
+});
+
+describe('alerts: shutdown', () => {
+  it('closes the app within 1.5 s while an attempt waits on a receiver that never answers', async () => {
+    const gateway = await createTestApp({
+      database: sqliteDatabase(),
+      env: { GATEWAY_WEBHOOK_TIMEOUT_MS: '60000' },
+    });
+    const requests: string[] = [];
+    const silent = createServer((request) => {
+      requests.push(String(request.headers['x-gateway-delivery']));
+      // Never answers.
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    let closed = false;
+    try {
+      const admin = await adminToken(gateway);
+      await gateway
+        .http()
+        .post('/api/admin/webhooks')
+        .set('authorization', `Bearer ${admin}`)
+        .send({
+          url: `http://127.0.0.1:${(silent.address() as AddressInfo).port}/hook`,
+          events: ['write-behind.failed'],
+        })
+        .expect(200);
+      gateway.app.get(WebhookDispatcher).enqueue({
+        id: 'e'.repeat(32),
+        type: 'write-behind.failed',
+        projectId: null,
+        occurredAt: gateway.clock.now(),
+        node: gateway.config.nodeId,
+        data: { log: 'minute-metrics', error: 'down', held: 1 },
+      });
+      await eventually(() => expect(requests).toHaveLength(1), {
+        timeoutMs: 2000,
+        what: 'the receiver got the attempt',
+      });
+      const started = Date.now();
+      await gateway.close();
+      closed = true;
+      expect(Date.now() - started).toBeLessThan(1500);
+    } finally {
+      if (!closed) await gateway.close();
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 10_000);
 });

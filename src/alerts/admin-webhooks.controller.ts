@@ -35,7 +35,8 @@ export class AdminWebhooksController {
 
   /**
    * Creates a webhook. Its `secret` (the HMAC key of `X-Gateway-Signature`) is in this answer
-   * only; later answers show `secretPrefix`.
+   * only; later answers show `secretPrefix`. The answer has the full `url` (`urlMasked: false`);
+   * listings and reads mask it.
    */
   @Post()
   @HttpCode(200)
@@ -62,18 +63,19 @@ export class AdminWebhooksController {
   @ApiErrors('VALIDATION_FAILED')
   async create(@Body() body: CreateWebhookDto): Promise<CreatedWebhookDto> {
     const issued = await this.webhooks.create(body);
-    return { ...toWebhookDto(issued.entity), secret: issued.secret };
+    return { ...toWebhookDto(issued.entity, { full: true }), secret: issued.secret };
   }
 
-  /** Webhooks, oldest first; `projectId` keeps one project's. */
+  /** Webhooks, oldest first; `projectId` keeps one project's. URLs masked (`urlMasked: true`). */
   @Get()
   @ApiEnvelope(WebhookPageDto)
   @ApiErrors('VALIDATION_FAILED')
   async list(@Query() query: WebhookQueryDto): Promise<WebhookPageDto> {
     const page = await this.webhooks.list(query);
-    return { ...page, items: page.items.map(toWebhookDto) };
+    return { ...page, items: page.items.map((entity) => toWebhookDto(entity)) };
   }
 
+  /** One webhook, its URL masked (`urlMasked: true`). */
   @Get(':id')
   @ApiEnvelope(WebhookDto)
   @ApiErrors('VALIDATION_FAILED', 'NOT_FOUND')
@@ -81,7 +83,10 @@ export class AdminWebhooksController {
     return toWebhookDto(await this.webhooks.get(id));
   }
 
-  /** Changes the fields given; `projectId: null` makes it global. */
+  /**
+   * Changes the fields given; `projectId: null` makes it global (null is refused for the others).
+   * The answer has the full `url` (`urlMasked: false`).
+   */
   @Patch(':id')
   @ApiBody({
     type: UpdateWebhookDto,
@@ -96,7 +101,7 @@ export class AdminWebhooksController {
   @ApiEnvelope(WebhookDto)
   @ApiErrors('VALIDATION_FAILED', 'NOT_FOUND')
   async update(@IdParam() id: string, @Body() body: UpdateWebhookDto): Promise<WebhookDto> {
-    return toWebhookDto(await this.webhooks.update(id, body));
+    return toWebhookDto(await this.webhooks.update(id, body), { full: true });
   }
 
   @Delete(':id')
@@ -106,7 +111,7 @@ export class AdminWebhooksController {
     await this.webhooks.delete(id);
   }
 
-  /** A new secret, shown in this answer only; the old one stops signing at once. */
+  /** A new secret, shown in this answer only; the old one stops signing at once. The URL is masked. */
   @Post(':id/rotate-secret')
   @HttpCode(200)
   @ApiEnvelope(CreatedWebhookDto)

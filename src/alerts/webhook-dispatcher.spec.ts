@@ -32,9 +32,13 @@ function webhook(id: string, overrides: Partial<WebhookEntity> = {}): WebhookEnt
 }
 
 /** The webhooks in memory, as WebhooksService keeps them, and the deliveries it records. */
-class FakeWebhooks implements Pick<WebhooksService, 'matching' | 'recordDelivery'> {
+class FakeWebhooks implements Pick<WebhooksService, 'matching' | 'enabledWebhook' | 'recordDelivery'> {
   hooks: WebhookEntity[] = [webhook('w1')];
   readonly recorded: [string, DeliveryResult][] = [];
+
+  enabledWebhook(id: string): WebhookEntity | undefined {
+    return this.hooks.find((hook) => hook.id === id && hook.enabled);
+  }
 
   matching(subscription: WebhookEvent, projectId: string | null): WebhookEntity[] {
     return this.hooks.filter(
@@ -80,6 +84,13 @@ describe('WebhookDispatcher', () => {
     data: { instanceId: 'b'.repeat(32), businessId: 'gpt', from: 'CLOSED', to: 'OPEN', reason: 'r', actor: 'system' },
     ...overrides,
   });
+
+  /** Until `then` holds (real time: shutdown tests wait on real timers), at most 2 s. */
+  const until = async (then: () => boolean) => {
+    const deadline = Date.now() + 2000;
+    while (!then() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(then()).toBe(true);
+  };
 
   beforeEach(() => {
     clock = new FakeClock(T0);
@@ -245,5 +256,159 @@ describe('WebhookDispatcher', () => {
       `:hourglass: *Quota exhausted*: \`gpt&lt;4&gt;\` (instance ${'b'.repeat(32)}, project ${PROJECT}) reached its rpmLimit of 100 per minute`,
     );
     expect(body.blocks).toHaveLength(2);
+  });
+
+  describe('retries read the webhook as it is now', () => {
+    const ROTATED = `whsec_${'2'.repeat(64)}`;
+
+    it('signs a retry after a secret rotation with the new secret only, at the new URL', async () => {
+      const dispatcher = create();
+      answers = [500];
+      dispatcher.enqueue(event());
+      await dispatcher.pump();
+      expect(sent).toHaveLength(1);
+      hooks.hooks = [webhook('w1', { secret: ROTATED, url: 'https://hooks.example.com/moved' })];
+      clock.advance(1000);
+      await dispatcher.pump();
+      expect(sent).toHaveLength(2);
+      const [first, retry] = sent;
+      const verify = (secret: string, request: WebhookRequest) =>
+        verifyWebhookSignature(
+          secret,
+          request.headers['x-gateway-timestamp'],
+          request.body,
+          request.headers['x-gateway-signature'],
+        );
+      expect(verify(SECRET, first)).toBe(true);
+      expect(verify(ROTATED, retry)).toBe(true);
+      expect(verify(SECRET, retry)).toBe(false);
+      expect(retry.url).toBe('https://hooks.example.com/moved');
+      expect(retry.headers['x-gateway-delivery']).toBe(first.headers['x-gateway-delivery']);
+      expect(retry.body).toBe(first.body);
+    });
+
+    it('drops the delivery, counted, when its webhook is deleted between attempts', async () => {
+      const debug = jest.spyOn(Logger.prototype, 'debug').mockImplementation(() => undefined);
+      const dispatcher = create();
+      answers = [500, 500, 500];
+      dispatcher.enqueue(event());
+      await dispatcher.pump();
+      hooks.hooks = [];
+      for (let i = 0; i < 5; i++) {
+        clock.advance(60_000);
+        await dispatcher.pump();
+      }
+      expect(sent).toHaveLength(1);
+      expect(dispatcher.stats).toMatchObject({ waiting: 0, discarded: 1, failed: 0, delivered: 0 });
+      expect(debug).toHaveBeenCalledTimes(1);
+      expect(JSON.stringify(debug.mock.calls[0])).not.toContain('hooks.example.com');
+    });
+
+    it('drops the delivery when its webhook is disabled between attempts', async () => {
+      jest.spyOn(Logger.prototype, 'debug').mockImplementation(() => undefined);
+      const dispatcher = create();
+      answers = [500];
+      dispatcher.enqueue(event());
+      await dispatcher.pump();
+      hooks.hooks = [webhook('w1', { enabled: false })];
+      clock.advance(60_000);
+      await dispatcher.pump();
+      expect(sent).toHaveLength(1);
+      expect(dispatcher.stats).toMatchObject({ waiting: 0, discarded: 1 });
+    });
+  });
+
+  describe('shutdown', () => {
+    /** A receiver that never answers: the attempt ends only when its signal aborts (as fetch does). */
+    const hanging = (request: WebhookRequest) => {
+      sent.push(request);
+      return new Promise<{ status: number }>((_resolve, reject) =>
+        request.signal.addEventListener('abort', () => reject(request.signal.reason as Error)),
+      );
+    };
+
+    it('aborts the attempts in flight instead of waiting out GATEWAY_WEBHOOK_TIMEOUT_MS', async () => {
+      const dispatcher = new WebhookDispatcher(
+        hooks as unknown as WebhooksService,
+        clock,
+        loadConfig({ GATEWAY_SQLITE_PATH: ':memory:', GATEWAY_WEBHOOK_TIMEOUT_MS: '60000' }),
+        { transport: hanging },
+      );
+      dispatcher.onApplicationBootstrap();
+      dispatcher.enqueue(event());
+      await until(() => sent.length === 1);
+      const started = Date.now();
+      await dispatcher.onApplicationShutdown();
+      expect(Date.now() - started).toBeLessThan(500);
+      expect(sent[0].signal.aborted).toBe(true);
+      expect(dispatcher.stats).toMatchObject({ inFlight: 0, waiting: 0 });
+      expect(hooks.recorded).toEqual([]); // an attempt cut short by the shutdown is neither recorded nor retried
+    }, 5000);
+
+    it('waits about a second at most for a transport that ignores the abort', async () => {
+      const dispatcher = new WebhookDispatcher(
+        hooks as unknown as WebhooksService,
+        clock,
+        loadConfig({ GATEWAY_SQLITE_PATH: ':memory:', GATEWAY_WEBHOOK_TIMEOUT_MS: '60000' }),
+        {
+          transport: (request) => {
+            sent.push(request);
+            return new Promise(() => undefined);
+          },
+        },
+      );
+      dispatcher.onApplicationBootstrap();
+      dispatcher.enqueue(event());
+      await until(() => sent.length === 1);
+      const started = Date.now();
+      await dispatcher.onApplicationShutdown();
+      expect(Date.now() - started).toBeLessThan(1500);
+    }, 5000);
+  });
+
+  describe('a large backlog', () => {
+    it('refuses GATEWAY_WEBHOOK_QUEUE_SIZE above 100,000', () => {
+      expect(() => loadConfig({ GATEWAY_SQLITE_PATH: ':memory:', GATEWAY_WEBHOOK_QUEUE_SIZE: '100001' })).toThrow(
+        /GATEWAY_WEBHOOK_QUEUE_SIZE/,
+      );
+      expect(
+        loadConfig({ GATEWAY_SQLITE_PATH: ':memory:', GATEWAY_WEBHOOK_QUEUE_SIZE: '100000' }).alerts.queueSize,
+      ).toBe(100_000);
+    });
+
+    it('finds the next due delivery among 200,000 waiting without throwing, soonest first', async () => {
+      const config = loadConfig({ GATEWAY_SQLITE_PATH: ':memory:' });
+      const dispatcher = new WebhookDispatcher(
+        hooks as unknown as WebhooksService,
+        clock,
+        { ...config, alerts: { ...config.alerts, queueSize: 200_001 } },
+        {
+          concurrency: 1,
+          transport: (request) => {
+            sent.push(request);
+            return Promise.resolve({ status: 200 });
+          },
+        },
+      );
+      const alerts = Array.from({ length: 200_001 }, () => event());
+      for (const alert of alerts) dispatcher.enqueue(alert);
+      await dispatcher.pump(); // one attempt (the concurrency), the other 200,000 wait
+      expect(dispatcher.stats).toMatchObject({ waiting: 200_000, inFlight: 0, delivered: 1 });
+      // None due yet (as when they all wait for a retry): the worker arms its timer for the soonest.
+      clock.set(T0 - 1000);
+      dispatcher.onApplicationBootstrap();
+      try {
+        expect(() => void dispatcher.pump()).not.toThrow();
+        clock.set(T0);
+        await dispatcher.pump();
+        await dispatcher.pump();
+        // The worker's own rounds may have sent more meanwhile; always the oldest first.
+        const ids = sent.map((request) => (JSON.parse(request.body) as { id: string }).id);
+        expect(ids.length).toBeGreaterThanOrEqual(3);
+        expect(ids).toEqual(alerts.slice(0, ids.length).map((alert) => alert.id));
+      } finally {
+        await dispatcher.onApplicationShutdown();
+      }
+    });
   });
 });

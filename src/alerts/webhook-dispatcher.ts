@@ -6,6 +6,7 @@ import {
   type OnApplicationShutdown,
   Optional,
 } from '@nestjs/common';
+import { BinaryHeap } from '../common/binary-heap';
 import { Clock, InjectClock } from '../common/clock';
 import { newId } from '../common/ids';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
@@ -20,6 +21,11 @@ export interface WebhookRequest {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
   readonly timeoutMs: number;
+  /**
+   * Aborts the attempt: after `timeoutMs`, or at once when the gateway shuts down. A transport
+   * must honour it (fetch does); shutdown waits about a second at most for one that does not.
+   */
+  readonly signal: AbortSignal;
 }
 
 /**
@@ -28,15 +34,9 @@ export interface WebhookRequest {
  */
 export type WebhookTransport = (request: WebhookRequest) => Promise<{ readonly status: number }>;
 
-/** Node's fetch, bounded by `AbortSignal.timeout`, redirects not followed (a 3xx is a failure). */
-export const fetchTransport: WebhookTransport = async ({ url, headers, body, timeoutMs }) => {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers,
-    body,
-    redirect: 'manual',
-    signal: AbortSignal.timeout(timeoutMs),
-  });
+/** Node's fetch, bounded by the request's signal (timeout or shutdown), redirects not followed (a 3xx is a failure). */
+export const fetchTransport: WebhookTransport = async ({ url, headers, body, signal }) => {
+  const response = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal });
   // The answer's body is not read: drop it so the connection can be reused.
   await response.body?.cancel().catch(() => undefined);
   return { status: response.status };
@@ -65,18 +65,36 @@ export const WebhookDispatcherOptions = Symbol('WebhookDispatcherOptions');
 
 /** How long the worker sleeps at most between looks at its retries (the clock may be a test's). */
 const RECHECK_MS = 250;
+/** How long shutdown waits at most for attempts to settle once aborted (a transport may ignore the abort). */
+const SHUTDOWN_GRACE_MS = 1000;
 const USER_AGENT = 'api-premium-gateway-webhooks';
 
-/** One alert on its way to one webhook, across its attempts. */
+/**
+ * One alert on its way to one webhook, across its attempts. Only the webhook's id is kept: each
+ * attempt reads the webhook as it is then (URL, secret, format), or drops the delivery if it is gone.
+ */
 interface Delivery {
   /** `X-Gateway-Delivery`: the same on every attempt, so a receiver can drop a repeat. */
   readonly id: string;
-  readonly webhook: Pick<WebhookEntity, 'id' | 'url' | 'secret'>;
+  readonly webhookId: string;
   readonly event: AlertEvent;
-  readonly body: string;
   attempt: number;
   dueAt: number;
+  /** When it (last) entered the waiting heap: among equal `dueAt`, first in, first out. */
+  seq: number;
 }
+
+/** What an attempt is sent with: the webhook as it is now. */
+type Target = Pick<WebhookEntity, 'id' | 'url' | 'secret' | 'format'>;
+
+/** How an attempt went; `cancelled` when the shutdown aborted it (then neither recorded nor retried). */
+interface Sent {
+  readonly result: DeliveryResult;
+  readonly cancelled: boolean;
+}
+
+/** Soonest due first; ties in the order they were queued. */
+const dueFirst = (a: Delivery, b: Delivery): boolean => a.dueAt < b.dueAt || (a.dueAt === b.dueAt && a.seq < b.seq);
 
 /** Counters of the dispatcher, for tests and logs. */
 export interface DispatcherStats {
@@ -88,6 +106,8 @@ export interface DispatcherStats {
   readonly delivered: number;
   /** Deliveries given up after their last attempt. */
   readonly failed: number;
+  /** Deliveries dropped before an attempt because their webhook had been deleted or disabled. */
+  readonly discarded: number;
 }
 
 /**
@@ -96,8 +116,11 @@ export interface DispatcherStats {
  * matches each alert to the enabled webhooks in memory and POSTs it to each, at most
  * `concurrency` at once, each attempt bounded by `GATEWAY_WEBHOOK_TIMEOUT_MS`. A failed attempt
  * (no answer, or not 2xx) is tried again after an exponential backoff with jitter, up to
- * `GATEWAY_WEBHOOK_MAX_ATTEMPTS` attempts. Each attempt is signed afresh
- * (`X-Gateway-Timestamp`, `X-Gateway-Signature`) and recorded as the webhook's last delivery.
+ * `GATEWAY_WEBHOOK_MAX_ATTEMPTS` attempts; the waiting deliveries are a min-heap by due time.
+ * Each attempt looks its webhook up among the enabled ones (dropping the delivery when it is gone
+ * or disabled), is signed afresh with its current secret (`X-Gateway-Timestamp`,
+ * `X-Gateway-Signature`), goes to its current URL, and is recorded as the webhook's last delivery.
+ * Shutdown aborts the attempts in flight.
  * Times come from the injected clock, so tests drive the retries; the alerts live in memory only.
  */
 @Injectable()
@@ -112,8 +135,11 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private readonly concurrency: number;
   private readonly random: () => number;
   private readonly queue: AlertEvent[] = [];
-  private waiting: Delivery[] = [];
+  private readonly waiting = new BinaryHeap<Delivery>(dueFirst);
+  private seq = 0;
   private readonly inFlight = new Set<Promise<void>>();
+  /** One per attempt in flight (the queued ones and the admin API's tests): shutdown aborts them. */
+  private readonly aborts = new Set<AbortController>();
   private running = false;
   private woken = false;
   private timer?: NodeJS.Timeout;
@@ -121,6 +147,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private droppedUnreported = 0;
   private delivered = 0;
   private failed = 0;
+  private discarded = 0;
 
   constructor(
     private readonly webhooks: WebhooksService,
@@ -141,11 +168,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   get stats(): DispatcherStats {
     return {
       queued: this.queue.length,
-      waiting: this.waiting.length,
+      waiting: this.waiting.size,
       inFlight: this.inFlight.size,
       dropped: this.droppedTotal,
       delivered: this.delivered,
       failed: this.failed,
+      discarded: this.discarded,
     };
   }
 
@@ -154,12 +182,26 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.wake();
   }
 
-  /** Stops the worker; attempts in flight finish (each is bounded by the timeout). Queued alerts are lost. */
+  /**
+   * Stops the worker and aborts the attempts in flight (neither recorded nor retried), then waits
+   * for them to settle, {@link SHUTDOWN_GRACE_MS} at most — never `GATEWAY_WEBHOOK_TIMEOUT_MS`,
+   * which may be longer than the gateway's shutdown timeout. Queued alerts are lost.
+   */
   async onApplicationShutdown(): Promise<void> {
     this.running = false;
     clearTimeout(this.timer);
     this.timer = undefined;
-    await Promise.allSettled([...this.inFlight]);
+    for (const controller of this.aborts) controller.abort();
+    if (this.inFlight.size === 0) return;
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise<void>((resolve) => {
+        grace = setTimeout(resolve, SHUTDOWN_GRACE_MS);
+        grace.unref();
+      }),
+    ]);
+    clearTimeout(grace);
   }
 
   /** Queues an alert; never waits, never throws. Called on the request path. */
@@ -181,12 +223,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     this.fanOut();
     const now = this.clock.now();
     const started: Promise<void>[] = [];
-    const later: Delivery[] = [];
-    for (const delivery of this.waiting) {
-      if (delivery.dueAt <= now && this.inFlight.size < this.concurrency) started.push(this.start(delivery));
-      else later.push(delivery);
+    while (this.inFlight.size < this.concurrency) {
+      const next = this.waiting.peek();
+      if (next === undefined || next.dueAt > now) break;
+      this.waiting.pop();
+      const target = this.webhooks.enabledWebhook(next.webhookId);
+      if (target === undefined) this.discard(next);
+      else started.push(this.start(next, target));
     }
-    this.waiting = later;
     this.reportDrops();
     this.arm();
     return Promise.all(started).then(() => undefined);
@@ -194,16 +238,8 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
 
   /** Sends one attempt of `event` to `webhook` now, outside the queue (the admin API's test). */
   async sendNow(webhook: WebhookEntity, event: AlertEvent): Promise<DeliveryResult> {
-    const delivery: Delivery = {
-      id: newId(),
-      webhook,
-      event,
-      body: payloadOf(event, webhook.format),
-      attempt: 1,
-      dueAt: this.clock.now(),
-    };
-    const result = await this.send(delivery);
-    await this.webhooks.recordDelivery(webhook.id, result);
+    const { result, cancelled } = await this.send(newId(), event, webhook);
+    if (!cancelled) await this.webhooks.recordDelivery(webhook.id, result);
     return result;
   }
 
@@ -214,24 +250,35 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       const subscription = subscriptionOf(event.type);
       if (subscription === null) continue;
       for (const webhook of this.webhooks.matching(subscription, event.projectId)) {
-        if (this.waiting.length >= this.capacity) {
-          this.waiting.shift();
-          this.countDrop();
-        }
-        this.waiting.push({
-          id: newId(),
-          webhook: { id: webhook.id, url: webhook.url, secret: webhook.secret },
-          event,
-          body: payloadOf(event, webhook.format),
-          attempt: 1,
-          dueAt: now,
-        });
+        this.wait({ id: newId(), webhookId: webhook.id, event, attempt: 1, dueAt: now, seq: 0 });
       }
     }
   }
 
-  private start(delivery: Delivery): Promise<void> {
-    const run = this.attempt(delivery).finally(() => {
+  /**
+   * Into the waiting heap. When it is full, the delivery due soonest goes (counted): in a backlog
+   * that is the one that has waited longest, as with the alert queue.
+   */
+  private wait(delivery: Delivery): void {
+    if (this.waiting.size >= this.capacity) {
+      this.waiting.pop();
+      this.countDrop();
+    }
+    delivery.seq = this.seq++;
+    this.waiting.push(delivery);
+  }
+
+  /** Its webhook was deleted or disabled since it was queued: no further attempt. */
+  private discard(delivery: Delivery): void {
+    this.discarded++;
+    this.logger.debug(
+      { webhookId: delivery.webhookId, deliveryId: delivery.id, event: delivery.event.type, attempt: delivery.attempt },
+      `Webhook ${delivery.webhookId} was deleted or disabled: ${delivery.event.type} dropped before attempt ${delivery.attempt}`,
+    );
+  }
+
+  private start(delivery: Delivery, target: Target): Promise<void> {
+    const run = this.attempt(delivery, target).finally(() => {
       this.inFlight.delete(run);
       this.wake();
     });
@@ -239,9 +286,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     return run;
   }
 
-  private async attempt(delivery: Delivery): Promise<void> {
-    const result = await this.send(delivery);
-    await this.webhooks.recordDelivery(delivery.webhook.id, result);
+  private async attempt(delivery: Delivery, target: Target): Promise<void> {
+    const { result, cancelled } = await this.send(delivery.id, delivery.event, target);
+    if (cancelled) return;
+    await this.webhooks.recordDelivery(delivery.webhookId, result);
     if (result.ok) {
       this.delivered++;
       return;
@@ -250,24 +298,20 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       this.failed++;
       this.logger.warn(
         {
-          webhookId: delivery.webhook.id,
+          webhookId: delivery.webhookId,
           deliveryId: delivery.id,
           event: delivery.event.type,
           attempts: delivery.attempt,
           status: result.status,
           error: result.error,
         },
-        `Webhook ${delivery.webhook.id}: ${delivery.event.type} not delivered after ${delivery.attempt} attempts; given up`,
+        `Webhook ${delivery.webhookId}: ${delivery.event.type} not delivered after ${delivery.attempt} attempts; given up`,
       );
       return;
     }
     delivery.dueAt = this.clock.now() + this.backoff(delivery.attempt);
     delivery.attempt++;
-    if (this.waiting.length >= this.capacity) {
-      this.waiting.shift();
-      this.countDrop();
-    }
-    this.waiting.push(delivery);
+    this.wait(delivery);
   }
 
   /** After attempt `n` failed: base × 2^(n-1), capped, then between half and all of it (jitter). */
@@ -276,28 +320,40 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     return Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
   }
 
-  /** One signed POST; never throws. */
-  private async send(delivery: Delivery): Promise<DeliveryResult> {
+  /**
+   * One POST of `event` to `target` as it is now (its URL, format and secret), bounded by the
+   * timeout and aborted by shutdown; never throws.
+   */
+  private async send(deliveryId: string, event: AlertEvent, target: Target): Promise<Sent> {
+    const body = payloadOf(event, target.format);
     const timestamp = String(Math.floor(this.clock.now() / 1000));
     const headers = {
       'content-type': 'application/json',
       'user-agent': USER_AGENT,
-      'x-gateway-event': delivery.event.type,
-      'x-gateway-delivery': delivery.id,
+      'x-gateway-event': event.type,
+      'x-gateway-delivery': deliveryId,
       'x-gateway-timestamp': timestamp,
-      'x-gateway-signature': signWebhook(delivery.webhook.secret, timestamp, delivery.body),
+      'x-gateway-signature': signWebhook(target.secret, timestamp, body),
     };
+    const shutdown = new AbortController();
+    this.aborts.add(shutdown);
     try {
       const { status } = await this.transport({
-        url: delivery.webhook.url,
+        url: target.url,
         headers,
-        body: delivery.body,
+        body,
         timeoutMs: this.timeoutMs,
+        signal: AbortSignal.any([shutdown.signal, AbortSignal.timeout(this.timeoutMs)]),
       });
       const ok = status >= 200 && status < 300;
-      return { at: new Date(this.clock.now()), status, ok, ...(ok ? {} : { error: `HTTP ${status}` }) };
+      const result = { at: new Date(this.clock.now()), status, ok, ...(ok ? {} : { error: `HTTP ${status}` }) };
+      return { result, cancelled: false };
     } catch (error) {
-      return { at: new Date(this.clock.now()), status: null, ok: false, error: describeFailure(error) };
+      const cancelled = shutdown.signal.aborted;
+      const reason = cancelled ? 'cancelled: the gateway is shutting down' : describeFailure(error);
+      return { result: { at: new Date(this.clock.now()), status: null, ok: false, error: reason }, cancelled };
+    } finally {
+      this.aborts.delete(shutdown);
     }
   }
 
@@ -313,9 +369,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   /** Sleeps until the next retry is due (at most {@link RECHECK_MS}: the clock may be a test's). */
   private arm(): void {
     if (!this.running || this.timer !== undefined) return;
-    if (this.waiting.length === 0 || this.inFlight.size >= this.concurrency) return;
-    const next = Math.min(...this.waiting.map((delivery) => delivery.dueAt));
-    const delay = Math.min(Math.max(next - this.clock.now(), 1), RECHECK_MS);
+    const next = this.waiting.peek();
+    if (next === undefined || this.inFlight.size >= this.concurrency) return;
+    const delay = Math.min(Math.max(next.dueAt - this.clock.now(), 1), RECHECK_MS);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.running) void this.pump();

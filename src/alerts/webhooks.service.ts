@@ -8,7 +8,7 @@ import { validationError } from '../common/validation';
 import { DATABASE_MIGRATED } from '../database/database.module';
 import { EventBus, InjectEventBus } from '../state/event-bus';
 import { ProjectsService } from '../tenancy/projects.service';
-import type { CreateWebhookDto, UpdateWebhookDto, WebhookQueryDto } from './dto/webhook.dto';
+import { type CreateWebhookDto, type UpdateWebhookDto, type WebhookQueryDto, maskWebhookUrl } from './dto/webhook.dto';
 import { newWebhookSecret } from './webhook-signature';
 import { type WebhookEntity as Webhook, WebhookEntity, type WebhookEvent } from './webhook.entity';
 
@@ -37,6 +37,7 @@ const MAX_ERROR = 300;
 export class WebhooksService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Alerts');
   private enabled: readonly Webhook[] = [];
+  private enabledById: ReadonlyMap<string, Webhook> = new Map();
   private readonly stops: (() => void)[] = [];
   private reloading: Promise<void> = Promise.resolve();
 
@@ -73,11 +74,21 @@ export class WebhooksService implements OnModuleInit, OnModuleDestroy {
     );
   }
 
+  /**
+   * The webhook `id` as it is now (URL, secret, format) when it exists and is enabled; undefined
+   * once deleted or disabled. The dispatcher reads it before every attempt.
+   */
+  enabledWebhook(id: string): Webhook | undefined {
+    return this.enabledById.get(id);
+  }
+
   /** Reads the enabled webhooks again (one after the other: the last reload wins). */
   reload(): Promise<void> {
     this.reloading = this.reloading
       .then(async () => {
-        this.enabled = await this.webhooks.find({ where: { enabled: true }, order: { createdAt: 'ASC', id: 'ASC' } });
+        const enabled = await this.webhooks.find({ where: { enabled: true }, order: { createdAt: 'ASC', id: 'ASC' } });
+        this.enabled = enabled;
+        this.enabledById = new Map(enabled.map((webhook) => [webhook.id, webhook]));
       })
       .catch((error: unknown) =>
         this.logger.error({ err: error }, 'Loading webhooks failed; keeping the previous set'),
@@ -124,13 +135,18 @@ export class WebhooksService implements OnModuleInit, OnModuleDestroy {
     return webhook;
   }
 
+  /**
+   * Changes the fields given. A `url` equal to the masked form of the current one (what listings
+   * show, e.g. sent back unchanged by an edit form) leaves the URL as it is.
+   */
   async update(id: string, dto: UpdateWebhookDto): Promise<Webhook> {
     const webhook = await this.get(id);
     if (dto.projectId !== undefined) await this.checkProject(dto.projectId);
+    const url = dto.url === undefined || dto.url === maskWebhookUrl(webhook.url) ? undefined : dto.url;
     await this.webhooks.update(
       { id },
       {
-        ...(dto.url !== undefined ? { url: dto.url } : {}),
+        ...(url !== undefined ? { url } : {}),
         ...(dto.projectId !== undefined ? { projectId: dto.projectId } : {}),
         ...(dto.events !== undefined ? { events: [...dto.events] } : {}),
         ...(dto.format !== undefined ? { format: dto.format } : {}),

@@ -190,7 +190,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     limits: readLimits(read),
     trustProxy: readTrustProxy(read),
     alerts: {
-      queueSize: read.int('GATEWAY_WEBHOOK_QUEUE_SIZE', 1000, { min: 10, max: 1_000_000 }),
+      queueSize: read.int('GATEWAY_WEBHOOK_QUEUE_SIZE', 1000, { min: 10, max: 100_000 }),
       timeoutMs: read.int('GATEWAY_WEBHOOK_TIMEOUT_MS', 5000, { min: 100, max: 60_000 }),
       maxAttempts: read.int('GATEWAY_WEBHOOK_MAX_ATTEMPTS', 5, { min: 1, max: 20 }),
     },

@@ -12,6 +12,7 @@ import {
   MaxLength,
 } from 'class-validator';
 import { PageQueryDto } from '../../common/pagination';
+import { Omittable } from '../../common/validation';
 import {
   WEBHOOK_EVENTS,
   WEBHOOK_FORMATS,
@@ -43,10 +44,22 @@ export class WebhookDeliveryDto {
   error?: string;
 }
 
-/** A webhook as listed: never its secret, only `secretPrefix`. */
+/**
+ * A webhook as listed: never its secret, only `secretPrefix`; the URL masked except in the answers
+ * to create and update.
+ */
 export class WebhookDto {
   id!: string;
+  /**
+   * Masked (`urlMasked: true`) in listings, `GET /{id}` and rotate-secret — the scheme, the host and
+   * the first path segment, then `/…`, e.g. `https://hooks.slack.com/services/…` — since a URL can
+   * be a credential (Slack's are) and viewers may read these. The full URL is only in the answers
+   * to create and update, which only the `admin` role can call.
+   */
+  @ApiProperty({ example: 'https://hooks.slack.com/services/…' })
   url!: string;
+  /** Whether `url` is masked: true except in the answers to create and update. */
+  urlMasked!: boolean;
   /** Null: a global webhook (every project's events, and the node's own such as write-behind failures). */
   @ApiProperty({ type: String, nullable: true })
   projectId!: string | null;
@@ -100,21 +113,24 @@ export class CreateWebhookDto {
   @IsIn(WEBHOOK_EVENTS, { each: true, message: EVENTS_MESSAGE })
   events!: WebhookEvent[];
 
-  /** Default `json`. */
+  /** Default `json`; not null. */
   @ApiPropertyOptional({ enum: WEBHOOK_FORMATS })
-  @IsOptional()
+  @Omittable()
   @IsIn(WEBHOOK_FORMATS, { message: `format must be one of ${WEBHOOK_FORMATS.join(', ')}` })
   format?: WebhookFormat;
 
-  /** Default true. */
-  @IsOptional()
+  /** Default true; not null. */
+  @Omittable()
   @IsBoolean()
   enabled?: boolean;
 }
 
-/** `PATCH /api/admin/webhooks/{id}`: the fields given change, the others stay. */
+/**
+ * `PATCH /api/admin/webhooks/{id}`: the fields given change, the others stay. Only `projectId`
+ * may be null (global); a null `url`, `events`, `format` or `enabled` is a 400 naming it.
+ */
 export class UpdateWebhookDto {
-  @IsOptional()
+  @Omittable()
   @IsString({ message: URL_MESSAGE })
   @MaxLength(2048)
   @IsUrl(URL_OPTIONS, { message: URL_MESSAGE })
@@ -127,7 +143,7 @@ export class UpdateWebhookDto {
   projectId?: string | null;
 
   @ApiPropertyOptional({ enum: WEBHOOK_EVENTS, isArray: true })
-  @IsOptional()
+  @Omittable()
   @IsArray({ message: EVENTS_MESSAGE })
   @ArrayNotEmpty({ message: EVENTS_MESSAGE })
   @ArrayUnique({ message: 'events must not repeat an event' })
@@ -135,11 +151,11 @@ export class UpdateWebhookDto {
   events?: WebhookEvent[];
 
   @ApiPropertyOptional({ enum: WEBHOOK_FORMATS })
-  @IsOptional()
+  @Omittable()
   @IsIn(WEBHOOK_FORMATS, { message: `format must be one of ${WEBHOOK_FORMATS.join(', ')}` })
   format?: WebhookFormat;
 
-  @IsOptional()
+  @Omittable()
   @IsBoolean()
   enabled?: boolean;
 }
@@ -152,10 +168,30 @@ export class WebhookQueryDto extends PageQueryDto {
   projectId?: string;
 }
 
-export function toWebhookDto(entity: WebhookEntity): WebhookDto {
+/**
+ * The scheme, host (with its port) and first path segment, then `/…`: never the user info, the
+ * rest of the path, the query or the fragment.
+ *
+ * @example
+ * maskWebhookUrl('https://hooks.slack.com/services/T000/B000/XXXX'); // 'https://hooks.slack.com/services/…'
+ */
+export function maskWebhookUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return '…';
+  }
+  const first = parsed.pathname.split('/').find((segment) => segment !== '');
+  return `${parsed.protocol}//${parsed.host}/${first === undefined ? '' : `${first}/`}…`;
+}
+
+/** The answer for a webhook: `full` only for the answers to create and update (admin role only). */
+export function toWebhookDto(entity: WebhookEntity, { full = false }: { full?: boolean } = {}): WebhookDto {
   return {
     id: entity.id,
-    url: entity.url,
+    url: full ? entity.url : maskWebhookUrl(entity.url),
+    urlMasked: !full,
     projectId: entity.projectId,
     events: entity.events,
     format: entity.format,

@@ -891,12 +891,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Webhooks, oldest first; `projectId` keeps one project's. */
+        /** Webhooks, oldest first; `projectId` keeps one project's. URLs masked (`urlMasked: true`). */
         get: operations["AdminWebhooks_list"];
         put?: never;
         /**
          * Creates a webhook. Its `secret` (the HMAC key of `X-Gateway-Signature`) is in this answer
-         *     only; later answers show `secretPrefix`.
+         *     only; later answers show `secretPrefix`. The answer has the full `url` (`urlMasked: false`);
+         *     listings and reads mask it.
          */
         post: operations["AdminWebhooks_create"];
         delete?: never;
@@ -912,13 +913,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
+        /** One webhook, its URL masked (`urlMasked: true`). */
         get: operations["AdminWebhooks_get"];
         put?: never;
         post?: never;
         delete: operations["AdminWebhooks_delete"];
         options?: never;
         head?: never;
-        /** Changes the fields given; `projectId: null` makes it global. */
+        /**
+         * Changes the fields given; `projectId: null` makes it global (null is refused for the others).
+         *     The answer has the full `url` (`urlMasked: false`).
+         */
         patch: operations["AdminWebhooks_update"];
         trace?: never;
     };
@@ -931,7 +936,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A new secret, shown in this answer only; the old one stops signing at once. */
+        /** A new secret, shown in this answer only; the old one stops signing at once. The URL is masked. */
         post: operations["AdminWebhooks_rotate"];
         delete?: never;
         options?: never;
@@ -1943,6 +1948,14 @@ export interface components {
             error?: string;
         };
         CreatedWebhookDto: {
+            /**
+             * @description Masked (`urlMasked: true`) in listings, `GET /{id}` and rotate-secret — the scheme, the host and
+             *     the first path segment, then `/…`, e.g. `https://hooks.slack.com/services/…` — since a URL can
+             *     be a credential (Slack's are) and viewers may read these. The full URL is only in the answers
+             *     to create and update, which only the `admin` role can call.
+             * @example https://hooks.slack.com/services/…
+             */
+            url: string;
             /** @description Null: a global webhook (every project's events, and the node's own such as write-behind failures). */
             projectId: string | null;
             events: ("breaker.transition" | "quota.exhausted" | "write-behind.failed")[];
@@ -1956,7 +1969,8 @@ export interface components {
             /** @description `whsec_` and 64 hex characters: the HMAC key of `X-Gateway-Signature`. */
             secret: string;
             id: string;
-            url: string;
+            /** @description Whether `url` is masked: true except in the answers to create and update. */
+            urlMasked: boolean;
             enabled: boolean;
             /** @description The first characters of the secret, e.g. `whsec_3f9a1c`. */
             secretPrefix: string;
@@ -1966,7 +1980,7 @@ export interface components {
             projectId?: string | null;
             events: ("breaker.transition" | "quota.exhausted" | "write-behind.failed")[];
             /**
-             * @description Default `json`.
+             * @description Default `json`; not null.
              * @enum {string}
              */
             format?: "json" | "slack";
@@ -1975,10 +1989,18 @@ export interface components {
              * @description Where deliveries are POSTed: an http:// or https:// URL (up to 2048 characters).
              */
             url: string;
-            /** @description Default true. */
+            /** @description Default true; not null. */
             enabled?: boolean;
         };
         WebhookDto: {
+            /**
+             * @description Masked (`urlMasked: true`) in listings, `GET /{id}` and rotate-secret — the scheme, the host and
+             *     the first path segment, then `/…`, e.g. `https://hooks.slack.com/services/…` — since a URL can
+             *     be a credential (Slack's are) and viewers may read these. The full URL is only in the answers
+             *     to create and update, which only the `admin` role can call.
+             * @example https://hooks.slack.com/services/…
+             */
+            url: string;
             /** @description Null: a global webhook (every project's events, and the node's own such as write-behind failures). */
             projectId: string | null;
             events: ("breaker.transition" | "quota.exhausted" | "write-behind.failed")[];
@@ -1990,7 +2012,8 @@ export interface components {
             updatedAt: string;
             lastDelivery: components["schemas"]["WebhookDeliveryDto"] | null;
             id: string;
-            url: string;
+            /** @description Whether `url` is masked: true except in the answers to create and update. */
+            urlMasked: boolean;
             enabled: boolean;
             /** @description The first characters of the secret, e.g. `whsec_3f9a1c`. */
             secretPrefix: string;
@@ -8687,7 +8710,7 @@ export interface operations {
     AdminMonitoring_instanceSeries: {
         parameters: {
             query: {
-                /** @description Comma-separated instance ids (32 hex each), 1 to 50. */
+                /** @description Comma-separated instance ids (32 hex each), 1 to 50 distinct (repeats count once). */
                 instanceIds: string;
                 /** @description 1h (1-minute points), 6h (5), 24h (15), 7d (60). */
                 timeRange?: "1h" | "6h" | "24h" | "7d";

@@ -152,16 +152,24 @@ function editWebhook(hook) {
     title: 'Edit webhook',
     submitLabel: 'Save webhook',
     fields: [
-      { name: 'url', label: 'URL', type: 'url', value: hook.url, required: true },
+      // The API shows the URL masked (it may carry a token): empty keeps it, a new one replaces it.
+      {
+        name: 'url',
+        label: 'URL',
+        type: 'url',
+        value: '',
+        hint: `Now ${hook.url}. Leave empty to keep it.`,
+      },
       { name: 'events', label: 'Events', type: 'checkboxes', value: hook.events, options: WEBHOOK_EVENTS },
       { name: 'format', label: 'Format', type: 'select', value: hook.format, options: FORMATS },
       { name: 'enabled', label: 'Enabled', type: 'checkbox', value: hook.enabled },
     ],
     submit: async (form) => {
+      const url = form.elements.namedItem('url').value.trim();
       await api(`admin/webhooks/${hook.id}`, {
         method: 'PATCH',
         body: {
-          url: form.elements.namedItem('url').value.trim(),
+          ...(url ? { url } : {}),
           events: checkedEvents(form),
           format: form.elements.namedItem('format').value,
           enabled: form.elements.namedItem('enabled').checked,
