@@ -117,7 +117,16 @@ describeEachDatabase('alerts: webhooks', (database) => {
     for (let i = 0; i < 5; i++) await reportResult(gateway, project, instanceId, failure);
   };
 
+  /** `gateway_webhook_deliveries_total{result}` on /metrics. */
+  const deliveries = async (result: string): Promise<number> => {
+    const text = (await gateway.http().get('/metrics').set('authorization', `Bearer ${admin}`).expect(200)).text;
+    const line = text.split('\n').find((l) => l.startsWith(`gateway_webhook_deliveries_total{result="${result}"}`));
+    return Number(line?.split(' ').at(-1) ?? NaN);
+  };
+
   it('delivers a signed breaker-open event within 2 s of the tripping report, retries after a 500, and records the last delivery', async () => {
+    const deliveredBefore = await deliveries('delivered');
+    const failedBefore = await deliveries('failed');
     const { project, ids } = await scenario();
     const other = await scenario();
     const hooks = await receiver();
@@ -207,6 +216,9 @@ describeEachDatabase('alerts: webhooks', (database) => {
     );
     expect(hooks.requests).toHaveLength(2);
     expect(elsewhere.requests).toHaveLength(0); // another project's webhook
+    // On /metrics: one delivery made (its first attempt's 500 was retried, not given up).
+    expect(await deliveries('delivered')).toBe(deliveredBefore + 1);
+    expect(await deliveries('failed')).toBe(failedBefore);
   });
 
   it('sends a global slack-format webhook { text, blocks }, and answers a test delivery', async () => {

@@ -5,6 +5,7 @@ import { DatabaseModule } from '../database/database.module';
 import { RegistryModule } from '../registry/registry.module';
 import { TenancyModule } from '../tenancy/tenancy.module';
 import { AdminWebhooksController } from './admin-webhooks.controller';
+import { AlertMetrics } from './alert-metrics';
 import { AlertSources } from './alert-sources';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookEntity } from './webhook.entity';
@@ -23,7 +24,7 @@ import { WebhooksService } from './webhooks.service';
     TypeOrmModule.forFeature([WebhookEntity]),
   ],
   controllers: [AdminWebhooksController],
-  providers: [WebhooksService, WebhookDispatcher, AlertSources],
+  providers: [WebhooksService, WebhookDispatcher, AlertSources, AlertMetrics],
   exports: [WebhookDispatcher, WebhooksService],
 })
 export class AlertsModule {}
