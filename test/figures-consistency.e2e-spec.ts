@@ -240,7 +240,8 @@ describeEachDatabase('every figure, on every surface, equals its brute-force def
             outcome,
             at,
             latencyMs,
-            totalTokens: usageKind <= 1 ? tokens : 0,
+            // The tokens figure: totalTokens, else prompt + completion (kind 2 sends those).
+            totalTokens: usageKind <= 2 ? tokens : 0,
             cost,
             statusCode: body.statusCode as number | undefined,
             message: body.errorMessage as string | undefined,

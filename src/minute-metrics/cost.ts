@@ -19,12 +19,21 @@ export interface ReportedUsage {
 export function costOfCall(reported: ReportedUsage, costPerUnit: number | undefined): number | undefined {
   if (typeof reported.cost === 'number') return reported.cost;
   if (costPerUnit === undefined || !(costPerUnit > 0)) return undefined;
+  const tokens = tokensOfCall(reported);
+  return tokens === undefined ? undefined : costPerUnit * tokens;
+}
+
+/**
+ * A call's tokens for the tokens figure (docs/figures.md): `totalTokens`, else prompt + completion,
+ * else undefined — the same tokens {@link costOfCall} prices.
+ */
+export function tokensOfCall(reported: ReportedUsage): number | undefined {
   const { totalTokens, promptTokens, completionTokens } = reported;
-  if (typeof totalTokens === 'number') return costPerUnit * totalTokens;
+  if (typeof totalTokens === 'number') return totalTokens;
   const prompt = typeof promptTokens === 'number';
   const completion = typeof completionTokens === 'number';
   if (!prompt && !completion) return undefined;
-  return costPerUnit * ((prompt ? promptTokens : 0) + (completion ? completionTokens : 0));
+  return (prompt ? promptTokens : 0) + (completion ? completionTokens : 0);
 }
 
 /** `costPerUnit` (alias `cost_per_unit`) of raw routing parameters, without allocating. */

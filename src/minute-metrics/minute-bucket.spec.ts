@@ -198,6 +198,7 @@ describe('MinuteBucket', () => {
         ttft_sum_ms: 60,
         ttft_b03: 2,
         prompt_tokens: 14,
+        total_tokens: 14, // totalTokens not reported: prompt + completion (docs/figures.md)
         cost: 0.2,
       });
     });

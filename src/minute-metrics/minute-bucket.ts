@@ -7,7 +7,7 @@ import {
   LATENCY_BUCKET_COLUMNS,
   TTFT_BUCKET_COLUMNS,
 } from './entities/instance-metrics-minute.schema';
-import { costOfCall } from './cost';
+import { costOfCall, tokensOfCall } from './cost';
 import { bucketOf } from './histogram';
 import type { OutcomeClass } from '../common/outcome';
 import { FAILURE_CLASSES } from '../common/outcome';
@@ -106,7 +106,7 @@ export class MinuteBucket {
     }
     this.add(PROMPT, amount(report.promptTokens));
     this.add(COMPLETION, amount(report.completionTokens));
-    this.add(TOTAL, amount(report.totalTokens));
+    this.add(TOTAL, amount(tokensOfCall(report)));
     this.add(COST, amount(costOfCall(report, costPerUnit)));
     this.seeOpenLeases(openLeases);
     // Stryker disable next-line EqualityOperator: at an equal time `>=` assigns the value already there
