@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createConnection } from 'mysql2/promise';
+import { mysqlAdmin } from '../bench/cluster/cluster';
 import { freePort, planWalk, readerEnvironment, runWalk } from '../test/utils/readme-walk';
 
 async function main(): Promise<number> {
@@ -54,7 +54,7 @@ async function main(): Promise<number> {
     process.stdout.write(result.output);
     return result.code === 0 ? 0 : 1;
   } finally {
-    if (mysql) await dropSchema(mysql, schema).catch(() => undefined);
+    if (mysql) await mysqlAdmin(mysql, `DROP DATABASE IF EXISTS \`${schema}\``).catch(() => undefined);
     rmSync(base, { recursive: true, force: true });
   }
 }
@@ -65,21 +65,6 @@ function lstatExists(path: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function dropSchema(mysqlUrl: string, name: string): Promise<void> {
-  const base = new URL(mysqlUrl);
-  const connection = await createConnection({
-    host: base.hostname,
-    port: Number(base.port || 3306),
-    user: decodeURIComponent(base.username),
-    password: decodeURIComponent(base.password),
-  });
-  try {
-    await connection.query(`DROP DATABASE IF EXISTS \`${name}\``);
-  } finally {
-    await connection.end();
   }
 }
 

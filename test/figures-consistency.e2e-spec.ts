@@ -1,4 +1,5 @@
 import { LATENCY_BOUNDS_MS } from '../src/minute-metrics/histogram';
+import { FAILURE_CLASSES, OUTCOME_CLASSES, type OutcomeClass } from '../src/common/outcome';
 import { MinuteAggregator } from '../src/minute-metrics/minute-aggregator';
 import { adminToken, createProject, type TestProject } from './utils/fixtures';
 import { modelInstance, postReports, registerInstances } from './utils/hot-path';
@@ -16,18 +17,10 @@ import { describeEachDatabase } from './utils/test-database';
 
 const MINUTE = 60_000;
 const METRICS_TOKEN = 'metrics-token-for-the-figures-test';
-const CLASSES = [
-  'SUCCESS',
-  'SERVER_ERROR',
-  'TIMEOUT',
-  'RATE_LIMITED',
-  'AUTH_ERROR',
-  'CLIENT_ERROR',
-  'UNKNOWN',
-] as const;
-type Outcome = (typeof CLASSES)[number];
+const CLASSES = OUTCOME_CLASSES;
+type Outcome = OutcomeClass;
 const ERRORS = CLASSES.filter((c) => c !== 'SUCCESS');
-const FAILURES: ReadonlySet<Outcome> = new Set(['SERVER_ERROR', 'TIMEOUT', 'UNKNOWN']);
+const FAILURES = FAILURE_CLASSES;
 const CALLER: ReadonlySet<Outcome> = new Set(['CLIENT_ERROR', 'AUTH_ERROR']);
 /** How each class is reported (as a client would) — success weighs most. */
 const BODIES: readonly [Outcome, Record<string, unknown>][] = [

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConnection } from 'mysql2/promise';
+import { mysqlAdmin } from '../bench/cluster/cluster';
 import {
   bashBlocks,
   copyProject,
@@ -44,7 +44,7 @@ describe('the README walk, on a fresh copy of the project', () => {
   let schema: string | undefined;
 
   afterAll(async () => {
-    if (schema) await dropSchema(schema);
+    if (schema) await mysqlAdmin(process.env.TEST_DATABASE_URL!, `DROP DATABASE IF EXISTS \`${schema}\``);
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -95,18 +95,3 @@ describe('the README walk, on a fresh copy of the project', () => {
     expect(log).not.toContain('"level":50');
   }, 480_000);
 });
-
-async function dropSchema(name: string): Promise<void> {
-  const base = new URL(process.env.TEST_DATABASE_URL!);
-  const connection = await createConnection({
-    host: base.hostname,
-    port: Number(base.port || 3306),
-    user: decodeURIComponent(base.username),
-    password: decodeURIComponent(base.password),
-  });
-  try {
-    await connection.query(`DROP DATABASE IF EXISTS \`${name}\``);
-  } finally {
-    await connection.end();
-  }
-}

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { eventually } from '../../test/utils/eventually';
 import { FakeClock } from '../common/clock';
 import { loadConfig } from '../config/app-config';
 import type { AlertEvent } from './alert-event';
@@ -86,11 +87,8 @@ describe('WebhookDispatcher', () => {
   });
 
   /** Until `then` holds (real time: shutdown tests wait on real timers), at most 2 s. */
-  const until = async (then: () => boolean) => {
-    const deadline = Date.now() + 2000;
-    while (!then() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(then()).toBe(true);
-  };
+  const until = (then: () => boolean) =>
+    eventually(() => expect(then()).toBe(true), { timeoutMs: 2000, intervalMs: 5 });
 
   beforeEach(() => {
     clock = new FakeClock(T0);

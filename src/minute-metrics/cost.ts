@@ -35,11 +35,3 @@ export function tokensOfCall(reported: ReportedUsage): number | undefined {
   if (!prompt && !completion) return undefined;
   return (prompt ? promptTokens : 0) + (completion ? completionTokens : 0);
 }
-
-/** `costPerUnit` (alias `cost_per_unit`) of raw routing parameters, without allocating. */
-export function costPerUnitOf(routingParams: Readonly<Record<string, unknown>>): number | undefined {
-  const camel = routingParams.costPerUnit;
-  if (typeof camel === 'number') return camel;
-  const snake = routingParams.cost_per_unit;
-  return typeof snake === 'number' ? snake : undefined;
-}

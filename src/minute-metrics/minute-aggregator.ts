@@ -6,14 +6,11 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
   type OnModuleInit,
-  Optional,
 } from '@nestjs/common';
 import { BreakerService } from '../circuit-breaker/breaker.service';
 import { Clock, InjectClock } from '../common/clock';
 import { PurgeSchedule } from '../common/purge-schedule';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
-import { RegistryIndex } from '../registry/registry-index';
-import { costPerUnitOf } from './cost';
 import { MinuteBucket, type MinuteReport } from './minute-bucket';
 import { EventBus, InjectEventBus } from '../state/event-bus';
 import { MinuteMetricsStore } from './minute-metrics.store';
@@ -113,18 +110,21 @@ export class MinuteAggregator
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly breakers: BreakerService,
     @InjectEventBus() private readonly events: EventBus,
-    /** Prices reports without a cost (`costPerUnit` × tokens); absent in unit tests. */
-    @Optional() private readonly index?: RegistryIndex,
   ) {}
 
   get stats(): AggregatorStats {
     return { ...this.counters, bufferedRows: this.pendingRows + this.held.size };
   }
 
-  recordReport(projectId: string, instanceId: string, at: number, report: MinuteReport, openLeases: number): void {
-    // One map lookup, no allocation: the price in effect when the call is counted.
-    const record = typeof report.cost === 'number' ? undefined : this.index?.get(instanceId);
-    const costPerUnit = record === undefined ? undefined : costPerUnitOf(record.routingParams);
+  /** `costPerUnit`: the instance's price in effect now, for a report without a cost (docs/figures.md). */
+  recordReport(
+    projectId: string,
+    instanceId: string,
+    at: number,
+    report: MinuteReport,
+    openLeases: number,
+    costPerUnit?: number,
+  ): void {
     this.bucket(projectId, instanceId, at).addReport(report, openLeases, costPerUnit);
   }
 

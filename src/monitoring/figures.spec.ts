@@ -1,5 +1,6 @@
 import { MinuteBucket } from '../minute-metrics/minute-bucket';
-import { costOfCall, costPerUnitOf, figuresOf, percentileOf, rangeAt, windowAt, type FigureInputs } from './figures';
+import { readRoutingParams } from '../registry/routing-params';
+import { costOfCall, figuresOf, percentileOf, rangeAt, windowAt, type FigureInputs } from './figures';
 import { gatewayStatusOf } from './monitoring.service';
 
 const counts = (entries: Record<number, number>): number[] => {
@@ -69,10 +70,10 @@ describe('cost', () => {
     expect(costOfCall({}, 0.001)).toBeUndefined();
   });
 
-  it('reads costPerUnit or its alias without allocating', () => {
-    expect(costPerUnitOf({ costPerUnit: 0.1, cost_per_unit: 0.2 })).toBe(0.1);
-    expect(costPerUnitOf({ cost_per_unit: 0.2 })).toBe(0.2);
-    expect(costPerUnitOf({ costPerUnit: 'cheap' })).toBeUndefined();
+  it("reads costPerUnit or its alias with the registry's own routing-params reader", () => {
+    expect(readRoutingParams({ costPerUnit: 0.1, cost_per_unit: 0.2 }).costPerUnit).toBe(0.1);
+    expect(readRoutingParams({ cost_per_unit: 0.2 }).costPerUnit).toBe(0.2);
+    expect(readRoutingParams({ costPerUnit: 'cheap' }).costPerUnit).toBeUndefined();
   });
 
   it('is priced into the minute when the report is counted', () => {

@@ -132,7 +132,7 @@ export function figuresOf(totals: FigureInputs): Figures {
   };
 }
 
-export { costOfCall, costPerUnitOf } from '../minute-metrics/cost';
+export { costOfCall } from '../minute-metrics/cost';
 
 // ---------------------------------------------------------------------------------------------
 // Windows

@@ -198,6 +198,7 @@ export class ReportService {
       ingested.at,
       sample,
       candidate.stats.openLeases + (lease ? 1 : 0),
+      candidate.params.costPerUnit,
     );
     return ingested;
   }
