@@ -211,8 +211,8 @@ describe('GET /metrics: Prometheus exposition', () => {
       .filter((line) => line.startsWith('gateway_instance_latency_ms_bucket{') && line.includes(ids.a))
       .map((line) => /le="([^"]+)"/.exec(line)?.[1]);
     expect(bounds).toEqual([...LATENCY_BOUNDS_MS.map(String), '+Inf']);
-    expect(latency('bucket', `instance_id="${ids.a}",le="100"`)).toEqual(['0']);
-    expect(latency('bucket', `instance_id="${ids.a}",le="150"`)).toEqual(['5']);
+    expect(latency('bucket', `le="100",instance_id="${ids.a}"`)).toEqual(['0']);
+    expect(latency('bucket', `le="150",instance_id="${ids.a}"`)).toEqual(['5']);
   });
 
   it('select-instance and report-result update the counters themselves', async () => {

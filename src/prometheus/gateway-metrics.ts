@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { LATENCY_BOUNDS_MS } from '../minute-metrics/histogram';
 import { OUTCOME_CLASSES } from '../common/outcome';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import { InstanceSeriesTable, OUTCOME_INDEX } from './instance-series';
+import { type HistogramCell, HistogramFamily } from './scraped-metrics';
 
 /** Labelled series kept per metric family; beyond it new label sets fold into one `overflow` series. */
 export const MAX_SERIES_PER_FAMILY = 2000;
@@ -22,20 +23,16 @@ interface CounterCell {
   value: number;
 }
 
-interface HistogramChild {
-  observe(value: number): void;
-}
-
 interface ReportSeries {
   readonly count: CounterCell;
-  readonly latency: HistogramChild;
+  readonly latency: HistogramCell;
   /** The outcome's index in the per-instance cells; -1 for a label set outside the outcome classes. */
   readonly outcome: number;
 }
 
 /** Per (method, route): the duration series, and the count series by status code. */
 interface RouteSeries {
-  readonly duration: HistogramChild;
+  readonly duration: HistogramCell;
   readonly byStatus: Map<number, CounterCell>;
 }
 
@@ -87,7 +84,7 @@ export interface SelectionAnswer {
  * The gateway's Prometheus metrics that the request path updates, in a registry of its own (not
  * prom-client's global one, so several apps in one test process never collide). A call on the hot
  * path looks its series up in nested Maps keyed by the label values (building no key string) and
- * adds to a plain-number counter cell and/or calls a cached histogram child's `observe()`. Label
+ * adds to a plain-number counter cell and/or a histogram cell (scraped-metrics.ts). Label
  * values must come from bounded sets (registered strategy names, error codes, outcome classes,
  * route patterns); as a safety net, a family that reaches {@link MAX_SERIES_PER_FAMILY} series
  * counts any further label set in one `overflow` series. Per-instance calls and latency are the
@@ -116,12 +113,11 @@ export class GatewayMetrics {
     help: 'Reported call outcomes by outcome class',
     labelNames: ['outcome'],
   });
-  private readonly reportedLatency = new Histogram({
+  private readonly reportedLatency = new HistogramFamily(this.prometheus, {
     name: 'gateway_reported_latency_ms',
     help: 'Backend call latency reported by callers, in milliseconds, by outcome class',
-    labelNames: ['outcome'] as const,
-    buckets: [...LATENCY_BOUNDS_MS],
-    registers: [this.prometheus],
+    labelNames: ['outcome'],
+    buckets: LATENCY_BOUNDS_MS,
   });
   private readonly truncatedTotal = new CounterFamily(this.prometheus, {
     name: 'gateway_report_fields_truncated_total',
@@ -143,12 +139,11 @@ export class GatewayMetrics {
     help: "Requests served by the gateway's own HTTP API, by method, route pattern and status",
     labelNames: ['method', 'route', 'status'],
   });
-  private readonly httpDuration = new Histogram({
+  private readonly httpDuration = new HistogramFamily(this.prometheus, {
     name: 'gateway_http_request_duration_seconds',
     help: "Time the gateway's own HTTP API took to answer, by method and route pattern",
-    labelNames: ['method', 'route'] as const,
+    labelNames: ['method', 'route'],
     buckets: HTTP_DURATION_BUCKETS,
-    registers: [this.prometheus],
   });
 
   // Nested Maps rather than one concatenated key: strategy names, error codes, route patterns and
@@ -175,10 +170,7 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.prometheus, prefix: 'gateway_' });
     this.instances = (config?.metrics.perInstance ?? true) ? new InstanceSeriesTable(this.prometheus) : undefined;
     // Known outcomes are exposed at 0 from the start, so rate() sees their first increment.
-    for (const outcome of OUTCOME_CLASSES) {
-      this.reportSeries(outcome);
-      this.reportedLatency.zero({ outcome });
-    }
+    for (const outcome of OUTCOME_CLASSES) this.reportSeries(outcome);
   }
 
   /** The registry every gateway metric lives in (gauges register here too). */
@@ -252,13 +244,13 @@ export class GatewayMetrics {
     if (this.full('gateway_reports_total', this.reports.size)) {
       return (this.overflow.report ??= {
         count: this.reportsTotal.add({ outcome: OVERFLOW_LABEL }),
-        latency: this.reportedLatency.labels(OVERFLOW_LABEL),
+        latency: this.reportedLatency.add({ outcome: OVERFLOW_LABEL }),
         outcome: -1,
       });
     }
     const series = {
       count: this.reportsTotal.add({ outcome }),
-      latency: this.reportedLatency.labels(outcome),
+      latency: this.reportedLatency.add({ outcome }),
       outcome: OUTCOME_INDEX.get(outcome) ?? -1,
     };
     this.reports.set(outcome, series);
@@ -268,11 +260,11 @@ export class GatewayMetrics {
   private routeSeries(method: string, route: string): RouteSeries {
     if (this.full('gateway_http_request_duration_seconds', this.routeCount)) {
       return (this.overflow.route ??= {
-        duration: this.httpDuration.labels(OVERFLOW_LABEL, OVERFLOW_LABEL),
+        duration: this.httpDuration.add({ method: OVERFLOW_LABEL, route: OVERFLOW_LABEL }),
         byStatus: new Map(),
       });
     }
-    const series = { duration: this.httpDuration.labels(method, route), byStatus: new Map<number, CounterCell>() };
+    const series = { duration: this.httpDuration.add({ method, route }), byStatus: new Map<number, CounterCell>() };
     getOrSet(this.routes, route, () => new Map<string, RouteSeries>()).set(method, series);
     this.routeCount++;
     return series;

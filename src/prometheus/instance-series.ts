@@ -1,6 +1,7 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { OUTCOME_CLASSES } from '../common/outcome';
 import { HISTOGRAM_BUCKETS, LATENCY_BOUNDS_MS, bucketOf } from '../minute-metrics/histogram';
+import { ScrapedCounter, ScrapedHistogram, type ScrapedSample, pushHistogramSamples } from './scraped-metrics';
 
 export const INSTANCE_CALLS_METRIC = 'gateway_instance_calls_total';
 export const INSTANCE_LATENCY_METRIC = 'gateway_instance_latency_ms';
@@ -118,15 +119,8 @@ export class InstanceSeriesTable {
   private latencyValues(): ScrapedSample[] {
     this.sweep();
     const values: ScrapedSample[] = [];
-    const bucketName = `${INSTANCE_LATENCY_METRIC}_bucket`;
     for (const [id, { buckets, sum }] of this.cells) {
-      let cumulative = 0;
-      for (let i = 0; i < buckets.length; i++) {
-        cumulative += buckets[i];
-        values.push({ metricName: bucketName, labels: { instance_id: id, le: LE_VALUES[i] }, value: cumulative });
-      }
-      values.push({ metricName: `${INSTANCE_LATENCY_METRIC}_sum`, labels: { instance_id: id }, value: sum });
-      values.push({ metricName: `${INSTANCE_LATENCY_METRIC}_count`, labels: { instance_id: id }, value: cumulative });
+      pushHistogramSamples(values, INSTANCE_LATENCY_METRIC, { instance_id: id }, LE_VALUES, buckets, sum);
     }
     return values;
   }
@@ -134,60 +128,3 @@ export class InstanceSeriesTable {
 
 /** Index of each outcome class in {@link InstanceCells.calls}. */
 export const OUTCOME_INDEX: ReadonlyMap<string, number> = new Map(OUTCOME_CLASSES.map((outcome, i) => [outcome, i]));
-
-/** One sample line as prom-client's Registry renders it (`metricName` defaults to the family's name). */
-interface ScrapedSample {
-  readonly metricName?: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly value: number;
-}
-
-/**
- * What the Registry reads from a metric's `get()`. prom-client's typings declare `type` as a
- * numeric enum that the package does not export at run time (it reads the string), hence the one
- * cast in {@link answer}.
- */
-function answer<T>(name: string, help: string, type: 'counter' | 'histogram', values: ScrapedSample[]): Promise<T> {
-  const family = { name, help, type, values, aggregator: 'sum' };
-  return Promise.resolve(family as unknown as T);
-}
-
-/**
- * A prom-client Counter whose values are produced whole when scraped (the Registry reads a
- * metric through `get()`): building the samples from the cells directly avoids prom-client
- * hashing every label set again on each scrape. Registered like any metric, so its name is
- * reserved in the registry and it shows in `getMetricsAsArray()` with its label names.
- */
-class ScrapedCounter extends Counter<string> {
-  constructor(
-    private readonly definition: { name: string; help: string; labelNames: string[] },
-    private readonly values: () => ScrapedSample[],
-  ) {
-    super({ ...definition, registers: [] });
-  }
-
-  override get(): ReturnType<Counter<string>['get']> {
-    // The name prom-client holds (an OpenMetrics registry strips `_total` from it and adds it back).
-    const { name } = this as unknown as { name: string };
-    return answer(name, this.definition.help, 'counter', this.values());
-  }
-}
-
-/** A prom-client Histogram whose buckets, sum and count are produced whole when scraped. */
-class ScrapedHistogram extends Histogram<string> {
-  constructor(
-    private readonly definition: { name: string; help: string; labelNames: string[]; buckets: number[] },
-    private readonly values: () => ScrapedSample[],
-  ) {
-    super({ ...definition, registers: [] });
-  }
-
-  override get(): ReturnType<Histogram<string>['get']> {
-    return this.getForPromString();
-  }
-
-  /** What the Registry renders a histogram from (prom-client prefers it to `get()`). */
-  getForPromString(): ReturnType<Histogram<string>['get']> {
-    return answer(this.definition.name, this.definition.help, 'histogram', this.values());
-  }
-}
