@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 const SECRET_LENGTH = 40;
@@ -15,9 +15,13 @@ export function generateApiKey(): string {
   return out;
 }
 
-/** SHA-256 of the key, hex. Keys are long random secrets, so a fast hash is the right one. */
+/**
+ * SHA-256 of the key, hex. Keys are long random secrets, so a fast hash is the right one. The
+ * one-shot `crypto.hash` takes half the time of a `createHash` object (it runs on every request
+ * whose connection last sent another key).
+ */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 export function sameHash(a: string, b: string): boolean {
