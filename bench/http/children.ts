@@ -4,9 +4,14 @@
  * A server is ready when it printed `Listening on http://…` or, failing that (the gateway logs
  * that line at info level, so LOG_LEVEL=warn hides it), when /proc shows it holding a listening
  * TCP socket; then `readyPath` (if given) must answer 200.
+ *
+ * A child started with `allocProbe` preloads alloc-probe.ts (transpiled by {@link writeAllocProbe});
+ * {@link allocatedBytes} then asks it for the bytes its heap allocated so far.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ModuleKind, ScriptTarget, transpileModule } from 'typescript';
 
 const LISTENING = /Listening on (http:\/\/[^\s)]+)/;
 const OUTPUT_KEPT = 64 * 1024;
@@ -20,6 +25,8 @@ export interface ServerChild {
   readonly foundBy: 'log' | 'proc';
   /** The last 64 KiB of the child's stdout and stderr. */
   output(): string;
+  /** It preloads the allocation probe: {@link allocatedBytes} works on it. */
+  readonly allocProbe?: boolean;
 }
 
 export interface StartOptions {
@@ -28,13 +35,19 @@ export interface StartOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly readyPath?: string;
   readonly timeoutMs?: number;
+  /** Path of the transpiled probe ({@link writeAllocProbe}), preloaded with `-r` before `args`. */
+  readonly allocProbe?: string;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Starts `node <args>` and resolves once it accepts requests. Rejects (and kills it) otherwise. */
 export async function startServer(options: StartOptions): Promise<ServerChild> {
-  const proc = spawn(process.execPath, [...options.args], { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const preload = options.allocProbe ? ['-r', options.allocProbe] : [];
+  const proc = spawn(process.execPath, [...preload, ...options.args], {
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   let logged: string | undefined;
   const collect = (chunk: Buffer): void => {
@@ -53,6 +66,7 @@ export async function startServer(options: StartOptions): Promise<ServerChild> {
     url: url.replace('://localhost:', '://127.0.0.1:').replace(/\/$/, ''),
     foundBy,
     output: () => output,
+    allocProbe: options.allocProbe !== undefined,
   });
   try {
     let found: ServerChild | undefined;
@@ -160,4 +174,59 @@ export async function stopServer(child: ServerChild | undefined, graceMs = 10_00
   const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+const ALLOC_LINE = /\[alloc-probe\] (\{[^\n]*\})\n/g;
+const ALLOC_DEADLINE_MS = 5_000;
+const ALLOC_POLL_MS = 2;
+
+/**
+ * Transpiles alloc-probe.ts to plain JavaScript in `dir` and returns its path: the gateway child
+ * (`node dist/main.js`) preloads it without ts-node, and a .js file in bench/ would be outside the
+ * TypeScript project that eslint checks against.
+ */
+export function writeAllocProbe(dir: string): string {
+  const source = readFileSync(join(__dirname, 'alloc-probe.ts'), 'utf8');
+  const { outputText } = transpileModule(source, {
+    compilerOptions: { module: ModuleKind.CommonJS, target: ScriptTarget.ES2022 },
+    fileName: 'alloc-probe.ts',
+  });
+  const path = join(dir, 'alloc-probe.js');
+  writeFileSync(path, outputText);
+  return path;
+}
+
+/** The probe's last `[alloc-probe] {…}` line in `output`, if any. */
+function lastAllocMark(output: string): { mark: number; allocatedBytes: number } | undefined {
+  let last: string | undefined;
+  for (const match of output.matchAll(ALLOC_LINE)) last = match[1];
+  if (last === undefined) return undefined;
+  const parsed = JSON.parse(last) as { mark?: unknown; allocatedBytes?: unknown };
+  return typeof parsed.mark === 'number' && typeof parsed.allocatedBytes === 'number'
+    ? { mark: parsed.mark, allocatedBytes: parsed.allocatedBytes }
+    : undefined;
+}
+
+/**
+ * The bytes the child's V8 heap has allocated since it started: sends SIGUSR2 to its probe and
+ * polls its output until a line with a newer mark than the last one seen shows up (the child
+ * answers within milliseconds once idle; a deadline, not a fixed sleep, bounds the wait).
+ * Throws if the child has no probe, exits, or does not answer in time.
+ */
+export async function allocatedBytes(child: ServerChild, deadlineMs = ALLOC_DEADLINE_MS): Promise<number> {
+  if (!child.allocProbe) throw new Error(`${child.name} was started without the allocation probe`);
+  const previous = lastAllocMark(child.output())?.mark ?? 0;
+  child.proc.kill('SIGUSR2');
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    const mark = lastAllocMark(child.output());
+    if (mark && mark.mark > previous) return mark.allocatedBytes;
+    if (child.proc.exitCode !== null || child.proc.signalCode !== null) {
+      throw new Error(`${child.name} exited before its allocation probe answered`);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${child.name}: no [alloc-probe] line within ${deadlineMs} ms:\n${child.output().slice(-2000)}`);
+    }
+    await sleep(ALLOC_POLL_MS);
+  }
 }

@@ -7,20 +7,33 @@
  *     [--cpu-prof <dir>] [--cluster [--nodes 2] | --cluster-only [--nodes 2]]
  *
  * 1. Starts `node dist/main.js` as a child (free port, SQLite in a temp dir, LOG_LEVEL=warn,
- *    default throttling), seeds it over HTTP (admin login, 3 projects with a key each, 50
- *    instances per project), takes one real select-instance response, then warms it up with
- *    --warmup seconds of each request kind (a few hundred requests leave the JIT cold: the first
- *    seconds run at a third of the steady rate).
- * 2. Baseline: a bare Fastify 5 child (bare-fastify.ts) answering that same response for a body
- *    of the same size, at the same connections, warm-up and duration; stopped before step 3.
+ *    default throttling, the allocation probe preloaded), seeds it over HTTP (admin login, 3
+ *    projects with a key each, 50 instances per project), takes one real select-instance response,
+ *    then warms it up with --warmup seconds of each request kind (a few hundred requests leave the
+ *    JIT cold: the first seconds run at a third of the steady rate).
+ * 2. Two baselines, each a bare Fastify 5 child (bare-fastify.ts) answering a body of the same
+ *    size as that response, at the same connections, warm-up and duration, started before and
+ *    stopped after all the rounds (an idle child uses no CPU):
+ *    - the current baseline: parses the body, serialises a precomputed object per request;
+ *    - the tight baseline (BENCH_BASELINE=tight): validates the body against a JSON schema with
+ *      select-instance's required fields, checks the `api-key` header (401 otherwise) and sends the
+ *      answer serialised once: the least a real server must do for the same exchange.
  * 3. Scenarios against the gateway: select only, report only (~5 % failures, no selectionId),
  *    and select-then-report with the selectionId, all spread over the 3 keys.
- * Steps 2 and 3 run --rounds times, interleaved (baseline, select, report, mix, baseline, …; the
- * idle server of the moment uses no CPU): this machine's speed drifts by tens of percent within
- * minutes, so the table gives the median of each figure over the rounds, and the throughput
- * verdict is the median of each round's ratio to its own baseline (printed per round too).
- * 4. Once more at --light-connections (default 5; the baseline first): the p99 of a request that
+ * Steps 2 and 3 run --rounds times, interleaved (baseline, tight baseline, select, report, mix,
+ * baseline, …): this machine's speed drifts by tens of percent within minutes, so the table gives
+ * the median of each figure over the rounds, and the throughput ratios are the median of each
+ * round's ratio to that round's own baseline (× baseline) and tight baseline (× tight), printed
+ * per round too.
+ * 4. Once more at --light-connections (default 5; both baselines first): the p99 of a request that
  *    queues behind 4 others instead of 49, which is what a latency target can be met at (ADR 0004).
+ * Every single-node row also gets the V8 heap bytes its server allocated per response ("heap
+ * KB/req"): the gateway and both baselines preload alloc-probe.ts (`-r`, transpiled to .js in the
+ * temporary directory), which the bench asks for its running total before and after each load.
+ * Verdict (issue #17's targets, ADR 0004; see TARGETS in report.ts): select, report and mix
+ * ≥ 0.75× the current baseline (paired per round); their p99 ≤ 5 ms at --light-connections and
+ * ≤ 2× the baseline's own p99 at --connections; ≤ 20 KB heap allocated per select; zero non-2xx,
+ * errors and timeouts on every row. The × tight ratios are reported, not judged.
  * Prints a table with PASS/FAIL against the targets and writes bench/results/http.{json,md}
  * (full runs only: not with --only or --cpu-prof). Exits 0 whatever the figures (it reports, it
  * does not gate); 1 when the run breaks, 2 on bad flags, 130 on SIGINT. --cpu-prof runs the
@@ -30,19 +43,25 @@
  *    over the nodes, against a bare Fastify baseline and node a alone in the same rounds
  *    (cluster-phase.ts; BENCH_MYSQL_URL and BENCH_REDIS_URL say where, see bench/cluster/cluster.ts).
  *    Writes bench/results/http-cluster.{json,md} on full runs. --cluster-only skips steps 1–4.
+ *    The cluster part keeps its own target (cluster-phase.ts), the current baseline only, and no
+ *    heap figures.
  */
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { rssMb } from './children';
+import { rssMb, writeAllocProbe } from './children';
 import { clusterConsoleTable, clusterPhase, writeClusterResults } from './cluster-phase';
 import {
+  BASELINE_NAME,
   type BenchReport,
+  TIGHT_LIGHT,
+  TIGHT_NAME,
   checks,
   consoleTable,
   lightName,
   machine,
   medianRow,
+  ratiosOf,
   sourceVersion,
   writeResults,
 } from './report';
@@ -144,12 +163,14 @@ async function main(options: Options, session: Session, tmp: string): Promise<vo
 /** Steps 1–4: one gateway on SQLite, as before cluster mode. */
 async function singleNode(options: Options, session: Session, tmp: string, dist: string): Promise<BenchReport> {
   const profile = options.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : [];
+  const allocProbe = writeAllocProbe(tmp);
   log(`starting the gateway${options.cpuProfDir ? ` under --cpu-prof (${options.cpuProfDir})` : ''}`);
   const gateway = await session.start('gateway', {
     name: 'gateway',
     args: [...profile, dist],
     env: gatewayEnv(ADMIN, { GATEWAY_SQLITE_PATH: join(tmp, 'gateway.sqlite') }),
     readyPath: '/api/health/ready',
+    allocProbe,
   });
   log(`gateway pid ${gateway.pid} at ${gateway.url} (address from ${gateway.foundBy}); seeding`);
   session.check();
@@ -174,9 +195,12 @@ async function singleNode(options: Options, session: Session, tmp: string, dist:
     selectRequestBody: Buffer.byteLength(sample.request),
     selectResponseBody: Buffer.byteLength(sample.response),
   };
-  let bare: { url: string; pid: number; request: Parameters<typeof session.load>[2][number] } | undefined;
+  type Bare = { url: string; pid: number; request: Parameters<typeof session.load>[2][number] };
+  let bare: Bare | undefined;
+  let tight: Bare | undefined;
   if (options.only.includes('baseline')) {
-    const child = await startBareBaseline(session, sample, fixture.tenants[0].key);
+    const key = fixture.tenants[0].key;
+    const child = await startBareBaseline(session, sample, key, { allocProbe });
     const { request } = child;
     const answer = await fetch(`${child.url}/select`, request);
     sizes.baselineRequestBody = Buffer.byteLength(sample.request);
@@ -184,6 +208,17 @@ async function singleNode(options: Options, session: Session, tmp: string, dist:
     log(`baseline: bare Fastify pid ${child.pid} at ${child.url}`);
     warmups.push(await session.load(child.pid, 'warm-up baseline', [request], { ...warm, url: child.url }));
     bare = { url: child.url, pid: child.pid, request };
+
+    const strict = await startBareBaseline(session, sample, key, { tight: true, allocProbe });
+    const tightAnswer = await fetch(`${strict.url}/select`, strict.request);
+    const tightText = await tightAnswer.text();
+    if (tightAnswer.status !== 200) throw new Error(`tight baseline answered ${tightAnswer.status}: ${tightText}`);
+    sizes.tightResponseBody = Buffer.byteLength(tightText);
+    log(`tight baseline: bare Fastify (schema, key, pre-serialised) pid ${strict.pid} at ${strict.url}`);
+    warmups.push(
+      await session.load(strict.pid, 'warm-up tight baseline', [strict.request], { ...warm, url: strict.url }),
+    );
+    tight = { url: strict.url, pid: strict.pid, request: strict.request };
   }
 
   const rounds: ScenarioRow[][] = [];
@@ -192,7 +227,11 @@ async function singleNode(options: Options, session: Session, tmp: string, dist:
     const step = `round ${round}/${options.rounds}`;
     if (bare) {
       log(`${step}: baseline`);
-      rows.push(await session.load(bare.pid, 'baseline (bare Fastify)', [bare.request], { ...load, url: bare.url }));
+      rows.push(await session.load(bare.pid, BASELINE_NAME, [bare.request], { ...load, url: bare.url }));
+    }
+    if (tight) {
+      log(`${step}: tight baseline`);
+      rows.push(await session.load(tight.pid, TIGHT_NAME, [tight.request], { ...load, url: tight.url }));
     }
     if (options.only.includes('select')) {
       log(`${step}: select only`);
@@ -214,6 +253,7 @@ async function singleNode(options: Options, session: Session, tmp: string, dist:
   const name = (scenario: string): string => lightName(scenario, options.lightConnections);
   log(`light load: ${options.lightConnections} connections`);
   if (bare) light.push(await session.load(bare.pid, name('baseline'), [bare.request], { ...few, url: bare.url }));
+  if (tight) light.push(await session.load(tight.pid, name(TIGHT_LIGHT), [tight.request], { ...few, url: tight.url }));
   if (options.only.includes('select')) {
     light.push(await session.load(gateway.pid, name('select'), selectRequests(fixture), { ...few, rotate: true }));
   }
@@ -229,10 +269,13 @@ async function singleNode(options: Options, session: Session, tmp: string, dist:
   const medians = scenarioNames.map((name) =>
     medianRow(rounds.map((round) => round.find((row) => row.scenario === name)!)),
   );
-  const baseline = bare ? medians[0] : undefined;
-  const rows = bare ? medians.slice(1) : medians;
+  const baseline = medians.find((row) => row.scenario === BASELINE_NAME);
+  const tightBaseline = medians.find((row) => row.scenario === TIGHT_NAME);
+  const rows = medians.filter((row) => row !== baseline && row !== tightBaseline);
   const rssMbAtEnd = rssMb(gateway.pid);
-  const verdict = checks(baseline, [...rows, ...light.filter((row) => row !== light[0] || !bare)], rounds);
+  const judged = { baseline, tightBaseline, scenarios: rows, light, rounds };
+  const verdict = checks(judged);
+  const ratios = ratiosOf(judged);
   const report: BenchReport = {
     date: new Date().toISOString(),
     node: process.version,
@@ -253,7 +296,11 @@ async function singleNode(options: Options, session: Session, tmp: string, dist:
       addressFoundBy: gateway.foundBy,
       rssMbAfterWarmup,
       rssMbAtEnd,
-      logLines: gateway.output().split('\n').filter(Boolean).length,
+      // The allocation probe's answers are not the gateway's log.
+      logLines: gateway
+        .output()
+        .split('\n')
+        .filter((line) => line && !line.startsWith('[alloc-probe]')).length,
     },
     fixture: {
       projects: fixture.tenants.length,
@@ -261,7 +308,9 @@ async function singleNode(options: Options, session: Session, tmp: string, dist:
       identifiers: fixture.identifiers.length,
     },
     baseline,
+    tightBaseline,
     scenarios: rows,
+    ratios,
     rounds,
     light,
     warmups,

@@ -51,6 +51,11 @@ export interface ScenarioRow {
   readonly otherCpuPct?: number;
   /** CPU the hypervisor gave other guests while this run wanted it, % of one core. */
   readonly stealCpuPct?: number;
+  /**
+   * V8 heap bytes the server child allocated per response during the run (alloc-probe.ts), when
+   * it was started with the probe (single node only: the gateway and the bare baselines).
+   */
+  readonly heapBytesPerReq?: number;
   /** 1-minute load average when the run started. */
   readonly loadAvg1m?: number;
   /** With `urls`: the responses each of them sent, in the order of `urls`. */

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { type ServerChild, cpuTimeMs, startServer, stopServer, systemCpuMs } from './children';
+import { type ServerChild, allocatedBytes, cpuTimeMs, startServer, stopServer, systemCpuMs } from './children';
 import { type ScenarioRow, runLoad, stopLoad } from './scenarios';
 
 /** A child's environment: ours, minus anything that would point the gateway elsewhere. */
@@ -42,6 +42,8 @@ export class Session {
   aborted = false;
   gateway?: ServerChild;
   bare?: ServerChild;
+  /** The tight bare Fastify baseline (schema, key, pre-serialised answer: see bare-fastify.ts). */
+  tight?: ServerChild;
   /** Cluster mode: the gateway nodes (stopped with the rest). */
   nodes: ServerChild[] = [];
   /** Cluster mode: redis-server's pid, when it runs here; its CPU is measured apart on every load. */
@@ -51,7 +53,7 @@ export class Session {
     if (this.aborted) throw new Error('interrupted');
   }
 
-  async start(role: 'gateway' | 'bare', options: Parameters<typeof startServer>[0]): Promise<ServerChild> {
+  async start(role: 'gateway' | 'bare' | 'tight', options: Parameters<typeof startServer>[0]): Promise<ServerChild> {
     this.check();
     const child = await startServer(options);
     this[role] = child;
@@ -62,10 +64,16 @@ export class Session {
   /**
    * One autocannon run, with the CPU time the server child `pid` used meanwhile (several pids:
    * their sum, e.g. every node of a cluster), and redis-server's apart when {@link redisPid} is set.
+   * When `pid` is one child of this session started with the allocation probe, its heap bytes
+   * allocated per response too: the probe is asked before the CPU is first read and after it is
+   * last read, so its own work stays out of the CPU figures.
    */
   async load(pid: number | readonly number[], ...args: Parameters<typeof runLoad>): Promise<ScenarioRow> {
     this.check();
     const pids = typeof pid === 'number' ? [pid] : pid;
+    const probed = this.probed(pids);
+    const heapBefore = probed ? await allocatedBytes(probed) : undefined;
+    this.check();
     const serverCpu = (): number | undefined => {
       const times = pids.map(cpuTimeMs);
       return times.some((ms) => ms === undefined) ? undefined : times.reduce<number>((sum, ms) => sum + (ms ?? 0), 0);
@@ -79,7 +87,12 @@ export class Session {
     const system = systemCpuMs();
     const loaderMs = cpuUsageMs(process.cpuUsage(before.loader));
     this.check();
-    if (before.server === undefined || server === undefined || row.total === 0) return { ...row, loadAvg1m };
+    const heapAfter = probed ? await allocatedBytes(probed) : undefined;
+    const heap =
+      heapBefore === undefined || heapAfter === undefined || row.total === 0
+        ? {}
+        : { heapBytesPerReq: Math.round((heapAfter - heapBefore) / row.total) };
+    if (before.server === undefined || server === undefined || row.total === 0) return { ...row, ...heap, loadAvg1m };
     const serverMs = server - before.server;
     const redisMs = redis !== undefined && before.redis !== undefined ? redis - before.redis : undefined;
     const pct = (ms: number): number => Math.round((ms / (row.durationS * 1000)) * 100);
@@ -92,6 +105,7 @@ export class Session {
       loaderCpuPct: pct(loaderMs),
       otherCpuPct: otherMs === undefined ? undefined : Math.max(0, pct(otherMs - serverMs - loaderMs - (redisMs ?? 0))),
       stealCpuPct: stealMs === undefined ? undefined : pct(stealMs),
+      ...heap,
       loadAvg1m,
       ...(redisMs === undefined
         ? {}
@@ -99,10 +113,18 @@ export class Session {
     };
   }
 
-  /** The baseline server must not compete with the gateway for the CPU. */
+  /** The one child of this session whose pid is `pids` alone, if it preloads the allocation probe. */
+  private probed(pids: readonly number[]): ServerChild | undefined {
+    if (pids.length !== 1) return undefined;
+    const child = [this.gateway, this.bare, this.tight].find((c) => c?.pid === pids[0]);
+    return child?.allocProbe ? child : undefined;
+  }
+
+  /** The baseline servers (both, when the tight one runs) must not compete with the gateway for the CPU. */
   async stopBare(): Promise<void> {
-    await stopServer(this.bare);
+    await Promise.all([stopServer(this.bare), stopServer(this.tight)]);
     this.bare = undefined;
+    this.tight = undefined;
   }
 
   /** The single-node gateway must not compete with the cluster's nodes either. */
@@ -114,24 +136,48 @@ export class Session {
   /** Idempotent: stops the load and every child. */
   async stop(): Promise<void> {
     stopLoad();
-    await Promise.all([stopServer(this.bare), stopServer(this.gateway), ...this.nodes.map((node) => stopServer(node))]);
+    await Promise.all([
+      stopServer(this.bare),
+      stopServer(this.tight),
+      stopServer(this.gateway),
+      ...this.nodes.map((node) => stopServer(node)),
+    ]);
   }
 }
 
-/** The bare Fastify baseline as a child process, answering `response` to the select `request` body. */
+/** How {@link startBareBaseline} starts its child. */
+export interface BareBaselineOptions {
+  /**
+   * The tight baseline (bare-fastify.ts with BENCH_BASELINE=tight): body schema, `api-key` checked
+   * against `apiKey`, the answer serialised once. It is the session's `tight` child, not `bare`.
+   */
+  readonly tight?: boolean;
+  /** The transpiled allocation probe to preload (children.ts `writeAllocProbe`). */
+  readonly allocProbe?: string;
+}
+
+/**
+ * A bare Fastify baseline as a child process, answering `response` to the select `request` body
+ * (the current one, or with `tight` the tighter floor: see bare-fastify.ts).
+ */
 export async function startBareBaseline(
   session: Session,
   sample: { readonly request: string; readonly response: string },
   apiKey: string,
+  options: BareBaselineOptions = {},
 ): Promise<{
   url: string;
   pid: number;
   request: { method: 'POST'; path: string; headers: Record<string, string>; body: string };
 }> {
-  const child = await session.start('bare', {
-    name: 'bare-fastify',
+  const child = await session.start(options.tight ? 'tight' : 'bare', {
+    name: options.tight ? 'bare-fastify (tight)' : 'bare-fastify',
     args: ['-r', 'ts-node/register/transpile-only', join(__dirname, 'bare-fastify.ts')],
-    env: childEnv({ BENCH_RESPONSE_JSON: sample.response }),
+    env: childEnv({
+      BENCH_RESPONSE_JSON: sample.response,
+      ...(options.tight ? { BENCH_BASELINE: 'tight', BENCH_API_KEY: apiKey } : {}),
+    }),
+    allocProbe: options.allocProbe,
   });
   const request = {
     method: 'POST' as const,
