@@ -17,6 +17,11 @@ import { RouteTable } from './common/route-table';
 import { setupSwagger } from './common/swagger';
 import { logRequest } from './common/logging';
 import { securityHeadersFor } from './common/security-headers';
+import { Clock } from './common/clock';
+import { GatewayAuthGuard } from './auth/gateway-auth.guard';
+import { GatewayThrottlerGuard } from './auth/gateway-throttler.guard';
+import { GatewayController } from './selection/gateway.controller';
+import { HotRoutes } from './selection/hot-routes';
 import type { AppConfig } from './config/app-config';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -114,10 +119,18 @@ export function configureApp(app: NestFastifyApplication, config: AppConfig): vo
   app.flushLogs();
   if (config.trustProxy === true) warnTrustEveryProxy();
 
+  // select-instance and report-result(s) are answered by Fastify handlers of their own (ADR 0012).
+  const hot = new HotRoutes(
+    app.get(GatewayController),
+    app.get(GatewayAuthGuard),
+    app.get(GatewayThrottlerGuard),
+    app.get(Clock),
+  );
   fastify.addHook('onRoute', (route) => {
     routes.add(route.method, route.url);
     // A batch of 1000 reports or instances does not fit the general body limit.
     if (BATCH_ROUTES.has(route.url)) route.bodyLimit = Math.max(config.bodyLimitBytes, config.batchBodyLimitBytes);
+    hot.adopt(route);
   });
   // While draining, answer in-flight requests with `Connection: close` so keep-alive sockets do
   // not hold the shutdown open until their idle timeout.

@@ -1,5 +1,10 @@
+import { GatewayAuthGuard } from '../src/auth/gateway-auth.guard';
 import { createProject } from './utils/fixtures';
 import { createTestApp, type TestApp } from './utils/test-app';
+
+/** A select-instance call (Fastify serves it directly: HotRoutes) with `key`. */
+const SELECT = { apiIdentifier: 'nothing-registered', apiType: 'MODEL' };
+const REPORT = { instanceId: 'f'.repeat(32), businessId: 'b', success: true, latencyMs: 1, callTimestamp: 1 };
 
 describe('throttling of the gateway API', () => {
   let gateway: TestApp;
@@ -23,6 +28,37 @@ describe('throttling of the gateway API', () => {
     gateway.clock.advance(120_000);
     await get(a.apiKey).expect(200);
   });
+
+  it('counts the hot path (served by Fastify directly) in the same budget, with the same 429', async () => {
+    const c = await createProject(gateway, 'Throttled C');
+    const nestGuard = jest.spyOn(GatewayAuthGuard.prototype, 'canActivate');
+    const post = (path: string, body: object) => gateway.http().post(path).set('api-key', c.apiKey).send(body);
+    // Not throttled: answered by the route (nothing registered: 400 [compat]; an unknown instance).
+    await post('/api/gateway/select-instance', SELECT).expect(400);
+    await post('/api/gateway/report-result', REPORT).expect(404);
+    expect(nestGuard).not.toHaveBeenCalled();
+    await gateway.http().get('/api/projects/current').set('api-key', c.apiKey).expect(200);
+    expect(nestGuard).toHaveBeenCalledTimes(1);
+    nestGuard.mockRestore();
+    const refused = await post('/api/gateway/select-instance', SELECT).expect(429);
+    expect(refused.body).toMatchObject({
+      code: 429,
+      error: 'THROTTLED',
+      details: { retryAfterMs: expect.any(Number) },
+    });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.headers['x-request-id']).toBe(refused.body.requestId);
+    await post('/api/gateway/report-results', { results: [REPORT] }).expect(429);
+    await gateway.http().get('/api/projects/current').set('api-key', c.apiKey).expect(429);
+    // Authentication comes first on the hot path too: a bad key is a 401, not counted.
+    const bad = await gateway
+      .http()
+      .post('/api/gateway/select-instance')
+      .set('api-key', 'gw_not-a-key')
+      .send(SELECT)
+      .expect(401);
+    expect(bad.body).toMatchObject({ error: 'INVALID_API_KEY' });
+  });
 });
 
 describe('throttling turned off', () => {
@@ -37,6 +73,13 @@ describe('throttling turned off', () => {
       for (let i = 0; i < 20; i += 1) {
         const res = await gateway.http().get('/api/projects/current').set('api-key', project.apiKey).expect(200);
         expect(Object.keys(res.headers).filter((name) => name.startsWith('x-ratelimit'))).toEqual([]);
+        const select = await gateway
+          .http()
+          .post('/api/gateway/select-instance')
+          .set('api-key', project.apiKey)
+          .send(SELECT)
+          .expect(400);
+        expect(Object.keys(select.headers).filter((name) => name.startsWith('x-ratelimit'))).toEqual([]);
       }
     } finally {
       await gateway.close();
@@ -54,6 +97,15 @@ describe('rate-limit headers', () => {
       const res = await gateway.http().get('/api/projects/current').set('api-key', project.apiKey).expect(200);
       expect(res.headers['x-ratelimit-limit-per-minute']).toBe('5');
       expect(res.headers['x-ratelimit-remaining-per-minute']).toBe('4');
+      const select = await gateway
+        .http()
+        .post('/api/gateway/select-instance')
+        .set('api-key', project.apiKey)
+        .send(SELECT)
+        .expect(400);
+      expect(select.headers['x-ratelimit-limit-per-minute']).toBe('5');
+      expect(select.headers['x-ratelimit-remaining-per-minute']).toBe('3');
+      expect(Number(select.headers['x-ratelimit-reset-per-minute'])).toBeGreaterThan(0);
     } finally {
       await gateway.close();
     }

@@ -24,8 +24,8 @@ import { JwtStrategy } from './strategies/jwt.strategy';
     ThrottlerModule.forRootAsync({
       inject: [APP_CONFIG, Clock],
       useFactory: (config: AppConfig, clock: Clock) => ({
+        // GATEWAY_THROTTLE_PER_MINUTE=0 turns counting off: GatewayThrottlerGuard skips then.
         throttlers: [{ name: 'per-minute', ttl: 60_000, limit: config.auth.throttlePerMinute }],
-        skipIf: () => config.auth.throttlePerMinute === 0,
         // Three headers on every answer cost the hot path more than the throttling itself (ADR 0008).
         setHeaders: config.auth.throttleHeaders,
         storage: new SlidingWindowThrottlerStorage(clock),
@@ -46,10 +46,13 @@ import { JwtStrategy } from './strategies/jwt.strategy';
         }),
       inject: [APP_CONFIG, Clock],
     },
-    // Order matters: authentication first, so throttling can count per API key.
-    { provide: APP_GUARD, useClass: GatewayAuthGuard },
-    { provide: APP_GUARD, useClass: GatewayThrottlerGuard },
+    // Order matters: authentication first, so throttling can count per API key. Both are also
+    // providers of their own, so the hot path's routes (HotRoutes) run the very same instances.
+    GatewayAuthGuard,
+    GatewayThrottlerGuard,
+    { provide: APP_GUARD, useExisting: GatewayAuthGuard },
+    { provide: APP_GUARD, useExisting: GatewayThrottlerGuard },
   ],
-  exports: [AdminTokens],
+  exports: [AdminTokens, GatewayAuthGuard, GatewayThrottlerGuard],
 })
 export class AuthModule {}

@@ -1,4 +1,4 @@
-import { type ExecutionContext, Injectable } from '@nestjs/common';
+import { type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
   InjectThrottlerOptions,
@@ -8,46 +8,104 @@ import {
   type ThrottlerModuleOptions,
   type ThrottlerStorage,
 } from '@nestjs/throttler';
+import type { FastifyReply } from 'fastify';
 import { GatewayError } from '../common/gateway-error';
+import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { Principal } from '../tenancy/principal';
+import { SlidingWindowThrottlerStorage } from './sliding-window-throttler.storage';
+
+type ThrottlerRecord = ReturnType<SlidingWindowThrottlerStorage['hit']>;
 
 /**
  * `@nestjs/throttler` after authentication: counted per API key (per admin, per IP on public
  * routes), answered with the envelope's 429 and `Retry-After`. The library's own `canActivate`
- * decides; only the hooks below are ours.
+ * decides for every route Nest serves; only the hooks below are ours. The hot path's routes,
+ * which Fastify serves directly (HotRoutes, ADR 0012), are counted by {@link throttleNow}: the
+ * same budget, keys, headers and answer, without an execution context or a promise.
  */
 @Injectable()
 export class GatewayThrottlerGuard extends ThrottlerGuard {
+  private readonly disabled: boolean;
+
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
     reflector: Reflector,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
     super(options, storage, new RouteMetadataCache(reflector));
+    this.disabled = config.auth.throttlePerMinute === 0;
   }
 
-  protected override getTracker(request: { user?: Principal; ip?: string }): Promise<string> {
-    const principal = request.user;
-    if (principal?.kind === 'project') return Promise.resolve(`key:${principal.keyId}`);
-    if (principal?.kind === 'admin') return Promise.resolve(`admin:${principal.userId}`);
-    return Promise.resolve(`ip:${request.ip ?? 'unknown'}`);
+  /** `GATEWAY_THROTTLE_PER_MINUTE=0`: nothing is counted at all. */
+  protected override shouldSkip(): Promise<boolean> {
+    return Promise.resolve(this.disabled);
   }
 
   /**
-   * One budget per tracker across all routes ("per API key"), and no hashing per request: the
-   * library's default key is a SHA-256 of class, handler and tracker — a budget per route.
+   * Counts a request whose principal is on it (or none: by IP) against every throttler, as
+   * `canActivate` does for a route without throttler metadata; throws the 429 when over budget.
+   * Sets the rate-limit headers on `reply` when they are on.
    */
+  throttleNow(request: { user?: Principal; ip?: string }, reply: FastifyReply): void {
+    if (this.disabled) return;
+    const storage = this.storageService;
+    if (!(storage instanceof SlidingWindowThrottlerStorage))
+      throw new Error('throttleNow needs the sliding-window storage');
+    const tracker = trackerOf(request);
+    for (const { name = 'default', limit, ttl, setHeaders } of this.throttlers) {
+      if (typeof limit !== 'number' || typeof ttl !== 'number') throw new Error(`throttler ${name}: numbers expected`);
+      const record = storage.hit(keyOf(tracker, name), ttl, limit, name);
+      const headers = setHeaders ?? this.commonOptions.setHeaders ?? true;
+      const suffix = name === 'default' ? '' : `-${name}`;
+      if (record.isBlocked) {
+        if (headers) void reply.header(`Retry-After${suffix}`, record.timeToBlockExpire);
+        throw throttled(limit, record);
+      }
+      if (headers) {
+        void reply.header(`${this.headerPrefix}-Limit${suffix}`, limit);
+        void reply.header(`${this.headerPrefix}-Remaining${suffix}`, Math.max(0, limit - record.totalHits));
+        void reply.header(`${this.headerPrefix}-Reset${suffix}`, record.timeToExpire);
+      }
+    }
+  }
+
+  protected override getTracker(request: { user?: Principal; ip?: string }): Promise<string> {
+    return Promise.resolve(trackerOf(request));
+  }
+
   protected override generateKey(_context: ExecutionContext, tracker: string, throttlerName: string): string {
-    return `${throttlerName}:${tracker}`;
+    return keyOf(tracker, throttlerName);
   }
 
   protected override throwThrottlingException(_context: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
-    const retryAfterSeconds = Math.max(1, detail.timeToBlockExpire || detail.timeToExpire);
-    throw new GatewayError('THROTTLED', `Too many requests: at most ${detail.limit} per minute`, {
-      details: { retryAfterMs: retryAfterSeconds * 1000 },
-      headers: { 'Retry-After': String(retryAfterSeconds) },
-    });
+    throw throttled(detail.limit, detail);
   }
+}
+
+/** Who a request is counted for: its API key, its admin, else its IP. */
+function trackerOf(request: { user?: Principal; ip?: string }): string {
+  const principal = request.user;
+  if (principal?.kind === 'project') return `key:${principal.keyId}`;
+  if (principal?.kind === 'admin') return `admin:${principal.userId}`;
+  return `ip:${request.ip ?? 'unknown'}`;
+}
+
+/**
+ * One budget per tracker across all routes ("per API key"), and no hashing per request: the
+ * library's default key is a SHA-256 of class, handler and tracker — a budget per route.
+ */
+function keyOf(tracker: string, throttlerName: string): string {
+  return `${throttlerName}:${tracker}`;
+}
+
+/** The envelope's 429, with `Retry-After` in seconds (at least 1). */
+function throttled(limit: number, record: Pick<ThrottlerRecord, 'timeToBlockExpire' | 'timeToExpire'>): GatewayError {
+  const retryAfterSeconds = Math.max(1, record.timeToBlockExpire || record.timeToExpire);
+  return new GatewayError('THROTTLED', `Too many requests: at most ${limit} per minute`, {
+    details: { retryAfterMs: retryAfterSeconds * 1000 },
+    headers: { 'Retry-After': String(retryAfterSeconds) },
+  });
 }
 
 /**

@@ -32,6 +32,11 @@ export class SlidingWindowThrottlerStorage implements ThrottlerStorage {
     _blockDuration: number,
     name: string,
   ): Promise<ThrottlerStorageRecord> {
+    return Promise.resolve(this.hit(key, ttl, limit, name));
+  }
+
+  /** {@link increment} without the promise, for the hot path's throttling (GatewayThrottlerGuard.throttleNow). */
+  hit(key: string, ttl: number, limit: number, name: string): ThrottlerStorageRecord {
     const now = this.clock.now();
     const id = `${name}:${key}`;
     const window = this.roll(this.windows.get(id) ?? this.create(id, now, ttl), now, ttl);
@@ -40,12 +45,12 @@ export class SlidingWindowThrottlerStorage implements ThrottlerStorage {
     const isBlocked = estimate >= limit;
     if (!isBlocked) window.current += 1;
     const timeToExpire = Math.max(1, Math.ceil((window.start + ttl - now) / 1000));
-    return Promise.resolve({
+    return {
       totalHits: Math.ceil(estimate) + 1,
       timeToExpire,
       isBlocked,
       timeToBlockExpire: isBlocked ? timeToExpire : 0,
-    });
+    };
   }
 
   private create(id: string, now: number, ttl: number): Window {

@@ -77,9 +77,23 @@ export class ApiKeyAuthenticator implements OnModuleInit, OnApplicationShutdown 
 
   /** The principal of a key, or a GatewayError with the documented code. */
   async authenticate(secret: string, memo?: KeyHashMemo): Promise<ProjectPrincipal> {
+    return this.authenticateNow(secret, memo);
+  }
+
+  /**
+   * {@link authenticate} without a promise when the key is cached (every request but a key's
+   * first): the principal, or a GatewayError thrown at once. A key not cached yet is loaded:
+   * then the answer is a promise.
+   */
+  authenticateNow(secret: string, memo?: KeyHashMemo): ProjectPrincipal | Promise<ProjectPrincipal> {
     const hash = this.hashOf(secret, memo);
     const now = this.clock.now();
-    const state = this.known.get(hash) ?? (await this.load(hash, now));
+    const state = this.known.get(hash);
+    if (state === undefined) return this.load(hash, now).then((loaded) => this.admit(loaded, now));
+    return this.admit(state, now);
+  }
+
+  private admit(state: KeyState | undefined, now: number): ProjectPrincipal {
     const principal = this.decide(state, now);
     this.noteUse(principal.keyId, now);
     return principal;
