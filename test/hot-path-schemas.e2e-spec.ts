@@ -1,6 +1,8 @@
 import type { FieldError, GatewayError } from '../src/common/gateway-error';
 import type { SchemaPipe } from '../src/common/schema-validation';
+import fastJson from 'fast-json-stringify';
 import { GatewayController } from '../src/selection/gateway.controller';
+import { SELECT_ANSWER_SCHEMA } from '../src/selection/hot-routes';
 import { createTestApp, type TestApp } from './utils/test-app';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a JSON document, walked keyword by keyword
@@ -143,5 +145,66 @@ describe('hot-path bodies: the served OpenAPI document says what the validators 
         expect({ name, value, fields }).toEqual({ name, value, fields: accepted ? [] : [expect.stringMatching(name)] });
       }
     });
+  });
+});
+
+/**
+ * select-instance's answer is written by a serializer compiled from SELECT_ANSWER_SCHEMA, which
+ * drops any field it does not name: it must name every documented field, with its nullability,
+ * and write exactly what JSON.stringify would.
+ */
+describe("select-instance's answer serializer", () => {
+  let gateway: TestApp;
+  let components: Record<string, Schema>;
+
+  beforeAll(async () => {
+    gateway = await createTestApp();
+    components = (await gateway.http().get('/api/docs-json').expect(200)).body.components.schemas;
+  });
+  afterAll(() => gateway.close());
+
+  it('names every field of SelectedInstanceDto and nothing else, null where the document allows null', () => {
+    const documented = components.SelectedInstanceDto.properties as Record<string, Schema>;
+    const serialized = SELECT_ANSWER_SCHEMA.properties.data.properties as Record<string, Schema>;
+    expect(Object.keys(serialized).sort()).toEqual(Object.keys(documented).sort());
+    const nullable = (schema: Schema): boolean => schema.nullable === true;
+    const nullableSerialized = (schema: Schema): boolean => Array.isArray(schema.type) && schema.type.includes('null');
+    for (const [name, schema] of Object.entries(documented)) {
+      expect({ name, nullable: nullableSerialized(serialized[name]) }).toEqual({ name, nullable: nullable(schema) });
+    }
+  });
+
+  it('writes what JSON.stringify writes, explain and metadata included', () => {
+    const serialize = fastJson(SELECT_ANSWER_SCHEMA);
+    const answer = {
+      code: 200,
+      message: 'success',
+      data: {
+        id: 'a'.repeat(32),
+        projectId: 'b'.repeat(32),
+        userId: 'user "quoted" \u2028',
+        apiIdentifier: 'gpt-4o',
+        apiType: 'MODEL',
+        businessId: 'azure-east',
+        routingParams: { weight: 2, breaker: { failureRate: 50 } },
+        status: 'ACTIVE',
+        metadata: { region: 'eastus', tags: ['a', 1, null] },
+        endpoint: null,
+        createdAt: '2026-12-06T00:00:00.000Z',
+        updatedAt: '2026-12-06T00:00:01.000Z',
+        selectionId: 'c'.repeat(32),
+        strategy: 'smart',
+        tier: 1,
+        degraded: true,
+        fallbackUsed: true,
+        fallbackFrom: 'gpt-4',
+        affinityBound: false,
+        explain: { strategy: 'smart', candidates: [{ id: 'x', score: 0.5 }] },
+      },
+      timestamp: 1_767_225_600_000,
+    };
+    expect(JSON.parse(serialize(answer))).toEqual(JSON.parse(JSON.stringify(answer)));
+    const bare = { ...answer, data: { ...answer.data, userId: null, metadata: null, explain: undefined } };
+    expect(JSON.parse(serialize(bare))).toEqual(JSON.parse(JSON.stringify(bare)));
   });
 });
