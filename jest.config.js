@@ -25,10 +25,10 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/.stryker-tmp/'],
   modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
   testTimeout: 30000,
-  // Suites run one at a time in a worker that is replaced once it holds more than this after a
-  // suite. Without it, Jest on 2 cores runs every suite in its own process, whose heap grew past
-  // 3 GB by the end of a run: the long pauses of collecting such a heap stalled the timing-sensitive
-  // suites that run late (the quick failover bench drives real traffic from this process).
+  // Suites run in a worker process, replaced once it holds more than this after a suite. Without
+  // it, Jest on 2 cores (one worker) runs every suite in band, in its own main process, whose heap
+  // grew past 3 GB by the end of a run: the long pauses of collecting such a heap stalled the
+  // timing-sensitive suites that run late (the quick failover bench drives real traffic from it).
   workerIdleMemoryLimit: '1GB',
   // Nest's console logger is recorded, not printed: expected warnings are asserted, unexpected
   // ones printed after their test (test/utils/nest-logs.ts).

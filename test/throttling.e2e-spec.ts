@@ -1,5 +1,5 @@
 import { GatewayAuthGuard } from '../src/auth/gateway-auth.guard';
-import { createProject } from './utils/fixtures';
+import { adminToken, createProject } from './utils/fixtures';
 import { createTestApp, type TestApp } from './utils/test-app';
 
 /** A select-instance call (Fastify serves it directly: HotRoutes) with `key`. */
@@ -50,7 +50,27 @@ describe('throttling of the gateway API', () => {
     expect(refused.headers['x-request-id']).toBe(refused.body.requestId);
     await post('/api/gateway/report-results', { results: [REPORT] }).expect(429);
     await gateway.http().get('/api/projects/current').set('api-key', c.apiKey).expect(429);
-    // Authentication comes first on the hot path too: a bad key is a 401, not counted.
+    // Authentication comes first on the hot path too: a key of this project without the select
+    // scope is refused for its scope, not for the spent budget it shares.
+    const reportOnly = await gateway
+      .http()
+      .post(`/api/admin/projects/${c.id}/apikeys`)
+      .set('authorization', `Bearer ${await adminToken(gateway)}`)
+      .send({ scopes: ['report'] })
+      .expect(200);
+    for (let i = 0; i < 4; i++) {
+      await post('/api/gateway/report-result', REPORT)
+        .set('api-key', reportOnly.body.data.apiKeyValue as string)
+        .expect((res) => expect(res.status).not.toBe(403));
+    }
+    const scoped = await gateway
+      .http()
+      .post('/api/gateway/select-instance')
+      .set('api-key', reportOnly.body.data.apiKeyValue as string)
+      .send(SELECT)
+      .expect(403);
+    expect(scoped.body.error).toBe('INSUFFICIENT_SCOPE');
+    // A bad key is a 401 (authentication first).
     const bad = await gateway
       .http()
       .post('/api/gateway/select-instance')

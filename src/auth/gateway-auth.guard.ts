@@ -36,7 +36,7 @@ export function keyMemoOf(request: FastifyRequest): KeyHashMemo | undefined {
   return socket ? (socket[KEY_MEMO] ??= {}) : undefined;
 }
 
-type RouteAuth = 'public' | AuthenticatedOptions | undefined;
+export type RouteAuth = 'public' | AuthenticatedOptions | undefined;
 
 /**
  * The one global guard: `@Public()` routes pass; `@Authenticated()` ones need a project API key
@@ -96,9 +96,13 @@ export class GatewayAuthGuard implements CanActivate {
   }
 
   private routeAuth(context: ExecutionContext): RouteAuth {
-    const handler = context.getHandler();
+    return this.routeAuthOf(context.getHandler(), context.getClass());
+  }
+
+  /** What a route asks for: `public`, its `@Authenticated` options (the handler's over its class's), or undefined. */
+  routeAuthOf(handler: object, controller: object): RouteAuth {
     if (this.routes.has(handler)) return this.routes.get(handler);
-    const targets = [handler, context.getClass()];
+    const targets = [handler as () => void, controller as () => void];
     const auth: RouteAuth = this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)
       ? 'public'
       : this.reflector.getAllAndOverride<AuthenticatedOptions | undefined>(AUTH_OPTIONS, targets);

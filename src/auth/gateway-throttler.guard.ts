@@ -6,6 +6,7 @@ import {
   ThrottlerGuard,
   type ThrottlerLimitDetail,
   type ThrottlerModuleOptions,
+  type ThrottlerOptions,
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
@@ -37,6 +38,31 @@ export class GatewayThrottlerGuard extends ThrottlerGuard {
     this.disabled = config.auth.throttlePerMinute === 0;
   }
 
+  /**
+   * The library's set-up, then a check that {@link throttleNow} decides as `canActivate` would:
+   * the sliding-window storage, numeric limits and ttls, and none of the options it does not read
+   * (`skipIf`, `ignoreUserAgents`, `getTracker`, `generateKey`, `blockDuration`). A configuration
+   * that breaks it fails the start, not every hot request.
+   */
+  override async onModuleInit(): Promise<void> {
+    await super.onModuleInit();
+    if (!(this.storageService instanceof SlidingWindowThrottlerStorage)) {
+      throw new Error('GatewayThrottlerGuard.throttleNow needs the sliding-window throttler storage');
+    }
+    const common = Array.isArray(this.options) ? {} : this.options;
+    const unread = (o: Partial<ThrottlerOptions>): unknown =>
+      o.skipIf ?? o.ignoreUserAgents ?? o.getTracker ?? o.generateKey;
+    if (unread(common)) {
+      throw new Error('GatewayThrottlerGuard.throttleNow reads no skipIf, ignoreUserAgents, getTracker or generateKey');
+    }
+    for (const throttler of this.throttlers) {
+      const { name, limit, ttl, blockDuration } = throttler;
+      if (typeof limit !== 'number' || typeof ttl !== 'number' || blockDuration !== undefined || unread(throttler)) {
+        throw new Error(`throttler ${name}: throttleNow needs a numeric limit and ttl and no other option`);
+      }
+    }
+  }
+
   /** `GATEWAY_THROTTLE_PER_MINUTE=0`: nothing is counted at all. */
   protected override shouldSkip(): Promise<boolean> {
     return Promise.resolve(this.disabled);
@@ -49,13 +75,12 @@ export class GatewayThrottlerGuard extends ThrottlerGuard {
    */
   throttleNow(request: { user?: Principal; ip?: string }, reply: FastifyReply): void {
     if (this.disabled) return;
-    const storage = this.storageService;
-    if (!(storage instanceof SlidingWindowThrottlerStorage))
-      throw new Error('throttleNow needs the sliding-window storage');
+    // The storage and the numbers were checked at start-up (onModuleInit).
+    const storage = this.storageService as SlidingWindowThrottlerStorage;
     const tracker = trackerOf(request);
-    for (const { name = 'default', limit, ttl, setHeaders } of this.throttlers) {
-      if (typeof limit !== 'number' || typeof ttl !== 'number') throw new Error(`throttler ${name}: numbers expected`);
-      const record = storage.hit(keyOf(tracker, name), ttl, limit, name);
+    for (const { name = 'default', limit: rawLimit, ttl, setHeaders } of this.throttlers) {
+      const limit = rawLimit as number;
+      const record = storage.hit(keyOf(tracker, name), ttl as number, limit, name);
       const headers = setHeaders ?? this.commonOptions.setHeaders ?? true;
       const suffix = name === 'default' ? '' : `-${name}`;
       if (record.isBlocked) {

@@ -14,11 +14,19 @@ export const HISTOGRAM_BUCKETS = LATENCY_BOUNDS_MS.length + 1;
 
 /** Index of the bucket that holds `ms` (the first bound ≥ ms; the overflow bucket above them all). */
 export function bucketOf(ms: number): number {
+  return bucketIndex(LATENCY_BOUNDS_MS, ms);
+}
+
+/**
+ * Index of the first of the ascending `bounds` that is ≥ `value` (Prometheus' `le`), or
+ * `bounds.length` above them all: a binary search.
+ */
+export function bucketIndex(bounds: readonly number[], value: number): number {
   let low = 0;
-  let high = LATENCY_BOUNDS_MS.length;
+  let high = bounds.length;
   while (low < high) {
     const mid = (low + high) >> 1;
-    if (LATENCY_BOUNDS_MS[mid] >= ms) high = mid;
+    if (bounds[mid] >= value) high = mid;
     else low = mid + 1;
   }
   return low;

@@ -4,6 +4,7 @@ import { LATENCY_BOUNDS_MS } from '../minute-metrics/histogram';
 import { loadConfig } from '../config/app-config';
 import { GatewayMetrics, MAX_SERIES_PER_FAMILY, OVERFLOW_LABEL, UNMATCHED_ROUTE } from './gateway-metrics';
 import { addHttpMetricsHook } from './http-metrics';
+import { HistogramFamily } from './scraped-metrics';
 import { type Family, type Sample, parsePrometheus } from '../../test/utils/prometheus-text';
 
 const parse = parsePrometheus;
@@ -104,6 +105,7 @@ describe('GatewayMetrics', () => {
     const metrics = new GatewayMetrics();
     const counterLabels = jest.spyOn(Counter.prototype, 'labels');
     const histogramLabels = jest.spyOn(Histogram.prototype, 'labels');
+    const histogramSeries = jest.spyOn(HistogramFamily.prototype, 'add');
     for (let i = 0; i < 1000; i++) {
       metrics.selection({ strategy: 'round-robin', result: 'selected', fallbackUsed: false, degraded: false });
       metrics.report('SUCCESS', 12); // a known outcome: its series exist from the start
@@ -111,6 +113,7 @@ describe('GatewayMetrics', () => {
     }
     expect(counterLabels).not.toHaveBeenCalled(); // counters are plain cells, read at scrape time
     expect(histogramLabels).not.toHaveBeenCalled(); // histograms are plain cells too
+    expect(histogramSeries).toHaveBeenCalledTimes(1); // the route's duration series, once (report series exist from the start)
     const text = await metrics.metrics();
     expect(line(text, 'gateway_selections_total', { strategy: 'round-robin' })).toBe('1000');
     expect(line(text, 'gateway_http_requests_total', { status: '200' })).toBe('1000');

@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { bucketIndex } from '../minute-metrics/histogram';
 
 /**
  * Prometheus metrics whose values live in plain cells that the request path updates, copied into
@@ -78,15 +79,7 @@ export class HistogramCell {
   }
 
   observe(value: number): void {
-    const bounds = this.bounds;
-    let low = 0;
-    let high = bounds.length;
-    while (low < high) {
-      const mid = (low + high) >> 1;
-      if (bounds[mid] >= value) high = mid;
-      else low = mid + 1;
-    }
-    this.counts[low]++;
+    this.counts[bucketIndex(this.bounds, value)]++;
     this.sum += value;
   }
 }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { AUTH_OPTIONS, type AuthenticatedOptions } from '../auth/auth.decorators';
+import type { AuthenticatedOptions } from '../auth/auth.decorators';
 import type { GatewayAuthGuard } from '../auth/gateway-auth.guard';
 import type { GatewayThrottlerGuard } from '../auth/gateway-throttler.guard';
 import type { Clock } from '../common/clock';
@@ -21,6 +21,7 @@ const STRING = { type: 'string' } as const;
 const STRING_OR_NULL = { type: ['string', 'null'] } as const;
 const BOOLEAN = { type: 'boolean' } as const;
 const INTEGER = { type: 'integer' } as const;
+const NUMBER = { type: 'number' } as const;
 const ANY_OBJECT = { type: 'object', additionalProperties: true } as const;
 
 /**
@@ -51,7 +52,7 @@ export const SELECT_ANSWER_SCHEMA = {
         updatedAt: STRING,
         selectionId: STRING,
         strategy: STRING,
-        tier: INTEGER,
+        tier: NUMBER,
         degraded: BOOLEAN,
         fallbackUsed: BOOLEAN,
         fallbackFrom: STRING_OR_NULL,
@@ -93,8 +94,9 @@ export class HotRoutes {
     const name = route.method === 'POST' ? HOT_ROUTES.get(route.url) : undefined;
     if (name === undefined) return;
     const method = Object.getOwnPropertyDescriptor(GatewayController.prototype, name)?.value as object;
-    const options = Reflect.getMetadata(AUTH_OPTIONS, method) as AuthenticatedOptions | undefined;
-    if (options === undefined || options.admin) {
+    // Resolved as the guard resolves every route: @Public() first, then the handler's options over its class's.
+    const options = this.auth.routeAuthOf(method, GatewayController);
+    if (options === undefined || options === 'public' || options.admin) {
       throw new Error(`${route.url} is on the hot path: it must be @Authenticated with a project API key`);
     }
     // throttleNow counts as the library does for a route without throttler metadata.
