@@ -4,7 +4,7 @@ import { Authenticated, CurrentPrincipal } from '../src/auth/auth.decorators';
 import type { Principal } from '../src/tenancy/principal';
 import { hashApiKey } from '../src/tenancy/api-key-secrets';
 import { ApiKeyAuthenticator } from '../src/tenancy/api-key-authenticator';
-import { adminToken, countQueries, createProject, setKeyStatus, viewerToken } from './utils/fixtures';
+import { adminToken, countQueries, createProject, setKeyStatus, setProjectStatus, viewerToken } from './utils/fixtures';
 import { Enveloped } from '../src/common/envelope.interceptor';
 import { createTestApp, TEST_ADMIN, type TestApp } from './utils/test-app';
 import { describeEachDatabase } from './utils/test-database';
@@ -141,12 +141,7 @@ describeEachDatabase('tenancy and auth', (database) => {
     it('an inactive project → 403 PROJECT_INACTIVE, on the next request', async () => {
       const project = await createProject(gateway, 'Paused');
       await asKey(project.apiKey).get('/api/projects/current').expect(200);
-      await gateway
-        .http()
-        .put(`/api/admin/projects/${project.id}/status`)
-        .set('authorization', `Bearer ${admin}`)
-        .send({ status: 'INACTIVE' })
-        .expect(200);
+      await setProjectStatus(gateway, project, 'INACTIVE');
       expect((await asKey(project.apiKey).get('/api/projects/current').expect(403)).body.error).toBe(
         'PROJECT_INACTIVE',
       );

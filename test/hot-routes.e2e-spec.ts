@@ -1,5 +1,5 @@
 import { ApiKeyAuthenticator } from '../src/tenancy/api-key-authenticator';
-import { adminToken, createProject, setKeyStatus, type TestProject } from './utils/fixtures';
+import { adminToken, createProject, setKeyStatus, setProjectStatus, type TestProject } from './utils/fixtures';
 import { createTestApp, type TestApp } from './utils/test-app';
 
 /**
@@ -67,12 +67,7 @@ describe('the hot routes refuse keys exactly as the Nest-served routes do', () =
     await setKeyStatus(gateway, expired, 'EXPIRED');
     await sameRefusal(key(expired), { status: 401, error: 'API_KEY_EXPIRED' });
     const paused = await createProject(gateway, 'Hot paused');
-    await gateway
-      .http()
-      .put(`/api/admin/projects/${paused.id}/status`)
-      .set('authorization', `Bearer ${admin}`)
-      .send({ status: 'INACTIVE' })
-      .expect(200);
+    await setProjectStatus(gateway, paused, 'INACTIVE');
     await sameRefusal(key(paused), { status: 403, error: 'PROJECT_INACTIVE' });
   });
 

@@ -2,8 +2,11 @@ import { GatewayAuthGuard } from '../src/auth/gateway-auth.guard';
 import { adminToken, createProject } from './utils/fixtures';
 import { createTestApp, type TestApp } from './utils/test-app';
 
-/** A select-instance call (Fastify serves it directly: HotRoutes) with `key`. */
+/** A select-instance body (served by Fastify directly: HotRoutes) for an identifier nothing is registered for. */
 const SELECT = { apiIdentifier: 'nothing-registered', apiType: 'MODEL' };
+/** select-instance with `key`: 400 NO_AVAILABLE_INSTANCE unless refused. */
+const selectWith = (gateway: TestApp, key: string) =>
+  gateway.http().post('/api/gateway/select-instance').set('api-key', key).send(SELECT);
 const REPORT = { instanceId: 'f'.repeat(32), businessId: 'b', success: true, latencyMs: 1, callTimestamp: 1 };
 
 describe('throttling of the gateway API', () => {
@@ -63,20 +66,10 @@ describe('throttling of the gateway API', () => {
         .set('api-key', reportOnly.body.data.apiKeyValue as string)
         .expect((res) => expect(res.status).not.toBe(403));
     }
-    const scoped = await gateway
-      .http()
-      .post('/api/gateway/select-instance')
-      .set('api-key', reportOnly.body.data.apiKeyValue as string)
-      .send(SELECT)
-      .expect(403);
+    const scoped = await selectWith(gateway, reportOnly.body.data.apiKeyValue as string).expect(403);
     expect(scoped.body.error).toBe('INSUFFICIENT_SCOPE');
     // A bad key is a 401 (authentication first).
-    const bad = await gateway
-      .http()
-      .post('/api/gateway/select-instance')
-      .set('api-key', 'gw_not-a-key')
-      .send(SELECT)
-      .expect(401);
+    const bad = await selectWith(gateway, 'gw_not-a-key').expect(401);
     expect(bad.body).toMatchObject({ error: 'INVALID_API_KEY' });
   });
 });
@@ -93,13 +86,8 @@ describe('throttling turned off', () => {
       for (let i = 0; i < 20; i += 1) {
         const res = await gateway.http().get('/api/projects/current').set('api-key', project.apiKey).expect(200);
         expect(Object.keys(res.headers).filter((name) => name.startsWith('x-ratelimit'))).toEqual([]);
-        const select = await gateway
-          .http()
-          .post('/api/gateway/select-instance')
-          .set('api-key', project.apiKey)
-          .send(SELECT)
-          .expect(400);
-        expect(Object.keys(select.headers).filter((name) => name.startsWith('x-ratelimit'))).toEqual([]);
+        const selected = await selectWith(gateway, project.apiKey).expect(400);
+        expect(Object.keys(selected.headers).filter((name) => name.startsWith('x-ratelimit'))).toEqual([]);
       }
     } finally {
       await gateway.close();
@@ -117,15 +105,10 @@ describe('rate-limit headers', () => {
       const res = await gateway.http().get('/api/projects/current').set('api-key', project.apiKey).expect(200);
       expect(res.headers['x-ratelimit-limit-per-minute']).toBe('5');
       expect(res.headers['x-ratelimit-remaining-per-minute']).toBe('4');
-      const select = await gateway
-        .http()
-        .post('/api/gateway/select-instance')
-        .set('api-key', project.apiKey)
-        .send(SELECT)
-        .expect(400);
-      expect(select.headers['x-ratelimit-limit-per-minute']).toBe('5');
-      expect(select.headers['x-ratelimit-remaining-per-minute']).toBe('3');
-      expect(Number(select.headers['x-ratelimit-reset-per-minute'])).toBeGreaterThan(0);
+      const selected = await selectWith(gateway, project.apiKey).expect(400);
+      expect(selected.headers['x-ratelimit-limit-per-minute']).toBe('5');
+      expect(selected.headers['x-ratelimit-remaining-per-minute']).toBe('3');
+      expect(Number(selected.headers['x-ratelimit-reset-per-minute'])).toBeGreaterThan(0);
     } finally {
       await gateway.close();
     }

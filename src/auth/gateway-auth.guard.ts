@@ -87,12 +87,19 @@ export class GatewayAuthGuard implements CanActivate {
     options: AuthenticatedOptions,
   ): ProjectPrincipal | Promise<ProjectPrincipal> {
     const found = this.authenticator.authenticateNow(requireApiKey(request), keyMemoOf(request));
-    const admit = (project: ProjectPrincipal): ProjectPrincipal => {
-      request.user = project;
-      for (const scope of options.scopes ?? []) this.authenticator.requireScope(project, scope);
-      return project;
-    };
-    return found instanceof Promise ? found.then(admit) : admit(found);
+    if (found instanceof Promise) return found.then((project) => this.admitProject(request, options, project));
+    return this.admitProject(request, options, found);
+  }
+
+  /** Puts the project on the request, then requires every scope the route asks for. */
+  private admitProject(
+    request: { user?: unknown },
+    options: AuthenticatedOptions,
+    project: ProjectPrincipal,
+  ): ProjectPrincipal {
+    request.user = project;
+    for (const scope of options.scopes ?? []) this.authenticator.requireScope(project, scope);
+    return project;
   }
 
   private routeAuth(context: ExecutionContext): RouteAuth {

@@ -57,6 +57,16 @@ export async function setKeyStatus(gateway: TestApp, project: TestProject, statu
 }
 
 /** Counts the SQL queries the app's DataSource runs while `work` runs. */
+/** Sets a project's status (`ACTIVE`, `INACTIVE`) through the admin API. */
+export async function setProjectStatus(gateway: TestApp, project: TestProject, status: string): Promise<void> {
+  await gateway
+    .http()
+    .put(`/api/admin/projects/${project.id}/status`)
+    .set('authorization', `Bearer ${await adminToken(gateway)}`)
+    .send({ status })
+    .expect(200);
+}
+
 export async function countQueries(dataSource: DataSource, work: () => Promise<void>): Promise<number> {
   const logger = dataSource.logger as { queries?: number };
   if (typeof logger.queries !== 'number') throw new Error('The DataSource logger does not count queries');
