@@ -6,7 +6,7 @@
  * (http-bench.ts profiles start-up, seeding and warm-up too; the scenario is the end).
  *
  *   node -r ts-node/register/transpile-only bench/http/cpuprofile-summary.ts <file.cpuprofile> \
- *     [--top 30] [--last 10] [--match <regexp>] [--callers <regexp>]
+ *     [--top 30] [--last 10] [--match <regexp>] [--callers <regexp>] [--depth 6]
  */
 import { readFileSync } from 'node:fs';
 
@@ -22,7 +22,7 @@ interface Profile {
   readonly timeDeltas: readonly number[];
 }
 
-const CALL_PATH_DEPTH = 6;
+const DEFAULT_CALL_PATH_DEPTH = 6;
 
 function area(url: string, name: string): string {
   if (!url) return name.startsWith('(') ? name : '(native/V8)';
@@ -57,6 +57,7 @@ function main(argv: readonly string[]): void {
   const match = flag('--match') === undefined ? undefined : new RegExp(flag('--match') ?? '');
   const callers = flag('--callers') === undefined ? undefined : new RegExp(flag('--callers') ?? '');
   const lastUs = Number(flag('--last') ?? Infinity) * 1e6;
+  const depth = Number(flag('--depth') ?? DEFAULT_CALL_PATH_DEPTH);
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -126,7 +127,7 @@ function main(argv: readonly string[]): void {
       const node = byId.get(id);
       if (!node || !callers.test(label(node))) continue;
       const path: string[] = [label(node)];
-      for (let at = parent.get(id); at !== undefined && path.length <= CALL_PATH_DEPTH; at = parent.get(at)) {
+      for (let at = parent.get(id); at !== undefined && path.length <= depth; at = parent.get(at)) {
         const caller = byId.get(at);
         if (caller) path.push(label(caller));
       }

@@ -1,13 +1,15 @@
 import { describeWhenAvailable } from '../../test/utils/requirements';
 import { Test } from '@nestjs/testing';
-import { DEFAULT_BREAKER_CONFIG } from '../circuit-breaker/breaker-config';
+import { type BreakerConfig, DEFAULT_BREAKER_CONFIG } from '../circuit-breaker/breaker-config';
+import { applyOperator, applyOutcome } from '../circuit-breaker/breaker-machine';
 import { type BreakerTransition, BreakerTransitions } from '../circuit-breaker/breaker-transition';
 import { BreakerService } from '../circuit-breaker/breaker.service';
 import type { OutcomeClass } from '../common/outcome';
+import { type BreakerRecord, newBreakerRecord } from '../state/breaker-store';
 import { MemoryEventBus } from '../state/event-bus';
 import { ClusterBus } from './cluster-bus';
 import { RedisLink } from './redis-link';
-import { RedisBreakerStore } from './redis-breaker-store';
+import { RedisBreakerStore, quietChange, quietMarks } from './redis-breaker-store';
 import { eventually, testCluster, redisMissing, testRedisUrl } from './testing/redis-nodes.testing';
 
 const redisUrl = testRedisUrl();
@@ -117,6 +119,45 @@ describeWhenAvailable('RedisBreakerStore: one breaker per instance for the clust
       );
     }
     expect(granted.filter(Boolean)).toHaveLength(config.halfOpenProbes);
+  });
+
+  describe('commits a CLOSED breaker\'s successes together, and anything that matters to a decision at once', () => {
+    const recordInRedis = async () => {
+      const blob = await cluster.nodes[0].link.command.hget(`${cluster.prefix}breaker:${SUBJECT.id}`, 'r');
+      return blob === null ? undefined : (JSON.parse(blob) as { window: { calls: number; failures: number } | null });
+    };
+
+    beforeEach(() => {
+      // Quiet changes would wait an hour: only a change that matters, or settled(), commits them.
+      for (const node of nodes) node.store.quietCommitDelayMs = 3_600_000;
+    });
+
+    it('keeps successes until a change that matters carries them, or settled()', async () => {
+      for (let i = 0; i < 20; i++) report(0, 'SUCCESS');
+      // Node b's failure matters: it is committed without waiting, node a's successes are not in it.
+      report(1, 'SERVER_ERROR');
+      await eventually(async () => expect((await recordInRedis())?.window).toMatchObject({ calls: 1, failures: 1 }));
+      // A failure on node a goes at once too, and takes the successes queued before it along.
+      report(0, 'TIMEOUT');
+      await eventually(async () => expect((await recordInRedis())?.window).toMatchObject({ calls: 22, failures: 2 }));
+      for (let i = 0; i < 5; i++) report(2, 'SUCCESS');
+      await settled();
+      expect((await recordInRedis())?.window).toMatchObject({ calls: 27, failures: 2 });
+    });
+
+    it('commits the default delay\'s successes without any other change', async () => {
+      nodes[0].store.quietCommitDelayMs = 20;
+      for (let i = 0; i < 3; i++) report(0, 'SUCCESS');
+      await eventually(async () => expect((await recordInRedis())?.window).toMatchObject({ calls: 3, failures: 0 }));
+    });
+
+    it('commits a slow success and an operator state at once', async () => {
+      const slowConfig = { ...config, slowCallMs: 50 };
+      nodes[0].service.learn(SUBJECT, slowConfig, { outcome: 'SUCCESS', latencyMs: 100 }, now);
+      await eventually(async () => expect((await recordInRedis())?.window).toMatchObject({ calls: 1 }));
+      nodes[1].service.setOperatorState(SUBJECT, 'FORCED_OPEN', now);
+      await eventually(() => expect(nodes[2].service.stateOf(SUBJECT.id)).toBe('FORCED_OPEN'));
+    });
   });
 
   it('lets a node that starts later see the breakers the cluster already has', async () => {
@@ -232,5 +273,64 @@ describe('RedisBreakerStore without Redis', () => {
       link.command.disconnect();
       link.subscriber.disconnect();
     }
+  });
+});
+
+describe('quietChange: which changes may wait for their commit', () => {
+  const key = { projectId: SUBJECT.projectId, instanceId: SUBJECT.id };
+  const at = 1_700_000_000_500;
+  const sink = { transition: () => undefined };
+
+  /** Runs `change` on `record` and says whether the store would let it wait. */
+  function quiet(record: BreakerRecord, change: (record: BreakerRecord, watch: { made: boolean }) => void): boolean {
+    const before = quietMarks(record);
+    const watch = { made: false };
+    change(record, watch);
+    return quietChange(before, record, watch.made);
+  }
+  const learn =
+    (outcome: OutcomeClass, latencyMs = 100, cfg: BreakerConfig = config, when = at) =>
+    (record: BreakerRecord, watch: { made: boolean }) =>
+      applyOutcome(record, {
+        config: cfg,
+        now: when,
+        sink: { transition: () => void (watch.made = true) },
+        report: { outcome, latencyMs, probe: false },
+        random: () => 0.5,
+      });
+  const closedWithCalls = (): BreakerRecord => {
+    const record = newBreakerRecord(key, at);
+    learn('SUCCESS')(record, { made: false });
+    return record;
+  };
+
+  it('lets a fast success wait while CLOSED: the first, in the same bucket, and in a new bucket', () => {
+    expect(quiet(newBreakerRecord(key, at), learn('SUCCESS'))).toBe(true);
+    expect(quiet(closedWithCalls(), learn('SUCCESS'))).toBe(true);
+    expect(quiet(closedWithCalls(), learn('SUCCESS', 100, config, at + 5_000))).toBe(true);
+    // Ignored outcomes change nothing a decision reads.
+    expect(quiet(closedWithCalls(), learn('RATE_LIMITED'))).toBe(true);
+  });
+
+  it('commits at once a failure, a slow success, a trip, an operator state, a probe slot, and any change off CLOSED', () => {
+    expect(quiet(closedWithCalls(), learn('SERVER_ERROR'))).toBe(false);
+    expect(quiet(closedWithCalls(), learn('SERVER_ERROR', 100, config, at + 5_000))).toBe(false);
+    expect(quiet(closedWithCalls(), learn('SUCCESS', 100, { ...config, slowCallMs: 50 }))).toBe(false);
+    expect(quiet(closedWithCalls(), learn('SUCCESS', 100, { ...config, slowCallMs: 50 }, at + 5_000))).toBe(false);
+    expect(quiet(closedWithCalls(), learn('AUTH_ERROR'))).toBe(false);
+    expect(quiet(closedWithCalls(), (record) => applyOperator(record, { state: 'DISABLED', now: at, sink }))).toBe(
+      false,
+    );
+    const halfOpen = closedWithCalls();
+    halfOpen.state = 'HALF_OPEN';
+    expect(quiet(halfOpen, learn('SUCCESS'))).toBe(false);
+    expect(quiet(closedWithCalls(), (record) => void record.probeExpiries.push(at + 1_000))).toBe(false);
+  });
+
+  it('commits at once on a window whose buckets are narrower than the quiet delay', () => {
+    const narrow = { ...config, windowMs: 6_000 }; // 100 ms buckets
+    const record = newBreakerRecord(key, at);
+    learn('SUCCESS', 100, narrow)(record, { made: false });
+    expect(quiet(record, learn('SUCCESS', 100, narrow))).toBe(false);
   });
 });

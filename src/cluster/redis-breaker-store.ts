@@ -73,6 +73,15 @@ interface Entry {
   dirty: boolean;
 }
 
+/** A sink that only notes whether a change made a transition. */
+class TransitionWatch implements TransitionSink {
+  made = false;
+
+  transition(): void {
+    this.made = true;
+  }
+}
+
 /** A published commit: node, instance, version, record, the transitions it made. */
 interface Announcement {
   readonly n: string;
@@ -84,8 +93,14 @@ interface Announcement {
 
 const MUTED: TransitionSink = { transition: () => undefined };
 const SCAN_COUNT = 500;
-/** How long a change may wait for others to share its commit. */
+/** How long a change that matters to a decision may wait for others to share its commit. */
 const COMMIT_DELAY_MS = 5;
+/**
+ * How long a quiet change (a success counted while CLOSED, see {@link quietChange}) may wait: under
+ * load an instance's successes then share one commit instead of one each. Never longer than one
+ * bucket of the instance's failure-rate window (the window of a quiet entry is at least this wide).
+ */
+const QUIET_COMMIT_DELAY_MS = 250;
 /** Deleted instances remembered, so a late announcement cannot bring one back (ids are never reused). */
 const TOMBSTONES = 10_000;
 
@@ -114,9 +129,16 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
   private readonly remoteListeners = new Set<(transition: BreakerTransition) => void>();
   private readonly channel: string;
   private readonly stops: (() => void)[] = [];
+  /** Entries with a change that matters to a decision: committed within COMMIT_DELAY_MS. */
   private readonly due = new Set<Entry>();
+  /** Entries with quiet changes only: committed within QUIET_COMMIT_DELAY_MS. */
+  private readonly quiet = new Set<Entry>();
   private readonly deleted = new Set<string>();
   private flushScheduled = false;
+  private quietFlushScheduled = false;
+  private readonly watch = new TransitionWatch();
+  /** How long quiet changes wait for their commit (tests lengthen it). */
+  quietCommitDelayMs = QUIET_COMMIT_DELAY_MS;
   private readonly onMessage = (channel: string, text: string): void => {
     if (channel === this.channel) this.receive(text);
   };
@@ -161,8 +183,11 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
     change: (record: BreakerRecord, sink: TransitionSink) => T,
   ): T {
     const entry = this.entryFor(key, now);
-    const result = change(entry.view, MUTED);
-    this.enqueue(entry, { run: change, sink });
+    const view = entry.view;
+    const before = quietMarks(view);
+    this.watch.made = false;
+    const result = change(view, this.watch);
+    this.enqueue(entry, { run: change, sink }, !quietChange(before, view, this.watch.made));
     return result;
   }
 
@@ -217,10 +242,15 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
     for (const entry of this.entries.values()) yield entry.view;
   }
 
-  /** Resolves once every change made so far is committed (or kept locally while Redis is away). Tests. */
+  /**
+   * Commits every change made so far, quiet ones without waiting for their delay, and resolves once
+   * they are committed (or kept locally while Redis is away). Tests, and a graceful stop.
+   */
   async settled(): Promise<void> {
+    this.flushQuiet();
     while (this.flushScheduled || [...this.entries.values()].some((e) => e.inFlight || e.pending.length > 0)) {
       await new Promise((resolve) => setImmediate(resolve));
+      this.flushQuiet();
     }
   }
 
@@ -244,8 +274,20 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
     return entry;
   }
 
-  private enqueue(entry: Entry, op: Op): void {
+  /**
+   * Queues a change for commit: within a few ms when it matters to a decision, within
+   * QUIET_COMMIT_DELAY_MS when it is quiet (a quiet change queued behind one that matters goes
+   * with it). An entry already committing takes whatever is queued when its commit returns.
+   */
+  private enqueue(entry: Entry, op: Op, matters = true): void {
     entry.pending.push(op);
+    if (!matters) {
+      this.quiet.add(entry);
+      if (this.quietFlushScheduled) return;
+      this.quietFlushScheduled = true;
+      setTimeout(() => this.flushQuiet(), this.quietCommitDelayMs).unref();
+      return;
+    }
     this.due.add(entry);
     if (this.flushScheduled) return;
     this.flushScheduled = true;
@@ -257,6 +299,12 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
     this.flushScheduled = false;
     for (const entry of this.due) if (!entry.inFlight) void this.commit(entry);
     this.due.clear();
+  }
+
+  private flushQuiet(): void {
+    this.quietFlushScheduled = false;
+    for (const entry of this.quiet) if (!entry.inFlight) void this.commit(entry);
+    this.quiet.clear();
   }
 
   /** Commits the entry's queued changes, batch after batch, one compare-and-set in flight at a time. */
@@ -415,6 +463,45 @@ export class RedisBreakerStore implements BreakerStore, OnModuleInit, BeforeAppl
   private recordKey(instanceId: string): string {
     return this.link.key('breaker', instanceId);
   }
+}
+
+/** What {@link quietChange} compares, read before a change. */
+export interface QuietMarks {
+  readonly closed: boolean;
+  readonly probes: number;
+  readonly head: number | undefined;
+  readonly failures: number;
+  readonly slow: number;
+}
+
+export function quietMarks(record: BreakerRecord): QuietMarks {
+  const window = record.window;
+  return {
+    closed: record.state === 'CLOSED' && record.operator === null,
+    probes: record.probeExpiries.length,
+    head: window?.head,
+    failures: window?.failures ?? 0,
+    slow: window?.slow ?? 0,
+  };
+}
+
+/**
+ * Whether a change can wait QUIET_COMMIT_DELAY_MS for its commit: the breaker was and stays CLOSED
+ * without an operator state, no transition, no probe slot taken or freed, no consecutive failure,
+ * and nothing but a fast success (or nothing) added to a window whose buckets are at least that
+ * wide. Everything that moves a breaker towards a trip, or changes what a selection reads, is
+ * committed at once. The other nodes' counts of successes are then behind by at most one bucket.
+ */
+export function quietChange(before: QuietMarks, after: BreakerRecord, transitioned: boolean): boolean {
+  if (!before.closed || transitioned || after.state !== 'CLOSED' || after.operator !== null) return false;
+  if (after.consecutive !== 0 || after.probeExpiries.length !== before.probes) return false;
+  const window = after.window;
+  if (window === null) return before.head === undefined;
+  if (window.widthMs < QUIET_COMMIT_DELAY_MS) return false;
+  if (window.head === before.head) return window.failures === before.failures && window.slow === before.slow;
+  // A new newest bucket: quiet when it holds no failure and no slow call (60 × [calls, failures, slow]).
+  const newest = (window.head % (window.buckets.length / 3)) * 3;
+  return window.buckets[newest + 1] === 0 && window.buckets[newest + 2] === 0;
 }
 
 function pass(made: readonly [TransitionSink, BreakerTransition][]): void {
