@@ -13,9 +13,18 @@ import type { FastifyReply } from 'fastify';
 import { GatewayError } from '../common/gateway-error';
 import { APP_CONFIG, type AppConfig } from '../config/app-config';
 import type { Principal } from '../tenancy/principal';
-import { SlidingWindowThrottlerStorage } from './sliding-window-throttler.storage';
+import { SlidingWindowThrottlerStorage, windowIdOf } from './sliding-window-throttler.storage';
 
 type ThrottlerRecord = ReturnType<SlidingWindowThrottlerStorage['hit']>;
+
+/** One throttler as {@link GatewayThrottlerGuard.throttleNow} applies it, its header names made once. */
+interface HotThrottler {
+  readonly name: string;
+  readonly limit: number;
+  readonly ttl: number;
+  /** Lower-case header names (Fastify stores them so), or undefined when headers are off. */
+  readonly headers: { limit: string; remaining: string; reset: string; retryAfter: string } | undefined;
+}
 
 /**
  * `@nestjs/throttler` after authentication: counted per API key (per admin, per IP on public
@@ -27,6 +36,9 @@ type ThrottlerRecord = ReturnType<SlidingWindowThrottlerStorage['hit']>;
 @Injectable()
 export class GatewayThrottlerGuard extends ThrottlerGuard {
   private readonly disabled: boolean;
+  private hot: readonly HotThrottler[] = [];
+  /** Each principal's window ids, one per throttler: made once, not per request. */
+  private readonly windowIds = new WeakMap<Principal, readonly string[]>();
 
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
@@ -61,6 +73,24 @@ export class GatewayThrottlerGuard extends ThrottlerGuard {
         throw new Error(`throttler ${name}: throttleNow needs a numeric limit and ttl and no other option`);
       }
     }
+    this.hot = this.throttlers.map(({ name = 'default', limit, ttl, setHeaders }) => {
+      const suffix = name === 'default' ? '' : `-${name}`;
+      const prefix = this.headerPrefix.toLowerCase();
+      return {
+        name,
+        limit: limit as number,
+        ttl: ttl as number,
+        headers:
+          (setHeaders ?? this.commonOptions.setHeaders ?? true)
+            ? {
+                limit: `${prefix}-limit${suffix}`,
+                remaining: `${prefix}-remaining${suffix}`,
+                reset: `${prefix}-reset${suffix}`,
+                retryAfter: `retry-after${suffix}`,
+              }
+            : undefined,
+      };
+    });
   }
 
   /** `GATEWAY_THROTTLE_PER_MINUTE=0`: nothing is counted at all. */
@@ -77,22 +107,32 @@ export class GatewayThrottlerGuard extends ThrottlerGuard {
     if (this.disabled) return;
     // The storage and the numbers were checked at start-up (onModuleInit).
     const storage = this.storageService as SlidingWindowThrottlerStorage;
-    const tracker = trackerOf(request);
-    for (const { name = 'default', limit: rawLimit, ttl, setHeaders } of this.throttlers) {
-      const limit = rawLimit as number;
-      const record = storage.hit(keyOf(tracker, name), ttl as number, limit, name);
-      const headers = setHeaders ?? this.commonOptions.setHeaders ?? true;
-      const suffix = name === 'default' ? '' : `-${name}`;
+    const ids = this.windowIdsOf(request);
+    for (let i = 0; i < this.hot.length; i++) {
+      const { limit, ttl, headers } = this.hot[i];
+      const record = storage.hitWindow(ids[i], ttl, limit);
       if (record.isBlocked) {
-        if (headers) void reply.header(`Retry-After${suffix}`, record.timeToBlockExpire);
+        if (headers) void reply.header(headers.retryAfter, record.timeToBlockExpire);
         throw throttled(limit, record);
       }
       if (headers) {
-        void reply.header(`${this.headerPrefix}-Limit${suffix}`, limit);
-        void reply.header(`${this.headerPrefix}-Remaining${suffix}`, Math.max(0, limit - record.totalHits));
-        void reply.header(`${this.headerPrefix}-Reset${suffix}`, record.timeToExpire);
+        void reply.header(headers.limit, limit);
+        void reply.header(headers.remaining, Math.max(0, limit - record.totalHits));
+        void reply.header(headers.reset, record.timeToExpire);
       }
     }
+  }
+
+  /** The ids of the windows that count the request, as the library's path names them (one budget on both). */
+  private windowIdsOf(request: { user?: Principal; ip?: string }): readonly string[] {
+    const principal = request.user;
+    let ids = principal === undefined ? undefined : this.windowIds.get(principal);
+    if (ids === undefined) {
+      const tracker = trackerOf(request);
+      ids = this.hot.map(({ name }) => windowIdOf(keyOf(tracker, name), name));
+      if (principal !== undefined) this.windowIds.set(principal, ids);
+    }
+    return ids;
   }
 
   protected override getTracker(request: { user?: Principal; ip?: string }): Promise<string> {

@@ -13,6 +13,11 @@ type ThrottlerStorageRecord = Awaited<ReturnType<ThrottlerStorage['increment']>>
 
 const MAX_KEYS = 100_000;
 
+/** The id of the window that counts `key` for the throttler `name`. */
+export function windowIdOf(key: string, name: string): string {
+  return `${name}:${key}`;
+}
+
 /**
  * Throttler storage in O(1) per request: a sliding-window counter (the current fixed window plus
  * the previous one weighted by how much of it still overlaps), as Envoy's and Cloudflare's rate
@@ -37,8 +42,12 @@ export class SlidingWindowThrottlerStorage implements ThrottlerStorage {
 
   /** {@link increment} without the promise, for the hot path's throttling (GatewayThrottlerGuard.throttleNow). */
   hit(key: string, ttl: number, limit: number, name: string): ThrottlerStorageRecord {
+    return this.hitWindow(windowIdOf(key, name), ttl, limit);
+  }
+
+  /** {@link hit} for a window id made by {@link windowIdOf} (the hot path keeps it per principal). */
+  hitWindow(id: string, ttl: number, limit: number): ThrottlerStorageRecord {
     const now = this.clock.now();
-    const id = `${name}:${key}`;
     const window = this.roll(this.windows.get(id) ?? this.create(id, now, ttl), now, ttl);
     const elapsed = (now - window.start) / ttl;
     const estimate = window.previous * (1 - elapsed) + window.current;

@@ -121,7 +121,7 @@ describeWhenAvailable('RedisBreakerStore: one breaker per instance for the clust
     expect(granted.filter(Boolean)).toHaveLength(config.halfOpenProbes);
   });
 
-  describe('commits a CLOSED breaker\'s successes together, and anything that matters to a decision at once', () => {
+  describe("commits a CLOSED breaker's successes together, and anything that matters to a decision at once", () => {
     const recordInRedis = async () => {
       const blob = await cluster.nodes[0].link.command.hget(`${cluster.prefix}breaker:${SUBJECT.id}`, 'r');
       return blob === null ? undefined : (JSON.parse(blob) as { window: { calls: number; failures: number } | null });
@@ -145,7 +145,7 @@ describeWhenAvailable('RedisBreakerStore: one breaker per instance for the clust
       expect((await recordInRedis())?.window).toMatchObject({ calls: 27, failures: 2 });
     });
 
-    it('commits the default delay\'s successes without any other change', async () => {
+    it("commits the default delay's successes without any other change", async () => {
       nodes[0].store.quietCommitDelayMs = 20;
       for (let i = 0; i < 3; i++) report(0, 'SUCCESS');
       await eventually(async () => expect((await recordInRedis())?.window).toMatchObject({ calls: 3, failures: 0 }));

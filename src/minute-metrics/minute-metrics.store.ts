@@ -14,6 +14,8 @@ const COLUMNS = [
   'last_report_at',
   'breaker_state',
 ];
+/** One row's placeholders. */
+const ROW = `(${COLUMNS.map(() => '?').join(',')})`;
 /** Rows per INSERT: ~80 columns each keeps a statement well under both dialects' placeholder limits. */
 const ROWS_PER_STATEMENT = 200;
 
@@ -27,28 +29,36 @@ const ROWS_PER_STATEMENT = 200;
 @Injectable()
 export class MinuteMetricsStore {
   private readonly mysql: boolean;
+  private readonly insertInto = `INSERT INTO ${TABLE} (${COLUMNS.join(',')}) VALUES `;
+  private readonly onConflictClause: string;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     this.mysql = dataSource.options.type === 'mysql';
+    this.onConflictClause = ` ${this.onConflict()}`;
   }
 
   async upsert(buckets: readonly MinuteBucket[]): Promise<void> {
     if (buckets.length === 0) return;
     await this.dataSource.transaction(async (manager) => {
       for (let start = 0; start < buckets.length; start += ROWS_PER_STATEMENT) {
-        const chunk = buckets.slice(start, start + ROWS_PER_STATEMENT);
-        const placeholders = `(${COLUMNS.map(() => '?').join(',')})`;
+        const end = Math.min(start + ROWS_PER_STATEMENT, buckets.length);
         const params: unknown[] = [];
-        for (const bucket of chunk) {
-          params.push(bucket.instanceId, bucket.minute, bucket.projectId, ...bucket.values);
+        for (let at = start; at < end; at++) {
+          const bucket = buckets[at];
+          params.push(bucket.instanceId, bucket.minute, bucket.projectId);
+          // A loop, not a spread: spreading the typed array walked an iterator, an object per value.
+          const values = bucket.values;
+          for (let i = 0; i < values.length; i++) params.push(values[i]);
           params.push(bucket.latencyMaxMs, bucket.maxOpenLeases, bucket.lastReportAt, bucket.breakerState);
         }
-        const sql =
-          `INSERT INTO ${TABLE} (${COLUMNS.join(',')}) VALUES ${chunk.map(() => placeholders).join(',')} ` +
-          this.onConflict();
-        await manager.query(sql, params);
+        await manager.query(this.statementFor(end - start), params);
       }
     });
+  }
+
+  /** The upsert of `rows` rows, from parts made once. */
+  private statementFor(rows: number): string {
+    return this.insertInto + ROW + `,${ROW}`.repeat(rows - 1) + this.onConflictClause;
   }
 
   /**

@@ -7,6 +7,7 @@ import type { Clock } from '../common/clock';
 import { sendException } from '../common/exception.filter';
 import type { Principal } from '../tenancy/principal';
 import { GatewayController } from './gateway.controller';
+import { DECISION_FIELDS, RECORD_FIELDS, SelectAnswerWriter } from './select-answer';
 
 /** The hot path's routes and the controller method that answers each. */
 const HOT_ROUTES: ReadonlyMap<string, 'select' | 'report' | 'reportAll'> = new Map([
@@ -63,7 +64,17 @@ export const SELECT_ANSWER_SCHEMA = {
     timestamp: INTEGER,
   },
 } as const;
-type Answer = (request: HotRequest) => unknown;
+
+// The select answer's text writer knows every field of the schema, in its order (or it would drop one).
+const WRITTEN_FIELDS = [...RECORD_FIELDS, ...DECISION_FIELDS, 'explain'].join();
+if (Object.keys(SELECT_ANSWER_SCHEMA.properties.data.properties).join() !== WRITTEN_FIELDS) {
+  throw new Error('SelectAnswerWriter does not write the fields of SELECT_ANSWER_SCHEMA');
+}
+
+/** An answer's text with its content type, when written ahead (Fastify sends a string as it is). */
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+type Answer = (request: HotRequest, reply: FastifyReply) => unknown;
 
 /**
  * Serves select-instance and report-result(s) from Fastify directly (ADR 0012). Nest still
@@ -104,9 +115,20 @@ export class HotRoutes {
     if (keys.some((key) => typeof key === 'string' && key.startsWith('THROTTLER:'))) {
       throw new Error(`${route.url} is on the hot path: @Throttle and @SkipThrottle are not read there`);
     }
-    if (name === 'select') route.schema = { ...route.schema, response: { 200: SELECT_ANSWER_SCHEMA } };
     const controller = this.controller;
-    const answer: Answer = (request) => controller[name](request);
+    let answer: Answer = (request) => controller[name](request);
+    if (name === 'select') {
+      // Answers the writer leaves (with `explain`) are serialized from the schema.
+      route.schema = { ...route.schema, response: { 200: SELECT_ANSWER_SCHEMA } };
+      const writer = new SelectAnswerWriter();
+      answer = (request, reply) => {
+        const envelope = controller.select(request);
+        const text = writer.write(envelope);
+        if (text === undefined) return envelope;
+        void reply.type(JSON_TYPE);
+        return text;
+      };
+    }
     route.handler = (request, reply) => this.serve(request, reply, options, answer);
   }
 
@@ -135,7 +157,7 @@ export class HotRoutes {
   private answer(request: HotRequest, reply: FastifyReply, answer: Answer): void {
     try {
       this.throttler.throttleNow(request, reply);
-      void reply.code(200).send(answer(request));
+      void reply.code(200).send(answer(request, reply));
     } catch (error) {
       this.fail(request, reply, error);
     }

@@ -39,6 +39,8 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
   private readonly limits: LimitsConfig;
   /** Candidates judged per project and second (`GATEWAY_SELECT_CANDIDATES_PER_SECOND`): a select's cost. */
   private readonly budget: CostBudget;
+  /** Strategy set keys by the index's shared candidate list, then tier (see setKeyOf). */
+  private readonly setKeys = new WeakMap<readonly InstanceRecord[], Map<number, string>>();
   private stopForgetting?: () => void;
 
   constructor(
@@ -144,7 +146,7 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
       projectId: project.projectId,
       apiType: request.apiType,
       identifier,
-      setKey: `${project.projectId}|${request.apiType}|${identifier}|${tier}`,
+      setKey: this.setKeyOf(records, request, project.projectId, identifier, tier),
       now,
       random: this.random,
     };
@@ -159,6 +161,26 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
       affinityBound: bound !== undefined,
       leastBad: false,
     };
+  }
+
+  /**
+   * The strategy's name for a candidate set: `project|apiType|identifier|tier`. Made once per
+   * candidate list the index shares (one per identifier until the registry changes it), not per select.
+   */
+  private setKeyOf(
+    records: readonly InstanceRecord[],
+    request: SelectInstanceDto,
+    projectId: string,
+    identifier: string,
+    tier: number,
+  ): string {
+    // A user's list is made per select: its key would be kept for nothing.
+    if (request.userId != null) return `${projectId}|${request.apiType}|${identifier}|${tier}`;
+    let byTier = this.setKeys.get(records);
+    if (byTier === undefined) this.setKeys.set(records, (byTier = new Map<number, string>()));
+    let key = byTier.get(tier);
+    if (key === undefined) byTier.set(tier, (key = `${projectId}|${request.apiType}|${identifier}|${tier}`));
+    return key;
   }
 
   /** A project at its cap of open leases on this node is refused before any work is done for it. O(1). */
