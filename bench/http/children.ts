@@ -13,6 +13,13 @@ import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path';
 import { ModuleKind, ScriptTarget, transpileModule } from 'typescript';
 
+/**
+ * The V8 flags the gateway runs with in production (`npm start`, the Dockerfile's CMD; a test holds
+ * the three to the same list, ADR 0013). The benches start the gateway and the bare Fastify
+ * baselines with them alike, so a ratio measures code, not tuning.
+ */
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32'];
+
 const LISTENING = /Listening on (http:\/\/[^\s)]+)/;
 const OUTPUT_KEPT = 64 * 1024;
 

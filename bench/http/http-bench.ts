@@ -49,7 +49,7 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { rssMb, writeAllocProbe } from './children';
+import { SERVER_NODE_FLAGS, rssMb, writeAllocProbe } from './children';
 import { clusterConsoleTable, clusterPhase, writeClusterResults } from './cluster-phase';
 import {
   BASELINE_NAME,
@@ -167,7 +167,7 @@ async function singleNode(options: Options, session: Session, tmp: string, dist:
   log(`starting the gateway${options.cpuProfDir ? ` under --cpu-prof (${options.cpuProfDir})` : ''}`);
   const gateway = await session.start('gateway', {
     name: 'gateway',
-    args: [...profile, dist],
+    args: [...SERVER_NODE_FLAGS, ...profile, dist],
     env: gatewayEnv(ADMIN, { GATEWAY_SQLITE_PATH: join(tmp, 'gateway.sqlite') }),
     readyPath: '/api/health/ready',
     allocProbe,

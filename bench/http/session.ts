@@ -2,7 +2,15 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { type ServerChild, allocatedBytes, cpuTimeMs, startServer, stopServer, systemCpuMs } from './children';
+import {
+  SERVER_NODE_FLAGS,
+  type ServerChild,
+  allocatedBytes,
+  cpuTimeMs,
+  startServer,
+  stopServer,
+  systemCpuMs,
+} from './children';
 import { type ScenarioRow, runLoad, stopLoad } from './scenarios';
 
 /** A child's environment: ours, minus anything that would point the gateway elsewhere. */
@@ -172,7 +180,7 @@ export async function startBareBaseline(
 }> {
   const child = await session.start(options.tight ? 'tight' : 'bare', {
     name: options.tight ? 'bare-fastify (tight)' : 'bare-fastify',
-    args: ['-r', 'ts-node/register/transpile-only', join(__dirname, 'bare-fastify.ts')],
+    args: [...SERVER_NODE_FLAGS, '-r', 'ts-node/register/transpile-only', join(__dirname, 'bare-fastify.ts')],
     env: childEnv({
       BENCH_RESPONSE_JSON: sample.response,
       ...(options.tight ? { BENCH_BASELINE: 'tight', BENCH_API_KEY: apiKey } : {}),
