@@ -53,14 +53,18 @@ describe('SelectAnswerWriter: the select answer written as text', () => {
       { businessId: 'quote " backslash \\ tab \t nl \n ☃ \u0001', apiIdentifier: '</script>' },
     ],
     ['a custom strategy name', { strategy: 'team-a/canary' }],
+    ['a selection id that is not lowercase hex', { selectionId: 'Sel_"1\\ü' }],
+    ['a fractional tier', { tier: 1.5 }],
   ])('writes %s as the schema serializer does', (_name, overrides) => {
     const writer = new SelectAnswerWriter();
     const envelope = answer(overrides);
     const text = writer.write(envelope);
     expect(text).toBe(bySchema(envelope));
     expect(JSON.parse(text!)).toEqual(envelope);
-    // Again, from the kept fragment.
+    // Again, from the kept fragment; and a millisecond later.
     expect(writer.write(envelope)).toBe(text);
+    const later = { ...envelope, timestamp: envelope.timestamp + 1 };
+    expect(writer.write(later)).toBe(bySchema(later));
   });
 
   it('writes a changed record anew: a new value in any record field', () => {
@@ -72,6 +76,12 @@ describe('SelectAnswerWriter: the select answer written as text', () => {
       { metadata: { a: 1 } },
       { updatedAt: '2026-12-07T02:00:00.000Z' },
       { endpoint: 'https://new.example' },
+      { projectId: 'd'.repeat(32) },
+      { userId: 'user-2' },
+      { apiIdentifier: 'gpt-4o-mini' },
+      { apiType: 'SMS' },
+      { businessId: 'azure-west' },
+      { createdAt: '2026-12-07T00:00:00.000Z' },
     ] as Partial<SelectedInstanceDto>[]) {
       const envelope = answer(change);
       expect(JSON.parse(writer.write(envelope)!)).toEqual(envelope);

@@ -72,6 +72,8 @@ const FLAGS = Array.from({ length: 8 }, (_, mask) => {
 export class SelectAnswerWriter {
   private readonly fragments = new Map<string, Fragment>();
   private readonly strategyNames = new Map<string, string>();
+  private lastTimestamp = Number.NaN;
+  private lastTimestampText = '';
 
   write(envelope: SuccessEnvelope<SelectedInstanceDto>): string | undefined {
     const data = envelope.data;
@@ -88,15 +90,24 @@ export class SelectAnswerWriter {
     return (
       this.fragmentOf(data) +
       ',"selectionId":' +
-      JSON.stringify(data.selectionId) +
+      stringJson(data.selectionId) +
       ',"strategy":' +
       this.strategyJson(data.strategy) +
       ',"tier":' +
-      JSON.stringify(tier) +
+      String(tier) +
       (fallbackFrom === null ? flags.withoutFallback : flags.before + JSON.stringify(fallbackFrom) + flags.after) +
-      String(envelope.timestamp) +
+      this.timestampText(envelope.timestamp) +
       '}'
     );
+  }
+
+  /** A timestamp as text: the same millisecond's answers share one (a 13-digit number is slow to write). */
+  private timestampText(timestamp: number): string {
+    if (timestamp !== this.lastTimestamp) {
+      this.lastTimestamp = timestamp;
+      this.lastTimestampText = String(timestamp);
+    }
+    return this.lastTimestampText;
   }
 
   /** A strategy's name as JSON: there are a few names, each written many times. */
@@ -122,7 +133,32 @@ export class SelectAnswerWriter {
   }
 }
 
+/** Field by field, not by a loop over the names: named reads of one shape are the fast kind. */
 function sameValues(values: readonly unknown[], data: Pick<SelectedInstanceDto, RecordField>): boolean {
-  for (let i = 0; i < RECORD_FIELDS.length; i++) if (values[i] !== data[RECORD_FIELDS[i]]) return false;
-  return true;
+  return (
+    values[0] === data.id &&
+    values[1] === data.projectId &&
+    values[2] === data.userId &&
+    values[3] === data.apiIdentifier &&
+    values[4] === data.apiType &&
+    values[5] === data.businessId &&
+    values[6] === data.routingParams &&
+    values[7] === data.status &&
+    values[8] === data.metadata &&
+    values[9] === data.endpoint &&
+    values[10] === data.createdAt &&
+    values[11] === data.updatedAt
+  );
+}
+
+/**
+ * A string as JSON: quoted as it is when it holds only characters JSON never escapes (the ids
+ * the gateway makes: lowercase hex), else by `JSON.stringify`, which is several times slower.
+ */
+function stringJson(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a))) return JSON.stringify(text);
+  }
+  return `"${text}"`;
 }
