@@ -1,4 +1,5 @@
 import type { SuccessEnvelope } from '../common/envelope';
+import { ID_PATTERN } from '../common/ids';
 import type { SelectedInstanceDto } from './dto/select-instance.dto';
 
 /**
@@ -152,13 +153,9 @@ function sameValues(values: readonly unknown[], data: Pick<SelectedInstanceDto, 
 }
 
 /**
- * A string as JSON: quoted as it is when it holds only characters JSON never escapes (the ids
- * the gateway makes: lowercase hex), else by `JSON.stringify`, which is several times slower.
+ * A string as JSON: quoted as it is when it is an id the gateway makes (32 lowercase hex, which
+ * JSON never escapes), else by `JSON.stringify`, which is several times slower.
  */
 function stringJson(text: string): string {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a))) return JSON.stringify(text);
-  }
-  return `"${text}"`;
+  return ID_PATTERN.test(text) ? `"${text}"` : JSON.stringify(text);
 }

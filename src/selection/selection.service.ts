@@ -175,11 +175,11 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
     tier: number,
   ): string {
     // A user's list is made per select: its key would be kept for nothing.
-    if (request.userId != null) return `${projectId}|${request.apiType}|${identifier}|${tier}`;
+    if (request.userId != null) return setKeyText(projectId, request.apiType, identifier, tier);
     let byTier = this.setKeys.get(records);
     if (byTier === undefined) this.setKeys.set(records, (byTier = new Map<number, string>()));
     let key = byTier.get(tier);
-    if (key === undefined) byTier.set(tier, (key = `${projectId}|${request.apiType}|${identifier}|${tier}`));
+    if (key === undefined) byTier.set(tier, (key = setKeyText(projectId, request.apiType, identifier, tier)));
     return key;
   }
 
@@ -379,6 +379,10 @@ function leaseTtlMs(project: ProjectPrincipal, chosen: Candidate, maxLeaseTtlMs:
   const wanted =
     project.settings.quotas?.leaseTtlMs ?? (timeoutMs ? timeoutMs + TIMEOUT_GRACE_MS : DEFAULT_LEASE_TTL_MS);
   return Math.min(wanted, maxLeaseTtlMs);
+}
+
+function setKeyText(projectId: string, apiType: string, identifier: string, tier: number): string {
+  return `${projectId}|${apiType}|${identifier}|${tier}`;
 }
 
 function affinityKeyOf(projectId: string, request: SelectInstanceDto): string | undefined {
