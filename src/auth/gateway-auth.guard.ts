@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import { GatewayError } from '../common/gateway-error';
-import { ApiKeyAuthenticator, type KeyHashMemo } from '../tenancy/api-key-authenticator';
+import { ApiKeyAuthenticator, type KeyHashMemo, newKeyHashMemo } from '../tenancy/api-key-authenticator';
 import { requireApiKey } from './api-key-extraction';
 import type { AdminPrincipal, ProjectPrincipal } from '../tenancy/principal';
 import { AUTH_OPTIONS, type AuthenticatedOptions, PUBLIC_ROUTE } from './auth.decorators';
@@ -28,12 +28,12 @@ const KEY_MEMO = Symbol('gateway:api-key-memo');
 type MemoSocket = { [KEY_MEMO]?: KeyHashMemo };
 
 /**
- * The connection's memo of its last key's hash: a keep-alive connection sends the same key on
- * every request, so the key is hashed once per connection, by the guard or an early refusal.
+ * The connection's memo of its last keys' hashes: a keep-alive connection sends the same key (or
+ * a few) on every request, so each key is hashed once per connection, by the guard or an early refusal.
  */
 export function keyMemoOf(request: FastifyRequest): KeyHashMemo | undefined {
   const socket = request.raw.socket as unknown as MemoSocket | null;
-  return socket ? (socket[KEY_MEMO] ??= {}) : undefined;
+  return socket ? (socket[KEY_MEMO] ??= newKeyHashMemo()) : undefined;
 }
 
 export type RouteAuth = 'public' | AuthenticatedOptions | undefined;

@@ -6,7 +6,7 @@ import { newId } from '../common/ids';
 import { loadConfig } from '../config/app-config';
 import { dataSourceOptions } from '../database/data-source-options';
 import { MemoryEventBus } from '../state/event-bus';
-import { ApiKeyAuthenticator, type KeyHashMemo } from './api-key-authenticator';
+import { ApiKeyAuthenticator, KEYS_PER_CONNECTION, type KeyHashMemo, newKeyHashMemo } from './api-key-authenticator';
 import { displayPrefix, generateApiKey, hashApiKey } from './api-key-secrets';
 import { ApiKeyEntity, type ApiKeyStatus } from './entities/api-key.entity';
 import { ProjectEntity } from './entities/project.entity';
@@ -466,11 +466,11 @@ describe('ApiKeyAuthenticator', () => {
     it('keeps the key a connection presented and its hash', async () => {
       const { secret } = await activeKey();
       const { authenticator } = setup();
-      const memo: KeyHashMemo = {};
+      const memo = newKeyHashMemo();
 
       await authenticator.authenticate(secret, memo);
 
-      expect(memo).toEqual({ secret, hash: hashApiKey(secret) });
+      expect(memo).toEqual({ secrets: [secret], hashes: [hashApiKey(secret)] });
     });
 
     it('uses the remembered hash when the connection presents the same key again', async () => {
@@ -478,31 +478,54 @@ describe('ApiKeyAuthenticator', () => {
       const remembered = await activeKey();
       const { authenticator } = setup();
       // The memo says the presented secret hashes to the other key's hash: only the memo can lead there.
-      const memo: KeyHashMemo = { secret: presented.secret, hash: hashApiKey(remembered.secret) };
+      const memo: KeyHashMemo = { secrets: [presented.secret], hashes: [hashApiKey(remembered.secret)] };
 
       await expect(authenticator.authenticate(presented.secret, memo)).resolves.toMatchObject({
         keyId: remembered.row.id,
       });
     });
 
-    it('hashes and remembers a different key presented on the same connection', async () => {
+    it('hashes and remembers a different key presented on the same connection, most recent first', async () => {
       const before = await activeKey();
       const after = await activeKey();
       const { authenticator } = setup();
-      const memo: KeyHashMemo = {};
+      const memo = newKeyHashMemo();
       await authenticator.authenticate(before.secret, memo);
 
       await expect(authenticator.authenticate(after.secret, memo)).resolves.toMatchObject({ keyId: after.row.id });
-      expect(memo).toEqual({ secret: after.secret, hash: hashApiKey(after.secret) });
+      expect(memo).toEqual({
+        secrets: [after.secret, before.secret],
+        hashes: [hashApiKey(after.secret), hashApiKey(before.secret)],
+      });
     });
 
-    it('hashes the key when the memo holds it without a hash', async () => {
-      const { secret, row } = await activeKey();
+    it('remembers the keys a connection presents in turn, up to KEYS_PER_CONNECTION', async () => {
+      const keys = await Promise.all(Array.from({ length: KEYS_PER_CONNECTION }, () => activeKey()));
       const { authenticator } = setup();
-      const memo: KeyHashMemo = { secret };
+      const memo = newKeyHashMemo();
+      for (const key of keys) await authenticator.authenticate(key.secret, memo);
+      // Each remembered key now says it hashes to the next key's hash: only the memo can lead there.
+      const next = (secret: string) => keys[(keys.findIndex((key) => key.secret === secret) + 1) % keys.length];
+      memo.secrets.forEach((secret, at) => (memo.hashes[at] = hashApiKey(next(secret).secret)));
 
-      await expect(authenticator.authenticate(secret, memo)).resolves.toMatchObject({ keyId: row.id });
-      expect(memo.hash).toBe(hashApiKey(secret));
+      for (const key of keys) {
+        await expect(authenticator.authenticate(key.secret, memo)).resolves.toMatchObject({
+          keyId: next(key.secret).row.id,
+        });
+      }
+    });
+
+    it('forgets the least recent key when one more is presented', async () => {
+      const keys = await Promise.all(Array.from({ length: KEYS_PER_CONNECTION + 1 }, () => activeKey()));
+      const { authenticator } = setup();
+      const memo = newKeyHashMemo();
+
+      for (const key of keys) await authenticator.authenticate(key.secret, memo);
+
+      expect(memo.secrets).toHaveLength(KEYS_PER_CONNECTION);
+      expect(memo.secrets).not.toContain(keys[0].secret);
+      expect(memo.secrets[0]).toBe(keys[KEYS_PER_CONNECTION].secret);
+      expect(memo.hashes).toEqual(memo.secrets.map((secret) => hashApiKey(secret)));
     });
   });
 
