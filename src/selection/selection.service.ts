@@ -41,6 +41,8 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
   private readonly budget: CostBudget;
   /** Strategy set keys by the index's shared candidate list, then tier (see setKeyOf). */
   private readonly setKeys = new WeakMap<readonly InstanceRecord[], Map<number, string>>();
+  /** Available judgements by the pool's shared candidate list (see availableOf). */
+  private readonly available = new WeakMap<readonly Candidate[], readonly Judged[]>();
   private stopForgetting?: () => void;
 
   constructor(
@@ -130,11 +132,16 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
       settings: project.settings,
       selecting: true,
     };
-    const judged: Judged[] = records.map((record) => {
-      const candidate = this.pool.candidateFor(record, now);
-      if (excluded?.has(record.id)) return { candidate, unavailable: EXCLUDED };
+    // A user's list is made per select; the index's shared lists keep their candidates.
+    const shared = request.userId == null;
+    const candidates = shared
+      ? this.pool.candidatesOf(records, now)
+      : records.map((record) => this.pool.candidateFor(record, now));
+    const available = shared ? this.availableOf(candidates) : undefined;
+    const judged: Judged[] = candidates.map((candidate, at) => {
+      if (excluded?.has(candidate.instance.id)) return { candidate, unavailable: EXCLUDED };
       const unavailable = this.admission.check(candidate, now, admission);
-      return unavailable ? { candidate, unavailable } : { candidate };
+      return unavailable ? { candidate, unavailable } : (available?.[at] ?? { candidate });
     });
     const { tier, members } = topTier(judged);
     if (members.length === 0) return { kind: 'unavailable', identifier, judged };
@@ -181,6 +188,16 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
     let key = byTier.get(tier);
     if (key === undefined) byTier.set(tier, (key = setKeyText(projectId, request.apiType, identifier, tier)));
     return key;
+  }
+
+  /** Each candidate of a shared list judged available, made once per list (judgements are never changed). */
+  private availableOf(candidates: readonly Candidate[]): readonly Judged[] {
+    let available = this.available.get(candidates);
+    if (available === undefined) {
+      available = candidates.map((candidate) => Object.freeze({ candidate }));
+      this.available.set(candidates, available);
+    }
+    return available;
   }
 
   /** A project at its cap of open leases on this node is refused before any work is done for it. O(1). */
@@ -268,6 +285,7 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
     this.minutes.recordSelection(project.projectId, chosen.instance.id, now, chosen.stats.openLeases);
     const fallbackUsed = attempt.identifier !== request.apiIdentifier;
     const instance = chosen.instance;
+    const dates = isoDates(instance);
     // One literal with every field (no spreads): a response object built by spreading lands in
     // V8's slow dictionary mode, which showed as ~8 % of a select in a CPU profile.
     const response: SelectedInstanceDto = {
@@ -281,8 +299,8 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
       status: instance.status,
       metadata: instance.metadata,
       endpoint: instance.endpoint,
-      createdAt: isoDates(instance).createdAt,
-      updatedAt: isoDates(instance).updatedAt,
+      createdAt: dates.createdAt,
+      updatedAt: dates.updatedAt,
       selectionId: lease.selectionId,
       strategy: strategyName,
       tier: attempt.tier,
