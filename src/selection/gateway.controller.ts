@@ -9,15 +9,18 @@ import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator';
 import { Clock, InjectClock } from '../common/clock';
 import { type SuccessEnvelope, success } from '../common/envelope';
 import { SchemaPipe, schemaOf } from '../common/schema-validation';
-import { ReportAckDto, ReportResultDto, ReportResultsDto, ReportsAckDto } from '../reporting/dto/report-result.dto';
+import {
+  REPORT_COUNTED,
+  REPORT_NOT_COUNTED,
+  ReportAckDto,
+  ReportResultDto,
+  ReportResultsDto,
+  ReportsAckDto,
+} from '../reporting/dto/report-result.dto';
 import type { Principal } from '../tenancy/principal';
 import { SELECT_INSTANCE_EXAMPLE, SelectInstanceDto, SelectedInstanceDto } from './dto/select-instance.dto';
 import { ReportService } from '../reporting/report.service';
 import { SelectionService } from './selection.service';
-
-/** report-result's two answers, shared: nothing is allocated for them per request. */
-const COUNTED: ReportAckDto = Object.freeze({ counted: true });
-const NOT_COUNTED: ReportAckDto = Object.freeze({ counted: false });
 
 /** The request as the hot-path handlers read it: the guard has put the principal on it. */
 type GatewayRequest = { body?: unknown; user?: Principal };
@@ -99,7 +102,7 @@ export class GatewayController implements OnModuleInit {
   report(@Req() request: GatewayRequest): SuccessEnvelope<ReportAckDto> {
     const project = projectOf(request);
     const counted = this.reports.report(project, this.reportBody.transform(request.body)) !== undefined;
-    return success(counted ? COUNTED : NOT_COUNTED, this.clock.now());
+    return success(counted ? REPORT_COUNTED : REPORT_NOT_COUNTED, this.clock.now());
   }
 
   /**

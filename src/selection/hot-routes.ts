@@ -7,6 +7,7 @@ import type { Clock } from '../common/clock';
 import { sendException } from '../common/exception.filter';
 import type { Principal } from '../tenancy/principal';
 import { GatewayController } from './gateway.controller';
+import { ReportAnswerWriter } from './report-answer';
 import { DECISION_FIELDS, RECORD_FIELDS, SelectAnswerWriter } from './select-answer';
 
 /** The hot path's routes and the controller method that answers each. */
@@ -76,6 +77,17 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 type Answer = (request: HotRequest, reply: FastifyReply) => unknown;
 
+/** An answer sent as the text `write` makes of it, or as the object (serialized) when `write` leaves it. */
+function asText<T>(produce: (request: HotRequest) => T, write: (answer: T) => string | undefined): Answer {
+  return (request, reply) => {
+    const answer = produce(request);
+    const text = write(answer);
+    if (text === undefined) return answer;
+    void reply.type(JSON_TYPE);
+    return text;
+  };
+}
+
 /**
  * Serves select-instance and report-result(s) from Fastify directly (ADR 0012). Nest still
  * declares, documents and registers these routes — the controller, its decorators, the OpenAPI
@@ -121,13 +133,16 @@ export class HotRoutes {
       // Answers the writer leaves (with `explain`) are serialized from the schema.
       route.schema = { ...route.schema, response: { 200: SELECT_ANSWER_SCHEMA } };
       const writer = new SelectAnswerWriter();
-      answer = (request, reply) => {
-        const envelope = controller.select(request);
-        const text = writer.write(envelope);
-        if (text === undefined) return envelope;
-        void reply.type(JSON_TYPE);
-        return text;
-      };
+      answer = asText(
+        (request) => controller.select(request),
+        (envelope) => writer.write(envelope),
+      );
+    } else if (name === 'report') {
+      const writer = new ReportAnswerWriter();
+      answer = asText(
+        (request) => controller.report(request),
+        (envelope) => writer.write(envelope),
+      );
     }
     route.handler = (request, reply) => this.serve(request, reply, options, answer);
   }

@@ -34,6 +34,20 @@ export const DECISION_FIELDS = [
 
 type RecordField = (typeof RECORD_FIELDS)[number];
 
+/** A timestamp as text: the same millisecond's answers share one (a 13-digit number is slow to write). */
+export class MillisecondText {
+  private last = Number.NaN;
+  private text = '';
+
+  of(timestamp: number): string {
+    if (timestamp !== this.last) {
+      this.last = timestamp;
+      this.text = String(timestamp);
+    }
+    return this.text;
+  }
+}
+
 /** An instance's record fields as last written, and the answer's text up to them (without the closing brace). */
 interface Fragment {
   readonly values: readonly unknown[];
@@ -73,8 +87,7 @@ const FLAGS = Array.from({ length: 8 }, (_, mask) => {
 export class SelectAnswerWriter {
   private readonly fragments = new Map<string, Fragment>();
   private readonly strategyNames = new Map<string, string>();
-  private lastTimestamp = Number.NaN;
-  private lastTimestampText = '';
+  private readonly timestamps = new MillisecondText();
 
   write(envelope: SuccessEnvelope<SelectedInstanceDto>): string | undefined {
     const data = envelope.data;
@@ -97,18 +110,9 @@ export class SelectAnswerWriter {
       ',"tier":' +
       String(tier) +
       (fallbackFrom === null ? flags.withoutFallback : flags.before + JSON.stringify(fallbackFrom) + flags.after) +
-      this.timestampText(envelope.timestamp) +
+      this.timestamps.of(envelope.timestamp) +
       '}'
     );
-  }
-
-  /** A timestamp as text: the same millisecond's answers share one (a 13-digit number is slow to write). */
-  private timestampText(timestamp: number): string {
-    if (timestamp !== this.lastTimestamp) {
-      this.lastTimestamp = timestamp;
-      this.lastTimestampText = String(timestamp);
-    }
-    return this.lastTimestampText;
   }
 
   /** A strategy's name as JSON: there are a few names, each written many times. */

@@ -134,6 +134,10 @@ export class ReportAckDto {
   counted!: boolean;
 }
 
+/** report-result's two answers, shared: nothing is allocated for them per request. */
+export const REPORT_COUNTED: ReportAckDto = Object.freeze({ counted: true });
+export const REPORT_NOT_COUNTED: ReportAckDto = Object.freeze({ counted: false });
+
 /** What report-results did with the batch. */
 export class ReportsAckDto {
   /** Reports counted. */
