@@ -1,4 +1,5 @@
-import { extractApiKey, queryApiKey } from './api-key-extraction';
+import { GatewayError } from '../common/gateway-error';
+import { extractApiKey, queryApiKey, requireApiKey, usableApiKey } from './api-key-extraction';
 
 describe('API key extraction', () => {
   const request = (url: string, headers: Record<string, string> = {}) => ({ url, headers });
@@ -24,5 +25,17 @@ describe('API key extraction', () => {
   it('ignores a malformed value and a URL without a query', () => {
     expect(queryApiKey('/x?apiKey=%E0%A4%A')).toBeUndefined();
     expect(queryApiKey('/x/apiKey=secret')).toBeUndefined();
+  });
+
+  it('takes a key of up to 256 characters as usable; a longer one is neither usable nor accepted', () => {
+    const longest = 'k'.repeat(256);
+    expect(usableApiKey(request('/x', { 'api-key': longest }))).toBe(longest);
+    expect(requireApiKey(request('/x', { 'api-key': longest }))).toBe(longest);
+
+    const tooLong = request('/x', { 'api-key': `${longest}k` });
+    expect(extractApiKey(tooLong)).toBe(`${longest}k`);
+    expect(usableApiKey(tooLong)).toBeUndefined();
+    expect(() => requireApiKey(tooLong)).toThrow(GatewayError);
+    expect(usableApiKey(request('/x'))).toBeUndefined();
   });
 });

@@ -42,10 +42,19 @@ export function queryApiKey(url: string): string | undefined {
   return undefined;
 }
 
-/** {@link extractApiKey}, or 401 `API_KEY_MISSING` when there is none (or an absurdly long one). */
-export function requireApiKey(request: Pick<FastifyRequest, 'headers' | 'url'>): string {
+/**
+ * {@link extractApiKey} when it could authenticate: undefined for none or an absurdly long one, so
+ * such a key is never hashed nor remembered by a connection.
+ */
+export function usableApiKey(request: Pick<FastifyRequest, 'headers' | 'url'>): string | undefined {
   const key = extractApiKey(request);
-  if (key === undefined || key.length > MAX_KEY_LENGTH) {
+  return key !== undefined && key.length <= MAX_KEY_LENGTH ? key : undefined;
+}
+
+/** {@link usableApiKey}, or 401 `API_KEY_MISSING` when there is none (or an absurdly long one). */
+export function requireApiKey(request: Pick<FastifyRequest, 'headers' | 'url'>): string {
+  const key = usableApiKey(request);
+  if (key === undefined) {
     throw new GatewayError('API_KEY_MISSING', 'An API key is required (header api-key)');
   }
   return key;

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, type OnModuleInit, Param, Post, Put, Query } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { extractApiKey } from '../auth/api-key-extraction';
+import { usableApiKey } from '../auth/api-key-extraction';
 import { EarlyRefusals } from '../common/early-refusals';
 import type { GatewayError } from '../common/gateway-error';
 import { ApiKeyAuthenticator } from '../tenancy/api-key-authenticator';
@@ -60,7 +60,7 @@ export class InstancesController implements OnModuleInit {
    */
   onModuleInit(): void {
     const check = (request: FastifyRequest): GatewayError | undefined => {
-      const key = extractApiKey(request);
+      const key = usableApiKey(request);
       const projectId = key === undefined ? undefined : this.authenticator.cachedProjectOf(key);
       return projectId === undefined ? undefined : this.instances.writeRefusal(projectId);
     };

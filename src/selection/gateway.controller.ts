@@ -1,5 +1,5 @@
 import { Controller, HttpCode, type OnModuleInit, Post, Req } from '@nestjs/common';
-import { extractApiKey } from '../auth/api-key-extraction';
+import { usableApiKey } from '../auth/api-key-extraction';
 import { keyMemoOf } from '../auth/gateway-auth.guard';
 import { EarlyRefusals } from '../common/early-refusals';
 import { ApiKeyAuthenticator } from '../tenancy/api-key-authenticator';
@@ -52,7 +52,7 @@ export class GatewayController implements OnModuleInit {
     this.refusals.add('POST', '/api/gateway/select-instance', (request) => {
       // Nobody over budget (the usual case): nothing to look up on the hot path.
       if (!this.selection.anyBudgetSpent()) return undefined;
-      const key = extractApiKey(request);
+      const key = usableApiKey(request);
       const projectId = key === undefined ? undefined : this.authenticator.cachedProjectOf(key, keyMemoOf(request));
       return projectId === undefined ? undefined : this.selection.budgetRefusal(projectId);
     });
