@@ -35,7 +35,8 @@ module.exports = {
   // At least two workers. Jest's default (cores − 1) is one on a 2-core machine, and the longest
   // suites wait on the clock, not the CPU (the quick failover bench: ~4.5 minutes of real-time
   // scenarios; the process, cluster and browser suites wait on child processes): one worker left
-  // the other core idle through them. Two workers on 2 cores: 7.5 minutes instead of ~12.
+  // the other core idle through them. Two workers on 2 cores: 7.5 minutes; the last one-worker runs
+  // took 12–15 minutes (on a slower machine).
   maxWorkers: Math.max(2, availableParallelism() - 1),
   // Nest's console logger is recorded, not printed: expected warnings are asserted, unexpected
   // ones printed after their test (test/utils/nest-logs.ts).
