@@ -132,7 +132,8 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
       settings: project.settings,
       selecting: true,
     };
-    // A user's list is made per select; the index's shared lists keep their candidates.
+    // A user's list is made per select: what is kept per list (candidates, judgements, set keys)
+    // is kept only for the index's shared lists.
     const shared = request.userId == null;
     const candidates = shared
       ? this.pool.candidatesOf(records, now)
@@ -153,7 +154,7 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
       projectId: project.projectId,
       apiType: request.apiType,
       identifier,
-      setKey: this.setKeyOf(records, request, project.projectId, identifier, tier),
+      setKey: this.setKeyOf(shared ? records : undefined, request.apiType, project.projectId, identifier, tier),
       now,
       random: this.random,
     };
@@ -175,18 +176,17 @@ export class SelectionService implements OnModuleInit, OnModuleDestroy {
    * candidate list the index shares (one per identifier until the registry changes it), not per select.
    */
   private setKeyOf(
-    records: readonly InstanceRecord[],
-    request: SelectInstanceDto,
+    shared: readonly InstanceRecord[] | undefined,
+    apiType: string,
     projectId: string,
     identifier: string,
     tier: number,
   ): string {
-    // A user's list is made per select: its key would be kept for nothing.
-    if (request.userId != null) return setKeyText(projectId, request.apiType, identifier, tier);
-    let byTier = this.setKeys.get(records);
-    if (byTier === undefined) this.setKeys.set(records, (byTier = new Map<number, string>()));
+    if (shared === undefined) return setKeyText(projectId, apiType, identifier, tier);
+    let byTier = this.setKeys.get(shared);
+    if (byTier === undefined) this.setKeys.set(shared, (byTier = new Map<number, string>()));
     let key = byTier.get(tier);
-    if (key === undefined) byTier.set(tier, (key = setKeyText(projectId, request.apiType, identifier, tier)));
+    if (key === undefined) byTier.set(tier, (key = setKeyText(projectId, apiType, identifier, tier)));
     return key;
   }
 
