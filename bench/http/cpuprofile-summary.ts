@@ -3,10 +3,11 @@
  * self time by function and by area (package under node_modules, the app's dist/, Node internals,
  * GC, idle), inclusive time of the functions matching --match, and the call paths leading to
  * the self time of the functions matching --callers. --last <s> keeps only the final s seconds
- * (http-bench.ts profiles start-up, seeding and warm-up too; the scenario is the end).
+ * (http-bench.ts profiles start-up, seeding and warm-up too; the scenario is the end), and
+ * --skip-last <s> leaves out the final s of those (the lighter load run after the main one).
  *
  *   node -r ts-node/register/transpile-only bench/http/cpuprofile-summary.ts <file.cpuprofile> \
- *     [--top 30] [--last 10] [--match <regexp>] [--callers <regexp>] [--depth 6]
+ *     [--top 30] [--last 10] [--skip-last 0] [--match <regexp>] [--callers <regexp>] [--depth 6]
  */
 import { readFileSync } from 'node:fs';
 
@@ -57,6 +58,7 @@ function main(argv: readonly string[]): void {
   const match = flag('--match') === undefined ? undefined : new RegExp(flag('--match') ?? '');
   const callers = flag('--callers') === undefined ? undefined : new RegExp(flag('--callers') ?? '');
   const lastUs = Number(flag('--last') ?? Infinity) * 1e6;
+  const skipLastUs = Number(flag('--skip-last') ?? 0) * 1e6;
   const depth = Number(flag('--depth') ?? DEFAULT_CALL_PATH_DEPTH);
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 
@@ -68,7 +70,8 @@ function main(argv: readonly string[]): void {
   let atUs = 0;
   profile.samples.forEach((id, i) => {
     atUs += profile.timeDeltas[i] ?? 0;
-    if (endUs - atUs <= lastUs) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    if (endUs - atUs <= lastUs && endUs - atUs >= skipLastUs)
+      selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   });
   const totalUs = [...selfUs.values()].reduce((a, b) => a + b, 0);
   const idleUs = [...selfUs.entries()]
