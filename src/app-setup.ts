@@ -56,7 +56,7 @@ export function createAdapter(config: AppConfig): FastifyAdapter {
     skipMiddie: true,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Behind a reverse proxy, request.ip is the client named by X-Forwarded-For (GATEWAY_TRUST_PROXY).
-    trustProxy: typeof config.trustProxy === 'object' ? [...config.trustProxy] : config.trustProxy,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
     // Errors the router raises before any route runs (a bad URL escape, a parameter too long):
     // the same envelope as every other error, never Fastify's own body.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
@@ -237,4 +237,16 @@ export function listeningLines(
       `Readiness ${base}/api/health/ready`,
     ].join(' · '),
   ];
+}
+
+/**
+ * `GATEWAY_TRUST_PROXY` as Fastify takes it. A hop count becomes the function proxy-addr made of
+ * one (the nearest `hops` addresses are trusted, whatever they are): Fastify ≥ 5.12 refuses a bare
+ * number and would trust no proxy at all (docs/security.md says when a hop count is safe).
+ */
+export function fastifyTrustProxy(
+  trustProxy: AppConfig['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy === 'number') return (_address, hop) => hop < trustProxy;
+  return typeof trustProxy === 'object' ? [...trustProxy] : trustProxy;
 }

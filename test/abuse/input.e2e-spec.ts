@@ -286,6 +286,25 @@ describe('abuse: hostile input (issue #15, finding 11)', () => {
         await proxied.close();
       }
     });
+
+    it('with a hop count, request.ip is the address that many proxies in (Fastify ≥ 5.12 takes no bare number)', async () => {
+      const forwarded = '203.0.113.9, 198.51.100.2';
+      for (const [hops, ip] of [
+        ['1', '198.51.100.2'],
+        ['2', '203.0.113.9'],
+      ]) {
+        const proxied = await createTestApp({
+          env: { GATEWAY_TRUST_PROXY: hops },
+          extra: { controllers: [ClientIpController] },
+        });
+        try {
+          const res = await proxied.http().get('/api/abuse-test/ip').set('x-forwarded-for', forwarded).expect(200);
+          expect(res.body.ip).toBe(ip);
+        } finally {
+          await proxied.close();
+        }
+      }
+    });
   });
 
   it('logged none of the above with a stack trace or at error level', () => {
