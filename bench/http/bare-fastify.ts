@@ -14,6 +14,9 @@
  *   `api-key` header must equal BENCH_API_KEY (401 otherwise), and the answer is the response text
  *   serialised once at start and sent as a string with `content-type: application/json`.
  *
+ * `BENCH_EXTRA_WORK_NS` (current mode; floor-curve.ts): the handler busy-waits that many
+ * nanoseconds per request, standing for a server's own work on top of the bare route.
+ *
  * Listens on 127.0.0.1 and a free port (PORT overrides) and prints `Listening on http://…`.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -60,11 +63,15 @@ const SELECT_BODY_SCHEMA = {
 const JSON_TYPE = 'application/json; charset=utf-8';
 const UNAUTHORIZED = JSON.stringify({ code: 401, message: 'invalid api key' });
 
-/** The current baseline: the answer serialised per request. */
-function current(app: FastifyInstance, response: Record<string, unknown>): void {
+/** The current baseline: the answer serialised per request (after `extraWorkNs` of busy-waiting). */
+function current(app: FastifyInstance, response: Record<string, unknown>, extraWorkNs: bigint): void {
   app.post('/select', (request, reply) => {
     // Touch the parsed body, as a handler would.
     if (typeof request.body !== 'object' || request.body === null) return reply.code(400).send({ code: 400 });
+    if (extraWorkNs > 0n) {
+      const until = process.hrtime.bigint() + extraWorkNs;
+      while (process.hrtime.bigint() < until);
+    }
     return reply.send(response);
   });
 }
@@ -87,7 +94,8 @@ async function main(): Promise<void> {
     if (!apiKey) throw new Error('BENCH_BASELINE=tight needs BENCH_API_KEY');
     tight(app, raw ?? JSON.stringify(FALLBACK), apiKey);
   } else {
-    current(app, raw ? (JSON.parse(raw) as Record<string, unknown>) : FALLBACK);
+    const extraWorkNs = BigInt(process.env.BENCH_EXTRA_WORK_NS ?? '0');
+    current(app, raw ? (JSON.parse(raw) as Record<string, unknown>) : FALLBACK, extraWorkNs);
   }
   const url = await app.listen({ port: Number(process.env.PORT ?? 0), host: process.env.HOST ?? '127.0.0.1' });
   process.stdout.write(`Listening on ${url}\n`);

@@ -53,6 +53,7 @@ export interface ClusterOptions {
     readonly projects: number;
     readonly identifiers: number;
     readonly instancesPerIdentifier: number;
+    readonly leaseTtlMs?: number;
   };
   readonly log: (message: string) => void;
 }
@@ -84,7 +85,7 @@ export interface ClusterBenchReport {
     readonly rssMbAtEnd?: number;
     readonly logLines: number;
   }[];
-  readonly fixture: { projects: number; instancesPerProject: number; identifiers: number };
+  readonly fixture: { projects: number; instancesPerProject: number; identifiers: number; leaseTtlMs?: number };
   readonly baseline?: ScenarioRow;
   /** Medians over the rounds, in round order (baseline excluded). */
   readonly scenarios: readonly ScenarioRow[];
@@ -293,6 +294,7 @@ export async function clusterPhase(
         projects: fixture.tenants.length,
         instancesPerProject: fixture.tenants[0].instances.length,
         identifiers: fixture.identifiers.length,
+        leaseTtlMs: options.fixture.leaseTtlMs,
       },
       baseline,
       scenarios: rows,
@@ -441,7 +443,8 @@ export function clusterMarkdown(report: ClusterBenchReport): string {
       `${report.config.duration} s per scenario and round, ${report.config.rounds} rounds (the table: medians), ` +
       `after ${report.config.warmupSeconds} s of warm-up each`,
     `- fixture: ${report.fixture.projects} projects × ${report.fixture.instancesPerProject} instances ` +
-      `(${report.fixture.identifiers} identifiers), one API key each`,
+      `(${report.fixture.identifiers} identifiers), one API key each` +
+      (report.fixture.leaseTtlMs === undefined ? '' : `, leases of ${report.fixture.leaseTtlMs} ms`),
     ...summaryLines(report).map((line) => `- ${line}`),
     '',
     ...table,

@@ -71,7 +71,13 @@ import { Session, endRun, failedRun, gatewayEnv, startBareBaseline } from './ses
 
 const ROOT = resolve(__dirname, '..', '..');
 const ADMIN = { adminUsername: 'admin', adminPassword: 'bench-admin-password' };
-const FIXTURE = { projects: 3, identifiers: 5, instancesPerIdentifier: 10 };
+/**
+ * Leases of 2 s: a select-only load never reports, and at the default 60 s its leases would reach
+ * a project's cap (GATEWAY_MAX_OPEN_LEASES_PER_PROJECT, 50,000) within seconds at today's rates
+ * and be answered 429. With 2 s the select scenario runs in the steady state an unreporting
+ * client would have: each select opens one lease and, once the first 2 s have passed, expires one.
+ */
+const FIXTURE = { projects: 3, identifiers: 5, instancesPerIdentifier: 10, leaseTtlMs: 2000 };
 const SCENARIOS = ['baseline', 'select', 'report', 'mix'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
@@ -306,6 +312,7 @@ async function singleNode(options: Options, session: Session, tmp: string, dist:
       projects: fixture.tenants.length,
       instancesPerProject: fixture.tenants[0].instances.length,
       identifiers: fixture.identifiers.length,
+      leaseTtlMs: FIXTURE.leaseTtlMs,
     },
     baseline,
     tightBaseline,

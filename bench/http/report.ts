@@ -60,7 +60,7 @@ export interface BenchReport {
     readonly rssMbAtEnd?: number;
     readonly logLines: number;
   };
-  readonly fixture: { projects: number; instancesPerProject: number; identifiers: number };
+  readonly fixture: { projects: number; instancesPerProject: number; identifiers: number; leaseTtlMs?: number };
   /** The median of the rounds (see {@link medianRow}); the verdict is on these. */
   readonly baseline?: ScenarioRow;
   /** The tight baseline's median row: reported (its ratios too), not judged but for errors. */
@@ -434,7 +434,8 @@ export function markdown(report: BenchReport): string {
       : []),
     `- × tight (paired per round, not judged): ${tightSummary(report)}`,
     `- fixture: ${report.fixture.projects} projects × ${report.fixture.instancesPerProject} instances ` +
-      `(${report.fixture.identifiers} identifiers), one API key each, seeded over HTTP`,
+      `(${report.fixture.identifiers} identifiers), one API key each, seeded over HTTP` +
+      (report.fixture.leaseTtlMs === undefined ? '' : `, leases of ${report.fixture.leaseTtlMs} ms`),
     `- sizes (bytes): ${Object.entries(report.sizes)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,

@@ -31,6 +31,8 @@ export interface SeedOptions {
   readonly adminPassword: string;
   /** Projects are named `<projectPrefix>-<n>` (default `http-bench`). */
   readonly projectPrefix?: string;
+  /** Each project's `quotas.leaseTtlMs` (the gateway's default, 60 s, when absent). */
+  readonly leaseTtlMs?: number;
 }
 
 /** An admin's credentials, as the gateway was started with. */
@@ -92,6 +94,16 @@ export async function createProject(
   return { projectId: project.data.id, key: key.data.apiKeyValue };
 }
 
+/** Sets the project's `quotas.leaseTtlMs` with `PATCH /api/projects/current/settings`. */
+async function setLeaseTtl(base: string, key: string, leaseTtlMs: number): Promise<void> {
+  const response = await fetch(`${base}/api/projects/current/settings`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json', 'api-key': key },
+    body: JSON.stringify({ quotas: { leaseTtlMs } }),
+  });
+  if (response.status !== 200) throw new Error(`PATCH settings answered ${response.status}: ${await response.text()}`);
+}
+
 /** Registers `wanted` with `POST /api/instances/batch`; throws unless every one of them was created. */
 export async function registerBatch(base: string, key: string, wanted: readonly object[]): Promise<SeededInstance[]> {
   const created = await call<{ id: string | number; businessId: string; apiIdentifier: string }[]>(
@@ -112,6 +124,7 @@ export async function seed(base: string, options: SeedOptions): Promise<Fixture>
   const tenants: Tenant[] = [];
   for (let p = 0; p < options.projects; p++) {
     const project = await createProject(base, admin, `${options.projectPrefix ?? 'http-bench'}-${p}`);
+    if (options.leaseTtlMs !== undefined) await setLeaseTtl(base, project.key, options.leaseTtlMs);
     const wanted = identifiers.flatMap((apiIdentifier, k) =>
       Array.from({ length: options.instancesPerIdentifier }, (_, i) => ({
         apiIdentifier,
