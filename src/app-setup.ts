@@ -244,7 +244,7 @@ export function listeningLines(
  * one (the nearest `hops` addresses are trusted, whatever they are): Fastify ≥ 5.12 refuses a bare
  * number and would trust no proxy at all (docs/security.md says when a hop count is safe).
  */
-export function fastifyTrustProxy(
+function fastifyTrustProxy(
   trustProxy: AppConfig['trustProxy'],
 ): boolean | string[] | ((address: string, hop: number) => boolean) {
   if (typeof trustProxy === 'number') return (_address, hop) => hop < trustProxy;
