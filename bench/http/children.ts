@@ -20,6 +20,12 @@ import { ModuleKind, ScriptTarget, transpileModule } from 'typescript';
  */
 export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32'];
 
+/**
+ * The flags the benches start their servers with: {@link SERVER_NODE_FLAGS}, or none with
+ * `BENCH_NO_NODE_FLAGS=1` (to measure what the flags are worth, gateway and baselines alike).
+ */
+export const BENCH_NODE_FLAGS: readonly string[] = process.env.BENCH_NO_NODE_FLAGS === '1' ? [] : SERVER_NODE_FLAGS;
+
 const LISTENING = /Listening on (http:\/\/[^\s)]+)/;
 const OUTPUT_KEPT = 64 * 1024;
 

@@ -27,7 +27,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type ClusterBacking, NODE_IDS, prepareBacking, startNodes, waitServed } from '../cluster/cluster';
-import { SERVER_NODE_FLAGS, rssMb, stopServer } from './children';
+import { BENCH_NODE_FLAGS, rssMb, stopServer } from './children';
 import { type BenchReport, type Check, machine, medianRow, pairedRatio, sourceVersion } from './report';
 import { type LoadOptions, type ScenarioRow, mixRequests, reportRequests, selectRequests } from './scenarios';
 import { type Fixture, sampleSelect, seed } from './seed';
@@ -178,7 +178,7 @@ export async function clusterPhase(
     );
     const nodes = await startNodes(options.nodes, {
       backing,
-      args: [...SERVER_NODE_FLAGS, ...profile, options.dist],
+      args: [...BENCH_NODE_FLAGS, ...profile, options.dist],
       env: {
         PORT: '0',
         HOST: '127.0.0.1',

@@ -16,7 +16,7 @@
  * waits, and each response's socket write then pays for waking it (the `writev` share of a
  * profile grows with the server's own work).
  */
-import { SERVER_NODE_FLAGS, type ServerChild, startServer, stopServer } from './children';
+import { BENCH_NODE_FLAGS, type ServerChild, startServer, stopServer } from './children';
 import { runLoad } from './scenarios';
 import { selectBody } from './seed';
 import { childEnv } from './session';
@@ -64,7 +64,7 @@ async function main(options: Options): Promise<void> {
       children.push(
         await startServer({
           name: `bare-fastify +${us} µs`,
-          args: [...SERVER_NODE_FLAGS, '-r', 'ts-node/register/transpile-only', join(__dirname, 'bare-fastify.ts')],
+          args: [...BENCH_NODE_FLAGS, '-r', 'ts-node/register/transpile-only', join(__dirname, 'bare-fastify.ts')],
           env: childEnv({ BENCH_EXTRA_WORK_NS: String(Math.round(us * 1000)) }),
         }),
       );

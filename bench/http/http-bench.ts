@@ -27,6 +27,8 @@
  * per round too.
  * 4. Once more at --light-connections (default 5; both baselines first): the p99 of a request that
  *    queues behind 4 others instead of 49, which is what a latency target can be met at (ADR 0004).
+ * The gateway and both baselines run with the gateway's V8 flags (`npm start`'s; ADR 0013), or
+ * none with BENCH_NO_NODE_FLAGS=1; the results name them.
  * Every single-node row also gets the V8 heap bytes its server allocated per response ("heap
  * KB/req"): the gateway and both baselines preload alloc-probe.ts (`-r`, transpiled to .js in the
  * temporary directory), which the bench asks for its running total before and after each load.
@@ -49,7 +51,7 @@
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { SERVER_NODE_FLAGS, rssMb, writeAllocProbe } from './children';
+import { BENCH_NODE_FLAGS, rssMb, writeAllocProbe } from './children';
 import { clusterConsoleTable, clusterPhase, writeClusterResults } from './cluster-phase';
 import {
   BASELINE_NAME,
@@ -173,7 +175,7 @@ async function singleNode(options: Options, session: Session, tmp: string, dist:
   log(`starting the gateway${options.cpuProfDir ? ` under --cpu-prof (${options.cpuProfDir})` : ''}`);
   const gateway = await session.start('gateway', {
     name: 'gateway',
-    args: [...SERVER_NODE_FLAGS, ...profile, dist],
+    args: [...BENCH_NODE_FLAGS, ...profile, dist],
     env: gatewayEnv(ADMIN, { GATEWAY_SQLITE_PATH: join(tmp, 'gateway.sqlite') }),
     readyPath: '/api/health/ready',
     allocProbe,
@@ -295,6 +297,7 @@ async function singleNode(options: Options, session: Session, tmp: string, dist:
       warmupSeconds: options.warmup,
       rounds: options.rounds,
       lightConnections: options.lightConnections,
+      nodeFlags: BENCH_NODE_FLAGS,
     },
     sizes,
     gateway: {

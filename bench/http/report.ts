@@ -51,6 +51,8 @@ export interface BenchReport {
     warmupSeconds: number;
     rounds: number;
     lightConnections: number;
+    /** The V8 flags the gateway and both baselines ran with (absent in runs before they were recorded). */
+    nodeFlags?: readonly string[];
   };
   readonly sizes: Record<string, number>;
   readonly gateway: {
@@ -424,6 +426,9 @@ export function markdown(report: BenchReport): string {
       `${report.config.rounds} rounds of baseline → tight baseline → select → report → mix (the table: medians over the rounds), ` +
       `after ${report.config.warmupSeconds} s of warm-up each (select, report, mix; both baselines); ` +
       `then each once more at ${report.config.lightConnections} connections (rows \`@ ${report.config.lightConnections} conn\`)`,
+    ...(report.config.nodeFlags === undefined
+      ? []
+      : [`- node flags (gateway and both baselines): ${report.config.nodeFlags.join(' ') || 'none'}`]),
     '- baselines: bare Fastify 5 in its own process answering the same-size body; the current one parses the ' +
       'body and serialises a precomputed object per request; the tight one validates the body against a JSON ' +
       'schema (apiIdentifier, apiType), checks the api-key header (401 otherwise) and sends the answer serialised ' +

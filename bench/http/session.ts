@@ -3,7 +3,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import {
-  SERVER_NODE_FLAGS,
+  BENCH_NODE_FLAGS,
   type ServerChild,
   allocatedBytes,
   cpuTimeMs,
@@ -180,7 +180,7 @@ export async function startBareBaseline(
 }> {
   const child = await session.start(options.tight ? 'tight' : 'bare', {
     name: options.tight ? 'bare-fastify (tight)' : 'bare-fastify',
-    args: [...SERVER_NODE_FLAGS, '-r', 'ts-node/register/transpile-only', join(__dirname, 'bare-fastify.ts')],
+    args: [...BENCH_NODE_FLAGS, '-r', 'ts-node/register/transpile-only', join(__dirname, 'bare-fastify.ts')],
     env: childEnv({
       BENCH_RESPONSE_JSON: sample.response,
       ...(options.tight ? { BENCH_BASELINE: 'tight', BENCH_API_KEY: apiKey } : {}),
