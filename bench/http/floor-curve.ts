@@ -17,6 +17,7 @@
  * profile grows with the server's own work).
  */
 import { BENCH_NODE_FLAGS, type ServerChild, startServer, stopServer } from './children';
+import { median } from './report';
 import { runLoad } from './scenarios';
 import { selectBody } from './seed';
 import { childEnv } from './session';
@@ -50,12 +51,6 @@ function parseArgs(argv: readonly string[]): Options {
     connections: int('--connections', 50),
   };
 }
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 async function main(options: Options): Promise<void> {
   const children: ServerChild[] = [];

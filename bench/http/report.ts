@@ -88,7 +88,8 @@ export interface BenchReport {
   readonly pass: boolean;
 }
 
-const median = (values: readonly number[]): number => {
+/** The median, rounded to 2 decimals when it falls between two values. */
+export const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid] : Math.round(((sorted[mid - 1] + sorted[mid]) / 2) * 100) / 100;

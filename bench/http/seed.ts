@@ -52,20 +52,21 @@ interface Envelope<T> {
   readonly data: T;
 }
 
-/** One JSON call; anything but HTTP 200 throws with the body. */
+/** One JSON call (POST unless `method` says otherwise); anything but HTTP 200 throws with the body. */
 export async function call<T>(
   base: string,
   path: string,
   body: unknown,
   headers: Record<string, string> = {},
+  method = 'POST',
 ): Promise<{ data: T; text: string }> {
   const response = await fetch(`${base}${path}`, {
-    method: 'POST',
+    method,
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
   const text = await response.text();
-  if (response.status !== 200) throw new Error(`POST ${path} answered ${response.status}: ${text.slice(0, 500)}`);
+  if (response.status !== 200) throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 500)}`);
   return { data: (JSON.parse(text) as Envelope<T>).data, text };
 }
 
@@ -94,16 +95,6 @@ export async function createProject(
   return { projectId: project.data.id, key: key.data.apiKeyValue };
 }
 
-/** Sets the project's `quotas.leaseTtlMs` with `PATCH /api/projects/current/settings`. */
-async function setLeaseTtl(base: string, key: string, leaseTtlMs: number): Promise<void> {
-  const response = await fetch(`${base}/api/projects/current/settings`, {
-    method: 'PATCH',
-    headers: { 'content-type': 'application/json', 'api-key': key },
-    body: JSON.stringify({ quotas: { leaseTtlMs } }),
-  });
-  if (response.status !== 200) throw new Error(`PATCH settings answered ${response.status}: ${await response.text()}`);
-}
-
 /** Registers `wanted` with `POST /api/instances/batch`; throws unless every one of them was created. */
 export async function registerBatch(base: string, key: string, wanted: readonly object[]): Promise<SeededInstance[]> {
   const created = await call<{ id: string | number; businessId: string; apiIdentifier: string }[]>(
@@ -124,7 +115,10 @@ export async function seed(base: string, options: SeedOptions): Promise<Fixture>
   const tenants: Tenant[] = [];
   for (let p = 0; p < options.projects; p++) {
     const project = await createProject(base, admin, `${options.projectPrefix ?? 'http-bench'}-${p}`);
-    if (options.leaseTtlMs !== undefined) await setLeaseTtl(base, project.key, options.leaseTtlMs);
+    if (options.leaseTtlMs !== undefined) {
+      const settings = { quotas: { leaseTtlMs: options.leaseTtlMs } };
+      await call(base, '/api/projects/current/settings', settings, { 'api-key': project.key }, 'PATCH');
+    }
     const wanted = identifiers.flatMap((apiIdentifier, k) =>
       Array.from({ length: options.instancesPerIdentifier }, (_, i) => ({
         apiIdentifier,
